@@ -1,0 +1,94 @@
+# initra: make | make test | make demo | make bench | make fuzz | make install PREFIX=...
+# Everything builds under $(BUILD); `make` first installs missing Debian packages (scripts/deps.sh).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= gcc
+SAN     ?=
+PKGS    := openssl jansson libcurl
+
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT     := -O2 -g
+ifeq ($(SAN),1)
+OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+LDFLAGS += $(OPT)
+LDLIBS  += $(PKG_LIBS) -lpthread
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  := $(sort $(wildcard fuzz/*.c))
+FUZZ_TARGETS := $(filter-out replay,$(FUZZ_SRC:fuzz/%.c=%))
+REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
+LIB       := $(BUILD)/lib/libinitra.a
+BIN       := $(BUILD)/bin/initra
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test unit demo bench fuzz install clean
+all: $(BIN)
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@sh scripts/deps.sh $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(TOOL_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS)
+
+# Corpus replay: each fuzz target linked with a plain main() that feeds it files (gcc, ASan+UBSan).
+$(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(LIB) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< fuzz/replay.c $(LIB) $(LDLIBS)
+
+unit: $(UNIT_BIN) $(REPLAY_BIN)
+
+# make test: the normal build and the ASan+UBSan build of the unit tests and corpus replays,
+# then every test under tests/ (tests/run.sh prints "N passed, N failed").
+test: all unit
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 unit
+	@INITRA_BUILD=$(BUILD) sh tests/run.sh
+
+demo: all
+	@INITRA_BUILD=$(BUILD) sh scripts/demo.sh
+
+bench: all
+	@INITRA_BUILD=$(BUILD) sh scripts/bench.sh
+
+# make fuzz: libFuzzer targets (clang), each run FUZZ_RUNS executions from its corpus.
+FUZZ_RUNS ?= 1000000
+fuzz: | $(DEPS_STAMP)
+	@INITRA_BUILD=$(BUILD) FUZZ_RUNS=$(FUZZ_RUNS) sh scripts/fuzz.sh $(FUZZ_TARGETS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/initra
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/initra
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libinitra.a
+	install -m 0644 include/initra/*.h $(DESTDIR)$(PREFIX)/include/initra/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' scripts/initra.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/initra.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

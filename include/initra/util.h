@@ -1,0 +1,69 @@
+/* initra util: errors, hex and base64, little-endian access, files. Every module uses it. */
+#ifndef INITRA_UTIL_H
+#define INITRA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One error: a single line naming what was wrong, where, and what to do. */
+typedef struct {
+    char msg[512];
+} initra_err;
+
+/* Sets err->msg (printf format); returns -1 so callers can `return initra_fail(...)`. err may be NULL. */
+int initra_fail(initra_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes an existing message: "prefix: old message". Returns -1. */
+int initra_fail_prefix(initra_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Little-endian reads and writes at an offset the caller has bounds-checked. */
+static inline uint16_t initra_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t initra_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t initra_le64(const uint8_t *p)
+{
+    return (uint64_t)initra_le32(p) | ((uint64_t)initra_le32(p + 4) << 32);
+}
+static inline void initra_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void initra_put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void initra_put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). Returns out. */
+char *initra_hex(const uint8_t *in, size_t n, char *out);
+/* Uppercase variant. */
+char *initra_hex_upper(const uint8_t *in, size_t n, char *out);
+/* Decodes exactly n bytes from a hex string of exactly 2n digits (either case). 0 or -1. */
+int initra_unhex(const char *hex, uint8_t *out, size_t n);
+/* Decodes a hex string of any even length into a fresh buffer. 0 or -1. */
+int initra_unhex_alloc(const char *hex, uint8_t **out, size_t *n);
+
+/* Standard base64 (RFC 4648 alphabet). Encode: fresh NUL-terminated string. */
+char *initra_b64_encode(const uint8_t *in, size_t n);
+/* Decode: padding optional, no whitespace, any character outside the alphabet is an error.
+ * Returns 0 and a fresh buffer (*out, *n), or -1 with err naming the bad character's position. */
+int initra_b64_decode(const char *in, uint8_t **out, size_t *n, initra_err *err);
+
+/* Unsigned integer parsing: decimal (leading zeros stay decimal) or 0x hex; the whole string must be
+ * consumed and the value must be <= max. 0 or -1. */
+int initra_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* Reads a whole file (at most max bytes). 0 or -1 with err naming the path. */
+int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err);
+/* Writes data to path with the given mode through a temp file in the same directory, fsync and
+ * rename: readers see the old file or the new one, never a part. 0 or -1. */
+int initra_write_file_atomic(const char *path, const void *data, size_t n, unsigned mode, initra_err *err);
+/* mkdir -p with the given mode for every directory it creates. 0 or -1. */
+int initra_mkdir_p(const char *path, unsigned mode, initra_err *err);
+
+/* Zeroizes memory in a way the compiler keeps; frees after zeroizing. */
+void initra_zero(void *p, size_t n);
+void initra_free_secret(void *p, size_t n);
+
+#endif

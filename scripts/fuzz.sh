@@ -1,0 +1,20 @@
+#!/bin/sh
+# make fuzz: builds each libFuzzer target with clang (ASan+UBSan) and runs it FUZZ_RUNS executions,
+# starting from fuzz/corpus/NAME and the shared DCAP vectors. New interesting inputs land in the corpus dir.
+set -eu
+B=${INITRA_BUILD:-build}
+RUNS=${FUZZ_RUNS:-1000000}
+VECTORS=${INITRA_VECTORS:-../shared/vectors/dcap}
+mkdir -p "$B/fuzz"
+SRC=$(ls src/*/*.c)
+FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -Isrc $(pkg-config --cflags openssl jansson libcurl)"
+LIBS="$(pkg-config --libs openssl jansson libcurl) -lpthread"
+for t in "$@"; do
+  echo "fuzz: building $t"
+  clang $FLAGS -o "$B/fuzz/$t" "fuzz/$t.c" $SRC $LIBS
+  mkdir -p "fuzz/corpus/$t"
+  seeds="fuzz/corpus/$t"
+  [ -d "$VECTORS" ] && seeds="$seeds $VECTORS"
+  echo "fuzz: running $t for $RUNS executions"
+  "$B/fuzz/$t" -runs="$RUNS" -max_len=65536 -print_final_stats=1 $seeds 2>&1 | tail -15
+done

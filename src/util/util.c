@@ -1,0 +1,274 @@
+#include "initra/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+int initra_fail(initra_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int initra_fail_prefix(initra_err *err, const char *fmt, ...)
+{
+    if (err) {
+        char old[sizeof err->msg];
+        va_list ap;
+        memcpy(old, err->msg, sizeof old);
+        va_start(ap, fmt);
+        int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n + 2 < sizeof err->msg) {
+            memcpy(err->msg + n, ": ", 2);
+            size_t room = sizeof err->msg - (size_t)n - 2;
+            size_t ol = strnlen(old, room - 1);
+            memcpy(err->msg + n + 2, old, ol);
+            err->msg[n + 2 + ol] = 0;
+        }
+    }
+    return -1;
+}
+
+static char *hex_with(const uint8_t *in, size_t n, char *out, const char *digits)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = 0;
+    return out;
+}
+
+char *initra_hex(const uint8_t *in, size_t n, char *out) { return hex_with(in, n, out, "0123456789abcdef"); }
+char *initra_hex_upper(const uint8_t *in, size_t n, char *out) { return hex_with(in, n, out, "0123456789ABCDEF"); }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static int unhex_n(const char *hex, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+int initra_unhex(const char *hex, uint8_t *out, size_t n)
+{
+    if (!hex || strlen(hex) != 2 * n) return -1;
+    return unhex_n(hex, out, n);
+}
+
+int initra_unhex_alloc(const char *hex, uint8_t **out, size_t *n)
+{
+    size_t len = hex ? strlen(hex) : 0;
+    if (!hex || len % 2) return -1;
+    uint8_t *buf = malloc(len / 2 + 1);
+    if (!buf) return -1;
+    if (unhex_n(hex, buf, len / 2) != 0) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *n = len / 2;
+    return 0;
+}
+
+char *initra_b64_encode(const uint8_t *in, size_t n)
+{
+    if (n > INT_MAX / 2) return NULL;
+    char *out = malloc(4 * ((n + 2) / 3) + 1);
+    if (!out) return NULL;
+    EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    return out;
+}
+
+static int b64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+int initra_b64_decode(const char *in, uint8_t **out, size_t *n, initra_err *err)
+{
+    size_t len = strlen(in), data = len;
+    while (data > 0 && in[data - 1] == '=' && len - data < 2) data--;
+    for (size_t i = 0; i < data; i++)
+        if (!b64_char(in[i]))
+            return initra_fail(err, "character '%c' at position %zu is not in the base64 alphabet "
+                                    "(A-Z a-z 0-9 + /, '=' padding at the end)",
+                               (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?', i);
+    if (data % 4 == 1) return initra_fail(err, "base64 text of %zu characters is truncated", data);
+    if (data != len && len % 4 != 0) return initra_fail(err, "base64 padding is misplaced");
+    if (data > (size_t)INT_MAX - 4) return initra_fail(err, "base64 text too long");
+    /* Re-pad to a multiple of 4 for OpenSSL's block decoder, then drop the pad bytes it yields. */
+    size_t padded = (data + 3) / 4 * 4;
+    char *tmp = malloc(padded + 1);
+    uint8_t *buf = malloc(padded / 4 * 3 + 1);
+    if (!tmp || !buf) {
+        free(tmp);
+        free(buf);
+        return initra_fail(err, "out of memory");
+    }
+    memcpy(tmp, in, data);
+    memset(tmp + data, '=', padded - data);
+    tmp[padded] = 0;
+    int got = EVP_DecodeBlock(buf, (unsigned char *)tmp, (int)padded);
+    free(tmp);
+    if (got < 0) {
+        free(buf);
+        return initra_fail(err, "base64 text does not decode");
+    }
+    *n = data / 4 * 3 + (data % 4 == 2 ? 1 : data % 4 == 3 ? 2 : 0);
+    *out = buf;
+    return 0;
+}
+
+int initra_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!s || !*s) return -1;
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+        if (!*s) return -1;
+    }
+    uint64_t v = 0;
+    for (; *s; s++) {
+        int d = hexval(*s);
+        if (d < 0 || d >= base) return -1;
+        if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base) return -1;
+        v = v * (uint64_t)base + (uint64_t)d;
+    }
+    if (v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    uint8_t *buf = malloc(cap + 1);
+    while (buf) {
+        if (len == cap) {
+            if (cap >= max) break;
+            cap = cap * 2 > max ? max : cap * 2;
+            uint8_t *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int ioerr = ferror(f);
+    fclose(f);
+    if (!buf) return initra_fail(err, "%s: out of memory", path);
+    if (ioerr) {
+        free(buf);
+        return initra_fail(err, "%s: read error", path);
+    }
+    if (len == cap && cap >= max) {
+        free(buf);
+        return initra_fail(err, "%s: larger than the %zu-byte limit", path, max);
+    }
+    buf[len] = 0; /* convenient for text; not counted */
+    *out = buf;
+    *n = len;
+    return 0;
+}
+
+int initra_write_file_atomic(const char *path, const void *data, size_t n, unsigned mode, initra_err *err)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+        return initra_fail(err, "%s: path too long", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return initra_fail(err, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
+    const uint8_t *p = data;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return initra_fail(err, "%s: write failed: %s", path, strerror(e));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return initra_fail(err, "%s: cannot set mode or sync: %s", path, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return initra_fail(err, "%s: cannot rename the temporary file into place: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+int initra_mkdir_p(const char *path, unsigned mode, initra_err *err)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf) return initra_fail(err, "%s: bad directory path", path);
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != 0) continue;
+        char c = buf[i];
+        buf[i] = 0;
+        if (mkdir(buf, mode) != 0 && errno != EEXIST)
+            return initra_fail(err, "%s: cannot create directory: %s", buf, strerror(errno));
+        struct stat st;
+        if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+            return initra_fail(err, "%s: exists and is not a directory", buf);
+        buf[i] = c;
+    }
+    return 0;
+}
+
+void initra_zero(void *p, size_t n)
+{
+    if (p) OPENSSL_cleanse(p, n);
+}
+
+void initra_free_secret(void *p, size_t n)
+{
+    if (!p) return;
+    OPENSSL_cleanse(p, n);
+    free(p);
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Runs every test: unit tests (normal and ASan+UBSan builds), fuzz-corpus replays (ASan+UBSan),
+# and the shell tests tests/t_*.sh against the real binary. Prints "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+B=${INITRA_BUILD:-build}
+ROOT=$(pwd)
+export INITRA="$ROOT/$B/bin/initra"
+export VECTORS="${INITRA_VECTORS:-$ROOT/../shared/vectors/dcap}"
+export INITRA_VECTORS="$VECTORS"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if [ ! -d "$VECTORS" ]; then echo "tests: vectors not found at $VECTORS (set INITRA_VECTORS)"; exit 2; fi
+WORK=$(mktemp -d /tmp/initra-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export INITRA_SIM_DIR="$WORK/sim"   # one simulated platform shared by the run
+LOG="$WORK/log"
+: >"$LOG"
+run() { # name cmd...
+  name=$1; shift
+  out="$WORK/out.$$"
+  "$@" >"$out" 2>&1; rc=$?
+  cat "$out" >>"$LOG"
+  grep -E '^(not )?ok - ' "$out" | sed "s|^|[$name] |"
+  if [ $rc != 0 ] && ! grep -q '^not ok - ' "$out"; then
+    echo "not ok - [$name] exited $rc with no failed check; output:"; tail -20 "$out"
+    echo "not ok - [$name] crashed" >>"$LOG.extra"
+  fi
+  if grep -q '^not ok - ' "$out"; then echo "--- output of [$name] ---"; tail -30 "$out"; fi
+}
+for t in "$B"/tests/test_*; do [ -x "$t" ] && run "unit $(basename "$t")" "$t"; done
+for t in "$B"/asan/tests/test_*; do [ -x "$t" ] && run "asan $(basename "$t")" "$t"; done
+for r in "$B"/asan/fuzz-replay/*; do
+  [ -x "$r" ] || continue
+  name=$(basename "$r")
+  run "fuzz-replay $name" "$r" "fuzz/corpus/$name" "$VECTORS"
+done
+for t in tests/t_*.sh; do
+  [ -f "$t" ] || continue
+  T="$WORK/$(basename "$t" .sh)"; mkdir -p "$T"; export T
+  run "$(basename "$t")" sh "$t"
+done
+pass=$(grep -c '^ok - ' "$LOG" || true)
+fail=$(grep -c '^not ok - ' "$LOG" || true)
+crash=$(cat "$LOG.extra" 2>/dev/null | wc -l)
+fail=$((fail + crash))
+echo
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ] && [ "$pass" -gt 0 ]

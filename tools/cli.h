@@ -1,0 +1,27 @@
+/* initra command-line front-end: shared helpers. Commands parse arguments, call the library, print. */
+#ifndef INITRA_CLI_H
+#define INITRA_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "initra/util.h"
+
+/* Exit codes: 0 ok, 1 the check failed (verification, policy), 2 usage or unreadable input. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Prints "initra: <message>" as one line on stderr and returns code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "initra: <err->msg>" and returns code. */
+int cli_err(int code, const initra_err *err);
+
+/* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
+const char *cli_optarg(int argc, char **argv, int *i);
+
+/* Writes data to path (0644, atomically) or to stdout when path is "-". */
+int cli_write_output(const char *path, const void *data, size_t n, initra_err *err);
+
+int cmd_quote(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+
+#endif

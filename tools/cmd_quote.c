@@ -1,0 +1,56 @@
+/* initra quote dump FILE [--json] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "initra/sgx.h"
+
+static int quote_usage(FILE *f, int code)
+{
+    fprintf(f, "usage: initra quote dump FILE [--json]\n"
+               "  Prints every header and report body field of an SGX (v3, v4) or TDX (v4, v5) quote.\n"
+               "  FILE '-' reads standard input.\n");
+    return code;
+}
+
+static int dump(int argc, char **argv)
+{
+    const char *file = NULL;
+    int as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) as_json = 1;
+        else if (!strcmp(argv[i], "--help")) return quote_usage(stdout, CLI_OK);
+        else if (argv[i][0] == '-' && argv[i][1]) return cli_error(CLI_USAGE, "quote dump: unknown option %s", argv[i]);
+        else if (!file) file = argv[i];
+        else return cli_error(CLI_USAGE, "quote dump: one FILE only (got '%s' too)", argv[i]);
+    }
+    if (!file) return quote_usage(stderr, CLI_USAGE);
+    initra_err err;
+    uint8_t *buf;
+    size_t n;
+    if (initra_read_file(strcmp(file, "-") ? file : "/dev/stdin", INITRA_QUOTE_MAX_SIZE, &buf, &n, &err))
+        return cli_err(CLI_USAGE, &err);
+    initra_quote q;
+    if (initra_quote_parse(buf, n, &q, &err)) {
+        free(buf);
+        return cli_error(CLI_FAIL, "%s: %s", file, err.msg);
+    }
+    if (as_json) {
+        json_t *o = initra_quote_to_json(&q);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        initra_quote_print(stdout, &q);
+    }
+    free(buf);
+    return CLI_OK;
+}
+
+int cmd_quote(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help")) return quote_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
+    if (!strcmp(argv[1], "dump")) return dump(argc - 1, argv + 1);
+    return cli_error(CLI_USAGE, "quote: unknown subcommand '%s' (dump)", argv[1]);
+}

@@ -1,0 +1,65 @@
+/* initra: one multi-call binary. `initra COMMAND ...`; invoked as `init`, it runs the init-RA client. */
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("initra: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_err(int code, const initra_err *err) { return cli_error(code, "%s", err->msg); }
+
+const char *cli_optarg(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        cli_error(CLI_USAGE, "option %s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_write_output(const char *path, const void *data, size_t n, initra_err *err)
+{
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(data, 1, n, stdout) != n || fflush(stdout) != 0) return initra_fail(err, "stdout: write failed");
+        return 0;
+    }
+    return initra_write_file_atomic(path, data, n, 0644, err);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"quote", cmd_quote, "quote dump FILE [--json]            print every field of an SGX or TDX quote"},
+    {"sim", cmd_sim, "sim init|quote|collateral|root ...  the simulated SGX platform"},
+};
+
+static int usage(FILE *f, int code)
+{
+    fprintf(f, "usage: initra COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) fprintf(f, "  %s\n", commands[i].help);
+    fprintf(f, "\n`initra COMMAND --help` shows a command's options.\n");
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return usage(stderr, CLI_USAGE);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return usage(stdout, CLI_OK);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    cli_error(CLI_USAGE, "unknown command '%s'; run `initra --help` for the list", argv[1]);
+    return CLI_USAGE;
+}
