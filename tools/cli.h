@@ -21,7 +21,14 @@ const char *cli_optarg(int argc, char **argv, int *i);
 /* Writes data to path (0644, atomically) or to stdout when path is "-". */
 int cli_write_output(const char *path, const void *data, size_t n, initra_err *err);
 
-int cmd_quote(int argc, char **argv);
-int cmd_sim(int argc, char **argv);
+int cmd_quote(int argc, char **argv);        /* tools/cmd_quote.c: dispatches dump, verify, self */
+int cmd_quote_verify(int argc, char **argv); /* tools/cmd_quote_verify.c */
+int cmd_quote_self(int argc, char **argv);   /* tools/cmd_enclave.c */
+int cmd_sim(int argc, char **argv);          /* tools/cmd_sim.c */
+int cmd_new(int argc, char **argv);          /* tools/cmd_enclave.c */
+int cmd_build(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_print(int argc, char **argv);
+int cmd_config_id(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@
 static int quote_usage(FILE *f, int code)
 {
     fprintf(f, "usage: initra quote dump FILE [--json]\n"
+               "       initra quote verify FILE [--collateral FILE | --pccs URL] [--at UNIX_TIME] ...\n"
+               "       initra quote self [--report-data HEX] [--json] [-o FILE]\n"
                "  Prints every header and report body field of an SGX (v3, v4) or TDX (v4, v5) quote.\n"
                "  FILE '-' reads standard input.\n");
     return code;
@@ -52,5 +54,7 @@ int cmd_quote(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help")) return quote_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "dump")) return dump(argc - 1, argv + 1);
-    return cli_error(CLI_USAGE, "quote: unknown subcommand '%s' (dump)", argv[1]);
+    if (!strcmp(argv[1], "verify")) return cmd_quote_verify(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "self")) return cmd_quote_self(argc - 1, argv + 1);
+    return cli_error(CLI_USAGE, "quote: unknown subcommand '%s' (dump, verify, self)", argv[1]);
 }

@@ -42,8 +42,13 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } commands[] = {
-    {"quote", cmd_quote, "quote dump FILE [--json]            print every field of an SGX or TDX quote"},
+    {"quote", cmd_quote, "quote dump|verify|self ...          print, verify or produce a quote"},
     {"sim", cmd_sim, "sim init|quote|collateral|root ...  the simulated SGX platform"},
+    {"new", cmd_new, "new DIR [--init-ra grpc_ratls|aecs] create an enclave instance"},
+    {"build", cmd_build, "build DIR [--sign-key PEM]         measure and sign an instance"},
+    {"run", cmd_run, "run DIR [...] [--] PROG [ARGS...]   launch an instance on the simulated platform"},
+    {"print", cmd_print, "print mrenclave|mrsigner ...        an instance's identity values"},
+    {"config-id", cmd_config_id, "config-id FILE...                   CONFIGID (base64 SHA-512) of files"},
 };
 
 static int usage(FILE *f, int code)
