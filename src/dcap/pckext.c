@@ -88,7 +88,7 @@ static int parse_tcb(const ASN1_TYPE *v, initra_pck_ext *out, initra_err *err)
         long k = strtol(oid + pl, &end, 10);
         if (*end || k < 1 || k > 18) continue;
         long x;
-        char what[64];
+        char what[128];
         snprintf(what, sizeof what, "TCB component %s", oid);
         if (k <= 16) {
             rc = get_uint(it->value, V_ASN1_INTEGER, 255, &x, what, err);
