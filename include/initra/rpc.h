@@ -6,7 +6,9 @@
  *  - TLS: both sides present cert_chain_pem/key_pem; each side hands the peer's leaf certificate
  *    (PEM) to `verify`, and ONLY that callback decides (no CA chain, no host name check): self-signed
  *    RA-TLS peers are the normal case. The server requires a client certificate. A client may omit
- *    its certificate (cert_chain_pem NULL); our servers then refuse the handshake.
+ *    its certificate (cert_chain_pem NULL); our servers then refuse the handshake. (Such a client
+ *    needs gRPC's default CA bundle to exist although nothing is checked against it; a client with a
+ *    certificate never reads the system CA store, so it works in a bare enclave root file system.)
  *    Mutual TLS without attestation = verify is initra_rpc_accept_any.
  *  - insecure: plaintext HTTP/2 (the AECS protocol carries its security in the messages).
  *

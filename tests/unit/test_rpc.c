@@ -147,6 +147,22 @@ static void *worker(void *arg)
     return NULL;
 }
 
+typedef struct {
+    const initra_rpc_tls *tls;
+    int code;
+    initra_err err;
+} sleep_arg;
+
+static void *sleep_call(void *arg)
+{
+    sleep_arg *a = arg;
+    uint8_t *resp = NULL;
+    size_t n;
+    a->code = call_once(a->tls, "/test.T/Sleep", "", 10000, &resp, &n, &a->err);
+    free(resp);
+    return NULL;
+}
+
 int main(void)
 {
     S = make_ident("initra-test-server");
@@ -269,7 +285,16 @@ int main(void)
     }
     CHECK(total == 40, "8 concurrent threads x 5 calls over new connections: %d/40 succeeded", total);
 
+    /* Stopping while a handler runs: stop returns once it finished, the client gets an error. */
+    pthread_t sleeper;
+    sleep_arg sa = {.tls = &ct};
+    pthread_create(&sleeper, NULL, sleep_call, &sa);
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL); /* let the call reach the handler (if not, it fails anyway: same check) */
     initra_rpc_server_stop(srv);
+    pthread_join(sleeper, NULL);
+    CHECK(sa.code != INITRA_RPC_OK, "a call in flight when the server stops fails: %s", sa.err.msg);
+
     code = call_once(&ct, "/test.T/Echo", "z", 3000, &resp, &n, &err);
     CHECK(code == INITRA_RPC_UNAVAILABLE && strstr(err.msg, "unreachable"), "stopped server: unreachable: %s", err.msg);
 
