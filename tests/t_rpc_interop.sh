@@ -20,32 +20,31 @@ wait_port() { # file: wait (up to 10 s) for a server to write its port
 mkcert initra-server; mkcert initra-client; mkcert stranger
 
 # --- C server, Python client ---
-"$PEER" serve --listen 127.0.0.1:0 --cert "$T/initra-server.crt" --key "$T/initra-server.key" \
-  --secret c2VjcmV0IQ== --port-file "$T/c.port" 2>"$T/c.err" &
-PIDS="$PIDS $!"
-port=$(wait_port "$T/c.port")
+cserve() { # name [--pin-client PEM]: start the C server, port in $T/name.port; sets $port
+  n=$1; shift
+  "$PEER" serve --listen 127.0.0.1:0 --cert "$T/initra-server.crt" --key "$T/initra-server.key" \
+    --secret c2VjcmV0IQ== --port-file "$T/$n.port" "$@" 2>"$T/$n.err" &
+  PIDS="$PIDS $!"
+  port=$(wait_port "$T/$n.port")
+}
+pyget() { # name CLIENT-IDENTITY [options]: the grpcio client, trusting the server's certificate
+  n=$1; id=$2; shift 2
+  if [ "$id" = none ]; then set -- "$@"; else set -- --cert "$T/$id.crt" --key "$T/$id.key" "$@"; fi
+  $PY "$GRS" client "127.0.0.1:$port" "$n" --root "$T/initra-server.crt" --override initra-server "$@"
+}
+cserve c
 check "C server started (port $port)" test -n "$port"
-pyget() { $PY "$GRS" client "127.0.0.1:$port" "$@"; }
-got=$(pyget demo_key --root "$T/initra-server.crt" --cert "$T/initra-client.crt" --key "$T/initra-client.key" \
-  --override initra-server 2>"$T/py.err")
+got=$(pyget demo_key initra-client 2>"$T/py.err")
 check_eq "grpcio client with a certificate gets the secret from the C server ($(head -c 200 "$T/py.err"))" "$got" "c2VjcmV0IQ=="
 check_fails "unknown name: NOT_FOUND reaches the grpcio client" 1 "^ERROR NOT_FOUND no secret named 'other'" \
-  pyget other --root "$T/initra-server.crt" --cert "$T/initra-client.crt" --key "$T/initra-client.key" \
-  --override initra-server
-check_fails "grpcio client without a certificate is refused" 1 "^ERROR UNAVAILABLE" \
-  pyget demo_key --root "$T/initra-server.crt" --override initra-server
+  pyget other initra-client
+check_fails "grpcio client without a certificate is refused" 1 "^ERROR UNAVAILABLE" pyget demo_key none
 
 # A server that pins one client certificate refuses another one.
-"$PEER" serve --listen 127.0.0.1:0 --cert "$T/initra-server.crt" --key "$T/initra-server.key" \
-  --secret c2VjcmV0IQ== --port-file "$T/p.port" --pin-client "$T/initra-client.crt" 2>"$T/p.err" &
-PIDS="$PIDS $!"
-port=$(wait_port "$T/p.port")
-got=$(pyget demo_key --root "$T/initra-server.crt" --cert "$T/initra-client.crt" --key "$T/initra-client.key" \
-  --override initra-server 2>"$T/py.err")
+cserve p --pin-client "$T/initra-client.crt"
+got=$(pyget demo_key initra-client 2>"$T/py.err")
 check_eq "pinning C server accepts the pinned grpcio client ($(head -c 200 "$T/py.err"))" "$got" "c2VjcmV0IQ=="
-check_fails "pinning C server refuses another client certificate" 1 "^ERROR UNAVAILABLE" \
-  pyget demo_key --root "$T/initra-server.crt" --cert "$T/stranger.crt" --key "$T/stranger.key" \
-  --override initra-server
+check_fails "pinning C server refuses another client certificate" 1 "^ERROR UNAVAILABLE" pyget demo_key stranger
 
 # --- Python server (require_client_auth, our client certificate as its only root), C client ---
 $PY "$GRS" server "$T/py.port" cHl0aG9uIHNlY3JldA== --cert "$T/initra-server.crt" --key "$T/initra-server.key" \

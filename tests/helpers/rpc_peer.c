@@ -15,7 +15,7 @@
 
 static const char *opt(int argc, char **argv, const char *name)
 {
-    for (int i = 2; i + 1 < argc; i += 2)
+    for (int i = 2; i + 1 < argc; i++)
         if (!strcmp(argv[i], name)) return argv[i + 1];
     return NULL;
 }
