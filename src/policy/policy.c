@@ -306,11 +306,19 @@ initra_policy *initra_policy_from_json(const json_t *j, const char *where, initr
     return p;
 }
 
-initra_policy *initra_policy_load(const char *path, initra_err *err)
+/* A JSON file; a syntax error names the line and column. */
+static json_t *load_json(const char *path, initra_err *err)
 {
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text), NULL;
+    if (!j) initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    return j;
+}
+
+initra_policy *initra_policy_load(const char *path, initra_err *err)
+{
+    json_t *j = load_json(path, err);
+    if (!j) return NULL;
     initra_policy *p = initra_policy_from_json(j, path, err);
     json_decref(j);
     return p;
@@ -527,9 +535,8 @@ fail:
 
 initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err)
 {
-    json_error_t je;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text), NULL;
+    json_t *j = load_json(path, err);
+    if (!j) return NULL;
     initra_secret_policy *sp = initra_secret_policy_from_json(j, path, err);
     json_decref(j);
     return sp;
