@@ -13,7 +13,7 @@
 #include "initra/dcap.h"
 #include "initra/util.h"
 
-/* ---- the platform's fixed parameters (documented in README "Simulated platform") ---- */
+/* ---- the platform's fixed parameters (documented in docs/architecture.md, "The simulated platform") ---- */
 #define SIM_FMSPC_HEX "F0515A000000"
 #define SIM_PCE_SVN 13
 #define SIM_QE_SVN 8
