@@ -16,5 +16,11 @@ for t in "$@"; do
   seeds="fuzz/corpus/$t"
   [ -d "$VECTORS" ] && seeds="$seeds $VECTORS"
   echo "fuzz: running $t for $RUNS executions"
-  "$B/fuzz/$t" -runs="$RUNS" -max_len=65536 -print_final_stats=1 $seeds 2>&1 | tail -15
+  if ! "$B/fuzz/$t" -runs="$RUNS" -max_len=65536 -print_final_stats=1 -artifact_prefix="$B/fuzz/$t-" \
+       $seeds >"$B/fuzz/$t.log" 2>&1; then
+    tail -40 "$B/fuzz/$t.log"
+    echo "fuzz: $t FAILED; the input is in $B/fuzz/$t-crash-* (add it to fuzz/corpus/$t/ once fixed)"
+    exit 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units)' "$B/fuzz/$t.log"
 done
