@@ -23,6 +23,8 @@ typedef struct {
  * extension, TCB signing certificate, root and PCK CRLs, QE attestation key, signed TCB info (v3) and
  * QE identity, and the collateral bundle. */
 int initra_sim_init(const char *dir, const initra_sim_init_opts *opts, initra_err *err);
+/* Checks opts as initra_sim_init does (status name, advisory list) without touching anything. */
+int initra_sim_check_opts(const initra_sim_init_opts *opts, initra_err *err);
 
 typedef struct initra_sim initra_sim;
 /* Opens the platform, creating it with defaults on first use. Loads keys once. */
