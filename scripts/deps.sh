@@ -20,6 +20,7 @@ need_cmd pkg-config pkg-config
 need_pc openssl libssl-dev
 need_pc jansson libjansson-dev
 need_pc libcurl libcurl4-openssl-dev
+need_pc libcbor libcbor-dev
 need_pc grpc libgrpc-dev
 need_pc libprotobuf-c libprotobuf-c-dev
 need_cmd protoc-c protobuf-c-compiler
