@@ -5,6 +5,7 @@
 #include <grpc/support/string_util.h>
 #include <grpc/support/time.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdatomic.h>
@@ -154,9 +155,33 @@ void rpc_verifier_last_refusal(rpc_verifier *v, char *out, size_t n)
     pthread_mutex_unlock(&v->mu);
 }
 
+/* The identity last found good, by digest: a client made per connection (benchmarks, retries) skips
+ * the key parse, which costs about as much as the gRPC handshake setup itself under OpenSSL 3. */
+static pthread_mutex_t checked_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char checked_digest[EVP_MAX_MD_SIZE];
+static unsigned checked_len;
+
+static int identity_digest(const initra_rpc_tls *t, unsigned char *md, unsigned *len)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
+             EVP_DigestUpdate(c, t->cert_chain_pem, strlen(t->cert_chain_pem) + 1) &&
+             EVP_DigestUpdate(c, t->key_pem, strlen(t->key_pem)) && EVP_DigestFinal_ex(c, md, len);
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
 /* gRPC reads the PEM only at the first handshake; check it now so a bad file is named at startup. */
 static int check_identity(const initra_rpc_tls *t, initra_err *err)
 {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (identity_digest(t, md, &mdlen) == 0) {
+        pthread_mutex_lock(&checked_mu);
+        int known = checked_len == mdlen && memcmp(checked_digest, md, mdlen) == 0;
+        pthread_mutex_unlock(&checked_mu);
+        if (known) return 0;
+    }
     int rc = -1;
     X509 *leaf = NULL;
     EVP_PKEY *key = NULL;
@@ -175,6 +200,12 @@ static int check_identity(const initra_rpc_tls *t, initra_err *err)
                          "of the chain");
     else
         rc = 0;
+    if (rc == 0 && mdlen) {
+        pthread_mutex_lock(&checked_mu);
+        memcpy(checked_digest, md, mdlen);
+        checked_len = mdlen;
+        pthread_mutex_unlock(&checked_mu);
+    }
     ERR_clear_error();
     X509_free(leaf);
     EVP_PKEY_free(key);
