@@ -255,11 +255,14 @@ initra_rpc_server *initra_rpc_server_start(const initra_rpc_server_opts *o, init
     grpc_server_credentials *creds = rpc_server_creds(&o->tls, &s->verifier, err);
     if (!creds) goto fail;
 
-    grpc_arg args[1];
-    args[0].type = GRPC_ARG_INTEGER;
+    /* A peer that connects and stalls the handshake is dropped after 10 s (gRPC's default: 120 s). */
+    grpc_arg args[2];
+    args[0].type = args[1].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = MAX_MESSAGE;
-    grpc_channel_args cargs = {.num_args = 1, .args = args};
+    args[1].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
+    args[1].value.integer = 10000;
+    grpc_channel_args cargs = {.num_args = 2, .args = args};
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
