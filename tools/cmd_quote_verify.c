@@ -31,7 +31,7 @@ static int read_root(initra_dcap *d, const char *path, initra_err *err)
 {
     uint8_t *buf;
     size_t n;
-    if (initra_read_file(path, 1 << 20, &buf, &n, err)) return -1;
+    if (initra_read_file(path, 1 << 20, &buf, &n, err)) return initra_fail_prefix(err, "--trust-root");
     int rc;
     if (n > 10 && !memcmp(buf, "-----BEGIN", 10)) { /* PEM accepted too */
         BIO *bio = BIO_new_mem_buf(buf, (int)n);
