@@ -139,6 +139,8 @@ typedef struct {
     int root;
     dcap_window windows[4];
     size_t n_windows;
+    uint8_t ak_xy[64];   /* the last attestation key seen with this PCK chain (under the context lock) */
+    EVP_PKEY *ak;
 } dcap_pck;
 
 struct initra_dcap {

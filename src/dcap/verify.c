@@ -16,6 +16,7 @@ static void pck_release(dcap_pck *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
     X509_free(p->leaf);
+    EVP_PKEY_free(p->ak);
     free(p);
 }
 
@@ -278,6 +279,26 @@ static int check_tdx_module(initra_dcap_result *r, const initra_tcb_info *t, con
     return 0;
 }
 
+/* The attestation key as an EVP_PKEY; a QE keeps its key across quotes, so the last one is kept with
+ * the PCK chain entry. A fresh reference. */
+static EVP_PKEY *attest_key(initra_dcap *d, dcap_pck *p, const uint8_t xy[64])
+{
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&d->lock);
+    if (p->ak && !memcmp(p->ak_xy, xy, 64) && EVP_PKEY_up_ref(p->ak)) k = p->ak;
+    pthread_mutex_unlock(&d->lock);
+    if (k) return k;
+    if (!(k = dcap_p256_key(xy))) return NULL;
+    pthread_mutex_lock(&d->lock);
+    if (EVP_PKEY_up_ref(k)) {
+        EVP_PKEY_free(p->ak);
+        p->ak = k;
+        memcpy(p->ak_xy, xy, 64);
+    }
+    pthread_mutex_unlock(&d->lock);
+    return k;
+}
+
 static int verify_inner(initra_dcap *d, const initra_quote *q, initra_collateral *c, dcap_pck *p, time_t at,
                         unsigned flags, initra_dcap_result *r)
 {
@@ -337,7 +358,7 @@ static int verify_inner(initra_dcap *d, const initra_quote *q, initra_collateral
     const dcap_isv_level *qe_level;
     if (check_qe(r, qe, &q->qe_report, &qe_level)) return -1;
     /* the quote itself */
-    EVP_PKEY *ak = dcap_p256_key(q->attest_key);
+    EVP_PKEY *ak = attest_key(d, p, q->attest_key);
     if (!ak) return fail(r, "quote: the attestation key is not a P-256 point");
     int ok = dcap_ecdsa_verify(ak, q->raw, q->signed_len, q->signature);
     EVP_PKEY_free(ak);

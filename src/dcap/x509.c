@@ -68,6 +68,9 @@ void dcap_add_window(dcap_window *w, size_t *nw, size_t maxw, time_t from, time_
     va_end(ap);
 }
 
+static EVP_MD *g_sha256; /* fetched once: implicit fetches cost a lookup per call */
+static void fetch_sha256(void) { g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 int dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t sig[64])
 {
     ECDSA_SIG *s = ECDSA_SIG_new();
@@ -82,8 +85,10 @@ int dcap_ecdsa_verify(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t
     BN_free(ss);
     ECDSA_SIG_free(s);
     if (len <= 0) return 0;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, fetch_sha256);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, key) == 1)
+    if (ctx && g_sha256 && EVP_DigestVerifyInit(ctx, NULL, g_sha256, NULL, key) == 1)
         ok = EVP_DigestVerify(ctx, der, (size_t)len, msg, n) == 1;
     EVP_MD_CTX_free(ctx);
     return ok;
