@@ -15,7 +15,7 @@ command -v taskset >/dev/null 2>&1 && PIN="taskset -c 0"
 
 # initra: a small C program against the library
 mkdir -p "$B/bench"
-PKG="openssl jansson libcurl"
+PKG=$(sed -n "s/^PKGS *:= *//p" Makefile)
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude $(pkg-config --cflags $PKG) -o "$B/bench/verify_bench" bench/verify_bench.c \
   "$B/lib/libinitra.a" $(pkg-config --libs $PKG) -lpthread
 

@@ -405,12 +405,16 @@ int initra_dcap_verify(initra_dcap *d, const uint8_t *quote, size_t len, initra_
     r->collateral_expires = (time_t)INT64_MAX;
     initra_quote q;
     initra_err err;
-    if (initra_quote_parse(quote, len, &q, &err)) return fail(r, "%s", err.msg);
-    snprintf(r->tee, sizeof r->tee, "%s", q.header.tee_type == INITRA_TEE_TDX ? "TDX" : "SGX");
-    if (!c) return fail(r, "no collateral");
-    dcap_pck *p = pck_get(d, &q, &err);
-    if (!p) return fail(r, "%s", err.msg);
-    int rc = verify_inner(d, &q, c, p, at, flags, r);
+    dcap_pck *p = NULL;
+    int rc;
+    if (initra_quote_parse(quote, len, &q, &err)) {
+        rc = fail(r, "%s", err.msg);
+    } else {
+        snprintf(r->tee, sizeof r->tee, "%s", q.header.tee_type == INITRA_TEE_TDX ? "TDX" : "SGX");
+        if (!c) rc = fail(r, "no collateral");
+        else if (!(p = pck_get(d, &q, &err))) rc = fail(r, "%s", err.msg);
+        else rc = verify_inner(d, &q, c, p, at, flags, r);
+    }
     pck_release(p);
     if (r->collateral_expires == (time_t)INT64_MAX) r->collateral_expires = 0;
     return rc;

@@ -248,6 +248,9 @@ int dcap_verify_chain(const initra_dcap *d, STACK_OF(X509) *chain, const char *w
                 dcap_add_window(w, nw, maxw, d->roots[r].from, d->roots[r].until, "%s root certificate (%s)", what, cn);
                 return 0;
             }
+        if (X509_check_issued(x, x) == X509_V_OK) /* self-issued but not one of the trusted roots */
+            return initra_fail(err, "%s ends at '%s', which is not a trusted root (the Intel SGX Root CA is built in; other roots must be named by the caller)",
+                               what, cn);
         X509 *issuer = i + 1 < n ? sk_X509_value(chain, i + 1) : NULL;
         int anchored = -1;
         if (!issuer) { /* the chain stops short of a root: the issuer must be a trusted root */
@@ -257,9 +260,6 @@ int dcap_verify_chain(const initra_dcap *d, STACK_OF(X509) *chain, const char *w
             if (anchored < 0) {
                 char icn[96];
                 dcap_cn(X509_get_issuer_name(x), icn, sizeof icn);
-                if (X509_check_issued(x, x) == X509_V_OK)
-                    return initra_fail(err, "%s ends at '%s', which is not a trusted root (the Intel SGX Root CA is built in; other roots must be named by the caller)",
-                                       what, cn);
                 return initra_fail(err, "%s: issuer '%s' of '%s' is neither in the chain nor a trusted root", what, icn, cn);
             }
             issuer = d->roots[anchored].cert;
