@@ -96,6 +96,22 @@ check_fails "TD QE identity for an SGX quote" 1 'QE identity is for TD_QE but a 
 edit "$T/c11.json" 'c["tcb_info_issuer_chain"] = c["tcb_info_issuer_chain"].split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"'
 check "TCB signing certificate without the root in its chain still anchors at the built-in root" verify "$Q" --collateral "$T/c11.json" --at "$AT"
 
+# --- TDX (quote v4): the same checks over the TD report and the type-6 QE report data ---
+TQ="$VECTORS/tdx-phala-v4/quote.bin"
+TC="$VECTORS/tdx-phala-v4/collateral.json"
+TAT=$(at_of tdx-phala-v4)
+tflip() { python3 -c "import sys;b=bytearray(open(sys.argv[1],'rb').read());o=int(sys.argv[2]);b[o]^=0xff;open(sys.argv[3],'wb').write(b)" "$TQ" "$1" "$2"; }
+# v4 TDX: TD report 48..632, signature 636, attestation key 700, type 6 at 764, QE report 770, its signature 1154
+tflip 100 "$T/td.bin"
+check_fails "TDX: flipped TD report byte" 1 'quote signature does not verify' verify "$T/td.bin" --collateral "$TC" --at "$TAT"
+tflip 640 "$T/tdsig.bin"
+check_fails "TDX: flipped quote signature byte" 1 'quote signature does not verify' verify "$T/tdsig.bin" --collateral "$TC" --at "$TAT"
+tflip 800 "$T/tdqe.bin"
+check_fails "TDX: flipped QE report byte" 1 'QE report signature does not verify' verify "$T/tdqe.bin" --collateral "$TC" --at "$TAT"
+tflip 710 "$T/tdak.bin"
+check_fails "TDX: flipped attestation key byte" 1 'QE report data is not SHA-256' verify "$T/tdak.bin" --collateral "$TC" --at "$TAT"
+check_fails "TDX quote with SGX collateral" 1 '(TCB info is for FMSPC|PCK CRL is issued by)' verify "$TQ" --collateral "$C" --at "$TAT" --allow-expired-collateral
+
 # --- every validity window: one second before and after it ---
 python3 - "$Q" "$C" "$T" >"$T/windows" <<'PY'
 import json, subprocess, sys, re

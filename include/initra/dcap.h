@@ -142,7 +142,8 @@ initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initr
 void initra_qe_identity_free(initra_qe_identity *q);
 initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
 void initra_crl_free(initra_crl *c);
-/* Parses a bundle without verifying anything (no context). */
+/* Parses a bundle without verifying anything (no context). Its first initra_dcap_verify checks it against
+ * that context's roots and binds it to that context (another context refuses it). */
 initra_collateral *initra_collateral_parse(const char *bundle, size_t len, initra_err *err);
 
 #endif

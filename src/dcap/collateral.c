@@ -548,5 +548,6 @@ void dcap_check_collateral(const initra_dcap *d, initra_collateral *c)
     if (c->pck_crl->next_update < c->expires) c->expires = c->pck_crl->next_update;
     for (size_t i = 0; i < c->n_windows; i++)
         if (c->windows[i].until < c->expires) c->expires = c->windows[i].until;
+    c->checked_by = d;
     c->checked = 1;
 }

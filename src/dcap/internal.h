@@ -106,6 +106,7 @@ struct initra_collateral {
     STACK_OF(X509) *tcb_chain, *qe_chain, *pck_crl_chain;
     /* outcome of the signature and chain checks against a context's roots (verify_collateral) */
     int checked;         /* 1 once checked */
+    const initra_dcap *checked_by; /* the context whose roots the outcome refers to */
     int root;            /* index of the anchoring root in the context, -1 if none */
     char error[512];     /* "" when every signature and chain verified */
     dcap_window windows[DCAP_MAX_WINDOWS];

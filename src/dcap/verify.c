@@ -317,6 +317,7 @@ static int verify_inner(initra_dcap *d, const initra_quote *q, initra_collateral
     }
     /* collateral signatures and chains (checked once), same root as the PCK chain */
     ensure_checked(d, c);
+    if (c->checked_by != d) return fail(r, "collateral was checked by another verification context; load it with this one");
     if (c->error[0]) return fail(r, "%s", c->error);
     if (c->root != p->root)
         return fail(r, "collateral is signed under '%s' but the PCK certificate chain ends at '%s'", d->roots[c->root].cn, root->cn);
