@@ -37,9 +37,10 @@ AT=$(at_of $V)
 verify() { "$INITRA" quote verify "$@"; }
 check "unmodified $V verifies" verify "$Q" --collateral "$C" --at "$AT"
 
-flip() { # flip OFFSET OUT: copy of the quote with one byte inverted
-  python3 -c "import sys;b=bytearray(open(sys.argv[1],'rb').read());o=int(sys.argv[2]);b[o]^=0xff;open(sys.argv[3],'wb').write(b)" "$Q" "$1" "$2"
+flipf() { # flipf FILE OFFSET OUT: copy of FILE with one byte inverted
+  python3 -c "import sys;b=bytearray(open(sys.argv[1],'rb').read());o=int(sys.argv[2]);b[o]^=0xff;open(sys.argv[3],'wb').write(b)" "$1" "$2" "$3"
 }
+flip() { flipf "$Q" "$1" "$2"; }
 # v3 layout: body 48..432, quote signature 436, attestation key 500, QE report 564, QE report signature 948,
 # QE auth data size 1012, QE auth data 1014..
 flip 440 "$T/qsig.bin"
@@ -100,7 +101,7 @@ check "TCB signing certificate without the root in its chain still anchors at th
 TQ="$VECTORS/tdx-phala-v4/quote.bin"
 TC="$VECTORS/tdx-phala-v4/collateral.json"
 TAT=$(at_of tdx-phala-v4)
-tflip() { python3 -c "import sys;b=bytearray(open(sys.argv[1],'rb').read());o=int(sys.argv[2]);b[o]^=0xff;open(sys.argv[3],'wb').write(b)" "$TQ" "$1" "$2"; }
+tflip() { flipf "$TQ" "$1" "$2"; }
 # v4 TDX: TD report 48..632, signature 636, attestation key 700, type 6 at 764, QE report 770, its signature 1154
 tflip 100 "$T/td.bin"
 check_fails "TDX: flipped TD report byte" 1 'quote signature does not verify' verify "$T/td.bin" --collateral "$TC" --at "$TAT"
