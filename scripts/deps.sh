@@ -17,6 +17,7 @@ need_cmd pkg-config pkg-config
 need_pc openssl libssl-dev
 need_pc jansson libjansson-dev
 need_pc libcurl libcurl4-openssl-dev
+need_pc libcbor libcbor-dev
 need_cmd openssl openssl
 need_cmd python3 python3
 need_cmd clang clang

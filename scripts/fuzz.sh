@@ -7,8 +7,8 @@ RUNS=${FUZZ_RUNS:-1000000}
 VECTORS=${INITRA_VECTORS:-../shared/vectors/dcap}
 mkdir -p "$B/fuzz"
 SRC=$(ls src/*/*.c)
-FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -Isrc $(pkg-config --cflags openssl jansson libcurl)"
-LIBS="$(pkg-config --libs openssl jansson libcurl) -lpthread"
+FLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -Isrc $(pkg-config --cflags openssl jansson libcurl libcbor)"
+LIBS="$(pkg-config --libs openssl jansson libcurl libcbor) -lpthread"
 for t in "$@"; do
   echo "fuzz: building $t"
   clang $FLAGS -o "$B/fuzz/$t" "fuzz/$t.c" $SRC $LIBS
@@ -16,5 +16,11 @@ for t in "$@"; do
   seeds="fuzz/corpus/$t"
   [ -d "$VECTORS" ] && seeds="$seeds $VECTORS"
   echo "fuzz: running $t for $RUNS executions"
-  "$B/fuzz/$t" -runs="$RUNS" -max_len=65536 -print_final_stats=1 $seeds 2>&1 | tail -15
+  if ! "$B/fuzz/$t" -runs="$RUNS" -max_len=65536 -print_final_stats=1 -artifact_prefix="$B/fuzz/$t-" \
+       $seeds >"$B/fuzz/$t.log" 2>&1; then
+    tail -40 "$B/fuzz/$t.log"
+    echo "fuzz: $t FAILED; the input is in $B/fuzz/$t-crash-* (add it to fuzz/corpus/$t/ once fixed)"
+    exit 1
+  fi
+  grep -E '^(Done|stat::number_of_executed_units)' "$B/fuzz/$t.log"
 done

@@ -1,9 +1,282 @@
-/* initra sim ...: placeholder until the simulated platform lands. */
+/* initra sim init|quote|collateral|root: the simulated SGX platform ($INITRA_SIM_DIR). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "initra/attest.h"
+#include "initra/ratls.h"
+
+static int sim_usage(FILE *f, int code)
+{
+    fprintf(f,
+            "usage: initra sim init [--tcb-status STATUS] [--advisories ID,...]\n"
+            "       initra sim quote [--mrenclave HEX64] [--mrsigner HEX64] [--isv-prod-id N] [--isv-svn N]\n"
+            "                        [--config-id B64] [--config-svn N] [--family-id HEX32] [--ext-prod-id HEX32]\n"
+            "                        [--debug] [--kss] [--report-data HEX] -o FILE\n"
+            "       initra sim ratls-cert [identity options as for quote] [--format occlum|tcg] [--valid-hours N]\n"
+            "                        --key-out KEY.pem --cert-out CERT.pem\n"
+            "       initra sim collateral -o FILE\n"
+            "       initra sim root -o FILE\n"
+            "  The simulated SGX platform in $INITRA_SIM_DIR (default ~/.local/share/initra/sim), created on first use.\n"
+            "  init      rebuilds it (new keys and certificates) with the given TCB status: UpToDate (default),\n"
+            "            SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
+            "            OutOfDateConfigurationNeeded or Revoked, and advisory IDs such as INTEL-SA-00615.\n"
+            "  quote     a DCAP v3 quote for the given enclave identity (defaults: zeros, attributes INIT|MODE64BIT,\n"
+            "            xfrm 0xe7). Any of --config-id/--config-svn/--family-id/--ext-prod-id sets the KSS attribute.\n"
+            "            --report-data: up to 64 bytes of hex, zero padded. N: decimal or 0x hex, at most 65535.\n"
+            "  ratls-cert  an RA-TLS key (0600) and self-signed certificate whose quote binds the key (default\n"
+            "            format occlum: OID 1.2.840.113741.1; tcg: OID 2.23.133.5.4.9), valid 12 hours by default.\n"
+            "  collateral  the collateral bundle (JSON) a verifier needs for sim quotes.\n"
+            "  root      the sim root CA certificate (DER): the trust anchor for sim quotes.\n"
+            "  -o - writes to standard output.\n");
+    return code;
+}
+
+static int open_sim(initra_sim **sim)
+{
+    char dir[4096];
+    initra_err err;
+    if (initra_sim_dir(dir, sizeof dir, &err) || !(*sim = initra_sim_open(dir, &err))) return cli_err(CLI_FAIL, &err);
+    return CLI_OK;
+}
+
+static int sim_init(int argc, char **argv)
+{
+    initra_sim_init_opts o = {NULL, NULL};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tcb-status")) {
+            if (!(o.tcb_status = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--advisories")) {
+            if (!(o.advisories = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--help")) {
+            return sim_usage(stdout, CLI_OK);
+        } else {
+            return cli_error(CLI_USAGE, "sim init: unknown argument '%s'; see `initra sim --help`", argv[i]);
+        }
+    }
+    char dir[4096];
+    initra_err err;
+    if (initra_sim_check_opts(&o, &err)) return cli_error(CLI_USAGE, "sim init: %s", err.msg);
+    if (initra_sim_dir(dir, sizeof dir, &err) || initra_sim_init(dir, &o, &err)) return cli_err(CLI_FAIL, &err);
+    printf("sim platform rebuilt in %s: TCB status %s%s%s\n", dir, o.tcb_status ? o.tcb_status : "UpToDate",
+           o.advisories && *o.advisories ? ", advisories " : "", o.advisories ? o.advisories : "");
+    return CLI_OK;
+}
+
+/* Exactly n bytes of hex for option opt. */
+static int opt_hex(const char *cmd, const char *opt, const char *v, uint8_t *out, size_t n)
+{
+    if (initra_unhex(v, out, n))
+        return cli_error(CLI_USAGE, "sim %s: %s '%.80s%s': want exactly %zu hex digits (%zu bytes)", cmd, opt, v,
+                         strlen(v) > 80 ? "..." : "", 2 * n, n);
+    return CLI_OK;
+}
+
+static int opt_u16(const char *cmd, const char *opt, const char *v, uint16_t *out)
+{
+    uint64_t x;
+    if (initra_parse_uint(v, 0xffff, &x))
+        return cli_error(CLI_USAGE, "sim %s: %s '%.80s': want a number from 0 to 65535 (decimal or 0x hex)", cmd, opt,
+                         v);
+    *out = (uint16_t)x;
+    return CLI_OK;
+}
+
+/* The enclave identity options shared by `sim quote` and `sim ratls-cert`. */
+typedef struct {
+    initra_sgx_report_body id;
+    int kss;
+} identity_opts;
+
+static void identity_init(identity_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+    o->id.attributes.xfrm = 0xe7;
+}
+
+/* Consumes argv[*i] (and its value) if it is an identity option: 1 consumed, 0 not an identity option,
+ * or -(exit code) on a bad value. */
+static int identity_opt(const char *cmd, identity_opts *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v;
+    if (!strcmp(a, "--debug")) return o->id.attributes.flags |= INITRA_ATTR_DEBUG, 1;
+    if (!strcmp(a, "--kss")) return o->kss = 1, 1;
+    if (strcmp(a, "--mrenclave") && strcmp(a, "--mrsigner") && strcmp(a, "--isv-prod-id") && strcmp(a, "--isv-svn") &&
+        strcmp(a, "--config-id") && strcmp(a, "--config-svn") && strcmp(a, "--family-id") && strcmp(a, "--ext-prod-id"))
+        return 0;
+    if (!(v = cli_optarg(argc, argv, i))) return -CLI_USAGE;
+    initra_sgx_report_body *id = &o->id;
+    int rc = CLI_OK;
+    if (!strcmp(a, "--mrenclave")) rc = opt_hex(cmd, a, v, id->mr_enclave, 32);
+    else if (!strcmp(a, "--mrsigner")) rc = opt_hex(cmd, a, v, id->mr_signer, 32);
+    else if (!strcmp(a, "--isv-prod-id")) rc = opt_u16(cmd, a, v, &id->isv_prod_id);
+    else if (!strcmp(a, "--isv-svn")) rc = opt_u16(cmd, a, v, &id->isv_svn);
+    else if (!strcmp(a, "--config-svn")) rc = opt_u16(cmd, a, v, &id->config_svn), o->kss = 1;
+    else if (!strcmp(a, "--family-id")) rc = opt_hex(cmd, a, v, id->isv_family_id, 16), o->kss = 1;
+    else if (!strcmp(a, "--ext-prod-id")) rc = opt_hex(cmd, a, v, id->isv_ext_prod_id, 16), o->kss = 1;
+    else { /* --config-id */
+        uint8_t *raw;
+        size_t n;
+        initra_err err;
+        o->kss = 1;
+        if (initra_b64_decode(v, &raw, &n, &err))
+            return -cli_error(CLI_USAGE, "sim %s: --config-id '%.80s' is not base64: %s", cmd, v, err.msg);
+        if (n > 64)
+            rc = cli_error(CLI_USAGE, "sim %s: --config-id decodes to %zu bytes; CONFIGID holds at most 64", cmd, n);
+        else memcpy(id->config_id, raw, n); /* zero padded */
+        free(raw);
+    }
+    return rc == CLI_OK ? 1 : -rc;
+}
+
+static void identity_finish(identity_opts *o)
+{
+    if (o->kss) o->id.attributes.flags |= INITRA_ATTR_KSS;
+}
+
+static int sim_quote_cmd(int argc, char **argv)
+{
+    identity_opts o;
+    uint8_t rd[64] = {0};
+    const char *out = NULL;
+    int rc;
+    identity_init(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help")) return sim_usage(stdout, CLI_OK);
+        if ((rc = identity_opt("quote", &o, argc, argv, &i)) != 0) {
+            if (rc < 0) return -rc;
+            continue;
+        }
+        if (strcmp(a, "--report-data") && strcmp(a, "-o"))
+            return cli_error(CLI_USAGE, "sim quote: unknown argument '%s'; see `initra sim --help`", a);
+        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        if (!strcmp(a, "-o")) {
+            out = v;
+        } else { /* --report-data */
+            size_t len = strlen(v);
+            if (len > 128 || len % 2 || initra_unhex(v, rd, len / 2))
+                return cli_error(CLI_USAGE, "sim quote: --report-data '%.80s%s': want an even number of hex digits, at "
+                                            "most 128 (64 bytes)", v, len > 80 ? "..." : "");
+        }
+    }
+    if (!out) return cli_error(CLI_USAGE, "sim quote: -o FILE is required (-o - for standard output)");
+    identity_finish(&o);
+    initra_sim *sim;
+    if ((rc = open_sim(&sim)) != CLI_OK) return rc;
+    uint8_t *q;
+    size_t n;
+    initra_err err;
+    rc = initra_sim_quote(sim, &o.id, rd, &q, &n, &err) ? cli_err(CLI_FAIL, &err) : CLI_OK;
+    initra_sim_close(sim);
+    if (rc != CLI_OK) return rc;
+    if (cli_write_output(out, q, n, &err)) rc = cli_err(CLI_FAIL, &err);
+    free(q);
+    return rc;
+}
+
+typedef struct {
+    initra_sim *sim;
+    const initra_sgx_report_body *id;
+} ratls_ctx;
+
+static int ratls_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    ratls_ctx *c = ctx;
+    return initra_sim_quote(c->sim, c->id, rd, q, len, err);
+}
+
+/* sim ratls-cert [identity options] [--format occlum|tcg] [--valid-hours N] --key-out K --cert-out C */
+static int sim_ratls_cmd(int argc, char **argv)
+{
+    identity_opts o;
+    const char *key_out = NULL, *cert_out = NULL;
+    int rc, format = INITRA_RATLS_OCCLUM;
+    uint16_t hours = 12;
+    identity_init(&o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help")) return sim_usage(stdout, CLI_OK);
+        if ((rc = identity_opt("ratls-cert", &o, argc, argv, &i)) != 0) {
+            if (rc < 0) return -rc;
+            continue;
+        }
+        if (strcmp(a, "--key-out") && strcmp(a, "--cert-out") && strcmp(a, "--format") && strcmp(a, "--valid-hours"))
+            return cli_error(CLI_USAGE, "sim ratls-cert: unknown argument '%s'; see `initra sim --help`", a);
+        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        if (!strcmp(a, "--key-out")) key_out = v;
+        else if (!strcmp(a, "--cert-out")) cert_out = v;
+        else if (!strcmp(a, "--valid-hours")) {
+            if ((rc = opt_u16("ratls-cert", a, v, &hours)) != CLI_OK) return rc;
+            if (hours == 0 || hours > 24 * 30)
+                return cli_error(CLI_USAGE, "sim ratls-cert: --valid-hours %u: want 1 to 720 (RA-TLS certificates are short-lived)", hours);
+        } else if (!strcmp(v, "occlum")) format = INITRA_RATLS_OCCLUM;
+        else if (!strcmp(v, "tcg")) format = INITRA_RATLS_TCG;
+        else return cli_error(CLI_USAGE, "sim ratls-cert: --format '%.40s': want occlum or tcg", v);
+    }
+    if (!key_out || !cert_out)
+        return cli_error(CLI_USAGE, "sim ratls-cert: --key-out FILE and --cert-out FILE are required");
+    identity_finish(&o);
+    initra_sim *sim;
+    if ((rc = open_sim(&sim)) != CLI_OK) return rc;
+    ratls_ctx ctx = {sim, &o.id};
+    char *cert = NULL, *key = NULL;
+    initra_err err;
+    rc = initra_ratls_create(ratls_quote, &ctx, format, (long)hours * 3600, &cert, &key, &err) ? cli_err(CLI_FAIL, &err)
+                                                                                                 : CLI_OK;
+    initra_sim_close(sim);
+    if (rc == CLI_OK && (initra_write_file_atomic(key_out, key, strlen(key), 0600, &err) ||
+                         initra_write_file_atomic(cert_out, cert, strlen(cert), 0644, &err)))
+        rc = cli_err(CLI_FAIL, &err);
+    free(cert);
+    if (key) initra_free_secret(key, strlen(key));
+    return rc;
+}
+
+/* sim collateral|root -o FILE */
+static int sim_export(int argc, char **argv)
+{
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o")) {
+            if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--help")) {
+            return sim_usage(stdout, CLI_OK);
+        } else {
+            return cli_error(CLI_USAGE, "sim %s: unknown argument '%s'; see `initra sim --help`", argv[0], argv[i]);
+        }
+    }
+    if (!out) return cli_error(CLI_USAGE, "sim %s: -o FILE is required (-o - for standard output)", argv[0]);
+    initra_sim *sim;
+    int rc = open_sim(&sim);
+    if (rc != CLI_OK) return rc;
+    initra_err err;
+    uint8_t *data = NULL;
+    size_t n = 0;
+    if (!strcmp(argv[0], "root")) {
+        rc = initra_sim_root_der(sim, &data, &n, &err);
+    } else {
+        char *json = NULL;
+        rc = initra_sim_collateral(sim, &json, &err);
+        data = (uint8_t *)json;
+        n = json ? strlen(json) : 0;
+    }
+    initra_sim_close(sim);
+    rc = rc ? cli_err(CLI_FAIL, &err) : cli_write_output(out, data, n, &err) ? cli_err(CLI_FAIL, &err) : CLI_OK;
+    free(data);
+    return rc;
+}
 
 int cmd_sim(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error(CLI_USAGE, "sim: not built yet");
+    if (argc < 2) return sim_usage(stderr, CLI_USAGE);
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) return sim_usage(stdout, CLI_OK);
+    if (!strcmp(sub, "init")) return sim_init(argc - 1, argv + 1);
+    if (!strcmp(sub, "quote")) return sim_quote_cmd(argc - 1, argv + 1);
+    if (!strcmp(sub, "ratls-cert")) return sim_ratls_cmd(argc - 1, argv + 1);
+    if (!strcmp(sub, "collateral") || !strcmp(sub, "root")) return sim_export(argc - 1, argv + 1);
+    return cli_error(CLI_USAGE, "sim: unknown subcommand '%s' (init, quote, ratls-cert, collateral, root)", sub);
 }

@@ -23,6 +23,8 @@ typedef struct {
  * extension, TCB signing certificate, root and PCK CRLs, QE attestation key, signed TCB info (v3) and
  * QE identity, and the collateral bundle. */
 int initra_sim_init(const char *dir, const initra_sim_init_opts *opts, initra_err *err);
+/* Checks opts as initra_sim_init does (status name, advisory list) without touching anything. */
+int initra_sim_check_opts(const initra_sim_init_opts *opts, initra_err *err);
 
 typedef struct initra_sim initra_sim;
 /* Opens the platform, creating it with defaults on first use. Loads keys once. */
@@ -59,5 +61,63 @@ void initra_attest_free(initra_attester *a);
 /* Launcher side of the sim descriptor: answers quote requests on fd for a fixed identity (the enclave
  * chooses only report_data) until the peer closes. 0 on orderly close. */
 int initra_sim_serve_fd(initra_sim *sim, int fd, const initra_sgx_report_body *identity, initra_err *err);
+
+/* Explicit constructors (detection uses them; tests call them with their own paths):
+ *   sim_fd: fd must be a connected AF_UNIX SOCK_STREAM socket served by initra_sim_serve_fd. The fd is
+ *           inherited and stays open after initra_attest_free (other programs of the enclave use it).
+ *   gramine: dir is Gramine's /dev/attestation; its attestation_type must be "dcap".
+ *   occlum: dev is Occlum's /dev/sgx (opened per quote).
+ *   tsm: dir is configfs-tsm's report directory; entry NULL makes a unique entry per quote and removes
+ *        it afterwards, a name uses that entry (created if missing, then removed; kept if it existed). */
+initra_attester *initra_attest_sim_fd(int fd, initra_err *err);
+initra_attester *initra_attest_gramine(const char *dir, initra_err *err);
+initra_attester *initra_attest_occlum(const char *dev, initra_err *err);
+initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_err *err);
+/* What the provider reported about itself, for display: configfs-tsm's `provider` attribute (e.g.
+ * "tdx_guest") after the first quote; "" otherwise. */
+const char *initra_attest_detail(const initra_attester *a);
+
+/* Environment for tests: INITRA_TSM_ENTRY names the configfs-tsm entry to use (see initra_attest_tsm). */
+#define INITRA_TSM_ENTRY_ENV "INITRA_TSM_ENTRY"
+
+/* ---------------- sim descriptor protocol, version 1 ----------------
+ * The launcher (`initra run`) creates socketpair(AF_UNIX, SOCK_STREAM), keeps one end, serving it with
+ * initra_sim_serve_fd for the enclave's fixed identity, and leaves the other open across exec in the
+ * enclave with INITRA_SIM_FD=<decimal fd number>. All integers little-endian. One exchange at a time
+ * per descriptor (processes sharing it must take turns; a crossed reply is detected by report_data).
+ *
+ *   request, 72 bytes:  magic "ISQ?" (49 53 51 3f) | version u16 = 1 | reserved u16 = 0 |
+ *                       report_data[64]
+ *   reply, 12 + len:    magic "ISQ!" (49 53 51 21) | version u16 = 1 | status u16 | len u32 | payload
+ *       status 0: payload is the quote, 1 <= len <= INITRA_QUOTE_MAX_SIZE;
+ *       status 1: payload is a one-line error message, 1 <= len <= INITRA_SIMFD_MAX_ERROR (no NUL).
+ *
+ * The client reads exactly 12 bytes, checks magic, version, status and len before reading exactly
+ * len more, then requires the quote to parse and to carry the requested report_data. The server
+ * answers a bad request with a status-1 reply and stops serving (fail closed); a failed quote gets a
+ * status-1 reply and serving continues. Either side's EOF in mid-message is an error; the client's
+ * EOF between requests ends serving (0). */
+#define INITRA_SIMFD_VERSION 1
+#define INITRA_SIMFD_REQUEST_SIZE 72
+#define INITRA_SIMFD_REPLY_HEADER_SIZE 12
+#define INITRA_SIMFD_MAX_ERROR 480
+extern const uint8_t INITRA_SIMFD_REQUEST_MAGIC[4];
+extern const uint8_t INITRA_SIMFD_REPLY_MAGIC[4];
+
+/* Request codec. encode fills 72 bytes; decode checks magic, version and reserved. 0 or -1. */
+void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+int initra_simfd_decode_request(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], uint8_t report_data[64],
+                                initra_err *err);
+/* Reply header (untrusted bytes from the peer): status and payload length, all bounds checked. */
+int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
+                                     uint32_t *len, initra_err *err);
+/* A whole reply (header and payload, exactly n bytes) to the request for report_data: status 0 gives a
+ * fresh copy of the quote, which must parse and carry report_data; status 1 gives -1 with the peer's
+ * message (non-printable bytes replaced by '?'). */
+int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
+                              size_t *len, initra_err *err);
+/* Reply encoders (server side); fresh buffers. */
+int initra_simfd_encode_reply(uint16_t status, const uint8_t *payload, size_t len, uint8_t **out, size_t *out_len,
+                              initra_err *err);
 
 #endif

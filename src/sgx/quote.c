@@ -167,6 +167,9 @@ static int parse_cert_data(cursor *c, initra_quote *q, int depth)
         q->qe_auth_data = inner.buf + inner.off;
         if (take(&inner, NULL, q->qe_auth_size, "QE auth data")) return -1;
         if (parse_cert_data(&inner, q, depth + 1)) return -1;
+        if (inner.off != inner.len)
+            return initra_fail(c->err, "quote: QE report certification data has %zu bytes after the PCK certificate chain",
+                               inner.len - inner.off);
     } else {
         q->cert_type = type;
         q->cert_data = c->buf + c->off;
@@ -244,6 +247,9 @@ int initra_quote_parse(const uint8_t *buf, size_t len, initra_quote *q, initra_e
             return initra_fail(err, "quote: v%u certification data type %u is not QE report data (6)",
                                h->version, q->cert_type);
     }
+    if (s.off != s.len)
+        return initra_fail(err, "quote: signature_data_len %u leaves %zu bytes after the certification data",
+                           sig_len, s.len - s.off);
     q->raw = buf;
     q->len = c.off + sig_len;
     return 0;

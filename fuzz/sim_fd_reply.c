@@ -1,0 +1,26 @@
+/* libFuzzer target: the sim descriptor protocol's decoders (untrusted bytes from the peer). Input:
+ * 64 bytes of requested report_data, then a whole reply; the first 72 bytes also go to the request
+ * decoder (the launcher's side of the same protocol). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "initra/attest.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    initra_err err;
+    uint8_t rd[64];
+    if (size >= INITRA_SIMFD_REQUEST_SIZE) initra_simfd_decode_request(data, rd, &err);
+    if (size < 64) return 0;
+    uint8_t *quote = NULL;
+    size_t len = 0;
+    if (initra_simfd_decode_reply(data + 64, size - 64, data, &quote, &len, &err) == 0) {
+        /* Accepted: a quote of the announced length carrying the requested report_data. */
+        if (len != size - 64 - INITRA_SIMFD_REPLY_HEADER_SIZE) abort();
+        if (memcmp(quote, data + 64 + INITRA_SIMFD_REPLY_HEADER_SIZE, len) != 0) abort();
+        free(quote);
+    } else if (!err.msg[0] || strchr(err.msg, '\n')) {
+        abort(); /* every refusal is one non-empty line */
+    }
+    return 0;
+}

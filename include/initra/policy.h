@@ -1,0 +1,62 @@
+/* initra policy: which attested enclaves are accepted (docs/policy.md).
+ * Two formats:
+ *  - Occlum's `ra_config` / `dynamic_config.json` (verify_* switches "on"/"off", any-of sgx_mrs,
+ *    `==` on isv_svn and config_svn), run under initra's defaults for TCB status and collateral;
+ *  - initra's own: a JSON list of allowed identities (mr_enclave, mr_signer, isv_prod_id, min_isv_svn,
+ *    config_id, min_config_svn, isv_family_id, isv_ext_prod_id, allow_debug, tcb_statuses, advisories,
+ *    allow_expired_collateral).
+ * And the KMS's per-secret policy: named identities and, per secret name, which of them may read it. */
+#ifndef INITRA_POLICY_H
+#define INITRA_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "initra/sgx.h"
+#include "initra/util.h"
+
+/* What a verified quote says: the enclave report, the DCAP verdict's TCB status and advisory IDs, and
+ * whether the collateral was outside its validity window at the verification time (the quote verified
+ * only because the caller let expired collateral through, so the policy decides). */
+typedef struct {
+    const initra_sgx_report_body *report;
+    const char *tcb_status;
+    const char *const *advisories;
+    size_t n_advisories;
+    int collateral_expired;
+} initra_evidence;
+
+typedef struct initra_policy initra_policy;
+
+/* Parses a policy from JSON: an array = initra format; an object with "sgx_mrs" = Occlum format.
+ * `where` names the source for errors (e.g. "dynamic_config.json" or "init_ra_conf.json: ra_config"). */
+initra_policy *initra_policy_from_json(const json_t *j, const char *where, initra_err *err);
+/* Reads and parses a policy file (either format). */
+initra_policy *initra_policy_load(const char *path, initra_err *err);
+void initra_policy_free(initra_policy *p);
+/* 0 when some entry accepts the evidence; -1 with `why` naming the closest entry, the field that
+ * failed and both values. */
+int initra_policy_check(const initra_policy *p, const initra_evidence *ev, initra_err *why);
+/* 1 for the Occlum schema. */
+int initra_policy_is_occlum(const initra_policy *p);
+
+/* Per-secret policy for the KMS:
+ *   { "identities": { "NAME": { ...an initra policy entry... }, ... },
+ *     "secrets":    { "SECRET": ["NAME", ...], ... } }
+ * A secret without a rule is readable by no one. */
+typedef struct initra_secret_policy initra_secret_policy;
+initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err);
+initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err);
+void initra_secret_policy_free(initra_secret_policy *sp);
+/* 0 when one of the identities named for `secret` accepts ev; -1 with why (no rule, or the closest
+ * identity and the failing field). */
+int initra_secret_policy_check(const initra_secret_policy *sp, const char *secret, const initra_evidence *ev,
+                               initra_err *why);
+
+/* TCB status names Intel defines, and whether s is one of them. */
+extern const char *const INITRA_TCB_STATUSES[8];
+int initra_tcb_status_known(const char *s);
+
+#endif

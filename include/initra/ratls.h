@@ -1,0 +1,45 @@
+/* initra ratls: RA-TLS certificates. A self-signed certificate for a fresh EC P-256 key carries a quote
+ * whose report_data binds that key (PROTOCOLS.md section 4). Three evidence formats are read:
+ *   Occlum grpc_ratls   OID 1.2.840.113741.1        raw quote  report_data[0..32] = SHA-256(DER SPKI), [32..64] zero
+ *   Gramine / Intel     OID 1.2.840.113741.1337.6   raw quote  report_data[0..32] = SHA-256(DER SPKI)
+ *   TCG DICE (interop)  OID 2.23.133.5.4.9          CBOR tag 60000 [bstr quote, bstr claims],
+ *                       report_data[0..32] = SHA-256(claims), claims {"pubkey-hash": hash-entry of DER SPKI}
+ * Occlum's format is emitted by default (Occlum peers accept it), TCG's on request. */
+#ifndef INITRA_RATLS_H
+#define INITRA_RATLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "initra/util.h"
+
+#define INITRA_OID_RATLS_OCCLUM "1.2.840.113741.1"
+#define INITRA_OID_RATLS_GRAMINE "1.2.840.113741.1337.6"
+#define INITRA_OID_RATLS_TCG "2.23.133.5.4.9"
+#define INITRA_CBOR_TAG_INTEL_QUOTE 60000
+
+enum initra_ratls_format { INITRA_RATLS_OCCLUM = 1, INITRA_RATLS_GRAMINE = 2, INITRA_RATLS_TCG = 3 };
+
+/* Produces a quote over 64 bytes of report data (an attester, the sim platform, ...). */
+typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                               initra_err *err);
+
+/* A fresh EC P-256 key and a self-signed certificate valid from now-5min to now+valid_seconds, carrying
+ * a quote from quote_fn in `format` (OCCLUM or TCG). PEM outputs, freshly allocated; free key_pem with
+ * initra_free_secret(key_pem, strlen(key_pem)). */
+int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long valid_seconds, char **cert_pem,
+                        char **key_pem, initra_err *err);
+
+/* Finds the evidence in a peer certificate (any of the three formats, by a real DER/CBOR parser),
+ * checks the certificate's self-signature and that the quote's report_data binds the certificate's key.
+ * On success *quote is a fresh copy of the quote bytes and *format the format found. */
+int initra_ratls_evidence(X509 *cert, uint8_t **quote, size_t *quote_len, int *format, initra_err *err);
+
+/* Parses one PEM certificate. NULL with err on failure. */
+X509 *initra_ratls_pem_cert(const char *pem, initra_err *err);
+
+const char *initra_ratls_format_name(int format);
+
+#endif

@@ -1,0 +1,171 @@
+/* Sim descriptor protocol, version 1: codecs and socket I/O (the protocol is documented in
+ * include/initra/attest.h). Every byte from the peer is untrusted: fixed-size reads, explicit
+ * little-endian fields, bounds checked before anything is allocated. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#include "attest/internal.h"
+#include "initra/attest.h"
+
+const uint8_t INITRA_SIMFD_REQUEST_MAGIC[4] = {'I', 'S', 'Q', '?'};
+const uint8_t INITRA_SIMFD_REPLY_MAGIC[4] = {'I', 'S', 'Q', '!'};
+
+enum { STATUS_OK = 0, STATUS_ERROR = 1 };
+
+void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE])
+{
+    memcpy(out, INITRA_SIMFD_REQUEST_MAGIC, 4);
+    initra_put_le16(out + 4, INITRA_SIMFD_VERSION);
+    initra_put_le16(out + 6, 0);
+    memcpy(out + 8, report_data, 64);
+}
+
+int initra_simfd_decode_request(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], uint8_t report_data[64],
+                                initra_err *err)
+{
+    if (memcmp(in, INITRA_SIMFD_REQUEST_MAGIC, 4) != 0)
+        return initra_fail(err, "sim descriptor: request magic %02x%02x%02x%02x is not \"ISQ?\"; the peer does not "
+                                "speak the initra sim protocol", in[0], in[1], in[2], in[3]);
+    uint16_t version = initra_le16(in + 4);
+    if (version != INITRA_SIMFD_VERSION)
+        return initra_fail(err, "sim descriptor: request version %u, this launcher speaks version %d; use the same "
+                                "initra build inside and outside the enclave", version, INITRA_SIMFD_VERSION);
+    if (initra_le16(in + 6) != 0)
+        return initra_fail(err, "sim descriptor: request reserved field is %u, must be 0", initra_le16(in + 6));
+    memcpy(report_data, in + 8, 64);
+    return 0;
+}
+
+int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
+                                     uint32_t *len, initra_err *err)
+{
+    if (memcmp(in, INITRA_SIMFD_REPLY_MAGIC, 4) != 0)
+        return initra_fail(err, "sim descriptor: reply magic %02x%02x%02x%02x is not \"ISQ!\"; $%s does not name a "
+                                "descriptor served by `initra run`", in[0], in[1], in[2], in[3], INITRA_SIM_FD_ENV);
+    uint16_t version = initra_le16(in + 4);
+    if (version != INITRA_SIMFD_VERSION)
+        return initra_fail(err, "sim descriptor: reply version %u, this client speaks version %d; use the same "
+                                "initra build inside and outside the enclave", version, INITRA_SIMFD_VERSION);
+    uint16_t st = initra_le16(in + 6);
+    uint32_t n = initra_le32(in + 8);
+    if (st == STATUS_OK) {
+        if (n == 0 || n > INITRA_QUOTE_MAX_SIZE)
+            return initra_fail(err, "sim descriptor: reply quote length %u outside 1..%u", n, INITRA_QUOTE_MAX_SIZE);
+    } else if (st == STATUS_ERROR) {
+        if (n == 0 || n > INITRA_SIMFD_MAX_ERROR)
+            return initra_fail(err, "sim descriptor: reply error length %u outside 1..%d", n, INITRA_SIMFD_MAX_ERROR);
+    } else {
+        return initra_fail(err, "sim descriptor: reply status %u is neither 0 (quote) nor 1 (error)", st);
+    }
+    *status = st;
+    *len = n;
+    return 0;
+}
+
+int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
+                              size_t *len, initra_err *err)
+{
+    if (n < INITRA_SIMFD_REPLY_HEADER_SIZE)
+        return initra_fail(err, "sim descriptor: reply of %zu bytes is shorter than its %d-byte header", n,
+                           INITRA_SIMFD_REPLY_HEADER_SIZE);
+    uint16_t status;
+    uint32_t plen;
+    if (initra_simfd_decode_reply_header(in, &status, &plen, err)) return -1;
+    if (n - INITRA_SIMFD_REPLY_HEADER_SIZE != plen)
+        return initra_fail(err, "sim descriptor: reply header says %u payload bytes, %zu present", plen,
+                           n - INITRA_SIMFD_REPLY_HEADER_SIZE);
+    const uint8_t *p = in + INITRA_SIMFD_REPLY_HEADER_SIZE;
+    if (status == STATUS_ERROR) {
+        char msg[INITRA_SIMFD_MAX_ERROR + 1];
+        for (uint32_t i = 0; i < plen; i++) msg[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+        msg[plen] = 0;
+        return initra_fail(err, "sim descriptor: the launcher refused: %s", msg);
+    }
+    if (initra_attest_check_quote(p, plen, report_data, "sim descriptor: the launcher", err)) return -1;
+    uint8_t *copy = malloc(plen);
+    if (!copy) return initra_fail(err, "sim descriptor: out of memory for a %u-byte quote", plen);
+    memcpy(copy, p, plen);
+    *quote = copy;
+    *len = plen;
+    return 0;
+}
+
+int initra_simfd_encode_reply(uint16_t status, const uint8_t *payload, size_t len, uint8_t **out, size_t *out_len,
+                              initra_err *err)
+{
+    size_t max = status == STATUS_OK ? INITRA_QUOTE_MAX_SIZE : INITRA_SIMFD_MAX_ERROR;
+    if (status > STATUS_ERROR) return initra_fail(err, "sim descriptor: reply status %u is not 0 or 1", status);
+    if (status == STATUS_ERROR && len > max) len = max; /* an error message is cut, never refused */
+    if (len == 0 || len > max)
+        return initra_fail(err, "sim descriptor: reply payload of %zu bytes outside 1..%zu", len, max);
+    uint8_t *b = malloc(INITRA_SIMFD_REPLY_HEADER_SIZE + len);
+    if (!b) return initra_fail(err, "sim descriptor: out of memory");
+    memcpy(b, INITRA_SIMFD_REPLY_MAGIC, 4);
+    initra_put_le16(b + 4, INITRA_SIMFD_VERSION);
+    initra_put_le16(b + 6, status);
+    initra_put_le32(b + 8, (uint32_t)len);
+    memcpy(b + INITRA_SIMFD_REPLY_HEADER_SIZE, payload, len);
+    *out = b;
+    *out_len = INITRA_SIMFD_REPLY_HEADER_SIZE + len;
+    return 0;
+}
+
+int initra_simfd_recv_exact(int fd, void *buf, size_t n, size_t *got, initra_err *err)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = recv(fd, (uint8_t *)buf + off, n - off, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return initra_fail(err, "sim descriptor %d: receive failed: %s", fd, strerror(errno));
+        }
+        if (r == 0) break;
+        off += (size_t)r;
+    }
+    *got = off;
+    return 0;
+}
+
+int initra_simfd_send_all(int fd, const void *buf, size_t n, initra_err *err)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = send(fd, (const uint8_t *)buf + off, n - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EPIPE || errno == ECONNRESET)
+                return initra_fail(err, "sim descriptor %d: the peer closed the connection", fd);
+            return initra_fail(err, "sim descriptor %d: send failed: %s", fd, strerror(errno));
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+int initra_simfd_check_socket(int fd, initra_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return initra_fail(err, "sim descriptor %d: not an open descriptor (%s); $%s must name a descriptor "
+                                "inherited from `initra run`", fd, strerror(errno), INITRA_SIM_FD_ENV);
+    if (!S_ISSOCK(st.st_mode))
+        return initra_fail(err, "sim descriptor %d: not a socket (file mode 0%o); $%s must name the socket "
+                                "inherited from `initra run`", fd, (unsigned)st.st_mode & 0170000u, INITRA_SIM_FD_ENV);
+    int v = 0;
+    socklen_t sl = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &sl) != 0 || v != AF_UNIX)
+        return initra_fail(err, "sim descriptor %d: not an AF_UNIX socket (domain %d)", fd, v);
+    sl = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &sl) != 0 || v != SOCK_STREAM)
+        return initra_fail(err, "sim descriptor %d: socket type %d, the protocol needs SOCK_STREAM (%d)", fd, v,
+                           SOCK_STREAM);
+    struct sockaddr_storage peer;
+    sl = sizeof peer;
+    if (getpeername(fd, (struct sockaddr *)&peer, &sl) != 0)
+        return initra_fail(err, "sim descriptor %d: socket not connected (%s)", fd, strerror(errno));
+    return 0;
+}

@@ -1,0 +1,58 @@
+/* Launcher side of the sim descriptor (protocol in include/initra/attest.h): each request supplies
+ * only report_data; the identity is the one the launcher was given, so an enclave cannot obtain a
+ * quote for any other identity. Kept apart from the client so code that only requests quotes does
+ * not link the simulated platform. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest/internal.h"
+#include "initra/attest.h"
+
+/* Sends a status-1 reply carrying msg; the send's own failure is ignored (the peer may be gone). */
+static void reply_error(int fd, const char *msg)
+{
+    uint8_t *b;
+    size_t n;
+    initra_err e2;
+    if (initra_simfd_encode_reply(1, (const uint8_t *)msg, strlen(msg), &b, &n, &e2) == 0) {
+        initra_simfd_send_all(fd, b, n, &e2);
+        free(b);
+    }
+}
+
+int initra_sim_serve_fd(initra_sim *sim, int fd, const initra_sgx_report_body *identity, initra_err *err)
+{
+    initra_err local;
+    if (!err) err = &local; /* its message is sent to the peer */
+    if (initra_simfd_check_socket(fd, err)) return -1;
+    for (;;) {
+        uint8_t req[INITRA_SIMFD_REQUEST_SIZE];
+        size_t got;
+        if (initra_simfd_recv_exact(fd, req, sizeof req, &got, err)) return -1;
+        if (got == 0) return 0; /* orderly close between requests */
+        if (got < sizeof req)
+            return initra_fail(err, "sim descriptor %d: the enclave closed after %zu of %d request bytes", fd, got,
+                               INITRA_SIMFD_REQUEST_SIZE);
+        uint8_t report_data[64];
+        if (initra_simfd_decode_request(req, report_data, err)) {
+            reply_error(fd, err->msg);
+            return -1; /* framing is lost: stop serving */
+        }
+        uint8_t *quote = NULL, *out = NULL;
+        size_t qlen = 0, olen = 0;
+        initra_err qerr;
+        if (initra_sim_quote(sim, identity, report_data, &quote, &qlen, &qerr)) {
+            reply_error(fd, qerr.msg);
+            continue;
+        }
+        int rc = initra_simfd_encode_reply(0, quote, qlen, &out, &olen, err);
+        free(quote);
+        if (rc) {
+            reply_error(fd, err->msg);
+            continue;
+        }
+        rc = initra_simfd_send_all(fd, out, olen, err);
+        free(out);
+        if (rc) return -1;
+    }
+}

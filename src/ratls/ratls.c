@@ -1,0 +1,348 @@
+/* RA-TLS certificates: creation (Occlum or TCG format) and evidence extraction with key binding. */
+#include "initra/ratls.h"
+
+#include <string.h>
+
+#include <cbor.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "initra/sgx.h"
+
+const char *initra_ratls_format_name(int format)
+{
+    switch (format) {
+    case INITRA_RATLS_OCCLUM: return "Occlum grpc_ratls (" INITRA_OID_RATLS_OCCLUM ")";
+    case INITRA_RATLS_GRAMINE: return "Gramine RA-TLS (" INITRA_OID_RATLS_GRAMINE ")";
+    case INITRA_RATLS_TCG: return "TCG DICE interoperable RA-TLS (" INITRA_OID_RATLS_TCG ")";
+    default: return "unknown";
+    }
+}
+
+/* DER SubjectPublicKeyInfo of a key. */
+static int spki_der(EVP_PKEY *key, uint8_t **der, size_t *len)
+{
+    unsigned char *p = NULL;
+    int n = i2d_PUBKEY(key, &p);
+    if (n <= 0) return -1;
+    *der = p;
+    *len = (size_t)n;
+    return 0;
+}
+
+/* claims = {"pubkey-hash": bstr(encoded [1, bstr SHA-256(spki)])} */
+static int tcg_claims(const uint8_t spki_hash[32], uint8_t **out, size_t *len)
+{
+    int rc = -1;
+    uint8_t *entry_buf = NULL;
+    size_t entry_size = 0;
+    cbor_item_t *entry = cbor_new_definite_array(2), *map = cbor_new_definite_map(1);
+    if (!entry || !map) goto done;
+    if (!cbor_array_push(entry, cbor_move(cbor_build_uint8(1))) ||
+        !cbor_array_push(entry, cbor_move(cbor_build_bytestring(spki_hash, 32))))
+        goto done;
+    size_t entry_len = cbor_serialize_alloc(entry, &entry_buf, &entry_size);
+    if (!entry_len) goto done;
+    if (!cbor_map_add(map, (struct cbor_pair){.key = cbor_move(cbor_build_string("pubkey-hash")),
+                                               .value = cbor_move(cbor_build_bytestring(entry_buf, entry_len))}))
+        goto done;
+    size_t size = 0;
+    *len = cbor_serialize_alloc(map, out, &size);
+    rc = *len ? 0 : -1;
+done:
+    free(entry_buf);
+    if (entry) cbor_decref(&entry);
+    if (map) cbor_decref(&map);
+    return rc;
+}
+
+/* tag 60000 [bstr quote, bstr claims] */
+static int tcg_evidence(const uint8_t *quote, size_t qlen, const uint8_t *claims, size_t clen, uint8_t **out,
+                        size_t *len)
+{
+    cbor_item_t *arr = cbor_new_definite_array(2);
+    if (!arr) return -1;
+    int ok = cbor_array_push(arr, cbor_move(cbor_build_bytestring(quote, qlen))) &&
+             cbor_array_push(arr, cbor_move(cbor_build_bytestring(claims, clen)));
+    cbor_item_t *tag = ok ? cbor_build_tag(INITRA_CBOR_TAG_INTEL_QUOTE, arr) : NULL;
+    cbor_decref(&arr);
+    if (!tag) return -1;
+    size_t size = 0;
+    *len = cbor_serialize_alloc(tag, out, &size);
+    cbor_decref(&tag);
+    return *len ? 0 : -1;
+}
+
+static int add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    X509_EXTENSION *ext = NULL;
+    int ok = obj && os && ASN1_OCTET_STRING_set(os, data, (int)len) &&
+             (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) && X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+    return ok ? 0 : -1;
+}
+
+static char *pem_of(int (*write)(BIO *, void *), void *obj)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *out = NULL;
+    if (b && write(b, obj)) {
+        char *p;
+        long n = BIO_get_mem_data(b, &p);
+        out = malloc((size_t)n + 1);
+        if (out) {
+            memcpy(out, p, (size_t)n);
+            out[n] = 0;
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+static int write_cert(BIO *b, void *x) { return PEM_write_bio_X509(b, x); }
+static int write_key(BIO *b, void *k) { return PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL); }
+
+int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long valid_seconds, char **cert_pem,
+                        char **key_pem, initra_err *err)
+{
+    if (format != INITRA_RATLS_OCCLUM && format != INITRA_RATLS_TCG)
+        return initra_fail(err, "RA-TLS: can create Occlum or TCG format certificates, not format %d", format);
+    int rc = -1;
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    uint8_t *spki = NULL, *quote = NULL, *claims = NULL, *evidence = NULL;
+    size_t spki_len = 0, quote_len = 0, claims_len = 0, evidence_len = 0;
+    uint8_t rd[64] = {0}, spki_hash[32], serial[16];
+    if (!key || !x || spki_der(key, &spki, &spki_len)) {
+        initra_fail(err, "RA-TLS: cannot create an EC P-256 key");
+        goto done;
+    }
+    SHA256(spki, spki_len, spki_hash);
+    if (format == INITRA_RATLS_TCG) {
+        if (tcg_claims(spki_hash, &claims, &claims_len)) {
+            initra_fail(err, "RA-TLS: cannot encode the CBOR claims");
+            goto done;
+        }
+        SHA256(claims, claims_len, rd);
+    } else {
+        memcpy(rd, spki_hash, 32);
+    }
+    if (quote_fn(ctx, rd, &quote, &quote_len, err)) {
+        initra_fail_prefix(err, "RA-TLS: no quote for the certificate key");
+        goto done;
+    }
+    if (format == INITRA_RATLS_TCG &&
+        tcg_evidence(quote, quote_len, claims, claims_len, &evidence, &evidence_len)) {
+        initra_fail(err, "RA-TLS: cannot encode the CBOR evidence");
+        goto done;
+    }
+    RAND_bytes(serial, sizeof serial);
+    serial[0] &= 0x7f;
+    BIGNUM *sn = BN_bin2bn(serial, sizeof serial, NULL);
+    X509_NAME *name = X509_NAME_new();
+    int ok = sn && name && X509_set_version(x, 2) && BN_to_ASN1_INTEGER(sn, X509_get_serialNumber(x)) &&
+             X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"initra RA-TLS", -1, -1, 0) &&
+             X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"initra", -1, -1, 0) &&
+             X509_set_subject_name(x, name) && X509_set_issuer_name(x, name) &&
+             X509_gmtime_adj(X509_getm_notBefore(x), -300) && X509_gmtime_adj(X509_getm_notAfter(x), valid_seconds) &&
+             X509_set_pubkey(x, key);
+    BN_free(sn);
+    X509_NAME_free(name);
+    if (ok)
+        ok = format == INITRA_RATLS_TCG ? add_ext(x, INITRA_OID_RATLS_TCG, evidence, evidence_len) == 0
+                                        : add_ext(x, INITRA_OID_RATLS_OCCLUM, quote, quote_len) == 0;
+    if (!ok || !X509_sign(x, key, EVP_sha256())) {
+        initra_fail(err, "RA-TLS: cannot build the certificate");
+        goto done;
+    }
+    *cert_pem = pem_of(write_cert, x);
+    *key_pem = pem_of(write_key, key);
+    if (!*cert_pem || !*key_pem) {
+        free(*cert_pem);
+        if (*key_pem) initra_free_secret(*key_pem, strlen(*key_pem));
+        initra_fail(err, "RA-TLS: cannot encode PEM");
+        goto done;
+    }
+    rc = 0;
+done:
+    OPENSSL_free(spki);
+    free(quote);
+    free(claims);
+    free(evidence);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+X509 *initra_ratls_pem_cert(const char *pem, initra_err *err)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (!x) initra_fail(err, "peer certificate: not a PEM X.509 certificate");
+    return x;
+}
+
+/* The data of the extension with this OID; NULL if absent. Two of them is an error (-1 in *dup). */
+static const ASN1_OCTET_STRING *find_ext(X509 *cert, const char *oid, int *dup)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    int idx = obj ? X509_get_ext_by_OBJ(cert, obj, -1) : -1;
+    if (idx >= 0 && X509_get_ext_by_OBJ(cert, obj, idx) >= 0) *dup = 1;
+    ASN1_OBJECT_free(obj);
+    return idx >= 0 ? X509_EXTENSION_get_data(X509_get_ext(cert, idx)) : NULL;
+}
+
+/* SHA-256 / 384 / 512 (IANA named-information ids 1, 7, 8) */
+static const EVP_MD *hash_alg(uint64_t id)
+{
+    return id == 1 ? EVP_sha256() : id == 7 ? EVP_sha384() : id == 8 ? EVP_sha512() : NULL;
+}
+
+/* claims -> checks "pubkey-hash" against the DER SPKI. Accepts the hash-entry as a byte string holding
+ * the encoded array (interoperable RA-TLS) or as the array itself. */
+static int check_tcg_claims(const uint8_t *claims, size_t clen, const uint8_t *spki, size_t spki_len,
+                            initra_err *err)
+{
+    struct cbor_load_result res;
+    cbor_item_t *map = cbor_load(claims, clen, &res), *entry = NULL;
+    int rc = initra_fail(err, "RA-TLS evidence (TCG): claims have no valid \"pubkey-hash\" [alg, hash] entry");
+    if (!map || res.read != clen || !cbor_isa_map(map)) goto done;
+    struct cbor_pair *pairs = cbor_map_handle(map);
+    for (size_t i = 0; i < cbor_map_size(map); i++) {
+        cbor_item_t *k = pairs[i].key;
+        if (!cbor_isa_string(k) || !cbor_string_is_definite(k) || cbor_string_length(k) != 11 ||
+            memcmp(cbor_string_handle(k), "pubkey-hash", 11))
+            continue;
+        cbor_item_t *v = pairs[i].value;
+        if (cbor_isa_bytestring(v) && cbor_bytestring_is_definite(v)) {
+            struct cbor_load_result r2;
+            entry = cbor_load(cbor_bytestring_handle(v), cbor_bytestring_length(v), &r2);
+            if (entry && r2.read != cbor_bytestring_length(v)) {
+                cbor_decref(&entry);
+                entry = NULL;
+            }
+        } else if (cbor_isa_array(v)) {
+            entry = cbor_incref(v);
+        }
+        break;
+    }
+    if (!entry || !cbor_isa_array(entry) || cbor_array_size(entry) != 2) goto done;
+    cbor_item_t *alg = cbor_array_get(entry, 0), *hash = cbor_array_get(entry, 1);
+    const EVP_MD *md = (alg && cbor_isa_uint(alg)) ? hash_alg(cbor_get_int(alg)) : NULL;
+    uint8_t want[EVP_MAX_MD_SIZE];
+    unsigned wlen = 0;
+    int good = md && hash && cbor_isa_bytestring(hash) && cbor_bytestring_is_definite(hash) &&
+               EVP_Digest(spki, spki_len, want, &wlen, md, NULL) && cbor_bytestring_length(hash) == wlen &&
+               !memcmp(cbor_bytestring_handle(hash), want, wlen);
+    if (alg) cbor_decref(&alg);
+    if (hash) cbor_decref(&hash);
+    rc = good ? 0
+              : initra_fail(err, "RA-TLS evidence (TCG): the claims' pubkey-hash does not match the certificate's key");
+done:
+    if (entry) cbor_decref(&entry);
+    if (map) cbor_decref(&map);
+    return rc;
+}
+
+/* tag 60000 [bstr quote, bstr claims] -> fresh copies */
+static int parse_tcg(const uint8_t *data, size_t len, uint8_t **quote, size_t *qlen, uint8_t **claims, size_t *clen,
+                     initra_err *err)
+{
+    struct cbor_load_result res;
+    cbor_item_t *tag = cbor_load(data, len, &res);
+    int rc = initra_fail(err, "RA-TLS evidence (TCG): not CBOR tag %d holding [bstr quote, bstr claims]",
+                         INITRA_CBOR_TAG_INTEL_QUOTE);
+    if (!tag || res.read != len || !cbor_isa_tag(tag) || cbor_tag_value(tag) != INITRA_CBOR_TAG_INTEL_QUOTE) goto done;
+    cbor_item_t *arr = cbor_tag_item(tag);
+    if (cbor_isa_array(arr) && cbor_array_size(arr) == 2) {
+        cbor_item_t *q = cbor_array_get(arr, 0), *c = cbor_array_get(arr, 1);
+        if (q && c && cbor_isa_bytestring(q) && cbor_bytestring_is_definite(q) && cbor_isa_bytestring(c) &&
+            cbor_bytestring_is_definite(c)) {
+            *qlen = cbor_bytestring_length(q);
+            *clen = cbor_bytestring_length(c);
+            *quote = malloc(*qlen ? *qlen : 1);
+            *claims = malloc(*clen ? *clen : 1);
+            if (*quote && *claims) {
+                memcpy(*quote, cbor_bytestring_handle(q), *qlen);
+                memcpy(*claims, cbor_bytestring_handle(c), *clen);
+                rc = 0;
+            } else {
+                free(*quote);
+                free(*claims);
+            }
+        }
+        if (q) cbor_decref(&q);
+        if (c) cbor_decref(&c);
+    }
+    cbor_decref(&arr);
+done:
+    if (tag) cbor_decref(&tag);
+    return rc;
+}
+
+int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, int *format, initra_err *err)
+{
+    int dup = 0;
+    const ASN1_OCTET_STRING *occ = find_ext(cert, INITRA_OID_RATLS_OCCLUM, &dup);
+    const ASN1_OCTET_STRING *gra = find_ext(cert, INITRA_OID_RATLS_GRAMINE, &dup);
+    const ASN1_OCTET_STRING *tcg = find_ext(cert, INITRA_OID_RATLS_TCG, &dup);
+    int found = !!occ + !!gra + !!tcg;
+    if (found == 0)
+        return initra_fail(err, "peer certificate carries no attestation evidence (none of the RA-TLS extensions "
+                                INITRA_OID_RATLS_OCCLUM ", " INITRA_OID_RATLS_GRAMINE ", " INITRA_OID_RATLS_TCG ")");
+    if (found > 1 || dup) return initra_fail(err, "peer certificate carries more than one RA-TLS evidence extension");
+    EVP_PKEY *pub = X509_get0_pubkey(cert);
+    if (!pub || X509_verify(cert, pub) != 1)
+        return initra_fail(err, "peer certificate: its self-signature does not verify with its own key");
+    uint8_t *spki = NULL, *quote = NULL, *claims = NULL;
+    size_t spki_len = 0, qlen = 0, clen = 0;
+    if (spki_der(pub, &spki, &spki_len)) return initra_fail(err, "peer certificate: cannot encode its public key");
+    uint8_t want[64] = {0};
+    int rc = -1, fmt;
+    if (tcg) {
+        fmt = INITRA_RATLS_TCG;
+        if (parse_tcg(ASN1_STRING_get0_data(tcg), (size_t)ASN1_STRING_length(tcg), &quote, &qlen, &claims, &clen, err) ||
+            check_tcg_claims(claims, clen, spki, spki_len, err))
+            goto done;
+        SHA256(claims, clen, want);
+    } else {
+        const ASN1_OCTET_STRING *s = occ ? occ : gra;
+        fmt = occ ? INITRA_RATLS_OCCLUM : INITRA_RATLS_GRAMINE;
+        qlen = (size_t)ASN1_STRING_length(s);
+        quote = malloc(qlen ? qlen : 1);
+        if (!quote) goto done;
+        memcpy(quote, ASN1_STRING_get0_data(s), qlen);
+        SHA256(spki, spki_len, want);
+    }
+    initra_quote q;
+    if (initra_quote_parse(quote, qlen, &q, err)) {
+        initra_fail_prefix(err, "RA-TLS evidence (%s)", initra_ratls_format_name(fmt));
+        goto done;
+    }
+    const uint8_t *rd = initra_quote_report_data(&q);
+    /* Occlum binds [0..32] and requires [32..64] zero; the others bind [0..32]. */
+    size_t cmp = fmt == INITRA_RATLS_OCCLUM ? 64 : 32;
+    if (memcmp(rd, want, cmp) != 0) {
+        initra_fail(err, "RA-TLS evidence (%s): the quote's report_data does not bind this certificate's key "
+                         "(evidence copied from another certificate?)",
+                    initra_ratls_format_name(fmt));
+        goto done;
+    }
+    *quote_out = quote;
+    *quote_len = qlen;
+    *format = fmt;
+    quote = NULL;
+    rc = 0;
+done:
+    OPENSSL_free(spki);
+    free(quote);
+    free(claims);
+    return rc;
+}

@@ -1,0 +1,322 @@
+/* attest providers: Gramine and configfs-tsm against fake directory trees, Occlum against a regular
+ * file, detection order and the "not inside an enclave" error, the sim descriptor codec. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attest/internal.h"
+#include "check.h"
+#include "initra/attest.h"
+
+static char tmp[256];
+
+static void put(const char *dir, const char *name, const void *data, size_t n)
+{
+    char p[512];
+    initra_err err;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (initra_write_file_atomic(p, data, n, 0644, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(2);
+    }
+}
+
+static int get(const char *dir, const char *name, uint8_t **b, size_t *n)
+{
+    char p[512];
+    initra_err err;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return initra_read_file(p, INITRA_QUOTE_MAX_SIZE, b, n, &err);
+}
+
+static uint8_t *vector(const char *name, size_t *n, uint8_t rd[64])
+{
+    char p[512];
+    initra_err err;
+    uint8_t *b;
+    snprintf(p, sizeof p, "%s/%s/quote.bin", vectors_dir(), name);
+    if (initra_read_file(p, INITRA_QUOTE_MAX_SIZE, &b, n, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(2);
+    }
+    initra_quote q;
+    if (initra_quote_parse(b, *n, &q, &err)) exit(2);
+    memcpy(rd, q.body_type == INITRA_BODY_SGX ? q.enclave.report_data : q.td.report_data, 64);
+    return b;
+}
+
+/* Points every provider path at nothing, then the caller sets the one under test. */
+static void env_none(void)
+{
+    char p[512];
+    unsetenv(INITRA_SIM_FD_ENV);
+    unsetenv(INITRA_TSM_ENTRY_ENV);
+    snprintf(p, sizeof p, "%s/no-gramine", tmp);
+    setenv("INITRA_GRAMINE_DIR", p, 1);
+    snprintf(p, sizeof p, "%s/no-sgx", tmp);
+    setenv("INITRA_OCCLUM_DEV", p, 1);
+    snprintf(p, sizeof p, "%s/no-tsm", tmp);
+    setenv("INITRA_TSM_DIR", p, 1);
+}
+
+static void test_gramine(void)
+{
+    initra_err err;
+    size_t vn;
+    uint8_t rd[64];
+    uint8_t *vq = vector("sgx-phala-2025", &vn, rd);
+    char g[512];
+    snprintf(g, sizeof g, "%s/gramine", tmp);
+    mkdir(g, 0700);
+    put(g, "attestation_type", "dcap\n", 5);
+    put(g, "user_report_data", "", 0);
+    put(g, "quote", vq, vn);
+    env_none();
+    setenv("INITRA_GRAMINE_DIR", g, 1);
+
+    initra_attester *a = initra_attest_detect(&err);
+    CHECK(a && !strcmp(initra_attest_name(a), "gramine"), "gramine tree detected as gramine (%s)", a ? "" : err.msg);
+    if (a) {
+        uint8_t *q = NULL, *urd = NULL;
+        size_t n = 0, un = 0;
+        int rc = initra_attest_quote(a, rd, &q, &n, &err);
+        CHECK(rc == 0 && n == vn && !memcmp(q, vq, vn), "gramine quote equals the quote file (%s)", rc ? err.msg : "");
+        CHECK(get(g, "user_report_data", &urd, &un) == 0 && un == 64 && !memcmp(urd, rd, 64),
+              "the 64 bytes written arrive in user_report_data (%zu bytes)", un);
+        free(q);
+        free(urd);
+
+        uint8_t other[64];
+        memset(other, 0x5a, sizeof other);
+        q = NULL;
+        rc = initra_attest_quote(a, other, &q, &n, &err);
+        CHECK(rc == -1 && strstr(err.msg, "report_data") && strstr(err.msg, "stale"),
+              "a quote not carrying the requested report_data is refused: %s", err.msg);
+        CHECK(q == NULL, "no quote returned on error");
+
+        char p[600];
+        snprintf(p, sizeof p, "%s/quote", g);
+        unlink(p);
+        rc = initra_attest_quote(a, rd, &q, &n, &err);
+        CHECK(rc == -1 && strstr(err.msg, "Gramine") && strstr(err.msg, "/quote"), "missing quote: %s", err.msg);
+        initra_attest_free(a);
+    }
+
+    put(g, "attestation_type", "epid", 4);
+    a = initra_attest_detect(&err);
+    CHECK(!a && strstr(err.msg, "\"epid\"") && strstr(err.msg, "dcap") && strstr(err.msg, "attestation_type"),
+          "attestation_type epid refused: %s", err.msg);
+    initra_attest_free(a);
+    put(g, "attestation_type", "none\n", 5);
+    a = initra_attest_gramine(g, &err);
+    CHECK(!a && strstr(err.msg, "\"none\""), "attestation_type none refused: %s", err.msg);
+    free(vq);
+}
+
+static void test_tsm(void)
+{
+    initra_err err;
+    size_t vn;
+    uint8_t rd[64];
+    uint8_t *vq = vector("tdx-phala-v4", &vn, rd);
+    char dir[512], e[600];
+    snprintf(dir, sizeof dir, "%s/tsm", tmp);
+    snprintf(e, sizeof e, "%s/e1", dir);
+    mkdir(dir, 0700);
+    mkdir(e, 0700);
+    put(e, "inblob", "", 0);
+    put(e, "outblob", vq, vn);
+    put(e, "provider", "tdx_guest\n", 10);
+    put(e, "generation", "7\n", 2);
+    env_none();
+    setenv("INITRA_TSM_DIR", dir, 1);
+    setenv(INITRA_TSM_ENTRY_ENV, "e1", 1);
+
+    initra_attester *a = initra_attest_detect(&err);
+    CHECK(a && !strcmp(initra_attest_name(a), "tsm"), "tsm tree detected as tsm (%s)", a ? "" : err.msg);
+    if (a) {
+        uint8_t *q = NULL, *in = NULL;
+        size_t n = 0, inn = 0;
+        int rc = initra_attest_quote(a, rd, &q, &n, &err);
+        CHECK(rc == 0 && n == vn && !memcmp(q, vq, vn), "tsm quote equals outblob (%s)", rc ? err.msg : "");
+        CHECK(get(e, "inblob", &in, &inn) == 0 && inn == 64 && !memcmp(in, rd, 64), "inblob receives our 64 bytes");
+        CHECK(!strcmp(initra_attest_detail(a), "tdx_guest"), "provider reported: '%s'", initra_attest_detail(a));
+        struct stat st;
+        CHECK(stat(e, &st) == 0, "a pre-existing entry is kept");
+        free(q);
+        free(in);
+
+        put(e, "generation", "x\n", 2);
+        rc = initra_attest_quote(a, rd, &q, &n, &err);
+        CHECK(rc == -1 && strstr(err.msg, "generation") && strstr(err.msg, "\"x\""), "bad generation: %s", err.msg);
+        initra_attest_free(a);
+    }
+
+    /* The conflict check itself (a static fake file cannot change between our two reads). */
+    CHECK(initra_tsm_generation_check("E", 0, 7, 7, &err) == 0, "unchanged generation accepted");
+    CHECK(initra_tsm_generation_check("E", 0, 7, 8, &err) == -1 && strstr(err.msg, "changed from 7 to 8"),
+          "changed generation refused: %s", err.msg);
+    CHECK(initra_tsm_generation_check("E", 1, 1, 1, &err) == 0, "fresh entry at generation 1 accepted");
+    CHECK(initra_tsm_generation_check("E", 1, 2, 2, &err) == -1 && strstr(err.msg, "expected 1"),
+          "fresh entry written by someone else refused: %s", err.msg);
+
+    /* A unique entry per quote: created, and removed again even when the steps fail (no inblob in a
+     * plain directory). */
+    unsetenv(INITRA_TSM_ENTRY_ENV);
+    char d2[512];
+    snprintf(d2, sizeof d2, "%s/tsm2", tmp);
+    mkdir(d2, 0700);
+    a = initra_attest_tsm(d2, NULL, &err);
+    uint8_t *q = NULL;
+    size_t n;
+    int rc = a ? initra_attest_quote(a, rd, &q, &n, &err) : -1;
+    CHECK(rc == -1 && strstr(err.msg, "/inblob") && strstr(err.msg, "initra-"), "fresh entry without inblob: %s",
+          err.msg);
+    CHECK(rmdir(d2) == 0, "the entry it created was removed");
+    initra_attest_free(a);
+
+    a = initra_attest_tsm(dir, "../x", &err);
+    CHECK(!a && strstr(err.msg, "one path component"), "entry with a slash refused: %s", err.msg);
+    free(vq);
+}
+
+static void test_occlum_and_none(void)
+{
+    initra_err err;
+    char dev[512];
+    env_none();
+    initra_attester *a = initra_attest_detect(&err);
+    CHECK(!a && !strncmp(err.msg, "not inside an enclave", 21) && strstr(err.msg, "no-gramine/attestation_type") &&
+              strstr(err.msg, "no-sgx") && strstr(err.msg, "no-tsm") && strstr(err.msg, INITRA_SIM_FD_ENV),
+          "no provider: %s", err.msg);
+
+    snprintf(dev, sizeof dev, "%s/sgx-file", tmp);
+    put(tmp, "sgx-file", "x", 1);
+    setenv("INITRA_OCCLUM_DEV", dev, 1);
+    a = initra_attest_detect(&err);
+    CHECK(a && !strcmp(initra_attest_name(a), "occlum"), "a node at INITRA_OCCLUM_DEV is taken as occlum");
+    if (a) {
+        uint8_t rd[64] = {1}, *q = NULL;
+        size_t n;
+        int rc = initra_attest_quote(a, rd, &q, &n, &err);
+        CHECK(rc == -1 && strstr(err.msg, "not Occlum's SGX device") && strstr(err.msg, "SGXIOC_GET_DCAP_QUOTE_SIZE"),
+              "a regular file is not an SGX device: %s", err.msg);
+        initra_attest_free(a);
+    }
+    setenv("INITRA_OCCLUM_DEV", tmp, 1); /* a directory: the host driver's /dev/sgx/ layout */
+    a = initra_attest_detect(&err);
+    CHECK(!a && !strncmp(err.msg, "not inside an enclave", 21), "a directory at INITRA_OCCLUM_DEV is not Occlum");
+}
+
+static void test_simfd_detect(void)
+{
+    initra_err err;
+    char g[512], num[16];
+    env_none();
+    snprintf(g, sizeof g, "%s/gramine", tmp);
+    put(g, "attestation_type", "dcap", 4);
+    setenv("INITRA_GRAMINE_DIR", g, 1);
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) exit(2);
+    snprintf(num, sizeof num, "%d", sv[1]);
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    initra_attester *a = initra_attest_detect(&err);
+    CHECK(a && !strcmp(initra_attest_name(a), "sim"), "the sim descriptor comes before Gramine (%s)", a ? "" : err.msg);
+    initra_attest_free(a);
+    CHECK(fcntl(sv[1], F_GETFD) == 0, "freeing the attester leaves the inherited descriptor open");
+
+    /* The launcher went away: a clear error, no SIGPIPE. */
+    close(sv[0]);
+    a = initra_attest_detect(&err);
+    {
+        uint8_t rd[64] = {0}, *q = NULL;
+        size_t n;
+        int rc = a ? initra_attest_quote(a, rd, &q, &n, &err) : -1;
+        CHECK(rc == -1 && strstr(err.msg, "sim descriptor"), "launcher gone: %s", err.msg);
+        initra_attest_free(a);
+    }
+    close(sv[1]);
+
+    setenv(INITRA_SIM_FD_ENV, "12x", 1);
+    a = initra_attest_detect(&err);
+    CHECK(!a && strstr(err.msg, "\"12x\"") && strstr(err.msg, "not a descriptor number"), "bad number: %s", err.msg);
+    snprintf(num, sizeof num, "%d", sv[1]); /* closed now */
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    a = initra_attest_detect(&err);
+    CHECK(!a && strstr(err.msg, "not an open descriptor"), "closed descriptor: %s", err.msg);
+    int f = open(g, O_RDONLY);
+    snprintf(num, sizeof num, "%d", f);
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    a = initra_attest_detect(&err);
+    CHECK(!a && strstr(err.msg, "not a socket"), "a directory descriptor: %s", err.msg);
+    close(f);
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv)) exit(2);
+    snprintf(num, sizeof num, "%d", sv[1]);
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    a = initra_attest_detect(&err);
+    CHECK(!a && strstr(err.msg, "SOCK_STREAM"), "a datagram socket: %s", err.msg);
+    close(sv[0]);
+    close(sv[1]);
+    unsetenv(INITRA_SIM_FD_ENV);
+}
+
+static void test_simfd_codec(void)
+{
+    initra_err err;
+    size_t vn, on, qn;
+    uint8_t rd[64], rd2[64], req[INITRA_SIMFD_REQUEST_SIZE], *out, *q;
+    uint8_t *vq = vector("sgx-phala-2025", &vn, rd);
+
+    initra_simfd_encode_request(rd, req);
+    CHECK(initra_simfd_decode_request(req, rd2, &err) == 0 && !memcmp(rd, rd2, 64), "request round trip");
+    req[4] = 2;
+    CHECK(initra_simfd_decode_request(req, rd2, &err) == -1 && strstr(err.msg, "version 2"), "request version: %s",
+          err.msg);
+    req[0] = 'X';
+    CHECK(initra_simfd_decode_request(req, rd2, &err) == -1 && strstr(err.msg, "magic"), "request magic: %s", err.msg);
+
+    CHECK(initra_simfd_encode_reply(0, vq, vn, &out, &on, &err) == 0, "encode quote reply");
+    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == 0 && qn == vn && !memcmp(q, vq, vn),
+          "quote reply round trip");
+    free(q);
+    CHECK(initra_simfd_decode_reply(out, on - 1, rd, &q, &qn, &err) == -1 && strstr(err.msg, "payload bytes"),
+          "short reply refused: %s", err.msg);
+    memset(rd2, 0, 64);
+    CHECK(initra_simfd_decode_reply(out, on, rd2, &q, &qn, &err) == -1 && strstr(err.msg, "report_data"),
+          "reply for other report_data refused: %s", err.msg);
+    initra_put_le32(out + 8, INITRA_QUOTE_MAX_SIZE + 1);
+    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "outside"),
+          "oversized length refused before reading: %s", err.msg);
+    initra_put_le16(out + 6, 7);
+    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "status 7"),
+          "unknown status refused: %s", err.msg);
+    free(out);
+
+    const char msg[] = "no\nway\x01";
+    CHECK(initra_simfd_encode_reply(1, (const uint8_t *)msg, sizeof msg - 1, &out, &on, &err) == 0, "encode error");
+    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "refused: no?way?") &&
+              !strchr(err.msg, '\n'),
+          "peer's error shown on one line: %s", err.msg);
+    free(out);
+    free(vq);
+}
+
+int main(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/initra-attest.XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmp)) return 2;
+    test_gramine();
+    test_tsm();
+    test_occlum_and_none();
+    test_simfd_detect();
+    test_simfd_codec();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);
+    CHECK_DONE();
+}

@@ -1,0 +1,133 @@
+/* ratls: certificates made with real sim quotes in Occlum and TCG formats carry evidence bound to their
+ * key; a plain certificate, a copied quote, and a grafted extension are refused. */
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "initra/attest.h"
+#include "initra/ratls.h"
+
+static int sim_quote_fn(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    initra_sgx_report_body id;
+    memset(&id, 0, sizeof id);
+    memset(id.mr_enclave, 0xAB, 32);
+    id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+    return initra_sim_quote(ctx, &id, rd, q, len, err);
+}
+
+/* Certificate PEM with extension `oid` replaced by data (a graft: same key, foreign evidence). */
+static X509 *regraft(const char *pem, const char *key_pem, const char *oid, const uint8_t *data, size_t n)
+{
+    initra_err err;
+    X509 *x = initra_ratls_pem_cert(pem, &err);
+    BIO *b = BIO_new_mem_buf(key_pem, -1);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    int idx = X509_get_ext_by_OBJ(x, obj, -1);
+    X509_EXTENSION_free(X509_delete_ext(x, idx));
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING_set(os, data, (int)n);
+    X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
+    X509_add_ext(x, e, -1);
+    X509_sign(x, k, EVP_sha256());
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(obj);
+    EVP_PKEY_free(k);
+    return x;
+}
+
+int main(void)
+{
+    initra_err err;
+    char dir[256];
+    initra_sim *sim = initra_sim_dir(dir, sizeof dir, &err) == 0 ? initra_sim_open(dir, &err) : NULL;
+    CHECK(sim != NULL, "sim platform opens: %s", sim ? dir : err.msg);
+    if (!sim) CHECK_DONE();
+    char *cert[2], *key[2];
+    int formats[2] = {INITRA_RATLS_OCCLUM, INITRA_RATLS_TCG};
+    for (int f = 0; f < 2; f++) {
+        int rc = initra_ratls_create(sim_quote_fn, sim, formats[f], 3600, &cert[f], &key[f], &err);
+        CHECK(rc == 0, "create %s certificate: %s", initra_ratls_format_name(formats[f]), rc ? err.msg : "");
+        if (rc) CHECK_DONE();
+        X509 *x = initra_ratls_pem_cert(cert[f], &err);
+        uint8_t *q = NULL;
+        size_t qlen = 0;
+        int fmt = 0;
+        rc = initra_ratls_evidence(x, &q, &qlen, &fmt, &err);
+        CHECK(rc == 0 && fmt == formats[f], "evidence found and bound (%s): %s", initra_ratls_format_name(formats[f]),
+              rc ? err.msg : "");
+        initra_quote pq;
+        CHECK(rc == 0 && initra_quote_parse(q, qlen, &pq, &err) == 0 && pq.enclave.mr_enclave[0] == 0xAB,
+              "the quote carries the enclave identity");
+        int days = 0, secs = 0;
+        ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x));
+        CHECK(days == 0 && secs == 3600 + 300, "validity is hours, not years (%d d %d s)", days, secs);
+        free(q);
+        X509_free(x);
+    }
+    /* A plain self-signed certificate: no evidence. */
+    {
+        EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        X509 *x = X509_new();
+        X509_set_pubkey(x, k);
+        X509_gmtime_adj(X509_getm_notBefore(x), 0);
+        X509_gmtime_adj(X509_getm_notAfter(x), 60);
+        X509_sign(x, k, EVP_sha256());
+        uint8_t *q;
+        size_t ql;
+        int fmt;
+        CHECK(initra_ratls_evidence(x, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "carries no attestation evidence"),
+              "plain certificate refused: %s", err.msg);
+        X509_free(x);
+        EVP_PKEY_free(k);
+    }
+    /* Evidence of certificate 0 grafted into a certificate for key 1 (re-signed by key 1): not bound. */
+    {
+        X509 *x0 = initra_ratls_pem_cert(cert[0], &err);
+        ASN1_OBJECT *obj = OBJ_txt2obj(INITRA_OID_RATLS_OCCLUM, 1);
+        const ASN1_OCTET_STRING *ev0 = X509_EXTENSION_get_data(X509_get_ext(x0, X509_get_ext_by_OBJ(x0, obj, -1)));
+        ASN1_OBJECT_free(obj);
+        char *c1;
+        char *k1;
+        initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_OCCLUM, 3600, &c1, &k1, &err);
+        X509 *g = regraft(c1, k1, INITRA_OID_RATLS_OCCLUM, ASN1_STRING_get0_data(ev0), (size_t)ASN1_STRING_length(ev0));
+        uint8_t *q;
+        size_t ql;
+        int fmt;
+        CHECK(initra_ratls_evidence(g, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "does not bind this certificate's key"),
+              "evidence bound to another key refused: %s", err.msg);
+        /* Same with a TCG certificate's evidence grafted into an Occlum one's key. */
+        X509 *x1 = initra_ratls_pem_cert(cert[1], &err);
+        obj = OBJ_txt2obj(INITRA_OID_RATLS_TCG, 1);
+        const ASN1_OCTET_STRING *ev1 = X509_EXTENSION_get_data(X509_get_ext(x1, X509_get_ext_by_OBJ(x1, obj, -1)));
+        ASN1_OBJECT_free(obj);
+        char *c2, *k2;
+        initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_TCG, 3600, &c2, &k2, &err);
+        X509 *g3 = regraft(c2, k2, INITRA_OID_RATLS_TCG, ASN1_STRING_get0_data(ev1), (size_t)ASN1_STRING_length(ev1));
+        CHECK(initra_ratls_evidence(g3, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "pubkey-hash does not match"),
+              "TCG evidence bound to another key refused: %s", err.msg);
+        const uint8_t junk[] = {0xd9, 0xea, 0x60, 0x80};
+        X509 *g4 = regraft(c2, k2, INITRA_OID_RATLS_TCG, junk, sizeof junk);
+        CHECK(initra_ratls_evidence(g4, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "not CBOR tag 60000"),
+              "malformed TCG evidence refused: %s", err.msg);
+        X509_free(g);
+        X509_free(g3);
+        X509_free(g4);
+        X509_free(x0);
+        X509_free(x1);
+        free(c1);
+        initra_free_secret(k1, strlen(k1));
+        free(c2);
+        initra_free_secret(k2, strlen(k2));
+    }
+    for (int f = 0; f < 2; f++) {
+        free(cert[f]);
+        initra_free_secret(key[f], strlen(key[f]));
+    }
+    initra_sim_close(sim);
+    CHECK_DONE();
+}
