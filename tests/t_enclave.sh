@@ -208,3 +208,31 @@ check_fails "--config on a measured instance refused" 1 '--config needs "config_
 mkinst "$T/cbnokss" '{"enable_kss": false}'
 python3 -c "import json,sys;p=sys.argv[1];j=json.load(open(p));j['config_binding']='config_id';json.dump(j,open(p,'w'))" "$T/cbnokss/Occlum.json"
 check_fails "config_binding config_id needs KSS" 1 'config_binding: "config_id" needs metadata.enable_kss: true' "$INITRA" build "$T/cbnokss"
+
+# ---- quotes from inside: the identity is fixed by the launcher, the enclave picks report_data ----
+jget() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+check "quote self --json inside (KSS, config svn 0x12ab, random config id)" \
+  "$INITRA" run "$T/k" --config-svn 0x12ab --config-id "$CID" -- /bin/initra quote self --json
+cp "$T/out" "$T/q.json"
+check_eq "config_svn 4779" "$(jget "$T/q.json" config_svn)" 4779
+check_eq "config_id is the given one" "$(jget "$T/q.json" config_id)" "$(printf %s "$CID" | base64 -d | od -An -tx1 -v | tr -d ' \n')"
+check_eq "isv_family_id in PROTOCOLS 1.4 byte order (low LE, high LE)" "$(jget "$T/q.json" isv_family_id)" bbcceeff21436587ddccbbaa78563412
+check_eq "isv_ext_prod_id in PROTOCOLS 1.4 byte order" "$(jget "$T/q.json" isv_ext_prod_id)" 04030201785634127755331188664422
+check_eq "isv_prod_id, isv_svn, kss, debug from SIGSTRUCT" \
+  "$(jget "$T/q.json" isv_prod_id) $(jget "$T/q.json" isv_svn) $(jget "$T/q.json" kss) $(jget "$T/q.json" debug)" "7 3 True True"
+check_eq "mr_enclave = print mrenclave" "$(jget "$T/q.json" mr_enclave)" "$("$INITRA" print mrenclave "$T/k")"
+check_eq "mr_signer = print mrsigner" "$(jget "$T/q.json" mr_signer)" "$("$INITRA" print mrsigner "$T/k")"
+check "quote self without KSS options" "$INITRA" run "$T/k" -- /bin/initra quote self --json --report-data 00112233
+cp "$T/out" "$T/q0.json"
+check_eq "no config id/svn given: zeros" "$(jget "$T/q0.json" config_svn) $(jget "$T/q0.json" config_id)" "0 $(printf '%0128d' 0)"
+check_eq "report_data chosen by the enclave" "$(jget "$T/q0.json" report_data)" "00112233$(printf '%0120d' 0)"
+check "user-key instance quote" "$INITRA" run "$T/u" -- /bin/initra quote self --json
+check_eq "print mrsigner --key K equals the quote's mr_signer" "$(jget "$T/out" mr_signer)" "$("$INITRA" print mrsigner --key "$T/k2.pem")"
+check "quote self --json in a KSS-off enclave" "$INITRA" run "$T/nokss" -- /bin/initra quote self --json
+check_eq "KSS off: kss false, debug false, zero family id" \
+  "$(jget "$T/out" kss) $(jget "$T/out" debug) $(jget "$T/out" isv_family_id)" "False False 00000000000000000000000000000000"
+"$INITRA" run "$T/k" -- /bin/initra quote self -o - >"$T/raw.quote" 2>"$T/err"
+check "raw quote written to stdout from inside parses" "$INITRA" quote dump --json "$T/raw.quote"
+check_fails "quote self outside an enclave" 1 'not inside an enclave' env -u INITRA_SIM_FD "$INITRA" quote self
+check_fails "quote self: report data too long" 2 'report-data must be an even number of hex digits, at most 128' \
+  "$INITRA" run "$T/k" -- /bin/initra quote self --report-data "$(printf '%0130d' 0)"

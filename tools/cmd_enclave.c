@@ -196,7 +196,55 @@ int cmd_run(int argc, char **argv)
 
 int cmd_quote_self(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error(CLI_USAGE, "quote self: not built yet");
+    const char *usage = "usage: initra quote self [--report-data HEX] [--json] [-o FILE]\n"
+                        "  Inside an enclave: its own quote over report_data (HEX, at most 64 bytes, zero padded).\n"
+                        "  The provider is found automatically: the sim descriptor of `initra run` (INITRA_SIM_FD),\n"
+                        "  Gramine (/dev/attestation), Occlum (/dev/sgx), configfs-tsm. -o FILE writes the raw quote\n"
+                        "  ('-' for stdout); --json prints what `initra quote dump --json` prints; neither: a dump.\n";
+    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    const char *rd_hex = NULL, *out = NULL;
+    int as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--report-data")) {
+            if (!(rd_hex = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "-o")) {
+            if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--json")) {
+            as_json = 1;
+        } else {
+            return cli_error(CLI_USAGE, "quote self: unknown argument %s", argv[i]);
+        }
+    }
+    if (as_json && out && !strcmp(out, "-"))
+        return cli_error(CLI_USAGE, "quote self: --json and -o - would both write to stdout; give -o a file");
+    uint8_t rd[64] = {0};
+    if (rd_hex) {
+        uint8_t *raw;
+        size_t n;
+        if (strlen(rd_hex) > 128 || initra_unhex_alloc(rd_hex, &raw, &n))
+            return cli_error(CLI_USAGE, "quote self: --report-data must be an even number of hex digits, at most 128 "
+                                        "(64 bytes; shorter is zero padded)");
+        memcpy(rd, raw, n);
+        free(raw);
+    }
+    initra_err err;
+    initra_attester *a = initra_attest_detect(&err);
+    if (!a) return cli_err(CLI_FAIL, &err);
+    uint8_t *quote;
+    size_t qlen;
+    int rc = initra_attest_quote(a, rd, &quote, &qlen, &err);
+    initra_attest_free(a);
+    if (rc) return cli_err(CLI_FAIL, &err);
+    rc = CLI_OK;
+    if (out && cli_write_output(out, quote, qlen, &err)) rc = cli_err(CLI_FAIL, &err);
+    initra_quote q;
+    if (rc == CLI_OK && (as_json || !out)) {
+        if (initra_quote_parse(quote, qlen, &q, &err)) {
+            rc = cli_error(CLI_FAIL, "quote self: the provider's quote does not parse: %s", err.msg);
+        } else {
+            cli_print_quote(&q, as_json);
+        }
+    }
+    free(quote);
+    return rc;
 }

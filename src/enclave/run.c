@@ -277,29 +277,52 @@ static int enclave_child(const launch_ctx *c, int sfd, int efd)
 }
 
 /* ---------------- the quote service (launcher side) ---------------- */
-/* PLACEHOLDER until the sim/attest branches land in main: no quote provider is served (the enclave
- * gets no INITRA_SIM_FD). Replaced by initra_sim_open + initra_sim_serve_fd on a thread. */
+/* The launcher keeps one end of the socketpair and answers quote requests on a thread with the fixed
+ * identity (initra_sim_serve_fd); the enclave chooses only report_data. */
 
 typedef struct {
+    initra_sim *sim;
     int fd;
     initra_sgx_report_body id;
+    pthread_t th;
     int running;
 } quote_service;
 
+static void *serve_main(void *arg)
+{
+    quote_service *q = arg;
+    initra_err e;
+    if (initra_sim_serve_fd(q->sim, q->fd, &q->id, &e) != 0)
+        fprintf(stderr, "initra: run: sim quote service: %s\n", e.msg);
+    return NULL;
+}
+
 static int service_open(quote_service *q, initra_err *err)
 {
-    (void)err;
-    q->fd = -1;
-    return 0;
+    char dir[PATH_MAX];
+    if (initra_sim_dir(dir, sizeof dir, err)) return -1;
+    q->sim = initra_sim_open(dir, err);
+    return q->sim ? 0 : -1;
 }
 
 static int service_start(quote_service *q, int fd)
 {
     q->fd = fd;
-    return 0;
+    q->running = pthread_create(&q->th, NULL, serve_main, q) == 0;
+    return q->running ? 0 : -1;
 }
 
-static void service_stop(quote_service *q) { (void)q; }
+/* After the enclave is gone: wake the thread (it may be between requests) and wait for it. */
+static void service_stop(quote_service *q)
+{
+    if (q->running) {
+        shutdown(q->fd, SHUT_RDWR);
+        pthread_join(q->th, NULL);
+        q->running = 0;
+    }
+    if (q->sim) initra_sim_close(q->sim);
+    q->sim = NULL;
+}
 
 /* ---------------- checks before launch ---------------- */
 
