@@ -141,6 +141,9 @@ check "write inside the enclave" "$INITRA" run "$T/k" /bin/sh -c 'echo secret >/
 check_eq "the file was readable inside" "$(cat "$T/out")" secret
 [ ! -e "$T/k/image/tmp/inside" ] && [ ! -e "$T/k/image/bin/added" ] && ok "files written inside do not reach the host" || not_ok "enclave writes reached the host"
 check_eq "image unchanged by the run" "$("$INITRA" print mrenclave "$T/k")" "$m1"
+INITRA_RUN_NO_OVERLAY=1 "$INITRA" run "$T/k" /bin/sh -c 'echo copy >/tmp/c2 && echo y >/bin/added2 && cat /tmp/c2 && ls /dev/urandom' >"$T/out" 2>"$T/err"
+check_eq "without overlayfs (image copied into tmpfs): runs" "$?:$(cat "$T/out" | tr '\n' ' ')" "0:copy /dev/urandom "
+[ ! -e "$T/k/image/tmp/c2" ] && [ ! -e "$T/k/image/bin/added2" ] && ok "without overlayfs: writes do not reach the host" || not_ok "copy mode: enclave writes reached the host"
 check "the dynamic initra runs inside (libraries copied by build)" "$INITRA" run "$T/k" /bin/initra config-id /etc/initra/config_binding
 check_fails "PROG missing from the image" 1 "PROG '/bin/nope' is not an executable file in .*/k/image" "$INITRA" run "$T/k" /bin/nope
 check_fails "PROG missing (searched)" 1 "PROG 'nope' is not an executable file .*looked in /bin" "$INITRA" run "$T/k" nope
@@ -205,6 +208,9 @@ check_eq "the attached file is /etc/init_ra_conf.json inside" "$(cat "$T/out")" 
 printf '{"kms_server": "x",\n  "kms_keys": [ }\n' >"$T/notjson.json"
 check_fails "--config not JSON: line and column" 1 'notjson.json: not valid JSON: line 2 column' "$INITRA" run "$T/cb" --config "$T/notjson.json" --config-id "$CID" /bin/sh -c 'echo started'
 check_fails "--config on a measured instance refused" 1 '--config needs "config_binding": "config_id"' "$INITRA" run "$T/i" --config "$T/conf.json" /bin/sh -c 'echo started'
+cp -a "$T/i" "$T/i-rebound"
+python3 -c "import json,sys;p=sys.argv[1];j=json.load(open(p));j['config_binding']='config_id';json.dump(j,open(p,'w'))" "$T/i-rebound/Occlum.json"
+check_fails "config_binding changed after build" 1 'config_binding differs from the build: run `initra build' "$INITRA" run "$T/i-rebound" --config "$T/conf.json" --config-id "$CID" /bin/sh -c 'echo started'
 mkinst "$T/cbnokss" '{"enable_kss": false}'
 python3 -c "import json,sys;p=sys.argv[1];j=json.load(open(p));j['config_binding']='config_id';json.dump(j,open(p,'w'))" "$T/cbnokss/Occlum.json"
 check_fails "config_binding config_id needs KSS" 1 'config_binding: "config_id" needs metadata.enable_kss: true' "$INITRA" build "$T/cbnokss"
