@@ -280,9 +280,9 @@ static int copy_in(deps_ctx *c, const char *host, const char *rel, initra_err *e
     if (stat(host, &st) != 0) return initra_fail(err, "%s: cannot stat: %s", host, strerror(errno));
     int changed;
     if (enc_copy_file(host, dst, (st.st_mode & 0111) ? 0755 : 0644, &changed, err)) return -1;
-    if (c->note) {
+    if (c->note && changed) {
         char msg[PATH_MAX * 2 + 32];
-        snprintf(msg, sizeof msg, "%s %s -> image%s", changed ? "copied" : "up to date:", host, rel);
+        snprintf(msg, sizeof msg, "copied %s -> image%s", host, rel);
         c->note(msg);
     }
     if (!strset_has(&c->scanned, rel) && !strset_has(&c->queue, rel)) return strset_add(&c->queue, rel);
