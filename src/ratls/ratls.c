@@ -199,6 +199,57 @@ static const ASN1_OCTET_STRING *find_ext(X509 *cert, const char *oid, int *dup)
     return idx >= 0 ? X509_EXTENSION_get_data(X509_get_ext(cert, idx)) : NULL;
 }
 
+/* libcbor's cbor_load allocates what a container header declares before reading its elements, so a
+ * few hostile bytes could ask for gigabytes. Walk the input first with libcbor's streaming decoder:
+ * every declared element needs at least one byte of input, and indefinite-length items (which our
+ * formats never use) are refused. */
+typedef struct {
+    size_t declared, limit;
+    int bad;
+} cbor_budget;
+
+static void budget_add(cbor_budget *b, size_t n)
+{
+    if (n > b->limit || b->declared > b->limit - n) b->bad = 1;
+    else b->declared += n;
+}
+static void on_array(void *c, size_t n) { budget_add(c, n); }
+static void on_map(void *c, size_t n)
+{
+    budget_add(c, n);
+    budget_add(c, n);
+}
+static void on_indefinite(void *c) { ((cbor_budget *)c)->bad = 1; }
+
+static int cbor_bounded(const uint8_t *data, size_t len)
+{
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    cb.array_start = on_array;
+    cb.map_start = on_map;
+    cb.indef_array_start = on_indefinite;
+    cb.indef_map_start = on_indefinite;
+    cb.byte_string_start = on_indefinite;
+    cb.string_start = on_indefinite;
+    cbor_budget b = {0, len, 0};
+    size_t off = 0;
+    while (off < len && !b.bad) {
+        struct cbor_decoder_result r = cbor_stream_decode(data + off, len - off, &cb, &b);
+        if (r.status != CBOR_DECODER_FINISHED || r.read == 0) return 0;
+        off += r.read;
+    }
+    return !b.bad;
+}
+
+/* cbor_load of the whole buffer, after the bound check; NULL unless it is one complete item. */
+static cbor_item_t *cbor_load_exact(const uint8_t *data, size_t len)
+{
+    if (!cbor_bounded(data, len)) return NULL;
+    struct cbor_load_result res;
+    cbor_item_t *it = cbor_load(data, len, &res);
+    if (it && res.read != len) cbor_decref(&it);
+    return it;
+}
+
 /* SHA-256 / 384 / 512 (IANA named-information ids 1, 7, 8) */
 static const EVP_MD *hash_alg(uint64_t id)
 {
@@ -210,10 +261,9 @@ static const EVP_MD *hash_alg(uint64_t id)
 static int check_tcg_claims(const uint8_t *claims, size_t clen, const uint8_t *spki, size_t spki_len,
                             initra_err *err)
 {
-    struct cbor_load_result res;
-    cbor_item_t *map = cbor_load(claims, clen, &res), *entry = NULL;
+    cbor_item_t *map = cbor_load_exact(claims, clen), *entry = NULL;
     int rc = initra_fail(err, "RA-TLS evidence (TCG): claims have no valid \"pubkey-hash\" [alg, hash] entry");
-    if (!map || res.read != clen || !cbor_isa_map(map)) goto done;
+    if (!map || !cbor_isa_map(map)) goto done;
     struct cbor_pair *pairs = cbor_map_handle(map);
     for (size_t i = 0; i < cbor_map_size(map); i++) {
         cbor_item_t *k = pairs[i].key;
@@ -222,12 +272,7 @@ static int check_tcg_claims(const uint8_t *claims, size_t clen, const uint8_t *s
             continue;
         cbor_item_t *v = pairs[i].value;
         if (cbor_isa_bytestring(v) && cbor_bytestring_is_definite(v)) {
-            struct cbor_load_result r2;
-            entry = cbor_load(cbor_bytestring_handle(v), cbor_bytestring_length(v), &r2);
-            if (entry && r2.read != cbor_bytestring_length(v)) {
-                cbor_decref(&entry);
-                entry = NULL;
-            }
+            entry = cbor_load_exact(cbor_bytestring_handle(v), cbor_bytestring_length(v));
         } else if (cbor_isa_array(v)) {
             entry = cbor_incref(v);
         }
@@ -255,11 +300,10 @@ done:
 static int parse_tcg(const uint8_t *data, size_t len, uint8_t **quote, size_t *qlen, uint8_t **claims, size_t *clen,
                      initra_err *err)
 {
-    struct cbor_load_result res;
-    cbor_item_t *tag = cbor_load(data, len, &res);
+    cbor_item_t *tag = cbor_load_exact(data, len);
     int rc = initra_fail(err, "RA-TLS evidence (TCG): not CBOR tag %d holding [bstr quote, bstr claims]",
                          INITRA_CBOR_TAG_INTEL_QUOTE);
-    if (!tag || res.read != len || !cbor_isa_tag(tag) || cbor_tag_value(tag) != INITRA_CBOR_TAG_INTEL_QUOTE) goto done;
+    if (!tag || !cbor_isa_tag(tag) || cbor_tag_value(tag) != INITRA_CBOR_TAG_INTEL_QUOTE) goto done;
     cbor_item_t *arr = cbor_tag_item(tag);
     if (cbor_isa_array(arr) && cbor_array_size(arr) == 2) {
         cbor_item_t *q = cbor_array_get(arr, 0), *c = cbor_array_get(arr, 1);
