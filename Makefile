@@ -14,7 +14,14 @@ ifeq ($(SAN),1)
 OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl is loaded on first use (src/dcap/pccs.c), so it is not linked.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -ldl
+# The initra binary links gRPC and its absl/upb/re2/c-ares libraries statically: resolving ~50 more
+# shared objects at every start cost ~6 ms, paid by /bin/init before the application may start.
+GRPC_STATIC = $(shell pkg-config --static --libs grpc libprotobuf-c 2>/dev/null | tr ' ' '\n' | \
+                grep -E '^-l(grpc|gpr|upb|re2|cares|address_sorting|absl_.*|protobuf-c)$$' | awk '!s[$$0]++')
+BIN_LIBS   = -Wl,-Bstatic $(GRPC_STATIC) -Wl,-Bdynamic \
+             $(shell pkg-config --libs openssl jansson libcbor 2>/dev/null) -lstdc++ -lz -lm -ldl -lpthread -lrt
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(OPT)
 LDLIBS  += $(PKG_LIBS) -lpthread
@@ -65,7 +72,7 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(TOOL_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB) $(BIN_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

@@ -4,3 +4,4 @@ set -eu
 B=${INITRA_BUILD:-build}
 cd "$(dirname "$0")/.."
 sh scripts/bench_dcap.sh
+sh scripts/bench_grpc.sh

@@ -39,6 +39,8 @@ typedef struct {
 /* Loads and validates the GRPC-RATLS init_ra_conf.json; every error names the file, the JSON path and
  * the value. */
 int initra_init_conf_load(const char *path, initra_init_conf *c, initra_err *err);
+/* The same from text; `file` names it in errors. */
+int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err);
 void initra_init_conf_free(initra_init_conf *c);
 
 /* "host:port", "[v6]:port": host and port 1-65535. */
@@ -61,6 +63,8 @@ int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_
  * it first checks that conf_path hashes to this enclave's CONFIGID. 0 with *n_written, or -1 with one
  * line naming the cause (server unreachable, server evidence refused and why, this enclave refused by
  * the server, unknown key). Nothing is written unless every key arrived. */
-int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_written, initra_err *err);
+#define INITRA_INIT_EXITING 0x1u /* the caller exits right after success: skip gRPC's teardown */
+int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned flags, int *n_written,
+                      initra_err *err);
 
 #endif

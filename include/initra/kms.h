@@ -23,6 +23,8 @@ typedef struct {
 
 /* Loads secret_config.json; each error names the file, the key and what is wrong (never the value). */
 int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err);
+/* The same from text; `path` names it in errors. */
+int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err);
 /* Zeroizes and frees. */
 void initra_kms_secrets_free(initra_kms_secrets *s);
 const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name);

@@ -9,10 +9,50 @@
 #include <sys/stat.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <openssl/pem.h>
 
 #include "dcap/internal.h"
+
+/* libcurl is loaded on first use: every process that links it pays ~3 ms at start (its TLS, LDAP,
+ * Kerberos and SSH dependencies), and only a PCCS fetch needs it. */
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    char *(*easy_unescape)(CURL *, const char *, int, int *);
+    void (*free)(void *);
+} curl;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_loaded;
+
+static void curl_load(void)
+{
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!h) return;
+#define SYM(field, name) (*(void **)&curl.field = dlsym(h, name))
+    int ok = SYM(global_init, "curl_global_init") && SYM(easy_init, "curl_easy_init") &&
+             SYM(easy_setopt, "curl_easy_setopt") && SYM(easy_perform, "curl_easy_perform") &&
+             SYM(easy_getinfo, "curl_easy_getinfo") && SYM(easy_cleanup, "curl_easy_cleanup") &&
+             SYM(easy_strerror, "curl_easy_strerror") && SYM(easy_unescape, "curl_easy_unescape") &&
+             SYM(free, "curl_free");
+#undef SYM
+    curl_loaded = ok && curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
+
+static int curl_ready(initra_err *err)
+{
+    pthread_once(&curl_once, curl_load);
+    if (!curl_loaded)
+        return initra_fail(err, "PCCS: cannot load libcurl.so.4 (%s); install Debian's libcurl4", dlerror() ? "not found" : "incomplete");
+    return 0;
+}
 
 #define PCCS_MEM_SLOTS 64
 #define PCCS_MAX_BODY (16u << 20)
@@ -137,7 +177,6 @@ initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra
     snprintf(p->root, sizeof p->root, "%s", url);
     if (cache_dir) snprintf(p->dir, sizeof p->dir, "%s", cache_dir);
     pthread_mutex_init(&p->lock, NULL);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     return p;
 }
 
@@ -190,10 +229,10 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
             while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
             while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
             int outlen = 0;
-            char *dec = curl_easy_unescape(NULL, v, (int)vl, &outlen);
+            char *dec = curl.easy_unescape(NULL, v, (int)vl, &outlen);
             if (dec) {
                 r->chain = strndup(dec, (size_t)outlen);
-                curl_free(dec);
+                curl.free(dec);
             }
         }
     }
@@ -202,27 +241,28 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 
 static int http_get(initra_pccs *p, const char *path, http_resp *r, long *status, initra_err *err)
 {
+    if (curl_ready(err)) return -1;
     char url[2048];
     snprintf(url, sizeof url, "%s%s", p->root, path);
-    CURL *c = curl_easy_init();
+    CURL *c = curl.easy_init();
     if (!c) return initra_fail(err, "libcurl initialisation failed");
     char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_easy_cleanup(c);
+    curl.easy_setopt(c, CURLOPT_URL, url);
+    curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl.easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl.easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl.easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl.easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl.easy_perform(c);
+    curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl.easy_cleanup(c);
     if (rc != CURLE_OK)
         return initra_fail(err, "PCCS %s: GET %s failed: %s", p->url, path,
-                           r->too_big ? "response too large" : cerr[0] ? cerr : curl_easy_strerror(rc));
+                           r->too_big ? "response too large" : cerr[0] ? cerr : curl.easy_strerror(rc));
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -32,7 +33,15 @@ typedef struct {
     int run_init;             /* the instance has init_ra_conf.json */
     const uint8_t *config;    /* --config FILE bytes */
     size_t config_len;
+    double t_start;           /* CLOCK_MONOTONIC ms at initra_instance_run (INITRA_RUN_TIMING) */
 } launch_ctx;
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static volatile pid_t forward_to = 0;
 
@@ -230,8 +239,10 @@ static int enclave_pid1(const launch_ctx *c, int sfd, int efd)
         unsetenv(INITRA_SIM_FD_ENV);
     }
     set_forwarding(0);
+    double t_init = 0;
     if (c->run_init && access("/bin/init", X_OK) == 0) {
         char *init_argv[] = {"/bin/init", NULL};
+        t_init = mono_ms();
         pid_t ip = spawn("/bin/init", init_argv);
         if (ip < 0) return report(efd, "run: cannot start /bin/init: %s", strerror(errno));
         forward_to = ip;
@@ -244,6 +255,11 @@ static int enclave_pid1(const launch_ctx *c, int sfd, int efd)
     }
     pid_t pp = spawn(prog, o->argv);
     if (pp < 0) return report(efd, "run: cannot start %s in the enclave: %s", prog, strerror(errno));
+    if (getenv("INITRA_RUN_TIMING")) { /* benchmarks: when the program was exec'd (CLOCK_MONOTONIC is shared) */
+        double t = mono_ms();
+        fprintf(stderr, "initra-run-timing launch_to_exec_ms=%.3f init_to_exec_ms=%.3f\n", t - c->t_start,
+                t_init > 0 ? t - t_init : 0.0);
+    }
     close(efd);
     forward_to = pp;
     return wait_for(pp);
@@ -393,7 +409,7 @@ static int verify_instance(const char *dir, const char *image, initra_sigstruct 
 
 int initra_instance_run(const initra_run_opts *o, initra_err *err)
 {
-    launch_ctx c = {.o = o};
+    launch_ctx c = {.o = o, .t_start = mono_ms()};
     initra_enclave_meta m;
     if (o->argc < 1) return initra_fail(err, "run: no PROG given");
     if (initra_instance_load(o->dir, &m, err)) return -1;

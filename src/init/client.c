@@ -77,8 +77,21 @@ static int check_config_binding(initra_attester *a, const char *conf, initra_err
     return rc;
 }
 
-int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_written, initra_err *err)
+/* INITRA_INIT_TRACE=1: each phase's end, in ms since the client started, on stderr. */
+static void trace(const char *what)
 {
+    static long t0 = -1;
+    static int on = -1;
+    if (on < 0) on = getenv("INITRA_INIT_TRACE") != NULL;
+    if (!on) return;
+    if (t0 < 0) t0 = now_ms();
+    fprintf(stderr, "init-trace %4ld ms %s\n", now_ms() - t0, what);
+}
+
+int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned flags, int *n_written,
+                      initra_err *err)
+{
+    trace("start");
     int rc = -1;
     initra_err e;
     initra_attester *a = initra_attest_detect(&e);
@@ -98,12 +111,15 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_w
         initra_fail(err, "out of memory");
         goto done;
     }
+    trace("attester and config binding");
     if (!(sc.verifier = initra_ratls_verifier_new(&vo, err))) {
         initra_fail_prefix(err, "init: cannot verify the KMS server (set \"initra\": {\"collateral\" or \"pccs_url\", "
                                 "\"trust_roots\"} in %s)", conf_path);
         goto done;
     }
+    trace("verifier (roots, collateral)");
     if (initra_ratls_create(attester_quote, a, INITRA_RATLS_OCCLUM, 3600, &cert, &key, err)) goto done;
+    trace("RA-TLS key, quote and certificate");
     initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
     long deadline = now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
@@ -134,6 +150,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_w
                     initra_fail(err, "init: key \"%s\": the KMS reply is not a SecretReply with base64", c->keys[i].key);
                     goto done;
                 }
+                trace(i == 0 ? "connected, first key" : "key");
                 break;
             }
             if (sc.refused) {
@@ -172,16 +189,24 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_w
     }
     for (size_t i = 0; i < c->n_keys; i++) files[i] = (initra_secret_file){c->keys[i].path, data[i], lens[i]};
     rc = initra_write_secret_files(files, c->n_keys, err);
+    trace("files written");
     free(files);
     if (rc == 0) *n_written = (int)c->n_keys;
 done:
+    trace("cleanup begins");
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
     free(data);
     free(lens);
-    initra_rpc_client_free(cl);
-    free(cert);
     if (key) initra_free_secret(key, strlen(key));
+    free(cert);
+    if (rc == 0 && (flags & INITRA_INIT_EXITING)) {
+        /* The process exits next: every secret and the private key are wiped; skip gRPC's teardown. */
+        trace("cleanup skipped (exiting)");
+        return rc;
+    }
+    initra_rpc_client_free(cl);
     initra_ratls_verifier_free(sc.verifier);
     initra_attest_free(a);
+    trace("cleanup done");
     return rc;
 }

@@ -117,13 +117,24 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
 
 int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err)
 {
+    uint8_t *text;
+    size_t n;
+    memset(c, 0, sizeof *c);
+    if (initra_read_file(file, 1u << 20, &text, &n, err)) return -1;
+    int rc = initra_init_conf_parse((const char *)text, n, file, c, err);
+    free(text);
+    return rc;
+}
+
+int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err)
+{
     memset(c, 0, sizeof *c);
     c->deadline_ms = 30000;
     c->initial_backoff_ms = 100;
     c->max_backoff_ms = 2000;
     c->call_timeout_ms = 5000;
     json_error_t je;
-    json_t *j = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!j) return initra_fail(err, "%s: line %d, column %d: %s", file, je.line, je.column, je.text);
     int rc = -1;
     if (!json_is_object(j)) {

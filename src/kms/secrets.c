@@ -22,9 +22,16 @@ int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err 
     uint8_t *text;
     size_t n;
     if (initra_read_file(path, 16u << 20, &text, &n, err)) return -1;
-    json_error_t je;
-    json_t *j = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &je);
+    int rc = initra_kms_secrets_parse((const char *)text, n, path, s, err);
     initra_free_secret(text, n);
+    return rc;
+}
+
+int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err)
+{
+    memset(s, 0, sizeof *s);
+    json_error_t je;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!j) return initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
     int rc = 0;
     if (!json_is_object(j)) {

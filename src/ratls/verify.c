@@ -15,6 +15,7 @@
 typedef struct {
     int used;
     time_t until;
+    uint8_t pem_hash[32]; /* key: SHA-256 of the PEM text, so a hit needs no certificate decoding */
     initra_ratls_peer peer;
 } cache_slot;
 
@@ -113,6 +114,18 @@ static int cert_der_hash(X509 *x, uint8_t out[32])
 int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t now, initra_ratls_peer *peer,
                              initra_err *err)
 {
+    uint8_t ph[32];
+    SHA256((const uint8_t *)pem, strlen(pem), ph);
+    size_t slot = ((size_t)ph[0] | (size_t)ph[1] << 8) % CACHE_SLOTS;
+    pthread_mutex_lock(&v->lock);
+    cache_slot *c = &v->cache[slot];
+    if (c->used && now < c->until && !memcmp(c->pem_hash, ph, 32)) {
+        *peer = c->peer;
+        pthread_mutex_unlock(&v->lock);
+        for (size_t i = 0; i < peer->n_advisories; i++) peer->advisory_ptrs[i] = peer->advisories[i];
+        return 0;
+    }
+    pthread_mutex_unlock(&v->lock);
     X509 *x = initra_ratls_pem_cert(pem, err);
     if (!x) return -1;
     uint8_t h[32];
@@ -120,17 +133,6 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
         X509_free(x);
         return initra_fail(err, "peer certificate: cannot encode");
     }
-    size_t slot = ((size_t)h[0] | (size_t)h[1] << 8) % CACHE_SLOTS;
-    pthread_mutex_lock(&v->lock);
-    cache_slot *c = &v->cache[slot];
-    if (c->used && now < c->until && !memcmp(c->peer.cert_hash, h, 32)) {
-        *peer = c->peer;
-        pthread_mutex_unlock(&v->lock);
-        for (size_t i = 0; i < peer->n_advisories; i++) peer->advisory_ptrs[i] = peer->advisories[i];
-        X509_free(x);
-        return 0;
-    }
-    pthread_mutex_unlock(&v->lock);
 
     int rc = -1;
     uint8_t *quote = NULL;
@@ -187,6 +189,7 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
     pthread_mutex_lock(&v->lock);
     c->used = 1;
     c->until = until;
+    memcpy(c->pem_hash, ph, 32);
     c->peer = *peer;
     pthread_mutex_unlock(&v->lock);
     for (size_t i = 0; i < peer->n_advisories; i++) peer->advisory_ptrs[i] = peer->advisories[i];

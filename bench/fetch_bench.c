@@ -1,0 +1,224 @@
+/* Secrets fetched per second over NEW connections (full mutual handshake + GetSecret) from concurrent
+ * clients, against the KMS with RA-TLS (sim quotes, full client and server verification) or with
+ * attestation off (plain mutual TLS). Also "hold": N clients that connect, fetch once and keep their
+ * connections open until stdin closes (for the KMS memory figure).
+ *   fetch_bench ratls|mtls SECONDS THREADS          -> "fetch_per_s_ratls N"
+ *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
+ *   until stdin closes); the client identity is MRSIGNER 42..42 on the sim platform */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "initra/attest.h"
+#include "initra/kms.h"
+#include "initra/policy.h"
+#include "initra/ratls.h"
+#include "initra/rpc.h"
+#include "ratls.pb-c.h"
+
+static initra_sim *sim;
+static initra_sgx_report_body client_id, kms_id;
+static initra_ratls_verifier *verifier; /* clients' view of the server */
+static initra_policy *server_policy;
+static const char *target;
+static int attested;
+static volatile int stop;
+static uint8_t req_buf[64];
+static size_t req_len;
+
+static void die(const char *what, const initra_err *e)
+{
+    fprintf(stderr, "fetch_bench: %s: %s\n", what, e ? e->msg : "");
+    exit(1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int client_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    return initra_sim_quote(sim, &client_id, rd, q, len, err);
+}
+
+static int verify_server(void *ctx, const char *pem, initra_err *err)
+{
+    initra_ratls_peer p;
+    if (initra_ratls_verify_peer(verifier, pem, time(NULL), &p, err)) return -1;
+    initra_evidence ev = {&p.report, p.status, p.advisory_ptrs, p.n_advisories, p.collateral_expired};
+    return initra_policy_check(server_policy, &ev, err);
+}
+
+static initra_rpc_client *connect_one(const char *cert, const char *key, initra_err *err)
+{
+    initra_rpc_tls tls = {0, cert, key, attested ? verify_server : initra_rpc_accept_any, NULL};
+    return initra_rpc_client_new(target, &tls, err);
+}
+
+static int fetch(initra_rpc_client *c, initra_err *err)
+{
+    uint8_t *resp;
+    size_t n;
+    int code;
+    if (initra_rpc_call(c, "/ratls.GrSecret/GetSecret", req_buf, req_len, 5000, &resp, &n, &code, err)) return -1;
+    initra_free_secret(resp, n);
+    return 0;
+}
+
+static void make_cert(char **cert, char **key)
+{
+    initra_err e;
+    if (initra_ratls_create(attested ? client_quote : NULL, NULL, INITRA_RATLS_OCCLUM, 3600, cert, key, &e))
+        die("client certificate", &e);
+}
+
+static void *worker(void *arg)
+{
+    long *count = arg;
+    char *cert, *key;
+    make_cert(&cert, &key); /* one identity per client, as an init client has */
+    while (!stop) {
+        initra_err e;
+        initra_rpc_client *c = connect_one(cert, key, &e);
+        if (!c || fetch(c, &e)) die("fetch", &e);
+        initra_rpc_client_free(c);
+        (*count)++;
+    }
+    free(cert);
+    initra_free_secret(key, strlen(key));
+    return NULL;
+}
+
+typedef struct {
+    int fd;
+} serve_arg;
+static void *serve_quotes(void *arg)
+{
+    initra_err e;
+    initra_sim_serve_fd(sim, ((serve_arg *)arg)->fd, &kms_id, &e);
+    return NULL;
+}
+
+static void write_text(const char *path, const void *data, size_t n)
+{
+    initra_err e;
+    if (initra_write_file_atomic(path, data, n, 0600, &e)) die("write", &e);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: fetch_bench ratls|mtls SECONDS THREADS | hold HOST:PORT N KMS_MRENCLAVE\n");
+        return 2;
+    }
+    initra_err e;
+    char dir[4096], tmp[] = "/tmp/initra-bench.XXXXXX", path[4200], root[4200], coll[4200];
+    if (initra_sim_dir(dir, sizeof dir, &e) || !(sim = initra_sim_open(dir, &e))) die("sim", &e);
+    memset(client_id.mr_signer, 0x42, 32);
+    client_id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+    memset(kms_id.mr_enclave, 0x4b, 32);
+    kms_id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+    Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
+    rq.name = "bench_key";
+    req_len = ratls__secret_request__pack(&rq, req_buf);
+    if (!mkdtemp(tmp)) die("mkdtemp", NULL);
+    uint8_t *der;
+    size_t der_len;
+    char *cj;
+    if (initra_sim_root_der(sim, &der, &der_len, &e) || initra_sim_collateral(sim, &cj, &e)) die("sim export", &e);
+    snprintf(root, sizeof root, "%s/root.der", tmp);
+    snprintf(coll, sizeof coll, "%s/coll.json", tmp);
+    write_text(root, der, der_len);
+    write_text(coll, cj, strlen(cj));
+    const char *roots[] = {root};
+    initra_ratls_verifier_opts vo = {roots, 1, coll, NULL, NULL};
+    int hold = !strcmp(argv[1], "hold");
+    json_t *pj = json_pack("[{s:b,s:s}]", "allow_debug", 1, "mr_enclave", hold && argc > 4 ? argv[4]
+                                                           : "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b");
+    server_policy = initra_policy_from_json(pj, "bench", &e);
+    json_decref(pj);
+
+    if (hold) {
+        rq.name = argc > 5 ? argv[5] : "bench_key";
+        req_len = ratls__secret_request__pack(&rq, req_buf);
+        attested = 1;
+        target = argv[2];
+        if (argc < 5 || !server_policy || !(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+        int n = atoi(argv[3]);
+        initra_rpc_client **cs = calloc((size_t)n, sizeof *cs);
+        char *cert, *key;
+        make_cert(&cert, &key);
+        for (int i = 0; i < n; i++)
+            if (!(cs[i] = connect_one(cert, key, &e)) || fetch(cs[i], &e)) die("hold", &e);
+        printf("held %d\n", n);
+        fflush(stdout);
+        char c;
+        while (read(0, &c, 1) > 0) {
+        }
+        for (int i = 0; i < n; i++) initra_rpc_client_free(cs[i]);
+        return 0;
+    }
+
+    attested = !strcmp(argv[1], "ratls");
+    double secs = atof(argv[2]);
+    int threads = argc > 3 ? atoi(argv[3]) : 8;
+    /* The KMS: secrets, a client policy, and (RA-TLS) the sim quote provider on a real descriptor. */
+    snprintf(path, sizeof path, "%s/secrets.json", tmp);
+    const char *sj = "{\"bench_key\": \"c2VjcmV0IGtleSBmb3IgdGhlIGJlbmNobWFyayAzMg==\"}";
+    write_text(path, sj, strlen(sj));
+    char clients[4200];
+    snprintf(clients, sizeof clients, "%s/clients.json", tmp);
+    const char *cl = "[{\"mr_signer\": \"4242424242424242424242424242424242424242424242424242424242424242\"}]";
+    write_text(clients, cl, strlen(cl));
+    initra_kms_opts ko = {0};
+    ko.listen = "127.0.0.1:0";
+    ko.secrets_path = path;
+    ko.clients_path = clients;
+    ko.verifier = vo;
+    ko.threads = 8;
+    ko.log = fopen("/dev/null", "w");
+    if (attested) {
+        int sp[2];
+        static serve_arg sa;
+        pthread_t st;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp)) die("socketpair", NULL);
+        sa.fd = sp[0];
+        pthread_create(&st, NULL, serve_quotes, &sa);
+        char num[16];
+        snprintf(num, sizeof num, "%d", sp[1]);
+        setenv(INITRA_SIM_FD_ENV, num, 1);
+        if (!(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+    } else {
+        unsetenv(INITRA_SIM_FD_ENV);
+        ko.insecure_no_attestation = 1;
+        ko.no_client_attestation = 1;
+    }
+    initra_kms *k = initra_kms_start(&ko, &e);
+    if (!k) die("kms", &e);
+    static char tgt[64];
+    snprintf(tgt, sizeof tgt, "127.0.0.1:%d", initra_kms_port(k));
+    target = tgt;
+    pthread_t *ts = calloc((size_t)threads, sizeof *ts);
+    long *counts = calloc((size_t)threads, sizeof *counts);
+    double t0 = now_s();
+    for (int i = 0; i < threads; i++) pthread_create(&ts[i], NULL, worker, &counts[i]);
+    struct timespec d = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9)};
+    nanosleep(&d, NULL);
+    stop = 1;
+    long total = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(ts[i], NULL);
+        total += counts[i];
+    }
+    double dt = now_s() - t0;
+    printf("fetch_per_s_%s %.0f\n", attested ? "ratls" : "mtls", total / dt);
+    initra_kms_stop(k);
+    return 0;
+}

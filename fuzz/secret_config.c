@@ -1,0 +1,13 @@
+/* libFuzzer target: Occlum's secret_config.json as the KMS loads it. */
+#include "initra/kms.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    initra_kms_secrets s;
+    initra_err err;
+    if (initra_kms_secrets_parse((const char *)data, size, "fuzz.json", &s, &err) == 0) {
+        if (s.n) initra_kms_secrets_find(&s, s.items[0].name);
+        initra_kms_secrets_free(&s);
+    }
+    return 0;
+}

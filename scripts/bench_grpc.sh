@@ -1,0 +1,76 @@
+#!/bin/sh
+# GRPC-RATLS benchmarks (issue 5), all measured in this run:
+#   fetch_per_s_ratls / fetch_per_s_mtls / fetch_ratio: secrets per second over new connections (full mutual
+#     handshake + GetSecret) from 8 concurrent clients, RA-TLS against plain mutual TLS, same server code.
+#   init_ms_10_keys: median time from the start of /bin/init to the application's exec, 10 keys, loopback.
+#   launch_ms: median time from `initra run` to the application's exec, instance without init-RA.
+#   kms_rss_mb_256_clients: the KMS's resident memory while 256 clients hold connections.
+set -eu
+B=${INITRA_BUILD:-build}
+SECS=${BENCH_SECONDS:-3}
+RUNS=${BENCH_RUNS:-15}
+INITRA="$(pwd)/$B/bin/initra"
+W="$(pwd)/$B/bench/grpc"
+rm -rf "$W"; mkdir -p "$W"
+export INITRA_SIM_DIR="$W/sim" INITRA_SIGN_KEY_DIR="$W/keys"
+. scripts/instances.sh
+PKG=$(sed -n "s/^PKGS *:= *//p" Makefile)
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude -I"$B/gen" $(pkg-config --cflags $PKG) -o "$B/bench/fetch_bench" \
+  bench/fetch_bench.c "$B/lib/libinitra.a" $(pkg-config --libs $PKG) -lpthread
+"$INITRA" sim init >/dev/null
+sim_export
+
+r=$("$B/bench/fetch_bench" ratls "$SECS" 8)
+m=$("$B/bench/fetch_bench" mtls "$SECS" 8)
+echo "$r"; echo "$m"
+python3 -c "print('fetch_ratio %.2f' % (${r##* } / ${m##* }))"
+
+median() { sort -n | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m}'; }
+# timed NAME FIELD INSTANCE PROG: RUNS launches with INITRA_RUN_TIMING; prints "NAME <median of FIELD>".
+timed() {
+  : >"$W/$1.values"
+  for i in $(seq "$RUNS"); do
+    if ! INITRA_RUN_TIMING=1 "$INITRA" run "$3" -- "$4" true >"$W/$1.out" 2>&1; then
+      echo "bench: $1: the run failed:" >&2; cat "$W/$1.out" >&2; exit 1
+    fi
+    sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$W/$1.out" >>"$W/$1.values"
+  done
+  echo "$1 $(median <"$W/$1.values")"
+}
+
+# init: a KMS instance with 10 secrets, an application instance fetching all 10.
+set --
+for i in 0 1 2 3 4 5 6 7 8 9; do head -c 32 /dev/urandom >"$W/k$i"; set -- "$@" "key$i=$W/k$i"; done
+secrets_conf "$W/secret_config.json" "$@"
+"$INITRA" new "$W/probe" >/dev/null; "$INITRA" build "$W/probe" >/dev/null 2>&1
+SIGNER=$("$INITRA" print mrsigner "$W/probe" | field)
+cat >"$W/clients.json" <<J
+[{"name": "apps", "mr_signer": "$SIGNER", "allow_debug": true},
+ {"name": "bench clients", "mr_signer": "$(printf '42%.0s' $(seq 32))"}]
+J
+kms_instance "$W/kms" "$W/secret_config.json" "$W/clients.json"
+PORT=$(free_port)
+kms_start "$W/kms" "$PORT" "$W/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/clients.json
+trap 'kill $KMS_PID 2>/dev/null || true' EXIT
+set --
+for i in 0 1 2 3 4 5 6 7 8 9; do set -- "$@" "key$i=/etc/keys/key$i"; done
+init_conf "$W/conf.json" "$PORT" "$("$INITRA" print mrenclave "$W/kms" | field)" "$@"
+app_instance "$W/app" "$W/conf.json" --init-ra
+timed init_ms_10_keys init_to_exec_ms "$W/app" /bin/busybox
+
+"$INITRA" new "$W/plain" >/dev/null; cp "$(command -v busybox)" "$W/plain/image/busybox"
+"$INITRA" build "$W/plain" >/dev/null 2>&1
+timed launch_ms launch_to_exec_ms "$W/plain" /busybox
+
+# Memory: 256 RA-TLS clients hold connections to the KMS instance.
+KPID=$(pgrep -f "kms serve --listen 127.0.0.1:$PORT" | tail -1)
+rss() { awk '/^VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$KPID/status"; }
+echo "kms_rss_mb_idle $(rss)"
+mkfifo "$W/hold"
+"$B/bench/fetch_bench" hold "127.0.0.1:$PORT" 256 "$("$INITRA" print mrenclave "$W/kms" | field)" key0 <"$W/hold" >"$W/held" 2>&1 &
+HPID=$!
+exec 9>"$W/hold"
+wait_for "$W/held" "held 256" || { cat "$W/held"; exit 1; }
+echo "kms_rss_mb_256_clients $(rss)"
+exec 9>&-
+wait $HPID
