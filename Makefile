@@ -5,7 +5,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 CC      ?= gcc
 SAN     ?=
-PKGS    := openssl jansson libcurl libcbor
+PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c
 
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
@@ -15,16 +15,22 @@ OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sani
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc $(PKG_CFLAGS) -MMD -MP
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(OPT)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# proto/NAME.proto -> $(BUILD)/gen/NAME.pb-c.[ch] (protoc-c), compiled into the library.
+PROTO_SRC := $(sort $(wildcard proto/*.proto))
+PROTO_C   := $(PROTO_SRC:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_H   := $(PROTO_C:%.c=%.h)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(PROTO_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
 FUZZ_SRC  := $(sort $(wildcard fuzz/*.c))
 FUZZ_TARGETS := $(filter-out replay,$(FUZZ_SRC:fuzz/%.c=%))
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
@@ -40,7 +46,16 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(BUILD)
 	@sh scripts/deps.sh $@
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+.SECONDARY: $(PROTO_C) $(PROTO_H)
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP) $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -56,6 +71,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS)
 
+# Small programs the shell tests drive (e.g. a gRPC peer for the interop test).
+$(BUILD)/helpers/%: tests/helpers/%.c $(LIB) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 # Corpus replay: each fuzz target linked with a plain main() that feeds it files (gcc, ASan+UBSan).
 $(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -65,7 +85,7 @@ unit: $(UNIT_BIN) $(REPLAY_BIN)
 
 # make test: the normal build and the ASan+UBSan build of the unit tests and corpus replays,
 # then every test under tests/ (tests/run.sh prints "N passed, N failed").
-test: all unit
+test: all unit $(HELPER_BIN)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 unit
 	@INITRA_BUILD=$(BUILD) sh tests/run.sh
 
@@ -77,7 +97,7 @@ bench: all
 
 # make fuzz: libFuzzer targets (clang), each run FUZZ_RUNS executions from its corpus.
 FUZZ_RUNS ?= 1000000
-fuzz: | $(DEPS_STAMP)
+fuzz: $(PROTO_C) | $(DEPS_STAMP)
 	@INITRA_BUILD=$(BUILD) FUZZ_RUNS=$(FUZZ_RUNS) sh scripts/fuzz.sh $(FUZZ_TARGETS)
 
 install: all
@@ -91,4 +111,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers -name '*.d' 2>/dev/null)

@@ -13,14 +13,24 @@ need_pc() { # pkg-config-name debian-package
 need_cmd() { # command debian-package
   command -v "$1" >/dev/null 2>&1 || missing="$missing $2"
 }
+need_py() { # python-module debian-package (Debian's /usr/bin/python3, not a pyenv or venv one)
+  /usr/bin/python3 -c "import $1" >/dev/null 2>&1 || missing="$missing $2"
+}
 need_cmd pkg-config pkg-config
 need_pc openssl libssl-dev
 need_pc jansson libjansson-dev
 need_pc libcurl libcurl4-openssl-dev
 need_pc libcbor libcbor-dev
+need_pc grpc libgrpc-dev
+need_pc libprotobuf-c libprotobuf-c-dev
+need_cmd protoc-c protobuf-c-compiler
 need_cmd openssl openssl
 need_cmd python3 python3
+# the interop tests' gRPC peer (tests/t_rpc_interop.sh)
+need_py grpc python3-grpcio
+need_py google.protobuf python3-protobuf
 need_cmd clang clang
+need_cmd busybox busybox-static  # the test enclaves' userland (/bin/busybox)
 # libFuzzer's runtime (make fuzz); any installed LLVM version will do
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing="$missing libclang-rt-dev"
 if [ -z "$missing" ]; then

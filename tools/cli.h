@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "initra/sgx.h"
 #include "initra/util.h"
 
 /* Exit codes: 0 ok, 1 the check failed (verification, policy), 2 usage or unreadable input. */
@@ -17,6 +18,9 @@ int cli_err(int code, const initra_err *err);
 
 /* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
 const char *cli_optarg(int argc, char **argv, int *i);
+
+/* Prints a parsed quote: `quote dump --json` JSON, or the labelled human dump (tools/cmd_quote.c). */
+void cli_print_quote(const initra_quote *q, int as_json);
 
 /* Writes data to path (0644, atomically) or to stdout when path is "-". */
 int cli_write_output(const char *path, const void *data, size_t n, initra_err *err);

@@ -1,16 +1,250 @@
-/* initra new / build / run / print / config-id / quote self: enclave instances (not built yet). */
-#include "cli.h"
+/* initra new / build / run / print / config-id / quote self: enclave instances. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-#define STUB(fn, name)                                              \
-    int fn(int argc, char **argv)                                   \
-    {                                                               \
-        (void)argc;                                                 \
-        (void)argv;                                                 \
-        return cli_error(CLI_USAGE, name ": not built yet");        \
+#include "cli.h"
+#include "initra/attest.h"
+#include "initra/enclave.h"
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) return 0;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
     }
-STUB(cmd_new, "new")
-STUB(cmd_build, "build")
-STUB(cmd_run, "run")
-STUB(cmd_print, "print")
-STUB(cmd_config_id, "config-id")
-STUB(cmd_quote_self, "quote self")
+    return 0;
+}
+
+static void note_stderr(const char *msg) { fprintf(stderr, "initra: %s\n", msg); }
+
+int cmd_new(int argc, char **argv)
+{
+    const char *usage = "usage: initra new DIR [--init-ra grpc_ratls|aecs]\n"
+                        "  Creates an enclave instance: DIR/Occlum.json (metadata: product_id, version_number,\n"
+                        "  debuggable, enable_kss, family_id, ext_prod_id), DIR/image/ (the enclave's root file\n"
+                        "  system) and, with --init-ra, the init_ra_conf.json template of that flavour.\n";
+    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    const char *dir = NULL, *init_ra = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--init-ra")) {
+            if (!(init_ra = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "new: unknown option %s", argv[i]);
+        else if (!dir) dir = argv[i];
+        else return cli_error(CLI_USAGE, "new: one DIR only (got '%s' too)", argv[i]);
+    }
+    if (!dir) return fputs(usage, stderr), CLI_USAGE;
+    initra_err err;
+    if (initra_instance_new(dir, init_ra, &err)) return cli_err(CLI_USAGE, &err);
+    printf("created %s: edit %s/Occlum.json, put your files in %s/image/, then `initra build %s`\n", dir, dir, dir, dir);
+    return CLI_OK;
+}
+
+int cmd_build(int argc, char **argv)
+{
+    const char *usage = "usage: initra build DIR [--sign-key PEM]\n"
+                        "  Validates DIR/Occlum.json, copies initra and the ELF libraries the image's programs need\n"
+                        "  into DIR/image, measures it (sim MRENCLAVE) and writes DIR/build/Enclave.xml and\n"
+                        "  DIR/build/enclave.sig (SIGSTRUCT, RSA-3072 e=3). Without --sign-key a development key is\n"
+                        "  used ($INITRA_SIGN_KEY_DIR or ~/.local/share/initra/dev-sign-key.pem, made on first use).\n";
+    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    const char *dir = NULL;
+    initra_build_opts o = {.note = note_stderr};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--sign-key")) {
+            if (!(o.sign_key = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "build: unknown option %s", argv[i]);
+        else if (!dir) dir = argv[i];
+        else return cli_error(CLI_USAGE, "build: one DIR only (got '%s' too)", argv[i]);
+    }
+    if (!dir) return fputs(usage, stderr), CLI_USAGE;
+    initra_err err;
+    if (initra_instance_build(dir, &o, &err)) return cli_err(CLI_FAIL, &err);
+    initra_sigstruct s;
+    uint8_t *sig;
+    size_t n;
+    char p[4096], hex[65];
+    if (initra_instance_path(dir, "build/enclave.sig", p, sizeof p, &err) ||
+        initra_read_file(p, 4096, &sig, &n, &err))
+        return cli_err(CLI_FAIL, &err);
+    int rc = initra_sigstruct_parse(sig, n, &s, &err);
+    free(sig);
+    if (rc) return cli_err(CLI_FAIL, &err);
+    uint8_t mrsigner[32];
+    initra_mrsigner_of_modulus(s.modulus, mrsigner);
+    printf("mr_enclave %s\n", initra_hex(s.enclave_hash, 32, hex));
+    printf("mr_signer  %s\n", initra_hex(mrsigner, 32, hex));
+    return CLI_OK;
+}
+
+/* Reads and verifies DIR/build/enclave.sig. */
+static int load_sig(const char *dir, initra_sigstruct *s, initra_err *err)
+{
+    char p[4096];
+    uint8_t *buf;
+    size_t n;
+    initra_enclave_meta m;
+    if (initra_instance_load(dir, &m, err) || initra_instance_path(dir, "build/enclave.sig", p, sizeof p, err))
+        return -1;
+    if (initra_read_file(p, 1 << 16, &buf, &n, err)) return initra_fail(err, "%s: not built yet: run `initra build %s`", dir, dir);
+    int rc = initra_sigstruct_verify(buf, n, s, err);
+    free(buf);
+    return rc ? initra_fail_prefix(err, "%s", p) : 0;
+}
+
+int cmd_print(int argc, char **argv)
+{
+    const char *usage = "usage: initra print mrenclave DIR\n"
+                        "       initra print mrsigner DIR\n"
+                        "       initra print mrsigner --key PEM\n"
+                        "  mrenclave: the measurement in DIR/build/enclave.sig (after `initra build`).\n"
+                        "  mrsigner: SHA-256 of the signing key's 384-byte little-endian modulus; --key takes a\n"
+                        "  public or private RSA-3072 PEM, so you can compute a production MRSIGNER from your key.\n";
+    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    if (argc < 3) return fputs(usage, stderr), CLI_USAGE;
+    const char *what = argv[1];
+    if (strcmp(what, "mrenclave") && strcmp(what, "mrsigner"))
+        return cli_error(CLI_USAGE, "print: unknown value '%s' (mrenclave, mrsigner)", what);
+    initra_err err;
+    uint8_t v[32];
+    char hex[65];
+    if (!strcmp(argv[2], "--key")) {
+        if (strcmp(what, "mrsigner") || argc != 4)
+            return cli_error(CLI_USAGE, "print: --key PEM goes with mrsigner only: initra print mrsigner --key PEM");
+        if (initra_mrsigner_of_key_file(argv[3], v, &err)) return cli_err(CLI_USAGE, &err);
+    } else {
+        if (argc != 3) return cli_error(CLI_USAGE, "print %s: one DIR only", what);
+        initra_sigstruct s;
+        if (load_sig(argv[2], &s, &err)) return cli_err(CLI_FAIL, &err);
+        if (!strcmp(what, "mrenclave")) memcpy(v, s.enclave_hash, 32);
+        else initra_mrsigner_of_modulus(s.modulus, v);
+    }
+    printf("%s\n", initra_hex(v, 32, hex));
+    return CLI_OK;
+}
+
+int cmd_config_id(int argc, char **argv)
+{
+    const char *usage = "usage: initra config-id FILE...\n"
+                        "  Prints the base64 CONFIGID of the files: SHA-512 of one file's bytes (the same as\n"
+                        "  `openssl dgst -sha512 -binary FILE | base64 -w0`); for several files, SHA-512 over each\n"
+                        "  file's 8-byte little-endian length and bytes, in order. Use it with\n"
+                        "  `initra run DIR --config FILE --config-id $(initra config-id FILE) ...`.\n";
+    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    if (argc < 2) return fputs(usage, stderr), CLI_USAGE;
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1]) return cli_error(CLI_USAGE, "config-id: unknown option %s", argv[i]);
+    initra_err err;
+    uint8_t id[64];
+    if (initra_config_id_of_files((const char *const *)argv + 1, (size_t)argc - 1, id, &err))
+        return cli_err(CLI_USAGE, &err);
+    char *b64 = initra_b64_encode(id, 64);
+    if (!b64) return cli_error(CLI_FAIL, "out of memory");
+    printf("%s\n", b64);
+    free(b64);
+    return CLI_OK;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *usage =
+        "usage: initra run DIR [--config-id B64] [--config-svn N] [--config FILE] [--] PROG [ARGS...]\n"
+        "  Verifies DIR/build/enclave.sig against the image and launches PROG inside the simulated enclave:\n"
+        "  its own user, mount and PID namespaces, root = DIR/image with writes to a private tmpfs, /dev/null,\n"
+        "  /dev/zero, /dev/urandom, /proc, the host network. When DIR has init_ra_conf.json, /bin/init runs\n"
+        "  first and PROG only after it exits 0. The exit status is PROG's (or init's when it fails).\n"
+        "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
+        "  --config-svn N    CONFIGSVN: 0..65535, decimal or 0x hex (needs metadata.enable_kss)\n"
+        "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(usage, stdout), CLI_OK;
+    initra_run_opts o = {.config_svn = -1};
+    uint8_t config_id[64];
+    initra_err err;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(a, "--config-id")) {
+            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+            if (initra_config_id_parse(v, config_id, &err)) return cli_err(CLI_USAGE, &err);
+            o.config_id = config_id;
+        } else if (!strcmp(a, "--config-svn")) {
+            uint16_t svn;
+            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+            if (initra_config_svn_parse(v, &svn, &err)) return cli_err(CLI_USAGE, &err);
+            o.config_svn = svn;
+        } else if (!strcmp(a, "--config")) {
+            if (!(o.config_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (a[0] == '-') {
+            return cli_error(CLI_USAGE, "run: unknown option %s (put -- before PROG if its name starts with -)", a);
+        } else if (!o.dir) {
+            o.dir = a;
+        } else {
+            break; /* PROG */
+        }
+    }
+    if (!o.dir || i >= argc) return fputs(usage, stderr), CLI_USAGE;
+    o.argv = argv + i;
+    o.argc = argc - i;
+    int status = initra_instance_run(&o, &err);
+    if (status < 0) return cli_err(CLI_FAIL, &err);
+    return status;
+}
+
+int cmd_quote_self(int argc, char **argv)
+{
+    const char *usage = "usage: initra quote self [--report-data HEX] [--json] [-o FILE]\n"
+                        "  Inside an enclave: its own quote over report_data (HEX, at most 64 bytes, zero padded).\n"
+                        "  The provider is found automatically: the sim descriptor of `initra run` (INITRA_SIM_FD),\n"
+                        "  Gramine (/dev/attestation), Occlum (/dev/sgx), configfs-tsm. -o FILE writes the raw quote\n"
+                        "  ('-' for stdout); --json prints what `initra quote dump --json` prints; neither: a dump.\n";
+    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    const char *rd_hex = NULL, *out = NULL;
+    int as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--report-data")) {
+            if (!(rd_hex = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "-o")) {
+            if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--json")) {
+            as_json = 1;
+        } else {
+            return cli_error(CLI_USAGE, "quote self: unknown argument %s", argv[i]);
+        }
+    }
+    if (as_json && out && !strcmp(out, "-"))
+        return cli_error(CLI_USAGE, "quote self: --json and -o - would both write to stdout; give -o a file");
+    uint8_t rd[64] = {0};
+    if (rd_hex) {
+        uint8_t *raw;
+        size_t n;
+        if (strlen(rd_hex) > 128 || initra_unhex_alloc(rd_hex, &raw, &n))
+            return cli_error(CLI_USAGE, "quote self: --report-data must be an even number of hex digits, at most 128 "
+                                        "(64 bytes; shorter is zero padded)");
+        memcpy(rd, raw, n);
+        free(raw);
+    }
+    initra_err err;
+    initra_attester *a = initra_attest_detect(&err);
+    if (!a) return cli_err(CLI_FAIL, &err);
+    uint8_t *quote;
+    size_t qlen;
+    int rc = initra_attest_quote(a, rd, &quote, &qlen, &err);
+    initra_attest_free(a);
+    if (rc) return cli_err(CLI_FAIL, &err);
+    rc = CLI_OK;
+    if (out && cli_write_output(out, quote, qlen, &err)) rc = cli_err(CLI_FAIL, &err);
+    initra_quote q;
+    if (rc == CLI_OK && (as_json || !out)) {
+        if (initra_quote_parse(quote, qlen, &q, &err)) {
+            rc = cli_error(CLI_FAIL, "quote self: the provider's quote does not parse: %s", err.msg);
+        } else {
+            cli_print_quote(&q, as_json);
+        }
+    }
+    free(quote);
+    return rc;
+}

@@ -16,6 +16,18 @@ static int quote_usage(FILE *f, int code)
     return code;
 }
 
+void cli_print_quote(const initra_quote *q, int as_json)
+{
+    if (as_json) {
+        json_t *o = initra_quote_to_json(q);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        initra_quote_print(stdout, q);
+    }
+}
+
 static int dump(int argc, char **argv)
 {
     const char *file = NULL;
@@ -38,14 +50,7 @@ static int dump(int argc, char **argv)
         free(buf);
         return cli_error(CLI_FAIL, "%s: %s", file, err.msg);
     }
-    if (as_json) {
-        json_t *o = initra_quote_to_json(&q);
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-        json_decref(o);
-    } else {
-        initra_quote_print(stdout, &q);
-    }
+    cli_print_quote(&q, as_json);
     free(buf);
     return CLI_OK;
 }

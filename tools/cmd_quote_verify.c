@@ -1,9 +1,222 @@
-/* initra quote verify: DCAP verification (not built yet). */
+/* initra quote verify FILE [--collateral FILE | --pccs URL] [--at UNIX_TIME] [--trust-root DER]...
+ *                          [--allow-expired-collateral] [--cache-dir DIR] [--json]
+ * Exit 0 verified (any non-terminal TCB status), 1 verification failed, 2 usage or unreadable input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+
 #include "cli.h"
+#include "initra/dcap.h"
+
+#define MAX_ROOTS 8
+
+static int usage(FILE *f, int code)
+{
+    fprintf(f,
+            "usage: initra quote verify FILE [--collateral FILE | --pccs URL] [--at UNIX_TIME]\n"
+            "                           [--trust-root DER]... [--allow-expired-collateral] [--cache-dir DIR] [--json]\n"
+            "  Verifies a DCAP quote (SGX v3, SGX/TDX v4 and v5) completely: PCK chain to the built-in Intel SGX\n"
+            "  Root CA (or a root named with --trust-root), CRLs, TCB info, QE identity, QE report, quote signature,\n"
+            "  TCB level. Collateral: a bundle file, or a PCCS / Intel PCS (default $PCCS_URL, then pccs_url in\n"
+            "  /etc/sgx_default_qcnl.conf) with an on-disk cache (--cache-dir, default $INITRA_COLLATERAL_CACHE or\n"
+            "  ~/.cache/initra/collateral). --at: verification time (default now).\n"
+            "  Exit 0 verified, 1 verification failed (TcbNotSupported and Revoked are failures), 2 usage.\n");
+    return code;
+}
+
+static int read_root(initra_dcap *d, const char *path, initra_err *err)
+{
+    uint8_t *buf;
+    size_t n;
+    if (initra_read_file(path, 1 << 20, &buf, &n, err)) return initra_fail_prefix(err, "--trust-root");
+    int rc;
+    if (n > 10 && !memcmp(buf, "-----BEGIN", 10)) { /* PEM accepted too */
+        BIO *bio = BIO_new_mem_buf(buf, (int)n);
+        X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+        unsigned char *der = NULL;
+        int len = x ? i2d_X509(x, &der) : -1;
+        rc = len > 0 ? initra_dcap_add_root(d, der, (size_t)len, err) : initra_fail(err, "not a PEM certificate");
+        OPENSSL_free(der);
+        X509_free(x);
+        BIO_free(bio);
+    } else {
+        rc = initra_dcap_add_root(d, buf, n, err);
+    }
+    free(buf);
+    return rc ? initra_fail_prefix(err, "--trust-root %s", path) : 0;
+}
+
+static void default_cache_dir(char *buf, size_t n)
+{
+    const char *e = getenv("INITRA_COLLATERAL_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    if (e && *e) snprintf(buf, n, "%s", e);
+    else if (x && *x) snprintf(buf, n, "%s/initra/collateral", x);
+    else if (h && *h) snprintf(buf, n, "%s/.cache/initra/collateral", h);
+    else buf[0] = 0;
+}
+
+static json_t *result_json(const initra_dcap_result *r, const initra_quote *q)
+{
+    json_t *o = json_object(), *adv = json_array();
+    char t[32];
+    for (size_t i = 0; i < r->n_advisories; i++) json_array_append_new(adv, json_string(r->advisories[i]));
+    json_object_set_new(o, "verified", json_boolean(r->verified));
+    json_object_set_new(o, "status", r->status >= 0 ? json_string(initra_tcb_status_name(r->status)) : json_null());
+    json_object_set_new(o, "advisories", adv);
+    json_object_set_new(o, "root", r->root[0] ? json_string(r->root) : json_null());
+    json_object_set_new(o, "error", r->error[0] ? json_string(r->error) : json_null());
+    json_object_set_new(o, "collateral_expires", r->collateral_expires ? json_integer((json_int_t)r->collateral_expires) : json_null());
+    json_object_set_new(o, "expired_collateral_allowed", json_boolean(r->expired_collateral_allowed));
+    if (r->tcb_date) {
+        struct tm tm;
+        gmtime_r(&r->tcb_date, &tm);
+        strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_object_set_new(o, "tcb_date", json_string(t));
+    }
+    if (r->tcb_eval_data_number) json_object_set_new(o, "tcb_eval_data_number", json_integer(r->tcb_eval_data_number));
+    json_object_set_new(o, "tee", json_string(r->tee));
+    if (r->pck_ca[0]) {
+        char fm[13];
+        json_object_set_new(o, "fmspc", json_string(initra_hex_upper(r->pck.fmspc, 6, fm)));
+        json_object_set_new(o, "pck_ca", json_string(r->pck_ca));
+    }
+    if (q) json_object_set_new(o, "report", initra_quote_to_json(q));
+    return o;
+}
+
+static void print_human(const initra_dcap_result *r)
+{
+    printf("verified:   %s\n", r->verified ? "yes" : "no");
+    printf("status:     %s\n", r->status >= 0 ? initra_tcb_status_name(r->status) : "-");
+    printf("advisories:");
+    for (size_t i = 0; i < r->n_advisories; i++) printf(" %s", r->advisories[i]);
+    printf("%s\n", r->n_advisories ? "" : " none");
+    printf("root:       %s\n", r->root[0] ? r->root : "-");
+    if (r->collateral_expires) {
+        char t[32];
+        struct tm tm;
+        gmtime_r(&r->collateral_expires, &tm);
+        strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        printf("collateral expires: %s\n", t);
+    }
+    if (r->expired_collateral_allowed) printf("warning:    expired collateral was accepted (--allow-expired-collateral)\n");
+    if (r->error[0]) printf("error:      %s\n", r->error);
+}
 
 int cmd_quote_verify(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error(CLI_USAGE, "quote verify: not built yet");
+    const char *file = NULL, *coll_file = NULL, *pccs_url = NULL, *cache_dir = NULL;
+    const char *roots[MAX_ROOTS];
+    int n_roots = 0, as_json = 0;
+    unsigned flags = 0;
+    time_t at = 0;
+    int have_at = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help")) return usage(stdout, CLI_OK);
+        else if (!strcmp(a, "--json")) as_json = 1;
+        else if (!strcmp(a, "--allow-expired-collateral")) flags |= INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL;
+        else if (!strcmp(a, "--collateral")) {
+            if (!(coll_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(a, "--pccs")) {
+            if (!(pccs_url = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(a, "--cache-dir")) {
+            if (!(cache_dir = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(a, "--trust-root")) {
+            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+            if (n_roots == MAX_ROOTS) return cli_error(CLI_USAGE, "quote verify: at most %d --trust-root options", MAX_ROOTS);
+            roots[n_roots++] = v;
+        } else if (!strcmp(a, "--at")) {
+            uint64_t t;
+            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+            if (initra_parse_uint(v, (uint64_t)INT64_MAX / 2, &t))
+                return cli_error(CLI_USAGE, "quote verify: --at '%s' is not a unix time (seconds since 1970)", v);
+            at = (time_t)t;
+            have_at = 1;
+        } else if (a[0] == '-' && a[1]) return cli_error(CLI_USAGE, "quote verify: unknown option %s", a);
+        else if (!file) file = a;
+        else return cli_error(CLI_USAGE, "quote verify: one FILE only (got '%s' too)", a);
+    }
+    if (!file) return usage(stderr, CLI_USAGE);
+    if (coll_file && pccs_url) return cli_error(CLI_USAGE, "quote verify: --collateral and --pccs exclude each other");
+    if (!have_at) at = time(NULL); /* the command reads the clock; the library never does */
+
+    initra_err err;
+    uint8_t *qbuf;
+    size_t qlen;
+    if (initra_read_file(strcmp(file, "-") ? file : "/dev/stdin", INITRA_QUOTE_MAX_SIZE, &qbuf, &qlen, &err))
+        return cli_err(CLI_USAGE, &err);
+    initra_dcap *d = initra_dcap_new(&err);
+    if (!d) {
+        free(qbuf);
+        return cli_err(CLI_FAIL, &err);
+    }
+    int code = CLI_FAIL;
+    initra_collateral *c = NULL;
+    initra_pccs *pccs = NULL;
+    initra_quote q;
+    int parsed = initra_quote_parse(qbuf, qlen, &q, &err) == 0;
+    initra_dcap_result r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < n_roots; i++)
+        if (read_root(d, roots[i], &err)) {
+            code = cli_err(CLI_USAGE, &err);
+            goto out;
+        }
+    if (!parsed) {
+        code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
+        goto out;
+    }
+    if (coll_file) {
+        uint8_t *cb;
+        size_t cn;
+        if (initra_read_file(coll_file, 16u << 20, &cb, &cn, &err)) {
+            code = cli_err(CLI_USAGE, &err);
+            goto out;
+        }
+        c = initra_dcap_collateral(d, (const char *)cb, cn, &err);
+        free(cb);
+        if (!c) {
+            code = cli_error(CLI_FAIL, "%s: %s", coll_file, err.msg);
+            goto out;
+        }
+    } else {
+        char dir[4096];
+        if (cache_dir) snprintf(dir, sizeof dir, "%s", cache_dir);
+        else default_cache_dir(dir, sizeof dir);
+        if (!(pccs = initra_pccs_new(pccs_url, dir[0] ? dir : NULL, &err))) {
+            code = cli_error(CLI_USAGE, "quote verify: %s (or pass --collateral FILE)", err.msg);
+            goto out;
+        }
+        uint8_t fmspc[6];
+        char ca[16];
+        int tdx;
+        if (initra_dcap_quote_pck(d, qbuf, qlen, fmspc, ca, &tdx, &err)) {
+            code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
+            goto out;
+        }
+        if (!(c = initra_pccs_collateral(pccs, d, fmspc, ca, tdx, at, &err))) {
+            code = cli_error(CLI_FAIL, "%s", err.msg);
+            goto out;
+        }
+    }
+    initra_dcap_verify(d, qbuf, qlen, c, at, flags, &r);
+    if (as_json) {
+        json_t *o = result_json(&r, &q);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        print_human(&r);
+    }
+    code = r.verified ? CLI_OK : cli_error(CLI_FAIL, "%s: %s", file, r.error);
+out:
+    initra_collateral_release(c);
+    initra_pccs_free(pccs);
+    initra_dcap_free(d);
+    free(qbuf);
+    return code;
 }

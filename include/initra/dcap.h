@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -33,5 +34,116 @@ int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, in
 int initra_pck_ext_from_cert(X509 *cert, initra_pck_ext *out, initra_err *err);
 /* DER of the extension value (fresh buffer, OPENSSL_free it). */
 int initra_pck_ext_encode(const initra_pck_ext *in, uint8_t **der, size_t *len, initra_err *err);
+
+/* ---- Trust: the built-in Intel SGX Root CA ---- */
+extern const uint8_t INITRA_INTEL_SGX_ROOT_CA_DER[];
+extern const size_t INITRA_INTEL_SGX_ROOT_CA_DER_LEN;
+
+/* ---- TCB status ---- */
+enum initra_tcb_status {
+    INITRA_TCB_NONE = -1, /* no status determined (verification failed before TCB matching) */
+    INITRA_TCB_UP_TO_DATE = 0,
+    INITRA_TCB_SW_HARDENING_NEEDED,
+    INITRA_TCB_CONFIGURATION_NEEDED,
+    INITRA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED,
+    INITRA_TCB_OUT_OF_DATE,
+    INITRA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+    INITRA_TCB_REVOKED,
+    INITRA_TCB_NOT_SUPPORTED,
+};
+/* "UpToDate", ..., "TcbNotSupported"; "" for INITRA_TCB_NONE. */
+const char *initra_tcb_status_name(int status);
+/* The enum value of an Intel status name, or -1. */
+int initra_tcb_status_from_name(const char *name);
+
+/* ---- Verification context: trust roots and the in-memory caches ---- */
+typedef struct initra_dcap initra_dcap;
+
+/* A context trusting the built-in Intel SGX Root CA. Thread-safe after setup (add_root). */
+initra_dcap *initra_dcap_new(initra_err *err);
+void initra_dcap_free(initra_dcap *d);
+/* Trusts another root CA (DER, self-signed). It is reported as "sim" when its subject CN contains
+ * "initra sim", else "custom". 0 or -1. */
+int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
+
+/* ---- Collateral ---- */
+/* Parsed collateral whose signatures and chains were checked against the context's roots once
+ * (the outcome is remembered and reported by initra_dcap_verify). Reference counted, immutable. */
+typedef struct initra_collateral initra_collateral;
+
+/* Collateral from a bundle (JSON object in the vectors' format, PROTOCOLS.md section 3). Served from
+ * the context's in-memory cache when the same text was loaded before (keyed by its SHA-256).
+ * -1 only when the bundle does not parse; signature problems surface in initra_dcap_verify. */
+initra_collateral *initra_dcap_collateral(initra_dcap *d, const char *bundle, size_t len, initra_err *err);
+initra_collateral *initra_collateral_ref(initra_collateral *c);
+void initra_collateral_release(initra_collateral *c);
+/* Earliest nextUpdate / notAfter of the collateral's own items (TCB info, QE identity, CRLs, signing
+ * chains): after this time a cache must refetch. */
+time_t initra_collateral_expires(const initra_collateral *c);
+/* The TCB info's FMSPC and TEE ("SGX" or "TDX"). */
+void initra_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
+
+/* ---- Verification ---- */
+#define INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL 0x1u /* accept items outside their validity window */
+#define INITRA_DCAP_MAX_ADVISORIES 64
+
+typedef struct {
+    int verified;                /* 1: every check passed and the status is not terminal */
+    int status;                  /* enum initra_tcb_status (converged platform/QE/TDX module status) */
+    char advisories[INITRA_DCAP_MAX_ADVISORIES][32]; /* sorted, unique */
+    size_t n_advisories;
+    time_t tcb_date;             /* earliest tcbDate of the matched platform, QE and TDX module levels */
+    uint32_t tcb_eval_data_number; /* lower of the TCB info's and QE identity's */
+    time_t collateral_expires;   /* earliest nextUpdate / notAfter of everything used */
+    char root[16];               /* "intel", "sim", "custom"; "" when no chain was anchored */
+    int expired_collateral_allowed; /* something was outside its window and the flag accepted it */
+    char tee[4];                 /* "SGX" or "TDX" */
+    initra_pck_ext pck;          /* the PCK certificate's SGX extension (valid once the chain parsed) */
+    char pck_ca[16];             /* "processor" or "platform" */
+    char error[512];             /* one line naming the check that failed; "" when verified */
+} initra_dcap_result;
+
+/* Verifies a quote (v3 SGX, v4/v5 SGX or TDX) with collateral at time `at` (the library never reads
+ * the clock). Fills res in every case; returns 0 when res->verified, else -1 (res->error says why). */
+int initra_dcap_verify(initra_dcap *d, const uint8_t *quote, size_t len, initra_collateral *c, time_t at,
+                       unsigned flags, initra_dcap_result *res);
+
+/* The PCK certificate facts a collateral lookup needs: FMSPC, CA ("processor"/"platform"), TEE.
+ * Uses the context's cache of verified PCK chains. 0 or -1. */
+int initra_dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint8_t fmspc[6], char ca[16],
+                          int *tdx, initra_err *err);
+
+/* ---- Collateral sources: PCCS / Intel PCS, on-disk cache, in-memory cache ---- */
+typedef struct initra_pccs initra_pccs;
+
+/* base_url NULL: $PCCS_URL, else pccs_url in /etc/sgx_default_qcnl.conf (or $INITRA_QCNL_CONF).
+ * cache_dir NULL: no disk cache. The disk cache keeps one bundle per (TEE, FMSPC, CA) and serves it
+ * until its earliest nextUpdate. */
+initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err);
+void initra_pccs_free(initra_pccs *p);
+const char *initra_pccs_url(const initra_pccs *p);
+/* Collateral for (fmspc, ca, tee) valid at `at`: memory, then disk cache, then the PCCS (API v4, v3
+ * accepted). A fresh reference. */
+initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
+                                          int tdx, time_t at, initra_err *err);
+/* Fetches from the PCCS without caching: the bundle JSON text (fresh, free()). */
+int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
+                             initra_err *err);
+/* The default PCCS URL ($PCCS_URL, then the qcnl config); -1 when none is configured. */
+int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
+
+/* ---- Parsers of untrusted collateral pieces (also the fuzz targets' entry points) ---- */
+typedef struct initra_tcb_info initra_tcb_info;
+typedef struct initra_qe_identity initra_qe_identity;
+typedef struct initra_crl initra_crl;
+initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err *err);
+void initra_tcb_info_free(initra_tcb_info *t);
+initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initra_err *err);
+void initra_qe_identity_free(initra_qe_identity *q);
+initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
+void initra_crl_free(initra_crl *c);
+/* Parses a bundle without verifying anything (no context). Its first initra_dcap_verify checks it against
+ * that context's roots and binds it to that context (another context refuses it). */
+initra_collateral *initra_collateral_parse(const char *bundle, size_t len, initra_err *err);
 
 #endif

@@ -11,7 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <time.h>
+
 #include <openssl/x509.h>
+
+#include "initra/sgx.h"
 
 #include "initra/util.h"
 
@@ -41,5 +45,40 @@ int initra_ratls_evidence(X509 *cert, uint8_t **quote, size_t *quote_len, int *f
 X509 *initra_ratls_pem_cert(const char *pem, initra_err *err);
 
 const char *initra_ratls_format_name(int format);
+
+/* ---- Verifying a peer: evidence, then full DCAP verification of its quote ---- */
+
+typedef struct {
+    const char *const *trust_roots; /* extra trusted roots (DER or PEM files), e.g. the sim root */
+    size_t n_trust_roots;
+    const char *collateral;         /* a collateral bundle file, or */
+    const char *pccs_url;           /* a PCCS / Intel PCS base URL (NULL with no collateral: $PCCS_URL / qcnl) */
+    const char *cache_dir;          /* on-disk collateral cache for the PCCS (NULL: none) */
+} initra_ratls_verifier_opts;
+
+typedef struct initra_ratls_verifier initra_ratls_verifier;
+
+/* What a verified peer proved. The caller applies its policy to it. */
+typedef struct {
+    initra_sgx_report_body report;  /* the peer enclave's report body */
+    int format;                     /* enum initra_ratls_format */
+    char status[40];                /* TCB status name */
+    char advisories[64][32];
+    const char *advisory_ptrs[64];  /* pointers into advisories, for policy evidence */
+    size_t n_advisories;
+    int collateral_expired;         /* verification passed only with collateral outside its window */
+    char root[16];                  /* "intel", "sim", "custom" */
+    uint8_t cert_hash[32];          /* SHA-256 of the peer certificate (DER) */
+} initra_ratls_peer;
+
+initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opts *o, initra_err *err);
+void initra_ratls_verifier_free(initra_ratls_verifier *v);
+/* Verifies the peer certificate (PEM) at time `now`: evidence and key binding, then the quote with
+ * DCAP (chains, CRLs, TCB, QE, signatures). Collateral outside its validity window is let through
+ * with peer->collateral_expired set, so that the policy decides (and by default refuses). Results are
+ * cached per certificate until the earliest of its notAfter, the collateral's expiry and 10 minutes.
+ * SGX quotes only. 0, or -1 with err naming the check that failed. */
+int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t now, initra_ratls_peer *peer,
+                             initra_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "initra/attest.h"
@@ -123,6 +124,56 @@ int main(void)
         initra_free_secret(k1, strlen(k1));
         free(c2);
         initra_free_secret(k2, strlen(k2));
+    }
+    /* Full peer verification: evidence, then DCAP against the sim root and sim collateral. */
+    {
+        uint8_t *der = NULL;
+        size_t der_len = 0;
+        char root_path[300], coll_path[300];
+        snprintf(root_path, sizeof root_path, "%s/test-root.der", dir);
+        snprintf(coll_path, sizeof coll_path, "%s/test-collateral.json", dir);
+        char *coll_text = NULL;
+        CHECK(initra_sim_root_der(sim, &der, &der_len, &err) == 0 && initra_sim_collateral(sim, &coll_text, &err) == 0 &&
+                  initra_write_file_atomic(root_path, der, der_len, 0644, &err) == 0 &&
+                  initra_write_file_atomic(coll_path, coll_text, strlen(coll_text), 0644, &err) == 0,
+              "sim root and collateral exported");
+        free(der);
+        free(coll_text);
+        const char *roots[] = {root_path};
+        initra_ratls_verifier_opts o = {roots, 1, coll_path, NULL, NULL};
+        initra_ratls_verifier *v = initra_ratls_verifier_new(&o, &err);
+        CHECK(v != NULL, "verifier with the sim root: %s", v ? "" : err.msg);
+        time_t now = time(NULL);
+        for (int f = 0; v && f < 2; f++) {
+            initra_ratls_peer peer;
+            int rc = initra_ratls_verify_peer(v, cert[f], now, &peer, &err);
+            CHECK(rc == 0 && !strcmp(peer.status, "UpToDate") && !strcmp(peer.root, "sim") &&
+                      peer.report.mr_enclave[5] == 0xAB && !peer.collateral_expired,
+                  "%s certificate verifies: %s", initra_ratls_format_name(formats[f]), rc ? err.msg : peer.status);
+            rc = initra_ratls_verify_peer(v, cert[f], now, &peer, &err);
+            CHECK(rc == 0 && peer.report.mr_enclave[0] == 0xAB, "second verification (cached) agrees");
+        }
+        /* 40 days on: the certificate itself has expired (hours of validity). */
+        initra_ratls_peer peer;
+        CHECK(v && initra_ratls_verify_peer(v, cert[0], now + 40 * 86400, &peer, &err) != 0 &&
+                  strstr(err.msg, "outside its validity period"),
+              "an expired RA-TLS certificate is refused: %s", err.msg);
+        /* Collateral outside its window: a certificate valid for 60 days, verified 35 days on. */
+        char *lc, *lk;
+        if (v && initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_OCCLUM, 60 * 86400L, &lc, &lk, &err) == 0) {
+            int rc = initra_ratls_verify_peer(v, lc, now + 35 * 86400, &peer, &err);
+            CHECK(rc == 0 && peer.collateral_expired, "expired collateral is flagged for the policy to decide: %s",
+                  rc ? err.msg : "flagged");
+            free(lc);
+            initra_free_secret(lk, strlen(lk));
+        }
+        initra_ratls_verifier_free(v);
+        /* Without the sim root the quote does not verify. */
+        initra_ratls_verifier_opts o2 = {NULL, 0, coll_path, NULL, NULL};
+        v = initra_ratls_verifier_new(&o2, &err);
+        CHECK(v && initra_ratls_verify_peer(v, cert[0], now, &peer, &err) != 0 && strstr(err.msg, "does not verify"),
+              "sim evidence refused without the sim root: %s", err.msg);
+        initra_ratls_verifier_free(v);
     }
     for (int f = 0; f < 2; f++) {
         free(cert[f]);

@@ -1,0 +1,9 @@
+/* libFuzzer target: a DER CRL (root CA CRL, PCK CRL) from collateral or a PCCS. */
+#include "initra/dcap.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    initra_err err;
+    initra_crl_free(initra_crl_parse(data, size, "CRL", &err));
+    return 0;
+}

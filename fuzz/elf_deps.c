@@ -1,0 +1,10 @@
+/* libFuzzer target: ELF PT_INTERP / DT_NEEDED parsing (any file a user puts into an image). */
+#include "initra/enclave.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    initra_elf_deps d;
+    initra_err err;
+    if (initra_elf_parse_deps(data, size, &d, &err) == 0) initra_elf_deps_free(&d);
+    return 0;
+}

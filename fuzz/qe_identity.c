@@ -1,0 +1,9 @@
+/* libFuzzer target: QE identity JSON (QE, TD_QE), the signed text from collateral. */
+#include "initra/dcap.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    initra_err err;
+    initra_qe_identity_free(initra_qe_identity_parse((const char *)data, size, &err));
+    return 0;
+}

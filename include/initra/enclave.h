@@ -1,0 +1,178 @@
+/* initra enclave: Occlum-style enclave instances on the simulated SGX platform.
+ * An instance is a directory: Occlum.json (metadata section of PROTOCOLS.md 1.4), image/ (the enclave's
+ * root file system), optionally init_ra_conf.json, and build/ (Enclave.xml, enclave.sig, mrsigner).
+ * See docs/kss.md for the measurement definition, SIGSTRUCT and the CONFIGID binding flow. */
+#ifndef INITRA_ENCLAVE_H
+#define INITRA_ENCLAVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "initra/sgx.h"
+#include "initra/util.h"
+
+/* ---------------- Occlum.json ---------------- */
+
+enum initra_config_binding {
+    INITRA_BIND_MEASURED = 0,  /* init_ra_conf.json copied into image/etc/, covered by MRENCLAVE */
+    INITRA_BIND_CONFIG_ID = 1, /* init_ra_conf.json attached at launch, bound by CONFIGID */
+};
+
+typedef struct {
+    uint16_t product_id;     /* metadata.product_id -> ISVPRODID */
+    uint16_t version_number; /* metadata.version_number -> ISVSVN */
+    int debuggable;          /* metadata.debuggable -> ATTRIBUTES.DEBUG */
+    int enable_kss;          /* metadata.enable_kss -> ATTRIBUTES.KSS */
+    uint64_t family_id_high, family_id_low;     /* metadata.family_id.{high,low} */
+    uint64_t ext_prod_id_high, ext_prod_id_low; /* metadata.ext_prod_id.{high,low} */
+    int config_binding;      /* top-level "config_binding": "measured" (default) | "config_id" */
+} initra_enclave_meta;
+
+/* Parses and validates Occlum.json text. `name` is used in errors, which name the file, the JSON path
+ * and the bad value ("Occlum.json: metadata.family_id.high: \"0xZZ\" is not a 64-bit hex number ...");
+ * text that is not JSON gives line and column. Sections initra does not use are accepted untouched. */
+int initra_occlum_json_parse(const char *text, size_t len, const char *name, initra_enclave_meta *m,
+                             initra_err *err);
+/* Reads and parses a JSON file into a fresh reference; errors give the file, line and column. */
+int initra_json_load_file(const char *path, size_t max, json_t **out, initra_err *err);
+
+/* The 16-byte ISVFAMILYID / ISVEXTPRODID of high:low: bytes 0..7 = low LE, 8..15 = high LE. */
+void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16]);
+
+/* The Occlum.json template written by `initra new` (metadata of PROTOCOLS.md 1.4). */
+extern const char INITRA_OCCLUM_JSON_TEMPLATE[];
+/* init_ra_conf.json templates, exactly as in the seed document; flavour "grpc_ratls" or "aecs".
+ * NULL for an unknown flavour. */
+const char *initra_init_ra_template(const char *flavour);
+
+/* ---------------- instances ---------------- */
+
+/* Creates DIR (must not exist or be empty): Occlum.json, image/ with the usual directories, and with
+ * init_ra (NULL or "grpc_ratls" / "aecs") the init_ra_conf.json template. */
+int initra_instance_new(const char *dir, const char *init_ra, initra_err *err);
+
+/* Paths inside an instance (buffers of PATH_MAX). */
+int initra_instance_path(const char *dir, const char *rel, char *out, size_t n, initra_err *err);
+/* Checks that dir is an instance (Occlum.json and image/) and loads its metadata. */
+int initra_instance_load(const char *dir, initra_enclave_meta *m, initra_err *err);
+
+typedef struct {
+    const char *sign_key; /* PEM path, or NULL for the development key */
+    const char *self_exe; /* the initra binary to copy in (NULL = /proc/self/exe) */
+    void (*note)(const char *msg); /* progress lines (NULL = silent) */
+} initra_build_opts;
+
+/* initra build: validates the config, copies initra (+ /bin/init), ELF dependencies and
+ * init_ra_conf.json into the image, measures it, writes build/Enclave.xml, build/enclave.sig and
+ * build/mrsigner. */
+int initra_instance_build(const char *dir, const initra_build_opts *o, initra_err *err);
+
+/* Enclave.xml text for the metadata (decimal values, KSS zeros when enable_kss is false). Fresh. */
+char *initra_enclave_xml(const initra_enclave_meta *m);
+
+/* ---------------- measurement ---------------- */
+
+/* The sim MRENCLAVE of an image directory (docs/kss.md "Measurement"):
+ * SHA-256( "initra-sim-mrenclave-v1" 0x00 || for each entry of the image except the root, sorted
+ * bytewise by path: type (1 byte: 'd' directory, 'f' regular file, 'l' symlink) || u32le path length
+ * || path ("/bin/sh") || u32le (mode & 07777) || u64le content length || content ) where content is
+ * the file's bytes, a symlink's target text, empty for a directory. Other file types are an error. */
+int initra_measure_image(const char *image_dir, uint8_t out[32], initra_err *err);
+
+/* ---------------- ELF dependencies ---------------- */
+
+typedef struct {
+    char *interp;       /* PT_INTERP path or NULL */
+    char **needed;      /* DT_NEEDED names */
+    size_t n_needed;
+    char **runpath;     /* DT_RUNPATH / DT_RPATH entries (split at ':') */
+    size_t n_runpath;
+    uint16_t machine;   /* e_machine */
+} initra_elf_deps;
+
+/* 1 if buf starts with the ELF magic. */
+int initra_is_elf(const uint8_t *buf, size_t len);
+/* Parses an ELF64 little-endian file image (untrusted: every offset bounds-checked). */
+int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, initra_err *err);
+void initra_elf_deps_free(initra_elf_deps *d);
+
+/* ---------------- SIGSTRUCT ---------------- */
+
+#define INITRA_SIGSTRUCT_SIZE 1808
+
+typedef struct {
+    uint32_t vendor, date, swdefined;
+    uint8_t modulus[384];  /* little-endian */
+    uint32_t exponent;
+    uint8_t signature[384]; /* little-endian */
+    uint32_t misc_select, misc_mask;
+    uint8_t cet_attributes, cet_attributes_mask;
+    uint8_t isv_family_id[16];
+    initra_sgx_attributes attributes, attribute_mask;
+    uint8_t enclave_hash[32];
+    uint8_t isv_ext_prod_id[16];
+    uint16_t isv_prod_id, isv_svn;
+    uint8_t q1[384], q2[384];
+} initra_sigstruct;
+
+/* Parses 1808 bytes: size, both header constants, exponent 3 and zero reserved bytes are checked;
+ * not the signature. */
+int initra_sigstruct_parse(const uint8_t *buf, size_t len, initra_sigstruct *s, initra_err *err);
+/* Serialises all fields. */
+void initra_sigstruct_encode(const initra_sigstruct *s, uint8_t out[INITRA_SIGSTRUCT_SIZE]);
+/* Fills modulus, exponent, signature, Q1, Q2 of s (its other fields already set) with key (RSA-3072,
+ * e = 3) and serialises into out. */
+int initra_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA_SIGSTRUCT_SIZE], initra_err *err);
+/* Verifies a SIGSTRUCT: PKCS#1 v1.5 SHA-256 signature over bytes 0..127 || 900..1027 with its own
+ * modulus, and Q1 / Q2. Fills s. */
+int initra_sigstruct_verify(const uint8_t *buf, size_t len, initra_sigstruct *s, initra_err *err);
+/* MRSIGNER: SHA-256 of the 384-byte little-endian modulus. */
+void initra_mrsigner_of_modulus(const uint8_t modulus_le[384], uint8_t out[32]);
+
+/* Signing keys. RSA-3072 with e = 3; anything else is an error naming the file. */
+EVP_PKEY *initra_sign_key_load(const char *path, initra_err *err);
+/* Public or private PEM; must be RSA-3072. MRSIGNER of its modulus. */
+int initra_mrsigner_of_key_file(const char *path, uint8_t out[32], initra_err *err);
+/* The development key: $INITRA_SIGN_KEY_DIR/dev-sign-key.pem, else ~/.local/share/initra/dev-sign-key.pem;
+ * generated (0600) on first use, *created set to 1 then. */
+int initra_dev_key_path(char *buf, size_t n, initra_err *err);
+EVP_PKEY *initra_dev_key_load_or_create(char *path_out, size_t n, int *created, initra_err *err);
+
+/* ---------------- launch ---------------- */
+
+/* The identity an instance launches with: SIGSTRUCT fields plus CONFIGID / CONFIGSVN. */
+int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
+                                   initra_sgx_report_body *id);
+
+/* --config-id: standard base64 (padding optional) of at most 64 bytes, zero padded to 64. */
+int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err);
+/* --config-svn: decimal (leading zeros stay decimal) or 0x hex, 0..65535. */
+int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err);
+
+/* CONFIGID of files: one file = SHA-512 of its bytes (so `sha512sum` agrees); several = SHA-512 over
+ * each file's u64le length followed by its bytes, in order. */
+int initra_config_id_of_files(const char *const *paths, size_t n, uint8_t out[64], initra_err *err);
+/* The enclave-side check of the config_id binding: the file must hash (as above, one file) to
+ * config_id. 0 if it does; -1 with an error naming the file and both values. */
+int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err);
+
+typedef struct {
+    const char *dir;
+    const uint8_t *config_id; /* NULL = none given (zeros) */
+    int config_svn;           /* -1 = none given (0) */
+    const char *config_file;  /* --config FILE or NULL */
+    char *const *argv;        /* PROG and its arguments */
+    int argc;
+} initra_run_opts;
+
+/* initra run: verifies the instance and launches it on the simulated platform. Returns the exit
+ * status to use (PROG's, or /bin/init's when init fails), or -1 with err when nothing was started or
+ * the launch failed. */
+int initra_instance_run(const initra_run_opts *o, initra_err *err);
+
+/* The measured file telling the enclave's /bin/init how init_ra_conf.json is bound. */
+#define INITRA_BINDING_FILE "/etc/initra/config_binding"
+
+#endif

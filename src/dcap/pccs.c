@@ -1,0 +1,478 @@
+/* Collateral from a PCCS or Intel PCS (API v4, v3 accepted) through libcurl, with an on-disk cache
+ * keyed by (TEE, FMSPC, CA) and an in-memory map to the context's parsed and verified collateral.
+ * Entries are served until their earliest nextUpdate and refetched after it. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+
+#include "dcap/internal.h"
+
+#define PCCS_MEM_SLOTS 64
+#define PCCS_MAX_BODY (16u << 20)
+
+typedef struct {
+    uint8_t fmspc[6];
+    char ca[16];
+    int tdx;
+    initra_collateral *c;
+} mem_entry;
+
+struct initra_pccs {
+    char root[1024]; /* scheme://host[:port][/prefix] without /sgx/certification/vN */
+    char version[4]; /* "v4" or "v3" */
+    char url[1200];  /* as configured, for messages */
+    char dir[4096];  /* "" = no disk cache */
+    pthread_mutex_t lock;
+    mem_entry mem[PCCS_MEM_SLOTS];
+    size_t mem_next;
+};
+
+/* ---- default URL ---- */
+
+/* Strips // and / * * / comments outside JSON strings, in place. */
+static void strip_comments(char *s)
+{
+    char *w = s;
+    int in_str = 0;
+    for (char *p = s; *p;) {
+        if (in_str) {
+            if (*p == '\\' && p[1]) *w++ = *p++;
+            else if (*p == '"') in_str = 0;
+            *w++ = *p++;
+        } else if (p[0] == '/' && p[1] == '/') {
+            while (*p && *p != '\n') p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+        } else {
+            if (*p == '"') in_str = 1;
+            *w++ = *p++;
+        }
+    }
+    *w = 0;
+}
+
+static int conf_url(const char *path, char *buf, size_t n)
+{
+    uint8_t *data;
+    size_t len;
+    initra_err e;
+    if (initra_read_file(path, 1 << 20, &data, &len, &e)) return -1;
+    char *s = (char *)data;
+    s[len - (len > 0 && s[len - 1] == 0)] = 0;
+    char *text = strndup(s, len);
+    free(data);
+    if (!text) return -1;
+    int rc = -1;
+    strip_comments(text);
+    json_t *o = json_loads(text, JSON_ALLOW_NUL, NULL);
+    json_t *u = json_is_object(o) ? json_object_get(o, "pccs_url") : NULL;
+    if (json_is_string(u) && json_string_length(u) > 0) {
+        snprintf(buf, n, "%s", json_string_value(u));
+        rc = 0;
+    }
+    json_decref(o);
+    /* the older key=value format: PCCS_URL=https://... */
+    for (char *line = text; rc && line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        while (*line == ' ' || *line == '\t') line++;
+        if (!strncasecmp(line, "PCCS_URL", 8)) {
+            char *v = line + 8;
+            while (*v == ' ' || *v == '=' || *v == ':' || *v == '"') v++;
+            size_t k = strcspn(v, "\"\r\n ,");
+            if (k) {
+                snprintf(buf, n, "%.*s", (int)k, v);
+                rc = 0;
+            }
+        }
+    }
+    free(text);
+    return rc;
+}
+
+int initra_pccs_default_url(char *buf, size_t n, initra_err *err)
+{
+    const char *e = getenv("PCCS_URL");
+    if (e && *e) {
+        snprintf(buf, n, "%s", e);
+        return 0;
+    }
+    const char *conf = getenv("INITRA_QCNL_CONF");
+    if (!conf || !*conf) conf = "/etc/sgx_default_qcnl.conf";
+    if (conf_url(conf, buf, n) == 0) return 0;
+    return initra_fail(err, "no PCCS configured: set PCCS_URL or pccs_url in %s", conf);
+}
+
+initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err)
+{
+    char url[1024];
+    if (base_url) snprintf(url, sizeof url, "%s", base_url);
+    else if (initra_pccs_default_url(url, sizeof url, err)) return NULL;
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+        initra_fail(err, "PCCS URL '%s' is not http:// or https://", url);
+        return NULL;
+    }
+    initra_pccs *p = calloc(1, sizeof *p);
+    if (!p) {
+        initra_fail(err, "out of memory");
+        return NULL;
+    }
+    snprintf(p->url, sizeof p->url, "%s", url);
+    snprintf(p->version, sizeof p->version, "v4");
+    /* a URL ending in /sgx/certification/vN[/] (as in sgx_default_qcnl.conf) names the API version */
+    char *cert = strstr(url, "/sgx/certification/");
+    if (!cert) cert = strstr(url, "/tdx/certification/");
+    if (cert) {
+        if (!strncmp(cert + 19, "v3", 2)) snprintf(p->version, sizeof p->version, "v3");
+        *cert = 0;
+    }
+    size_t l = strlen(url);
+    while (l && url[l - 1] == '/') url[--l] = 0;
+    snprintf(p->root, sizeof p->root, "%s", url);
+    if (cache_dir) snprintf(p->dir, sizeof p->dir, "%s", cache_dir);
+    pthread_mutex_init(&p->lock, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return p;
+}
+
+void initra_pccs_free(initra_pccs *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < PCCS_MEM_SLOTS; i++) initra_collateral_release(p->mem[i].c);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+const char *initra_pccs_url(const initra_pccs *p) { return p->url; }
+
+/* ---- HTTP ---- */
+
+typedef struct {
+    char *body;
+    size_t len;
+    const char *want_header[2]; /* header names holding the issuer chain (v4, v3) */
+    char *chain;                /* URL-decoded header value */
+    int too_big;
+} http_resp;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    http_resp *r = ud;
+    size_t n = size * nmemb;
+    if (r->len + n > PCCS_MAX_BODY) {
+        r->too_big = 1;
+        return 0;
+    }
+    char *b = realloc(r->body, r->len + n + 1);
+    if (!b) return 0;
+    memcpy(b + r->len, ptr, n);
+    r->body = b;
+    r->len += n;
+    r->body[r->len] = 0;
+    return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    http_resp *r = ud;
+    size_t n = size * nmemb;
+    for (int i = 0; i < 2 && r->want_header[i]; i++) {
+        size_t hl = strlen(r->want_header[i]);
+        if (n > hl + 1 && !strncasecmp(ptr, r->want_header[i], hl) && ptr[hl] == ':' && !r->chain) {
+            const char *v = ptr + hl + 1;
+            size_t vl = n - hl - 1;
+            while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+            int outlen = 0;
+            char *dec = curl_easy_unescape(NULL, v, (int)vl, &outlen);
+            if (dec) {
+                r->chain = strndup(dec, (size_t)outlen);
+                curl_free(dec);
+            }
+        }
+    }
+    return n;
+}
+
+static int http_get(initra_pccs *p, const char *path, http_resp *r, long *status, initra_err *err)
+{
+    char url[2048];
+    snprintf(url, sizeof url, "%s%s", p->root, path);
+    CURL *c = curl_easy_init();
+    if (!c) return initra_fail(err, "libcurl initialisation failed");
+    char cerr[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK)
+        return initra_fail(err, "PCCS %s: GET %s failed: %s", p->url, path,
+                           r->too_big ? "response too large" : cerr[0] ? cerr : curl_easy_strerror(rc));
+    return 0;
+}
+
+static void resp_free(http_resp *r)
+{
+    free(r->body);
+    free(r->chain);
+    memset(r, 0, sizeof *r);
+}
+
+/* GET one item; tries API v4 then v3 on 404 (unless configured for v3). The chain header is required
+ * when hdr4 is given. */
+static int fetch(initra_pccs *p, const char *tee, const char *rest, const char *hdr4, const char *hdr3, http_resp *r,
+                 initra_err *err)
+{
+    const char *versions[2] = {p->version, strcmp(p->version, "v4") ? NULL : "v3"};
+    for (int i = 0; i < 2 && versions[i]; i++) {
+        char path[512];
+        long status = 0;
+        snprintf(path, sizeof path, "/%s/certification/%s/%s", tee, versions[i], rest);
+        memset(r, 0, sizeof *r);
+        r->want_header[0] = hdr4;
+        r->want_header[1] = hdr3;
+        if (http_get(p, path, r, &status, err)) {
+            resp_free(r);
+            return -1;
+        }
+        if (status == 404 && i == 0 && versions[1]) {
+            resp_free(r);
+            continue;
+        }
+        if (status != 200) {
+            initra_fail(err, "PCCS %s: GET %s answered HTTP %ld", p->url, path, status);
+            resp_free(r);
+            return -1;
+        }
+        if (hdr4 && !r->chain) {
+            initra_fail(err, "PCCS %s: GET %s: response lacks the %s header", p->url, path, hdr4);
+            resp_free(r);
+            return -1;
+        }
+        if (!r->body) r->body = strdup("");
+        return r->body ? 0 : initra_fail(err, "out of memory");
+    }
+    return initra_fail(err, "PCCS %s: no API version answered", p->url);
+}
+
+/* The exact text of body's top-level member `key` (an object) and its "signature" (hex). */
+static int signed_member(const char *body, size_t len, const char *key, char **text, char **sig, initra_err *err)
+{
+    json_error_t je;
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *want = json_is_object(o) ? json_object_get(o, key) : NULL, *s = o ? json_object_get(o, "signature") : NULL;
+    if (!json_is_object(want) || !json_is_string(s)) {
+        json_decref(o);
+        return initra_fail(err, "PCCS response is not {\"%s\": {...}, \"signature\": \"...\"}", key);
+    }
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    int rc = -1;
+    for (const char *at = strstr(body, pat); at && rc; at = strstr(at + 1, pat)) {
+        const char *v = at + strlen(pat);
+        while (isspace((unsigned char)*v)) v++;
+        if (*v != ':') continue;
+        v++;
+        while (isspace((unsigned char)*v)) v++;
+        json_error_t e2;
+        json_t *sub = json_loadb(v, len - (size_t)(v - body), JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &e2);
+        if (sub && json_equal(sub, want) && e2.position > 0 && (size_t)e2.position <= len - (size_t)(v - body)) {
+            *text = strndup(v, (size_t)e2.position);
+            *sig = strdup(json_string_value(s));
+            rc = (*text && *sig) ? 0 : -1;
+        }
+        json_decref(sub);
+    }
+    json_decref(o);
+    return rc ? initra_fail(err, "PCCS response: cannot locate the exact text of \"%s\"", key) : 0;
+}
+
+/* A CRL body as hex of DER, accepting DER, PEM or hex text. */
+static char *crl_hex(const http_resp *r)
+{
+    const char *b = r->body;
+    size_t n = r->len;
+    uint8_t *der = NULL;
+    size_t dl = 0;
+    if (n > 10 && !memcmp(b, "-----BEGIN", 10)) {
+        BIO *bio = BIO_new_mem_buf(b, (int)n);
+        X509_CRL *crl = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+        unsigned char *d = NULL;
+        int l = crl ? i2d_X509_CRL(crl, &d) : -1;
+        X509_CRL_free(crl);
+        BIO_free(bio);
+        if (l <= 0) return NULL;
+        char *h = malloc(2 * (size_t)l + 1);
+        if (h) initra_hex(d, (size_t)l, h);
+        OPENSSL_free(d);
+        return h;
+    }
+    size_t k = 0;
+    while (k < n && isxdigit((unsigned char)b[k])) k++;
+    size_t t = k;
+    while (t < n && isspace((unsigned char)b[t])) t++;
+    if (k > 0 && t == n && k % 2 == 0) { /* hex text */
+        char *h = strndup(b, k);
+        return h;
+    }
+    der = (uint8_t *)b;
+    dl = n;
+    char *h = malloc(2 * dl + 1);
+    if (h) initra_hex(der, dl, h);
+    return h;
+}
+
+int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
+                             initra_err *err)
+{
+    const char *tee = tdx ? "tdx" : "sgx";
+    char rest[128], fm[13];
+    http_resp tcb = {0}, qe = {0}, pck = {0}, root = {0};
+    char *tcb_text = NULL, *tcb_sig = NULL, *qe_text = NULL, *qe_sig = NULL, *pck_hex = NULL, *root_hex = NULL;
+    int rc = -1;
+    if (strcmp(ca, "processor") && strcmp(ca, "platform"))
+        return initra_fail(err, "PCK CA '%s' is neither processor nor platform", ca);
+    snprintf(rest, sizeof rest, "tcb?fmspc=%s", initra_hex_upper(fmspc, 6, fm));
+    if (fetch(p, tee, rest, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain", &tcb, err)) goto out;
+    if (signed_member(tcb.body, tcb.len, "tcbInfo", &tcb_text, &tcb_sig, err)) goto out;
+    if (fetch(p, tee, "qe/identity", "SGX-Enclave-Identity-Issuer-Chain", NULL, &qe, err)) goto out;
+    if (signed_member(qe.body, qe.len, "enclaveIdentity", &qe_text, &qe_sig, err)) goto out;
+    snprintf(rest, sizeof rest, "pckcrl?ca=%s&encoding=der", ca);
+    if (fetch(p, "sgx", rest, "SGX-PCK-CRL-Issuer-Chain", NULL, &pck, err)) goto out;
+    if (fetch(p, "sgx", "rootcacrl", NULL, NULL, &root, err)) goto out;
+    pck_hex = crl_hex(&pck);
+    root_hex = crl_hex(&root);
+    if (!pck_hex || !root_hex) {
+        initra_fail(err, "PCCS %s: a CRL response is neither DER, PEM nor hex", p->url);
+        goto out;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "pck_crl_issuer_chain", json_string(pck.chain));
+    json_object_set_new(o, "root_ca_crl", json_string(root_hex));
+    json_object_set_new(o, "pck_crl", json_string(pck_hex));
+    json_object_set_new(o, "tcb_info_issuer_chain", json_string(tcb.chain));
+    json_object_set_new(o, "tcb_info", json_string(tcb_text));
+    json_object_set_new(o, "tcb_info_signature", json_string(tcb_sig));
+    json_object_set_new(o, "qe_identity_issuer_chain", json_string(qe.chain));
+    json_object_set_new(o, "qe_identity", json_string(qe_text));
+    json_object_set_new(o, "qe_identity_signature", json_string(qe_sig));
+    *bundle = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    rc = *bundle ? 0 : initra_fail(err, "PCCS %s: a response holds text that is not UTF-8", p->url);
+out:
+    resp_free(&tcb);
+    resp_free(&qe);
+    resp_free(&pck);
+    resp_free(&root);
+    free(tcb_text);
+    free(tcb_sig);
+    free(qe_text);
+    free(qe_sig);
+    free(pck_hex);
+    free(root_hex);
+    return rc;
+}
+
+/* ---- caches ---- */
+
+static void cache_path(const initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char *buf, size_t n)
+{
+    char fm[13];
+    snprintf(buf, n, "%s/%s-%s-%s.json", p->dir, tdx ? "tdx" : "sgx", initra_hex_upper(fmspc, 6, fm), ca);
+}
+
+static mem_entry *mem_find(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx)
+{
+    for (size_t i = 0; i < PCCS_MEM_SLOTS; i++)
+        if (p->mem[i].c && p->mem[i].tdx == tdx && !memcmp(p->mem[i].fmspc, fmspc, 6) && !strcmp(p->mem[i].ca, ca))
+            return &p->mem[i];
+    return NULL;
+}
+
+static void mem_put(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, initra_collateral *c)
+{
+    pthread_mutex_lock(&p->lock);
+    mem_entry *e = mem_find(p, fmspc, ca, tdx);
+    if (!e) e = &p->mem[p->mem_next++ % PCCS_MEM_SLOTS];
+    initra_collateral_release(e->c);
+    memcpy(e->fmspc, fmspc, 6);
+    snprintf(e->ca, sizeof e->ca, "%s", ca);
+    e->tdx = tdx;
+    e->c = initra_collateral_ref(c);
+    pthread_mutex_unlock(&p->lock);
+}
+
+initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
+                                          int tdx, time_t at, initra_err *err)
+{
+    char fm[13], when[32];
+    initra_hex_upper(fmspc, 6, fm);
+    /* memory */
+    pthread_mutex_lock(&p->lock);
+    mem_entry *e = mem_find(p, fmspc, ca, tdx);
+    initra_collateral *c = e ? initra_collateral_ref(e->c) : NULL;
+    pthread_mutex_unlock(&p->lock);
+    if (c && at <= c->expires) return c;
+    time_t stale = c ? c->expires : 0;
+    initra_collateral_release(c);
+    c = NULL;
+    /* disk */
+    char path[4200];
+    if (p->dir[0]) {
+        cache_path(p, fmspc, ca, tdx, path, sizeof path);
+        uint8_t *buf;
+        size_t n;
+        initra_err ignored;
+        if (initra_read_file(path, PCCS_MAX_BODY, &buf, &n, &ignored) == 0) {
+            c = initra_dcap_collateral(d, (const char *)buf, n, &ignored);
+            free(buf);
+            if (c && at <= c->expires) {
+                mem_put(p, fmspc, ca, tdx, c);
+                return c;
+            }
+            if (c && c->expires > stale) stale = c->expires;
+            initra_collateral_release(c);
+            c = NULL;
+        }
+    }
+    /* network */
+    char *bundle = NULL;
+    initra_err ferr;
+    if (initra_pccs_fetch_bundle(p, fmspc, ca, tdx, &bundle, &ferr)) {
+        if (stale) {
+            dcap_fmt_time(stale, when);
+            initra_fail(err, "%s; the cached collateral for %s FMSPC %s (%s CA) expired at %s, so there is none valid to use",
+                        ferr.msg, tdx ? "TDX" : "SGX", fm, ca, when);
+        } else {
+            initra_fail(err, "%s (no cached collateral for %s FMSPC %s, %s CA)", ferr.msg, tdx ? "TDX" : "SGX", fm, ca);
+        }
+        return NULL;
+    }
+    c = initra_dcap_collateral(d, bundle, strlen(bundle), err);
+    if (!c) {
+        free(bundle);
+        return NULL;
+    }
+    if (p->dir[0]) {
+        initra_err werr;
+        if (initra_mkdir_p(p->dir, 0700, &werr) == 0) initra_write_file_atomic(path, bundle, strlen(bundle), 0644, &werr);
+    }
+    free(bundle);
+    mem_put(p, fmspc, ca, tdx, c);
+    return c;
+}

@@ -1,0 +1,97 @@
+/* KSS at launch: CONFIGID / CONFIGSVN parsing, CONFIGID of configuration files and its enclave-side
+ * check, and the launch identity taken from SIGSTRUCT. */
+#include "initra/enclave.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err)
+{
+    uint8_t *raw;
+    size_t n;
+    if (initra_b64_decode(b64, &raw, &n, err)) return initra_fail_prefix(err, "--config-id");
+    if (n > 64) {
+        free(raw);
+        return initra_fail(err, "--config-id: decodes to %zu bytes; CONFIGID holds at most 64 "
+                                "(use `initra config-id FILE` for a 64-byte hash)", n);
+    }
+    memset(out, 0, 64);
+    memcpy(out, raw, n);
+    free(raw);
+    return 0;
+}
+
+int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err)
+{
+    uint64_t v;
+    if (initra_parse_uint(s, 65535, &v))
+        return initra_fail(err, "--config-svn: '%.40s' is not a number from 0 to 65535 (decimal, or hex with 0x)", s);
+    *out = (uint16_t)v;
+    return 0;
+}
+
+static int hash_file_into(EVP_MD_CTX *c, const char *path, int framed, initra_err *err)
+{
+    uint8_t *buf;
+    size_t n;
+    if (initra_read_file(path, (size_t)1 << 30, &buf, &n, err)) return -1;
+    if (framed) {
+        uint8_t len[8];
+        initra_put_le64(len, n);
+        EVP_DigestUpdate(c, len, 8);
+    }
+    EVP_DigestUpdate(c, buf, n);
+    free(buf);
+    return 0;
+}
+
+int initra_config_id_of_files(const char *const *paths, size_t n, uint8_t out[64], initra_err *err)
+{
+    if (n == 0) return initra_fail(err, "config-id: no files given");
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha512(), NULL)) {
+        EVP_MD_CTX_free(c);
+        return initra_fail(err, "SHA-512 unavailable");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) rc = hash_file_into(c, paths[i], n > 1, err);
+    unsigned len = 64;
+    if (rc == 0 && !EVP_DigestFinal_ex(c, out, &len)) rc = initra_fail(err, "SHA-512 failed");
+    EVP_MD_CTX_free(c);
+    return rc;
+}
+
+int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err)
+{
+    uint8_t got[64];
+    if (initra_config_id_of_files(&path, 1, got, err)) return -1;
+    if (memcmp(got, config_id, 64) == 0) return 0;
+    char *g = initra_b64_encode(got, 64), *w = initra_b64_encode(config_id, 64);
+    initra_fail(err, "%s: its SHA-512 (base64 %s) is not this enclave's CONFIGID (%s); the attached configuration "
+                     "is not the one the launcher was told to bind: launch with --config-id $(initra config-id %s)",
+                path, g ? g : "?", w ? w : "?", path);
+    free(g);
+    free(w);
+    return -1;
+}
+
+int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
+                                   initra_sgx_report_body *id)
+{
+    memset(id, 0, sizeof *id);
+    id->misc_select = s->misc_select;
+    id->attributes.flags = s->attributes.flags | INITRA_ATTR_INIT;
+    id->attributes.xfrm = s->attributes.xfrm;
+    memcpy(id->mr_enclave, s->enclave_hash, 32);
+    initra_mrsigner_of_modulus(s->modulus, id->mr_signer);
+    memcpy(id->isv_ext_prod_id, s->isv_ext_prod_id, 16);
+    memcpy(id->isv_family_id, s->isv_family_id, 16);
+    id->isv_prod_id = s->isv_prod_id;
+    id->isv_svn = s->isv_svn;
+    if (config_id) memcpy(id->config_id, config_id, 64);
+    id->config_svn = config_svn;
+    return 0;
+}

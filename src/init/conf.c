@@ -1,0 +1,282 @@
+/* init_ra_conf.json (GRPC-RATLS schema) and all-or-nothing secret files. */
+#include "initra/init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int initra_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err)
+{
+    const char *colon;
+    size_t hlen;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') goto bad;
+        colon = close + 1;
+        s++;
+        hlen = (size_t)(close - s);
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t)(colon - s))) goto bad;
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= host_size) goto bad;
+    for (size_t i = 0; i < hlen; i++)
+        if (!(s[i] == '.' || s[i] == '-' || s[i] == '_' || s[i] == ':' || (s[i] >= '0' && s[i] <= '9') ||
+              (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+            goto bad;
+    uint64_t p;
+    if (initra_parse_uint(colon + 1, 65535, &p) || p == 0) goto bad;
+    memcpy(host, s, hlen);
+    host[hlen] = 0;
+    *port = (uint16_t)p;
+    return 0;
+bad:
+    return initra_fail(err, "\"%.100s\" is not HOST:PORT (e.g. localhost:50051 or [::1]:50051)", s);
+}
+
+static int key_error(initra_err *err, const char *file, const char *path, const json_t *v, const char *what)
+{
+    char *val = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    if (val && strlen(val) > 100) strcpy(val + 96, "...");
+    initra_fail(err, "%s: %s: %s %s", file, path, val ? val : "(missing)", what);
+    free(val);
+    return -1;
+}
+
+static int get_uint_opt(const char *file, const json_t *o, const char *key, unsigned min, unsigned max,
+                        unsigned *out, initra_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char path[64], what[96];
+    snprintf(path, sizeof path, "initra.%s", key);
+    snprintf(what, sizeof what, "is not an integer from %u to %u", min, max);
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return key_error(err, file, path, v, what);
+    *out = (unsigned)json_integer_value(v);
+    return 0;
+}
+
+static int get_str_opt(const char *file, const json_t *o, const char *key, char **out, initra_err *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v) return 0;
+    char path[64];
+    snprintf(path, sizeof path, "initra.%s", key);
+    if (!json_is_string(v) || !*json_string_value(v)) return key_error(err, file, path, v, "is not a non-empty string");
+    *out = strdup(json_string_value(v));
+    return 0;
+}
+
+static int load_initra_section(const char *file, const json_t *o, initra_init_conf *c, initra_err *err)
+{
+    static const char *const known[] = {"deadline_ms", "initial_backoff_ms", "max_backoff_ms", "call_timeout_ms",
+                                        "collateral", "pccs_url", "trust_roots", NULL};
+    if (!json_is_object(o)) return key_error(err, file, "initra", o, "is not an object");
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        const char *const *p = known;
+        while (*p && strcmp(*p, k)) p++;
+        if (!*p) {
+            char path[160];
+            snprintf(path, sizeof path, "initra.%s", k);
+            return key_error(err, file, path, v, "is not a known key (deadline_ms, initial_backoff_ms, max_backoff_ms, "
+                                                 "call_timeout_ms, collateral, pccs_url, trust_roots)");
+        }
+    }
+    if (get_uint_opt(file, o, "deadline_ms", 100, 3600000, &c->deadline_ms, err) ||
+        get_uint_opt(file, o, "initial_backoff_ms", 1, 60000, &c->initial_backoff_ms, err) ||
+        get_uint_opt(file, o, "max_backoff_ms", 1, 600000, &c->max_backoff_ms, err) ||
+        get_uint_opt(file, o, "call_timeout_ms", 10, 600000, &c->call_timeout_ms, err) ||
+        get_str_opt(file, o, "collateral", &c->collateral, err) || get_str_opt(file, o, "pccs_url", &c->pccs_url, err))
+        return -1;
+    const json_t *roots = json_object_get(o, "trust_roots");
+    if (roots) {
+        if (!json_is_array(roots) || json_array_size(roots) > 8)
+            return key_error(err, file, "initra.trust_roots", roots, "is not a list of DER certificate files");
+        c->trust_roots = calloc(json_array_size(roots) + 1, sizeof *c->trust_roots);
+        size_t i;
+        const json_t *r;
+        json_array_foreach(roots, i, r) {
+            if (!json_is_string(r) || json_string_value(r)[0] != '/') {
+                char path[64];
+                snprintf(path, sizeof path, "initra.trust_roots[%zu]", i);
+                return key_error(err, file, path, r, "is not an absolute path");
+            }
+            c->trust_roots[c->n_trust_roots++] = strdup(json_string_value(r));
+        }
+    }
+    return 0;
+}
+
+int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->deadline_ms = 30000;
+    c->initial_backoff_ms = 100;
+    c->max_backoff_ms = 2000;
+    c->call_timeout_ms = 5000;
+    json_error_t je;
+    json_t *j = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", file, je.line, je.column, je.text);
+    int rc = -1;
+    if (!json_is_object(j)) {
+        key_error(err, file, "(top level)", NULL, "is not a JSON object");
+        goto done;
+    }
+    const json_t *server = json_object_get(j, "kms_server"), *keys = json_object_get(j, "kms_keys"),
+                 *ra = json_object_get(j, "ra_config");
+    const char *env = getenv(INITRA_KMS_SERVER_ENV);
+    if (env && *env) {
+        if (initra_parse_host_port(env, c->host, sizeof c->host, &c->port, err)) {
+            initra_fail_prefix(err, "environment %s", INITRA_KMS_SERVER_ENV);
+            goto done;
+        }
+        c->kms_server = strdup(env);
+    }
+    if (!json_is_string(server)) {
+        key_error(err, file, "kms_server", server, "is not a string such as \"localhost:50051\"");
+        goto done;
+    }
+    if (!c->kms_server) {
+        if (initra_parse_host_port(json_string_value(server), c->host, sizeof c->host, &c->port, err)) {
+            initra_fail_prefix(err, "%s: kms_server", file);
+            goto done;
+        }
+        c->kms_server = strdup(json_string_value(server));
+    }
+    if (!json_is_array(keys) || json_array_size(keys) == 0) {
+        key_error(err, file, "kms_keys", keys, "is not a non-empty list of {\"key\": NAME, \"path\": FILE}");
+        goto done;
+    }
+    c->keys = calloc(json_array_size(keys), sizeof *c->keys);
+    size_t i;
+    const json_t *k;
+    json_array_foreach(keys, i, k) {
+        char path[64];
+        const json_t *name = json_object_get(k, "key"), *dest = json_object_get(k, "path");
+        snprintf(path, sizeof path, "kms_keys[%zu].key", i);
+        if (!json_is_string(name) || !*json_string_value(name)) {
+            key_error(err, file, path, name, "is not a non-empty string naming a secret at the KMS");
+            goto done;
+        }
+        snprintf(path, sizeof path, "kms_keys[%zu].path", i);
+        const char *p = json_string_value(dest);
+        size_t pl = p ? strlen(p) : 0;
+        if (!p || p[0] != '/' || p[pl - 1] == '/' || pl >= PATH_MAX) {
+            key_error(err, file, path, dest, "is not an absolute file path such as \"/etc/demo_key\"");
+            goto done;
+        }
+        struct stat st;
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+            key_error(err, file, path, dest, "is a directory; name the file to write the key to");
+            goto done;
+        }
+        for (size_t m = 0; m < i; m++)
+            if (!strcmp(c->keys[m].path, p)) {
+                key_error(err, file, path, dest, "is also the path of an earlier key");
+                goto done;
+            }
+        c->keys[i].key = strdup(json_string_value(name));
+        c->keys[i].path = strdup(p);
+        c->n_keys++;
+    }
+    if (!ra) {
+        key_error(err, file, "ra_config", NULL, "is required: the policy the KMS server's enclave must satisfy");
+        goto done;
+    }
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s: ra_config", file);
+    if (!(c->server_policy = initra_policy_from_json(ra, where, err))) goto done;
+    const json_t *ext = json_object_get(j, "initra");
+    if (ext && load_initra_section(file, ext, c, err)) goto done;
+    if (c->initial_backoff_ms > c->max_backoff_ms) c->max_backoff_ms = c->initial_backoff_ms;
+    rc = 0;
+done:
+    json_decref(j);
+    if (rc) initra_init_conf_free(c);
+    return rc;
+}
+
+void initra_init_conf_free(initra_init_conf *c)
+{
+    free(c->kms_server);
+    for (size_t i = 0; i < c->n_keys; i++) {
+        free(c->keys[i].key);
+        free(c->keys[i].path);
+    }
+    free(c->keys);
+    initra_policy_free(c->server_policy);
+    free(c->collateral);
+    free(c->pccs_url);
+    for (size_t i = 0; i < c->n_trust_roots; i++) free(c->trust_roots[i]);
+    free(c->trust_roots);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- all-or-nothing secret files ---- */
+
+static int parent_dir(const char *path, char *dir, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    if (!slash || len + 1 > n) return -1;
+    if (len == 0) len = 1; /* "/file" */
+    memcpy(dir, path, len);
+    dir[len] = 0;
+    return 0;
+}
+
+int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err)
+{
+    char (*tmp)[PATH_MAX] = calloc(n ? n : 1, PATH_MAX);
+    if (!tmp) return initra_fail(err, "out of memory");
+    size_t made = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char dir[PATH_MAX];
+        if (parent_dir(files[i].path, dir, sizeof dir) || initra_mkdir_p(dir, 0700, err)) {
+            if (!err || !err->msg[0]) initra_fail(err, "%s: bad path", files[i].path);
+            rc = -1;
+            break;
+        }
+        snprintf(tmp[i], PATH_MAX, "%s.initra-tmp.XXXXXX", files[i].path);
+        int fd = mkstemp(tmp[i]);
+        if (fd < 0) {
+            rc = initra_fail(err, "%s: cannot create a temporary file beside it: %s", files[i].path, strerror(errno));
+            break;
+        }
+        made = i + 1;
+        const uint8_t *p = files[i].data;
+        size_t left = files[i].len;
+        while (left > 0 && rc == 0) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) rc = initra_fail(err, "%s: write failed: %s", files[i].path, strerror(errno));
+            else p += w, left -= (size_t)w;
+        }
+        if (rc == 0 && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
+            rc = initra_fail(err, "%s: cannot set mode 0600 or sync: %s", files[i].path, strerror(errno));
+        close(fd);
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < made; i++) unlink(tmp[i]);
+        free(tmp);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rename(tmp[i], files[i].path) != 0) {
+            rc = initra_fail(err, "%s: cannot rename the temporary file into place: %s", files[i].path,
+                             strerror(errno));
+            for (size_t k = i; k < n; k++) unlink(tmp[k]);
+            break;
+        }
+    free(tmp);
+    return rc;
+}

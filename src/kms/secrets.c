@@ -1,0 +1,70 @@
+/* secret_config.json: name -> base64 of the secret's bytes. Values never appear in errors or logs. */
+#include "initra/kms.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+void initra_kms_secrets_free(initra_kms_secrets *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->items[i].name);
+        initra_free_secret(s->items[i].data, s->items[i].len);
+    }
+    free(s->items);
+    memset(s, 0, sizeof *s);
+}
+
+int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err)
+{
+    memset(s, 0, sizeof *s);
+    uint8_t *text;
+    size_t n;
+    if (initra_read_file(path, 16u << 20, &text, &n, err)) return -1;
+    json_error_t je;
+    json_t *j = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &je);
+    initra_free_secret(text, n);
+    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    int rc = 0;
+    if (!json_is_object(j)) {
+        rc = initra_fail(err, "%s: is not a JSON object of secret names to base64 values", path);
+        goto done;
+    }
+    s->items = calloc(json_object_size(j) ? json_object_size(j) : 1, sizeof *s->items);
+    const char *name;
+    json_t *v;
+    json_object_foreach(j, name, v) {
+        if (!*name || strlen(name) > 255) {
+            rc = initra_fail(err, "%s: secret name \"%.64s\" must be 1 to 255 characters", path, name);
+            break;
+        }
+        if (!json_is_string(v)) {
+            rc = initra_fail(err, "%s: %s: the value is not a string of base64", path, name);
+            break;
+        }
+        initra_kms_secret *it = &s->items[s->n];
+        initra_err e2;
+        if (initra_b64_decode(json_string_value(v), &it->data, &it->len, &e2)) {
+            rc = initra_fail(err, "%s: %s: the value is not base64: %s", path, name, e2.msg);
+            break;
+        }
+        it->name = strdup(name);
+        s->n++;
+    }
+    /* Wipe the base64 text jansson holds before releasing it. */
+    json_object_foreach(j, name, v) {
+        if (json_is_string(v)) initra_zero((void *)json_string_value(v), json_string_length(v));
+    }
+done:
+    json_decref(j);
+    if (rc) initra_kms_secrets_free(s);
+    return rc;
+}
+
+const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->items[i].name, name)) return &s->items[i];
+    return NULL;
+}

@@ -1,0 +1,199 @@
+/* RA-TLS peer verification: evidence and binding (ratls.c), then DCAP, with a per-certificate cache. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "initra/dcap.h"
+#include "initra/ratls.h"
+
+#define CACHE_SLOTS 1024
+#define CACHE_TTL 600
+
+typedef struct {
+    int used;
+    time_t until;
+    initra_ratls_peer peer;
+} cache_slot;
+
+struct initra_ratls_verifier {
+    initra_dcap *dcap;
+    initra_collateral *bundle; /* from a file, or NULL */
+    initra_pccs *pccs;         /* or a PCCS */
+    pthread_mutex_t lock;
+    cache_slot cache[CACHE_SLOTS];
+};
+
+void initra_ratls_verifier_free(initra_ratls_verifier *v)
+{
+    if (!v) return;
+    if (v->bundle) initra_collateral_release(v->bundle);
+    initra_pccs_free(v->pccs);
+    initra_dcap_free(v->dcap);
+    pthread_mutex_destroy(&v->lock);
+    initra_zero(v->cache, sizeof v->cache);
+    free(v);
+}
+
+/* A root certificate file, DER or PEM, as DER. */
+static int load_root(const char *path, uint8_t **der, size_t *len, initra_err *err)
+{
+    uint8_t *buf;
+    size_t n;
+    if (initra_read_file(path, 1u << 20, &buf, &n, err)) return -1;
+    if (n > 10 && !memcmp(buf, "-----BEGIN", 10)) {
+        BIO *b = BIO_new_mem_buf(buf, (int)n);
+        X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        free(buf);
+        unsigned char *d = NULL;
+        int l = x ? i2d_X509(x, &d) : -1;
+        X509_free(x);
+        if (l <= 0) return initra_fail(err, "%s: not a PEM certificate", path);
+        *der = malloc((size_t)l);
+        memcpy(*der, d, (size_t)l);
+        OPENSSL_free(d);
+        *len = (size_t)l;
+        return 0;
+    }
+    *der = buf;
+    *len = n;
+    return 0;
+}
+
+initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opts *o, initra_err *err)
+{
+    initra_ratls_verifier *v = calloc(1, sizeof *v);
+    if (!v) return initra_fail(err, "out of memory"), NULL;
+    pthread_mutex_init(&v->lock, NULL);
+    if (!(v->dcap = initra_dcap_new(err))) goto fail;
+    for (size_t i = 0; i < o->n_trust_roots; i++) {
+        uint8_t *der = NULL;
+        size_t len = 0;
+        if (load_root(o->trust_roots[i], &der, &len, err)) goto fail;
+        int rc = initra_dcap_add_root(v->dcap, der, len, err);
+        free(der);
+        if (rc) {
+            initra_fail_prefix(err, "%s", o->trust_roots[i]);
+            goto fail;
+        }
+    }
+    if (o->collateral) {
+        uint8_t *text;
+        size_t n;
+        if (initra_read_file(o->collateral, 16u << 20, &text, &n, err)) goto fail;
+        v->bundle = initra_dcap_collateral(v->dcap, (const char *)text, n, err);
+        free(text);
+        if (!v->bundle) {
+            initra_fail_prefix(err, "%s", o->collateral);
+            goto fail;
+        }
+    } else if (!(v->pccs = initra_pccs_new(o->pccs_url, o->cache_dir, err))) {
+        initra_fail_prefix(err, "no collateral bundle given and no PCCS");
+        goto fail;
+    }
+    return v;
+fail:
+    initra_ratls_verifier_free(v);
+    return NULL;
+}
+
+static int cert_der_hash(X509 *x, uint8_t out[32])
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    if (n <= 0) return -1;
+    SHA256(der, (size_t)n, out);
+    OPENSSL_free(der);
+    return 0;
+}
+
+int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t now, initra_ratls_peer *peer,
+                             initra_err *err)
+{
+    X509 *x = initra_ratls_pem_cert(pem, err);
+    if (!x) return -1;
+    uint8_t h[32];
+    if (cert_der_hash(x, h)) {
+        X509_free(x);
+        return initra_fail(err, "peer certificate: cannot encode");
+    }
+    size_t slot = ((size_t)h[0] | (size_t)h[1] << 8) % CACHE_SLOTS;
+    pthread_mutex_lock(&v->lock);
+    cache_slot *c = &v->cache[slot];
+    if (c->used && now < c->until && !memcmp(c->peer.cert_hash, h, 32)) {
+        *peer = c->peer;
+        pthread_mutex_unlock(&v->lock);
+        for (size_t i = 0; i < peer->n_advisories; i++) peer->advisory_ptrs[i] = peer->advisories[i];
+        X509_free(x);
+        return 0;
+    }
+    pthread_mutex_unlock(&v->lock);
+
+    int rc = -1;
+    uint8_t *quote = NULL;
+    size_t qlen = 0;
+    int fmt = 0;
+    initra_collateral *coll = NULL;
+    memset(peer, 0, sizeof *peer);
+    if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0 || X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
+        initra_fail(err, "peer certificate is outside its validity period");
+        goto done;
+    }
+    if (initra_ratls_evidence(x, &quote, &qlen, &fmt, err)) goto done;
+    initra_quote q;
+    if (initra_quote_parse(quote, qlen, &q, err)) goto done;
+    if (q.body_type != INITRA_BODY_SGX) {
+        initra_fail(err, "peer evidence is a TDX quote; initra policies cover SGX enclaves");
+        goto done;
+    }
+    if (v->bundle) {
+        coll = initra_collateral_ref(v->bundle);
+    } else {
+        uint8_t fmspc[6];
+        char ca[16];
+        int tdx;
+        if (initra_dcap_quote_pck(v->dcap, quote, qlen, fmspc, ca, &tdx, err) ||
+            !(coll = initra_pccs_collateral(v->pccs, v->dcap, fmspc, ca, tdx, now, err))) {
+            initra_fail_prefix(err, "peer quote: no collateral");
+            goto done;
+        }
+    }
+    initra_dcap_result res;
+    if (initra_dcap_verify(v->dcap, quote, qlen, coll, now, INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL, &res)) {
+        initra_fail(err, "peer quote does not verify: %s", res.error);
+        goto done;
+    }
+    peer->report = q.enclave;
+    peer->format = fmt;
+    snprintf(peer->status, sizeof peer->status, "%s", initra_tcb_status_name(res.status));
+    for (size_t i = 0; i < res.n_advisories && i < 64; i++) {
+        snprintf(peer->advisories[i], sizeof peer->advisories[i], "%s", res.advisories[i]);
+        peer->n_advisories = i + 1;
+    }
+    peer->collateral_expired = res.expired_collateral_allowed;
+    snprintf(peer->root, sizeof peer->root, "%s", res.root);
+    memcpy(peer->cert_hash, h, 32);
+    time_t until = now + CACHE_TTL;
+    if (!peer->collateral_expired && res.collateral_expires > now && res.collateral_expires < until)
+        until = res.collateral_expires;
+    struct tm tm;
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm)) {
+        time_t na = timegm(&tm);
+        if (na < until) until = na;
+    }
+    pthread_mutex_lock(&v->lock);
+    c->used = 1;
+    c->until = until;
+    c->peer = *peer;
+    pthread_mutex_unlock(&v->lock);
+    for (size_t i = 0; i < peer->n_advisories; i++) peer->advisory_ptrs[i] = peer->advisories[i];
+    rc = 0;
+done:
+    if (coll) initra_collateral_release(coll);
+    free(quote);
+    X509_free(x);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/* dcap library: the built-in root equals Intel's file, vectors through the API (twice: the second time
+ * from the in-memory caches), status convergence, TCB info v2 parsing, collateral parse errors. */
+#include <string.h>
+
+#include "check.h"
+#include "dcap/internal.h"
+
+static char *slurp(const char *name, const char *file, size_t *n)
+{
+    char path[512];
+    uint8_t *buf;
+    initra_err err;
+    snprintf(path, sizeof path, "%s/%s/%s", vectors_dir(), name, file);
+    if (initra_read_file(path, 16u << 20, &buf, n, &err)) {
+        CHECK(0, "%s", err.msg);
+        return NULL;
+    }
+    return (char *)buf;
+}
+
+static void vector(initra_dcap *d, const char *name, time_t at, int verified, const char *status, const char *adv)
+{
+    size_t qn, cn;
+    char *q = slurp(name, "quote.bin", &qn), *cb = slurp(name, "collateral.json", &cn);
+    initra_err err;
+    if (!q || !cb) goto out;
+    initra_collateral *c = initra_dcap_collateral(d, cb, cn, &err);
+    CHECK(c != NULL, "%s: collateral parses", name);
+    if (!c) goto out;
+    for (int round = 0; round < 2; round++) {
+        initra_dcap_result r;
+        int rc = initra_dcap_verify(d, (const uint8_t *)q, qn, c, at, 0, &r);
+        char advs[1024] = "";
+        for (size_t i = 0; i < r.n_advisories; i++) {
+            strcat(advs, i ? "," : "");
+            strcat(advs, r.advisories[i]);
+        }
+        CHECK(rc == (verified ? 0 : -1) && r.verified == verified && !strcmp(initra_tcb_status_name(r.status), status) &&
+                  !strcmp(advs, adv) && !strcmp(r.root, "intel"),
+              "%s round %d: %s %s [%s] %s", name, round, r.verified ? "verified" : "not verified",
+              initra_tcb_status_name(r.status), advs, r.error);
+    }
+    initra_collateral *again = initra_dcap_collateral(d, cb, cn, &err);
+    CHECK(again == c, "%s: the same bundle text is served from the in-memory cache", name);
+    initra_collateral_release(again);
+    initra_collateral_release(c);
+out:
+    free(q);
+    free(cb);
+}
+
+int main(void)
+{
+    size_t n;
+    char *root = slurp(".", "IntelSGXRootCA.der", &n);
+    CHECK(root && n == INITRA_INTEL_SGX_ROOT_CA_DER_LEN && !memcmp(root, INITRA_INTEL_SGX_ROOT_CA_DER, n),
+          "built-in Intel SGX Root CA equals IntelSGXRootCA.der (%zu bytes)", n);
+    free(root);
+
+    initra_err err;
+    initra_dcap *d = initra_dcap_new(&err);
+    CHECK(d != NULL, "context");
+    vector(d, "sgx-phala-2025", 1751624924, 1, "ConfigurationAndSWHardeningNeeded", "INTEL-SA-00289,INTEL-SA-00615");
+    vector(d, "sgx-automata-v3", 1755236700, 1, "SWHardeningNeeded", "INTEL-SA-00615");
+    vector(d, "tdx-automata-v4", 1753175614, 1, "OutOfDate", "INTEL-SA-00960,INTEL-SA-00982,INTEL-SA-00986");
+    vector(d, "tdx-go-spr-e4", 1688173200, 0, "TcbNotSupported", "");
+
+    /* status convergence, PROTOCOLS.md 3 step 8 */
+    CHECK(dcap_status_converge(INITRA_TCB_UP_TO_DATE, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE, "UpToDate + QE OutOfDate");
+    CHECK(dcap_status_converge(INITRA_TCB_SW_HARDENING_NEEDED, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE, "SWHardening + QE OutOfDate");
+    CHECK(dcap_status_converge(INITRA_TCB_CONFIGURATION_NEEDED, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,
+          "ConfigurationNeeded + QE OutOfDate");
+    CHECK(dcap_status_converge(INITRA_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED, INITRA_TCB_OUT_OF_DATE) ==
+              INITRA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, "ConfigurationAndSWHardeningNeeded + QE OutOfDate");
+    CHECK(dcap_status_converge(INITRA_TCB_UP_TO_DATE, INITRA_TCB_REVOKED) == INITRA_TCB_REVOKED, "QE Revoked");
+    CHECK(dcap_status_converge(INITRA_TCB_CONFIGURATION_NEEDED, INITRA_TCB_UP_TO_DATE) == INITRA_TCB_CONFIGURATION_NEEDED, "QE UpToDate");
+    CHECK(dcap_status_converge(INITRA_TCB_OUT_OF_DATE, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE, "both OutOfDate");
+
+    /* TCB info v2: flat component keys */
+    char v2[2048] = "{\"version\":2,\"issueDate\":\"2019-05-01T00:00:00Z\",\"nextUpdate\":\"2019-06-01T00:00:00Z\","
+                    "\"fmspc\":\"00906EA10000\",\"pceId\":\"0000\",\"tcbType\":0,\"tcbEvaluationDataNumber\":5,"
+                    "\"tcbLevels\":[{\"tcb\":{";
+    for (int i = 1; i <= 16; i++) sprintf(v2 + strlen(v2), "\"sgxtcbcomp%02dsvn\":%d,", i, i);
+    strcat(v2, "\"pcesvn\":7},\"tcbDate\":\"2019-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00001\"]}]}");
+    initra_tcb_info *t = initra_tcb_info_parse(v2, strlen(v2), &err);
+    CHECK(t && !strcmp(t->id, "SGX") && t->version == 2 && t->n_levels == 1 && t->levels[0].sgx[15] == 16 &&
+              t->levels[0].pcesvn == 7 && t->levels[0].status == INITRA_TCB_OUT_OF_DATE && t->levels[0].adv.n == 1,
+          "TCB info v2 with flat sgxtcbcompNNsvn keys parses (%s)", t ? "" : err.msg);
+    initra_tcb_info_free(t);
+    char *bad = strstr(v2, "\"sgxtcbcomp07svn\"");
+    bad[11] = 'X';
+    t = initra_tcb_info_parse(v2, strlen(v2), &err);
+    CHECK(!t && strstr(err.msg, "sgxtcbcomp07svn"), "missing v2 component named: %s", err.msg);
+    initra_tcb_info_free(t);
+    const char *qe = "{\"id\":\"QE\",\"version\":2,\"issueDate\":\"2025-06-19T10:01:18Z\",\"nextUpdate\":\"bad\"}";
+    initra_qe_identity *qi = initra_qe_identity_parse(qe, strlen(qe), &err);
+    CHECK(!qi && strstr(err.msg, "nextUpdate"), "QE identity bad date named: %s", err.msg);
+    time_t tt;
+    CHECK(dcap_parse_date("2025-06-19T10:01:18Z", &tt) == 0 && tt == 1750327278, "date parse");
+    CHECK(dcap_parse_date("2025-06-19 10:01:18Z", &tt) != 0 && dcap_parse_date("2025-06-19T10:01:18", &tt) != 0, "bad dates refused");
+    initra_dcap_free(d);
+    CHECK_DONE();
+}
