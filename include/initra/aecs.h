@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "initra/dcap.h"
 #include "initra/ratls.h"
 #include "initra/sgx.h"
 #include "initra/util.h"
@@ -178,6 +179,19 @@ int initra_ua_report_parse(const initra_ua_report *r, uint8_t **quote, size_t *q
 /* Quote verification by the DCAP verifier: 0 when genuine at `at`; fills *body with the enclave report. */
 typedef int (*initra_ua_verify_fn)(void *ctx, const uint8_t *quote, size_t len, const char *collateral,
                                    time_t at, initra_sgx_report_body *body, initra_err *err);
+
+/* The DCAP verifier as an initra_ua_verify_fn (ctx = initra_ua_dcap_ctx *): the collateral bundle from
+ * json_report is parsed (not cached) and the quote verified at `at` under dcap's roots; expired collateral
+ * fails unless allow_expired_collateral; the TCB status must be in tcb_statuses (n = 0: UpToDate or
+ * SWHardeningNeeded). */
+typedef struct {
+    initra_dcap *dcap;
+    int allow_expired_collateral;
+    const char *const *tcb_statuses;
+    size_t n_tcb_statuses;
+} initra_ua_dcap_ctx;
+int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const char *collateral, time_t at,
+                          initra_sgx_report_body *body, initra_err *err);
 
 /* Everything a peer's auth report must satisfy, in order: parse, the quote verifies (verify_fn at `at`),
  * report_data[32..64] == SHA-256(pem_public_key), pem_public_key is PKCS#1, and, when hex_data is
