@@ -15,6 +15,7 @@
 
 #include "initra/dcap.h"
 #include "initra/ratls.h"
+#include "initra/rpc.h"
 #include "initra/sgx.h"
 #include "initra/util.h"
 
@@ -292,5 +293,60 @@ int initra_aecs_store_create_secret(initra_aecs_store *st, const initra_aecs_spe
 /* Parses YAML text into a JSON tree (mappings -> objects, sequences -> arrays, scalars -> strings;
  * anchors/aliases, tags and duplicate keys refused). New reference, or NULL with err. */
 json_t *initra_yaml_to_json(const char *text, size_t len, const char *where, initra_err *err);
+
+/* ================= Wire: /kubetee.Aecs/GetEnclaveSecret (proto/aecs.proto) ================= */
+
+#define INITRA_AECS_METHOD "/kubetee.Aecs/GetEnclaveSecret"
+#define INITRA_AECS_DEFAULT_PORT 19527
+#define INITRA_AECS_MAX_MESSAGE (8u << 20)
+
+/* A fresh request nonce: 32 uppercase hex digits (16 random bytes). */
+int initra_aecs_nonce(char out[33], initra_err *err);
+
+/* GetEnclaveSecretRequest bytes. Fresh *out. */
+int initra_aecs_request_encode(const initra_ua_auth_report *mine, const char *service, const char *secret,
+                               const char *nonce, uint8_t **out, size_t *len, initra_err *err);
+
+/* The server side. The store is read-only while serving; self is the server's Passport (made once, with no
+ * nonce) binding the PKCS#1 PEM of key. The client's report is verified with verify at the call time and
+ * matched against the secret's policy; its freshness is not needed (the secret goes to the key it binds). */
+typedef struct {
+    const initra_aecs_store *store;
+    EVP_PKEY *key;
+    const initra_ua_auth_report *self;
+    initra_ua_verify_fn verify;
+    void *verify_ctx;
+} initra_aecs_server;
+
+/* One request -> response bytes. Returns the gRPC status (INITRA_RPC_OK with a fresh *resp; otherwise
+ * INVALID_ARGUMENT for malformed requests or names, PERMISSION_DENIED when the client's report does not
+ * verify or does not match the secret's policy (err names the entry and attribute), NOT_FOUND for an
+ * unknown service or secret, INTERNAL) with err set. */
+int initra_aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
+                       size_t *resp_len, initra_err *err);
+/* initra_rpc_handler_fn for initra_rpc_server_start (ctx = initra_aecs_server *): method check, then
+ * initra_aecs_handle; a refusal is logged as one line on stderr and sent as the status message. */
+void initra_aecs_rpc_handler(void *ctx, const initra_rpc_request *req, initra_rpc_reply *reply);
+
+/* The client side: its key and Passport, how to verify the server's report, and which server to trust
+ * (server_policy NULL = any genuine enclave; the caller warns that the server is not pinned). */
+typedef struct {
+    EVP_PKEY *key;
+    const initra_ua_auth_report *self;
+    initra_ua_verify_fn verify;
+    void *verify_ctx;
+    const initra_ua_policy *server_policy;
+} initra_aecs_client;
+
+/* Opens GetEnclaveSecretResponse bytes for the request made with nonce: the server's report verifies at
+ * `now`, matches server_policy, binds its pem_public_key; the envelope opens with our key, is signed by
+ * that key and carries the nonce as AAD. *secret is fresh (NUL-terminated beyond *n); free with
+ * initra_free_secret(*secret, *n). */
+int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce,
+                              time_t now, uint8_t **secret, size_t *n, initra_err *err);
+/* A fresh nonce, the request, the call over rpc, initra_aecs_response_open. */
+int initra_aecs_get_secret(const initra_aecs_client *c, initra_rpc_client *rpc, const char *service,
+                           const char *secret_name, unsigned deadline_ms, uint8_t **secret, size_t *n,
+                           initra_err *err);
 
 #endif
