@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "initra/attest.h"
@@ -10,7 +11,7 @@
 static int sim_usage(FILE *f, int code)
 {
     fprintf(f,
-            "usage: initra sim init [--tcb-status STATUS] [--advisories ID,...]\n"
+            "usage: initra sim init [--tcb-status STATUS] [--advisories ID,...] [--issued-days-ago N]\n"
             "       initra sim quote [--mrenclave HEX64] [--mrsigner HEX64] [--isv-prod-id N] [--isv-svn N]\n"
             "                        [--config-id B64] [--config-svn N] [--family-id HEX32] [--ext-prod-id HEX32]\n"
             "                        [--debug] [--kss] [--report-data HEX] -o FILE\n"
@@ -22,6 +23,8 @@ static int sim_usage(FILE *f, int code)
             "  init      rebuilds it (new keys and certificates) with the given TCB status: UpToDate (default),\n"
             "            SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
             "            OutOfDateConfigurationNeeded or Revoked, and advisory IDs such as INTEL-SA-00615.\n"
+            "            --issued-days-ago N dates everything N days back: after 30 days its collateral bundle\n"
+            "            ($INITRA_SIM_DIR/collateral.json) is expired, for tests (opening the platform refreshes it).\n"
             "  quote     a DCAP v3 quote for the given enclave identity (defaults: zeros, attributes INIT|MODE64BIT,\n"
             "            xfrm 0xe7). Any of --config-id/--config-svn/--family-id/--ext-prod-id sets the KSS attribute.\n"
             "            --report-data: up to 64 bytes of hex, zero padded. N: decimal or 0x hex, at most 65535.\n"
@@ -43,9 +46,16 @@ static int open_sim(initra_sim **sim)
 
 static int sim_init(int argc, char **argv)
 {
-    initra_sim_init_opts o = {NULL, NULL};
+    initra_sim_init_opts o = {NULL, NULL, 0};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tcb-status")) {
+        if (!strcmp(argv[i], "--issued-days-ago")) {
+            const char *v = cli_optarg(argc, argv, &i);
+            uint64_t days;
+            if (!v) return CLI_USAGE;
+            if (initra_parse_uint(v, 3650, &days))
+                return cli_error(CLI_USAGE, "sim init: --issued-days-ago '%.40s': want a number of days from 0 to 3650", v);
+            o.issued_at = time(NULL) - (time_t)days * 86400;
+        } else if (!strcmp(argv[i], "--tcb-status")) {
             if (!(o.tcb_status = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(argv[i], "--advisories")) {
             if (!(o.advisories = cli_optarg(argc, argv, &i))) return CLI_USAGE;

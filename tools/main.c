@@ -48,6 +48,8 @@ static const struct {
     {"build", cmd_build, "build DIR [--sign-key PEM]         measure and sign an instance"},
     {"run", cmd_run, "run DIR [...] [--] PROG [ARGS...]   launch an instance on the simulated platform"},
     {"print", cmd_print, "print mrenclave|mrsigner ...        an instance's identity values"},
+    {"kms", cmd_kms, "kms serve ...                       the key server (GRPC-RATLS)"},
+    {"init", cmd_init, "init [--conf FILE]                  the Init-RA client (/bin/init in an instance)"},
     {"config-id", cmd_config_id, "config-id FILE...                   CONFIGID (base64 SHA-512) of files"},
 };
 
@@ -61,6 +63,9 @@ static int usage(FILE *f, int code)
 
 int main(int argc, char **argv)
 {
+    /* Invoked as init (/bin/init inside an instance): the Init-RA client. */
+    const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    if (!strcmp(self, "init")) return cmd_init(argc, argv);
     if (argc < 2) return usage(stderr, CLI_USAGE);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return usage(stdout, CLI_OK);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

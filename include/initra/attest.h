@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "initra/sgx.h"
 #include "initra/util.h"
@@ -17,6 +18,8 @@ int initra_sim_dir(char *buf, size_t n, initra_err *err);
 typedef struct {
     const char *tcb_status; /* NULL = "UpToDate"; any Intel TCB status name */
     const char *advisories; /* NULL or comma-separated advisory IDs, e.g. "INTEL-SA-00615" */
+    time_t issued_at;       /* 0 = now; earlier times make certificates and collateral issued then
+                               (tests of expired collateral) */
 } initra_sim_init_opts;
 
 /* (Re)builds the platform in dir (mode 0700): sim root CA, PCK Processor CA, PCK leaf with the SGX

@@ -55,4 +55,12 @@ typedef struct {
  * its directory, synced, and only when all temp files exist are they renamed into place. */
 int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err);
 
+/* The whole client: attests this enclave (its quote provider), connects to the KMS once over mutual
+ * RA-TLS, verifies the server against ra_config, fetches every key (retrying unreachable servers with
+ * exponential backoff up to the deadline), then writes all of them. With "config_binding": "config_id"
+ * it first checks that conf_path hashes to this enclave's CONFIGID. 0 with *n_written, or -1 with one
+ * line naming the cause (server unreachable, server evidence refused and why, this enclave refused by
+ * the server, unknown key). Nothing is written unless every key arrived. */
+int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_written, initra_err *err);
+
 #endif

@@ -27,4 +27,38 @@ int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err 
 void initra_kms_secrets_free(initra_kms_secrets *s);
 const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name);
 
+/* ---- the GRPC-RATLS server (ratls.GrSecret/GetSecret) ---- */
+
+#include <stdio.h>
+
+#include "initra/ratls.h"
+
+typedef struct {
+    const char *listen;         /* "host:port" (port 0: any free port) */
+    const char *secrets_path;   /* secret_config.json */
+    const char *clients_path;   /* dynamic_config.json (Occlum or initra format): every secret */
+    const char *policy_path;    /* per-secret policy: who may read which secret */
+    initra_ratls_verifier_opts verifier; /* trust roots and collateral for verifying clients */
+    int insecure_no_attestation;         /* serve with a plain certificate when there is no quote provider */
+    int no_client_attestation;           /* benchmarks only: plain mutual TLS, no evidence, no policy */
+    long cert_seconds;                   /* our RA-TLS certificate's validity; 0 = 24 h */
+    int threads;                         /* 0 = 8 */
+    FILE *log;                           /* one line per request and decision; NULL = stderr */
+} initra_kms_opts;
+
+typedef struct initra_kms initra_kms;
+
+/* Loads the files, makes our RA-TLS certificate (through the enclave's quote provider), and serves.
+ * Refuses to start without a policy (clients or per-secret), and without a quote provider unless
+ * insecure_no_attestation. */
+initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err);
+int initra_kms_port(const initra_kms *k);
+/* Re-reads secrets and policies; on any error keeps the old configuration (all or nothing). */
+int initra_kms_reload(initra_kms *k, initra_err *err);
+/* Makes a fresh certificate and restarts the listener with it (certificates live hours). */
+int initra_kms_rotate(initra_kms *k, initra_err *err);
+/* Seconds since the current certificate was made. */
+long initra_kms_cert_age(const initra_kms *k);
+void initra_kms_stop(initra_kms *k);
+
 #endif

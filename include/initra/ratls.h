@@ -31,7 +31,8 @@ typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t
                                initra_err *err);
 
 /* A fresh EC P-256 key and a self-signed certificate valid from now-5min to now+valid_seconds, carrying
- * a quote from quote_fn in `format` (OCCLUM or TCG). PEM outputs, freshly allocated; free key_pem with
+ * a quote from quote_fn in `format` (OCCLUM or TCG); quote_fn NULL makes a plain certificate without
+ * evidence (for --insecure-no-attestation and baselines). PEM outputs, freshly allocated; free key_pem with
  * initra_free_secret(key_pem, strlen(key_pem)). */
 int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long valid_seconds, char **cert_pem,
                         char **key_pem, initra_err *err);

@@ -320,7 +320,7 @@ int initra_sim_init(const char *dir, const initra_sim_init_opts *opts, initra_er
     if (!adv) return initra_fail_prefix(err, "sim init");
     int rc = ensure_dir(dir, err), fd = -1;
     if (rc == 0) rc = fd = lock_dir(dir, err);
-    if (rc >= 0) rc = build(dir, status, adv, time(NULL), err);
+    if (rc >= 0) rc = build(dir, status, adv, opts && opts->issued_at ? opts->issued_at : time(NULL), err);
     unlock_dir(fd);
     json_decref(adv);
     return rc < 0 ? -1 : 0;

@@ -133,11 +133,12 @@ int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long va
     } else {
         memcpy(rd, spki_hash, 32);
     }
-    if (quote_fn(ctx, rd, &quote, &quote_len, err)) {
+    if (!quote_fn) { /* a plain certificate without evidence (--insecure-no-attestation, benchmarks) */
+    } else if (quote_fn(ctx, rd, &quote, &quote_len, err)) {
         initra_fail_prefix(err, "RA-TLS: no quote for the certificate key");
         goto done;
     }
-    if (format == INITRA_RATLS_TCG &&
+    if (quote_fn && format == INITRA_RATLS_TCG &&
         tcg_evidence(quote, quote_len, claims, claims_len, &evidence, &evidence_len)) {
         initra_fail(err, "RA-TLS: cannot encode the CBOR evidence");
         goto done;
@@ -154,7 +155,7 @@ int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long va
              X509_set_pubkey(x, key);
     BN_free(sn);
     X509_NAME_free(name);
-    if (ok)
+    if (ok && quote_fn)
         ok = format == INITRA_RATLS_TCG ? add_ext(x, INITRA_OID_RATLS_TCG, evidence, evidence_len) == 0
                                         : add_ext(x, INITRA_OID_RATLS_OCCLUM, quote, quote_len) == 0;
     if (!ok || !X509_sign(x, key, EVP_sha256())) {

@@ -1,0 +1,103 @@
+# Helpers for building and running simulated KMS and application instances; sourced by scripts/demo.sh
+# and tests/t_grpc_ratls.sh. Needs INITRA (the binary) and W (a work directory); uses INITRA_SIM_DIR.
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The sim platform's trust anchor and collateral, which verifiers inside instances need.
+sim_export() {
+  "$INITRA" sim root -o "$W/sim-root.der" && "$INITRA" sim collateral -o "$W/collateral.json"
+}
+
+# kms_instance DIR FILE...: a KMS instance whose image holds FILEs (and the sim root and collateral) in /etc/kms.
+kms_instance() {
+  dir=$1; shift
+  rm -rf "$dir"
+  "$INITRA" new "$dir" >/dev/null || return 1
+  mkdir -p "$dir/image/etc/kms"
+  cp "$W/sim-root.der" "$W/collateral.json" "$@" "$dir/image/etc/kms/" || return 1
+  "$INITRA" build "$dir" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
+}
+
+# kms_start DIR PORT LOG ARGS...: runs `initra kms serve` inside instance DIR; waits until it serves.
+# Sets KMS_PID (the launcher; SIGTERM to it stops the KMS).
+kms_start() {
+  dir=$1 port=$2 log=$3; shift 3
+  "$INITRA" run "$dir" -- /bin/initra kms serve --listen "127.0.0.1:$port" --collateral /etc/kms/collateral.json \
+      --trust-root /etc/kms/sim-root.der "$@" >"$log" 2>&1 &
+  KMS_PID=$!
+  wait_for "$log" serving || { cat "$log"; return 1; }
+}
+
+# wait_for FILE PATTERN: up to 10 s.
+wait_for() {
+  i=0
+  while [ $i -lt 100 ]; do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+
+# app_instance DIR CONF.json [--init-ra]: a busybox application instance with enable_kss, whose image
+# holds CONF as /etc/init_ra_conf.json and the sim root and collateral in /etc/initra. With --init-ra,
+# /bin/init (the init-RA client) runs before the program.
+app_instance() {
+  dir=$1 conf=$2 mode=${3:-}
+  rm -rf "$dir"
+  if [ "$mode" = --init-ra ]; then "$INITRA" new "$dir" --init-ra grpc_ratls >/dev/null; else "$INITRA" new "$dir" >/dev/null; fi || return 1
+  mkdir -p "$dir/image/bin" "$dir/image/etc/initra"
+  cp "$(command -v busybox)" "$dir/image/bin/busybox"
+  cp "$W/sim-root.der" "$W/collateral.json" "$dir/image/etc/initra/"
+  if [ "$mode" = --init-ra ]; then cp "$conf" "$dir/init_ra_conf.json"; else cp "$conf" "$dir/image/etc/init_ra_conf.json"; fi
+  python3 - "$dir/Occlum.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["metadata"]["enable_kss"] = True
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+  "$INITRA" build "$dir" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
+}
+
+# init_conf OUT PORT KMS_MRENCLAVE KEY=PATH...: an Occlum GRPC-RATLS init_ra_conf.json pinning the KMS's
+# MRENCLAVE, with initra's optional section naming the sim root and collateral.
+init_conf() {
+  out=$1 port=$2 mre=$3; shift 3
+  python3 - "$out" "$port" "$mre" "$@" <<'PY'
+import json, sys
+out, port, mre, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+conf = {"kms_server": "127.0.0.1:" + port,
+        "kms_keys": [{"key": k.split("=", 1)[0], "path": k.split("=", 1)[1]} for k in keys],
+        "ra_config": {"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off",
+                      "verify_isv_svn": "off", "verify_config_svn": "off", "verify_enclave_debuggable": "off",
+                      "sgx_mrs": [{"mr_enclave": mre, "mr_signer": "", "isv_prod_id": 0, "isv_svn": 0,
+                                   "config_svn": 0, "debuggable": True}]},
+        "initra": {"collateral": "/etc/initra/collateral.json", "trust_roots": ["/etc/initra/sim-root.der"],
+                   "deadline_ms": 3000}}
+json.dump(conf, open(out, "w"), indent=4)
+PY
+}
+
+# clients_conf OUT MRSIGNER CONFIG_SVN: Occlum's dynamic_config.json allowing enclaves of MRSIGNER
+# launched with exactly CONFIG_SVN.
+clients_conf() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+json.dump({"verify_mr_enclave": "off", "verify_mr_signer": "on", "verify_isv_prod_id": "off",
+           "verify_isv_svn": "off", "verify_config_svn": "on", "verify_enclave_debuggable": "off",
+           "sgx_mrs": [{"mr_enclave": "", "mr_signer": sys.argv[2], "isv_prod_id": 0, "isv_svn": 0,
+                        "config_svn": int(sys.argv[3]), "debuggable": True}]}, open(sys.argv[1], "w"), indent=4)
+PY
+}
+
+# secrets_conf OUT NAME=FILE...: Occlum's secret_config.json with each FILE's bytes as base64.
+secrets_conf() {
+  out=$1; shift
+  python3 - "$out" "$@" <<'PY'
+import base64, json, sys
+json.dump({a.split("=", 1)[0]: base64.b64encode(open(a.split("=", 1)[1], "rb").read()).decode()
+           for a in sys.argv[2:]}, open(sys.argv[1], "w"), indent=4)
+PY
+}
+
+field() { awk '{print $NF}'; }

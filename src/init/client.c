@@ -1,0 +1,187 @@
+/* The Init-RA client: one RA-TLS connection to the KMS for every key, the server verified against
+ * ra_config, retries with exponential backoff up to a deadline, then every key written or none. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "initra/attest.h"
+#include "initra/enclave.h"
+#include "initra/init.h"
+#include "initra/ratls.h"
+#include "initra/rpc.h"
+#include "ratls.pb-c.h"
+
+#define GETSECRET "/ratls.GrSecret/GetSecret"
+
+typedef struct {
+    initra_ratls_verifier *verifier;
+    const initra_policy *policy;
+    int refused;      /* our side refused the server's evidence: do not retry */
+    char why[512];
+} server_check;
+
+/* Handshake: the KMS must prove a genuine enclave that ra_config accepts. */
+static int verify_server(void *ctx, const char *pem, initra_err *err)
+{
+    server_check *sc = ctx;
+    initra_ratls_peer peer;
+    if (initra_ratls_verify_peer(sc->verifier, pem, time(NULL), &peer, err) == 0) {
+        initra_evidence ev = {&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
+                              peer.collateral_expired};
+        if (initra_policy_check(sc->policy, &ev, err) == 0) return 0;
+    }
+    sc->refused = 1;
+    snprintf(sc->why, sizeof sc->why, "%s", err->msg);
+    return -1;
+}
+
+static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    return initra_attest_quote(ctx, rd, q, len, err);
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* With "config_binding": "config_id" the attached /etc/init_ra_conf.json is not measured: it must hash
+ * to this enclave's own CONFIGID, read from a quote of itself. */
+static int check_config_binding(initra_attester *a, const char *conf, initra_err *err)
+{
+    uint8_t *text;
+    size_t n;
+    if (initra_read_file(INITRA_BINDING_FILE, 64, &text, &n, err)) return 0; /* measured (no file) */
+    int bound = n >= 9 && !memcmp(text, "config_id", 9);
+    free(text);
+    if (!bound) return 0;
+    uint8_t rd[64] = {0}, *q;
+    size_t qlen;
+    initra_quote pq;
+    if (initra_attest_quote(a, rd, &q, &qlen, err) || initra_quote_parse(q, qlen, &pq, err)) {
+        initra_fail_prefix(err, "config binding: cannot read this enclave's CONFIGID");
+        return -1;
+    }
+    int rc = initra_config_id_check(conf, pq.enclave.config_id, err);
+    free(q);
+    return rc;
+}
+
+int initra_init_fetch(const char *conf_path, const initra_init_conf *c, int *n_written, initra_err *err)
+{
+    int rc = -1;
+    initra_err e;
+    initra_attester *a = initra_attest_detect(&e);
+    if (!a) return initra_fail(err, "init: %s", e.msg);
+    if (check_config_binding(a, conf_path, err)) {
+        initra_attest_free(a);
+        return -1;
+    }
+    initra_ratls_verifier_opts vo = {(const char *const *)c->trust_roots, c->n_trust_roots, c->collateral,
+                                     c->pccs_url, NULL};
+    server_check sc = {NULL, c->server_policy, 0, ""};
+    char *cert = NULL, *key = NULL;
+    initra_rpc_client *cl = NULL;
+    uint8_t **data = calloc(c->n_keys, sizeof *data);
+    size_t *lens = calloc(c->n_keys, sizeof *lens);
+    if (!data || !lens) {
+        initra_fail(err, "out of memory");
+        goto done;
+    }
+    if (!(sc.verifier = initra_ratls_verifier_new(&vo, err))) {
+        initra_fail_prefix(err, "init: cannot verify the KMS server (set \"initra\": {\"collateral\" or \"pccs_url\", "
+                                "\"trust_roots\"} in %s)", conf_path);
+        goto done;
+    }
+    if (initra_ratls_create(attester_quote, a, INITRA_RATLS_OCCLUM, 3600, &cert, &key, err)) goto done;
+    initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
+    if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
+    long deadline = now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
+    for (size_t i = 0; i < c->n_keys; i++) {
+        Ratls__SecretRequest req = RATLS__SECRET_REQUEST__INIT;
+        req.name = c->keys[i].key;
+        uint8_t buf[512];
+        size_t blen = ratls__secret_request__get_packed_size(&req);
+        if (blen > sizeof buf) {
+            initra_fail(err, "init: key name \"%.64s...\" is too long", c->keys[i].key);
+            goto done;
+        }
+        ratls__secret_request__pack(&req, buf);
+        for (;;) {
+            uint8_t *resp = NULL;
+            size_t rlen = 0;
+            int code = 0;
+            long left = deadline - now_ms();
+            unsigned call_ms = left < (long)c->call_timeout_ms ? (unsigned)(left > 1 ? left : 1) : c->call_timeout_ms;
+            if (initra_rpc_call(cl, GETSECRET, buf, blen, call_ms, &resp, &rlen, &code, &e) == 0) {
+                Ratls__SecretReply *r = ratls__secret_reply__unpack(NULL, rlen, resp);
+                initra_err derr;
+                int ok = r && r->secret && initra_b64_decode(r->secret, &data[i], &lens[i], &derr) == 0;
+                if (r && r->secret) initra_zero(r->secret, strlen(r->secret));
+                if (r) ratls__secret_reply__free_unpacked(r, NULL);
+                initra_free_secret(resp, rlen);
+                if (!ok) {
+                    initra_fail(err, "init: key \"%s\": the KMS reply is not a SecretReply with base64", c->keys[i].key);
+                    goto done;
+                }
+                break;
+            }
+            if (sc.refused) {
+                initra_fail(err, "init: KMS server %s refused: its evidence does not satisfy ra_config: %s",
+                            c->kms_server, sc.why);
+                goto done;
+            }
+            if (code == INITRA_RPC_PERMISSION_DENIED || code == INITRA_RPC_UNAUTHENTICATED) {
+                initra_fail(err, "init: this enclave was refused by the KMS for key \"%s\" (%s); the KMS log says "
+                                 "which policy field failed",
+                            c->keys[i].key, e.msg);
+                goto done;
+            }
+            if (code == INITRA_RPC_NOT_FOUND) {
+                initra_fail(err, "init: the KMS has no key named \"%s\" (kms_keys[%zu].key in %s)", c->keys[i].key, i,
+                            conf_path);
+                goto done;
+            }
+            if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED) {
+                initra_fail(err, "init: key \"%s\": %s", c->keys[i].key, e.msg);
+                goto done;
+            }
+            if (now_ms() + backoff >= deadline) {
+                initra_fail(err, "init: KMS server %s unreachable for %u ms (last error: %s); check kms_server or %s",
+                            c->kms_server, c->deadline_ms, e.msg, INITRA_KMS_SERVER_ENV);
+                goto done;
+            }
+            sleep_ms(backoff);
+            backoff = backoff * 2 > (long)c->max_backoff_ms ? (long)c->max_backoff_ms : backoff * 2;
+        }
+    }
+    initra_secret_file *files = calloc(c->n_keys, sizeof *files);
+    if (!files) {
+        initra_fail(err, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < c->n_keys; i++) files[i] = (initra_secret_file){c->keys[i].path, data[i], lens[i]};
+    rc = initra_write_secret_files(files, c->n_keys, err);
+    free(files);
+    if (rc == 0) *n_written = (int)c->n_keys;
+done:
+    for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
+    free(data);
+    free(lens);
+    initra_rpc_client_free(cl);
+    free(cert);
+    if (key) initra_free_secret(key, strlen(key));
+    initra_ratls_verifier_free(sc.verifier);
+    initra_attest_free(a);
+    return rc;
+}

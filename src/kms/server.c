@@ -1,0 +1,282 @@
+/* The GRPC-RATLS KMS: ratls.GrSecret/GetSecret over mutual RA-TLS. Clients prove their enclave in the
+ * handshake (evidence + DCAP); each call is decided by policy; secrets go out byte-exact as base64. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "initra/attest.h"
+#include "initra/kms.h"
+#include "initra/rpc.h"
+#include "ratls.pb-c.h"
+
+#define GETSECRET "/ratls.GrSecret/GetSecret"
+
+typedef struct {
+    int refs;
+    initra_kms_secrets secrets;
+    initra_policy *clients;
+    initra_secret_policy *per_secret;
+} kms_config;
+
+struct initra_kms {
+    initra_kms_opts o;
+    char *listen;
+    char *secrets_path, *clients_path, *policy_path;
+    initra_ratls_verifier *verifier;
+    initra_attester *attester;
+    initra_rpc_server *server;
+    time_t cert_made;
+    pthread_mutex_t lock; /* guards cfg and log */
+    kms_config *cfg;
+    FILE *log;
+};
+
+static void logf_(initra_kms *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(initra_kms *k, const char *fmt, ...)
+{
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[32];
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    pthread_mutex_lock(&k->lock);
+    fprintf(k->log, "%s kms: %s\n", ts, line);
+    fflush(k->log);
+    pthread_mutex_unlock(&k->lock);
+}
+
+static void config_release(kms_config *c)
+{
+    if (!c || --c->refs > 0) return;
+    initra_kms_secrets_free(&c->secrets);
+    initra_policy_free(c->clients);
+    initra_secret_policy_free(c->per_secret);
+    free(c);
+}
+
+static kms_config *config_load(initra_kms *k, initra_err *err)
+{
+    kms_config *c = calloc(1, sizeof *c);
+    if (!c) return initra_fail(err, "out of memory"), NULL;
+    c->refs = 1;
+    if ((k->secrets_path && initra_kms_secrets_load(k->secrets_path, &c->secrets, err)) ||
+        (k->clients_path && !(c->clients = initra_policy_load(k->clients_path, err))) ||
+        (k->policy_path && !(c->per_secret = initra_secret_policy_load(k->policy_path, err)))) {
+        config_release(c);
+        return NULL;
+    }
+    return c;
+}
+
+static kms_config *config_get(initra_kms *k)
+{
+    pthread_mutex_lock(&k->lock);
+    kms_config *c = k->cfg;
+    c->refs++;
+    pthread_mutex_unlock(&k->lock);
+    return c;
+}
+
+static void config_put(initra_kms *k, kms_config *c)
+{
+    pthread_mutex_lock(&k->lock);
+    config_release(c);
+    pthread_mutex_unlock(&k->lock);
+}
+
+int initra_kms_reload(initra_kms *k, initra_err *err)
+{
+    kms_config *c = config_load(k, err);
+    if (!c) return -1;
+    pthread_mutex_lock(&k->lock);
+    kms_config *old = k->cfg;
+    k->cfg = c;
+    config_release(old);
+    pthread_mutex_unlock(&k->lock);
+    return 0;
+}
+
+/* Handshake: a client must present evidence that verifies (policy is applied per call, so that a
+ * refused enclave gets a PERMISSION_DENIED it can report, not a failed handshake). */
+static int verify_client(void *ctx, const char *pem, initra_err *err)
+{
+    initra_kms *k = ctx;
+    initra_ratls_peer peer;
+    if (initra_ratls_verify_peer(k->verifier, pem, time(NULL), &peer, err) == 0) return 0;
+    logf_(k, "handshake refused: %s", err->msg);
+    return -1;
+}
+
+static void short_hex(const uint8_t *p, char out[17]) { initra_hex(p, 8, out); }
+
+static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp)
+{
+    initra_kms *k = ctx;
+    if (strcmp(rq->method, GETSECRET) != 0) {
+        rp->code = INITRA_RPC_UNIMPLEMENTED;
+        snprintf(rp->msg, sizeof rp->msg, "this server implements %s", GETSECRET);
+        return;
+    }
+    Ratls__SecretRequest *req = ratls__secret_request__unpack(NULL, rq->req_len, rq->req);
+    if (!req || !req->name || !*req->name || strlen(req->name) > 255) {
+        rp->code = INITRA_RPC_INVALID_ARGUMENT;
+        snprintf(rp->msg, sizeof rp->msg, "SecretRequest.name must be 1 to 255 characters");
+        if (req) ratls__secret_request__free_unpacked(req, NULL);
+        return;
+    }
+    const char *name = req->name;
+    char who[160] = "unattested peer";
+    initra_ratls_peer peer;
+    initra_err why;
+    initra_evidence ev;
+    int attested = !k->o.no_client_attestation;
+    if (attested) {
+        if (!rq->peer_pem || initra_ratls_verify_peer(k->verifier, rq->peer_pem, time(NULL), &peer, &why)) {
+            rp->code = INITRA_RPC_UNAUTHENTICATED;
+            snprintf(rp->msg, sizeof rp->msg, "the client certificate carries no verifiable enclave evidence");
+            logf_(k, "%s asked for \"%.64s\": refused, %s", rq->peer_addr, name, rq->peer_pem ? why.msg : "no certificate");
+            ratls__secret_request__free_unpacked(req, NULL);
+            return;
+        }
+        char e[17], s[17];
+        short_hex(peer.report.mr_enclave, e);
+        short_hex(peer.report.mr_signer, s);
+        snprintf(who, sizeof who, "%s mr_enclave=%s.. mr_signer=%s.. isv_svn=%u config_svn=%u tcb=%s", rq->peer_addr,
+                 e, s, peer.report.isv_svn, peer.report.config_svn, peer.status);
+        ev = (initra_evidence){&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
+                               peer.collateral_expired};
+    }
+    kms_config *c = config_get(k);
+    int denied = 0;
+    if (attested && c->clients && initra_policy_check(c->clients, &ev, &why)) denied = 1;
+    if (attested && !denied && c->per_secret && initra_secret_policy_check(c->per_secret, name, &ev, &why)) denied = 1;
+    const initra_kms_secret *sec = denied ? NULL : initra_kms_secrets_find(&c->secrets, name);
+    if (denied) {
+        /* The same answer whether or not the name exists. */
+        rp->code = INITRA_RPC_PERMISSION_DENIED;
+        snprintf(rp->msg, sizeof rp->msg, "the KMS policy does not allow this enclave to read \"%.64s\"", name);
+        logf_(k, "%s asked for \"%.64s\": denied: %s", who, name, why.msg);
+    } else if (!sec) {
+        rp->code = INITRA_RPC_NOT_FOUND;
+        snprintf(rp->msg, sizeof rp->msg, "no secret named \"%.64s\"", name);
+        logf_(k, "%s asked for \"%.64s\": not found", who, name);
+    } else {
+        char *b64 = initra_b64_encode(sec->data, sec->len);
+        Ratls__SecretReply reply = RATLS__SECRET_REPLY__INIT;
+        reply.secret = b64;
+        size_t n = b64 ? ratls__secret_reply__get_packed_size(&reply) : 0;
+        rp->resp = b64 ? malloc(n ? n : 1) : NULL;
+        if (!rp->resp) {
+            rp->code = INITRA_RPC_INTERNAL;
+            snprintf(rp->msg, sizeof rp->msg, "out of memory");
+        } else {
+            rp->resp_len = ratls__secret_reply__pack(&reply, rp->resp);
+            logf_(k, "%s asked for \"%.64s\": released (%zu bytes)", who, name, sec->len);
+        }
+        if (b64) initra_free_secret(b64, strlen(b64));
+    }
+    config_put(k, c);
+    ratls__secret_request__free_unpacked(req, NULL);
+}
+
+static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    return initra_attest_quote(ctx, rd, q, len, err);
+}
+
+static int start_server(initra_kms *k, initra_err *err)
+{
+    char *cert = NULL, *key = NULL;
+    long secs = k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600;
+    if (initra_ratls_create(k->attester ? attester_quote : NULL, k->attester, INITRA_RATLS_OCCLUM, secs, &cert, &key,
+                            err))
+        return -1;
+    initra_rpc_server_opts so = {k->listen,
+                                 {0, cert, key, k->o.no_client_attestation ? initra_rpc_accept_any : verify_client, k},
+                                 get_secret, k, k->o.threads};
+    initra_rpc_server *s = initra_rpc_server_start(&so, err);
+    free(cert);
+    initra_free_secret(key, strlen(key));
+    if (!s) return -1;
+    k->server = s;
+    k->cert_made = time(NULL);
+    return 0;
+}
+
+initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
+{
+    if (!o->clients_path && !o->policy_path && !o->no_client_attestation)
+        return initra_fail(err, "kms: give --clients FILE (Occlum's dynamic_config.json) or --policy FILE: without a "
+                                "policy any attested enclave would get every secret"),
+               NULL;
+    initra_kms *k = calloc(1, sizeof *k);
+    if (!k) return initra_fail(err, "out of memory"), NULL;
+    k->o = *o;
+    pthread_mutex_init(&k->lock, NULL);
+    k->log = o->log ? o->log : stderr;
+    k->listen = strdup(o->listen);
+    k->secrets_path = o->secrets_path ? strdup(o->secrets_path) : NULL;
+    k->clients_path = o->clients_path ? strdup(o->clients_path) : NULL;
+    k->policy_path = o->policy_path ? strdup(o->policy_path) : NULL;
+    if (!(k->cfg = config_load(k, err))) goto fail;
+    initra_err aerr;
+    k->attester = initra_attest_detect(&aerr);
+    if (!k->attester && !o->insecure_no_attestation) {
+        initra_fail(err, "kms: no quote provider, so clients could not verify this server (%s); run it inside an "
+                         "enclave (`initra run`), or pass --insecure-no-attestation for a test setup",
+                    aerr.msg);
+        goto fail;
+    }
+    if (!o->no_client_attestation && !(k->verifier = initra_ratls_verifier_new(&o->verifier, err))) {
+        initra_fail_prefix(err, "kms: cannot verify clients");
+        goto fail;
+    }
+    if (start_server(k, err)) goto fail;
+    logf_(k, "serving %s on port %d (%s; %zu secrets%s%s)", GETSECRET, initra_rpc_server_port(k->server),
+          k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
+          k->cfg->secrets.n, k->cfg->clients ? ", client policy" : "", k->cfg->per_secret ? ", per-secret policy" : "");
+    return k;
+fail:
+    initra_kms_stop(k);
+    return NULL;
+}
+
+int initra_kms_port(const initra_kms *k) { return initra_rpc_server_port(k->server); }
+long initra_kms_cert_age(const initra_kms *k) { return (long)(time(NULL) - k->cert_made); }
+
+int initra_kms_rotate(initra_kms *k, initra_err *err)
+{
+    initra_rpc_server *old = k->server;
+    char listen[300];
+    /* Rebind to the same port. */
+    const char *colon = strrchr(k->listen, ':');
+    snprintf(listen, sizeof listen, "%.*s:%d", colon ? (int)(colon - k->listen) : 0, k->listen,
+             initra_rpc_server_port(old));
+    initra_rpc_server_stop(old);
+    k->server = NULL;
+    free(k->listen);
+    k->listen = strdup(listen);
+    return start_server(k, err);
+}
+
+void initra_kms_stop(initra_kms *k)
+{
+    if (!k) return;
+    initra_rpc_server_stop(k->server);
+    initra_ratls_verifier_free(k->verifier);
+    initra_attest_free(k->attester);
+    if (k->cfg) config_release(k->cfg);
+    free(k->listen);
+    free(k->secrets_path);
+    free(k->clients_path);
+    free(k->policy_path);
+    pthread_mutex_destroy(&k->lock);
+    free(k);
+}
