@@ -5,7 +5,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 CC      ?= gcc
 SAN     ?=
-PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c
+PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1
 
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation

@@ -23,6 +23,7 @@ need_pc libcurl libcurl4-openssl-dev
 need_pc libcbor libcbor-dev
 need_pc grpc libgrpc-dev
 need_pc libprotobuf-c libprotobuf-c-dev
+need_pc yaml-0.1 libyaml-dev
 need_cmd protoc-c protobuf-c-compiler
 need_cmd openssl openssl
 need_cmd python3 python3

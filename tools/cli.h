@@ -36,5 +36,6 @@ int cmd_print(int argc, char **argv);
 int cmd_config_id(int argc, char **argv);
 int cmd_kms(int argc, char **argv);          /* tools/cmd_kms.c */
 int cmd_init(int argc, char **argv);         /* tools/cmd_init.c */
+int cmd_kms_aecs_admin(int argc, char **argv); /* tools/cmd_kms_aecs.c: `initra kms aecs-admin ...` */
 
 #endif

@@ -1,0 +1,352 @@
+/* initra aecs: the AECS (Alibaba Enclave Configuration Service) flavour of Init-RA, PROTOCOLS.md 1.3.
+ *   - Unified Attestation (UA) attributes of an SGX_DCAP report and UA policy matching;
+ *   - the AECS digital envelope (AES-256-GCM + RSA-OAEP + RSA PKCS#1 v1.5 SHA-256 signature);
+ *   - UA "Passport" reports (quote + collateral) binding an RSA-2048 PKCS#1 public key;
+ *   - the AECS secret store (services, secrets, per-secret UA policies) and its spec files. */
+#ifndef INITRA_AECS_H
+#define INITRA_AECS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "initra/dcap.h"
+#include "initra/ratls.h"
+#include "initra/rpc.h"
+#include "initra/sgx.h"
+#include "initra/util.h"
+
+/* ================= UA attributes and policies ================= */
+
+/* The attributes, in the order of init_ra_conf.json's ua_policy_* fields. */
+enum initra_ua_attr {
+    INITRA_UA_STR_TEE_PLATFORM,
+    INITRA_UA_HEX_PLATFORM_HW_VERSION,
+    INITRA_UA_HEX_PLATFORM_SW_VERSION,
+    INITRA_UA_HEX_SECURE_FLAGS,
+    INITRA_UA_HEX_PLATFORM_MEASUREMENT,
+    INITRA_UA_HEX_BOOT_MEASUREMENT,
+    INITRA_UA_STR_TEE_IDENTITY,
+    INITRA_UA_HEX_TA_MEASUREMENT,
+    INITRA_UA_HEX_TA_DYN_MEASUREMENT,
+    INITRA_UA_HEX_SIGNER,
+    INITRA_UA_HEX_PROD_ID,
+    INITRA_UA_STR_MIN_ISVSVN,
+    INITRA_UA_HEX_USER_DATA,
+    INITRA_UA_BOOL_DEBUG_DISABLED,
+    INITRA_UA_HEX_HASH_OR_PEM_PUBKEY,
+    INITRA_UA_HEX_NONCE,
+    INITRA_UA_HEX_SPID,
+    INITRA_UA_N_ATTRS
+};
+/* "str_tee_platform", ... (the JSON/proto field names). */
+extern const char *const INITRA_UA_ATTR_NAMES[INITRA_UA_N_ATTRS];
+/* The attribute index of a name, or -1. */
+int initra_ua_attr_index(const char *name);
+
+#define INITRA_UA_PLATFORM_SGX_DCAP "SGX_DCAP"
+
+/* A set of attribute values (fresh strings). As a report's attributes: NULL = the platform never fills
+ * that attribute. As a policy entry: NULL or "" = not checked. */
+typedef struct {
+    char *v[INITRA_UA_N_ATTRS];
+} initra_ua_attrs;
+
+void initra_ua_attrs_free(initra_ua_attrs *a);
+/* Replaces one value with a copy of value (NULL clears). 0 or -1 (out of memory). */
+int initra_ua_attrs_set(initra_ua_attrs *a, int attr, const char *value);
+
+/* What an SGX_DCAP report yields (PROTOCOLS.md 1.3): str_tee_platform "SGX_DCAP", hex_ta_measurement
+ * MRENCLAVE and hex_signer MRSIGNER (uppercase hex), hex_prod_id ISVPRODID and str_min_isvsvn ISVSVN
+ * (decimal), bool_debug_disabled "true"/"false", hex_user_data report_data[0..32] and
+ * hex_hash_or_pem_pubkey report_data[32..64] (uppercase hex), hex_spid ""; the rest NULL. */
+int initra_ua_attrs_from_sgx(const initra_sgx_report_body *b, initra_ua_attrs *out, initra_err *err);
+
+/* A policy: any entry may match (OR); within an entry every non-empty field must match (AND); an empty
+ * list matches nothing. Values are normalised when loaded (hex uppercase, decimals canonical, booleans
+ * "true"/"false"). */
+typedef struct {
+    initra_ua_attrs *entries;
+    size_t n;
+} initra_ua_policy;
+
+/* From a JSON array of objects keyed by attribute names (string values; integers accepted for the
+ * decimal fields, booleans for bool_debug_disabled). Unknown keys, malformed hex, non-decimal numbers
+ * are errors naming `where`, the entry and the field. */
+int initra_ua_policy_from_json(const json_t *j, const char *where, initra_ua_policy *out, initra_err *err);
+/* The policy as that JSON array (only non-empty fields); new reference. */
+json_t *initra_ua_policy_to_json(const initra_ua_policy *p);
+/* One entry from init_ra_conf.json's ra_config ua_policy_* fields (strings; missing = empty).
+ * *all_empty tells whether no field was set. */
+int initra_ua_policy_from_ra_config(const json_t *ra_config, const char *where, initra_ua_policy *out,
+                                    int *all_empty, initra_err *err);
+/* Normalises and checks one value for attribute attr into a fresh string (""/NULL -> ""). */
+int initra_ua_value_normalise(int attr, const char *value, char **out, initra_err *err);
+void initra_ua_policy_free(initra_ua_policy *p);
+/* 0 when some entry accepts the attributes; -1 with `why` naming the entry (the closest one when there
+ * are several), the attribute that failed and both values. */
+int initra_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *actual, initra_err *why);
+
+/* ================= RSA keys (PKCS#1 PEM) ================= */
+
+/* A fresh RSA key (bits >= 2048). */
+EVP_PKEY *initra_aecs_rsa_generate(int bits, initra_err *err);
+/* PKCS#1 public key PEM ("-----BEGIN RSA PUBLIC KEY-----"), fresh string. */
+char *initra_aecs_rsa_public_pem(EVP_PKEY *k, initra_err *err);
+/* Private key PEM: PKCS#1 ("BEGIN RSA PRIVATE KEY") or, with pkcs8, PKCS#8 ("BEGIN PRIVATE KEY").
+ * Fresh string; free with initra_free_secret(s, strlen(s)). */
+char *initra_aecs_rsa_private_pem(EVP_PKEY *k, int pkcs8, initra_err *err);
+/* The SPKI public key PEM ("BEGIN PUBLIC KEY"), fresh string. */
+char *initra_aecs_rsa_spki_pem(EVP_PKEY *k, initra_err *err);
+/* Parses a PKCS#1 RSA public key PEM of at least 2048 bits; any other form is refused
+ * ("not a PKCS#1 RSA public key; AECS switches to SM2 mode for other forms"). */
+EVP_PKEY *initra_aecs_rsa_public_from_pem(const char *pem, initra_err *err);
+/* Parses an RSA private key PEM (PKCS#1 or PKCS#8, unencrypted). */
+EVP_PKEY *initra_aecs_rsa_private_from_pem(const char *pem, initra_err *err);
+
+/* ================= Digital envelope ================= */
+
+typedef struct {
+    uint8_t *p;
+    size_t n;
+} initra_bytes;
+
+/* DigitalEnvelopeEncrypted with its SymmetricKeyEncrypted aes_cipher, field for field. */
+typedef struct {
+    initra_bytes cipher, mac, aad, iv; /* aes_cipher: ciphertext, 16-byte GCM tag, AAD, 12-byte IV */
+    initra_bytes encrypted_key;        /* RSA-OAEP (SHA-1, MGF1-SHA-1) of the 32-byte AES key */
+    initra_bytes plain_hash;           /* uppercase hex SHA-256 of the plaintext (64 ASCII bytes) */
+    initra_bytes plain_hash_sig;       /* RSA PKCS#1 v1.5 SHA-256 signature over plain_hash */
+} initra_aecs_envelope;
+
+/* The envelope AAD for a request nonce: the nonce if non-empty, else "Enclave". */
+const char *initra_aecs_aad(const char *nonce);
+
+/* Seals plaintext to the recipient's PKCS#1 public key PEM, signed by signer (an RSA private key). */
+int initra_aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem, EVP_PKEY *signer,
+                              const char *aad, initra_aecs_envelope *out, initra_err *err);
+/* Opens an envelope: aad must equal expected_aad, the AES key must decrypt with recipient, AES-GCM must
+ * authenticate, plain_hash must be the uppercase hex SHA-256 of the plaintext, plain_hash_sig must verify
+ * with signer_pem (PKCS#1). Every failure is a distinct one-line error; nothing is released before all
+ * checks pass. *plain is fresh (NUL-terminated beyond *n); free with initra_free_secret(*plain, *n). */
+int initra_aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipient, const char *signer_pem,
+                              const char *expected_aad, uint8_t **plain, size_t *n, initra_err *err);
+void initra_aecs_envelope_free(initra_aecs_envelope *e);
+
+/* ================= UA reports ================= */
+
+#define INITRA_UA_REPORT_VERSION "1.0"
+#define INITRA_UA_REPORT_PASSPORT "Passport"
+#define INITRA_UA_REPORT_BGCHECK "BackgroundCheck"
+
+/* UnifiedAttestationReport and UnifiedAttestationAuthReport, field for field (fresh strings). */
+typedef struct {
+    char *str_report_version;
+    char *str_report_type;
+    char *str_tee_platform;
+    char *json_report;
+    char *json_nested_reports;
+} initra_ua_report;
+
+typedef struct {
+    initra_ua_report report;
+    char *pem_public_key;
+} initra_ua_auth_report;
+
+void initra_ua_auth_report_free(initra_ua_auth_report *r);
+
+/* Collateral for a quote: the bundle JSON text (PROTOCOLS.md 3; what goes into json_collateral). */
+typedef int (*initra_collateral_fn)(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
+
+/* The 64 report data bytes of a UA report: [0..32] = hex_data hex-decoded (at most 64 hex digits, zero
+ * padded; NULL or "" = zeros), [32..64] = SHA-256 of the pem_public_key string bytes. */
+int initra_ua_report_data(const char *hex_data, const char *pem_public_key, uint8_t out[64], initra_err *err);
+
+/* A Passport report for SGX_DCAP: a quote over initra_ua_report_data(hex_data, pem) from quote_fn,
+ * the collateral from coll_fn, json_report = {"b64_quote": ..., "json_collateral": "<bundle text>"}. */
+int initra_ua_report_create(initra_quote_fn quote_fn, void *quote_ctx, initra_collateral_fn coll_fn, void *coll_ctx,
+                            const char *hex_data, const char *pem_public_key, initra_ua_auth_report *out,
+                            initra_err *err);
+
+/* Untrusted parse of a report: version "1.0", type Passport, platform SGX_DCAP, json_report an object
+ * with b64_quote (also b64Quote, protobuf's JSON name) decoding to a quote that parses, and
+ * json_collateral (also jsonCollateral) a string. Fresh *quote and *collateral (NUL-terminated). */
+int initra_ua_report_parse(const initra_ua_report *r, uint8_t **quote, size_t *quote_len, char **collateral,
+                           initra_err *err);
+
+/* Quote verification by the DCAP verifier: 0 when genuine at `at`; fills *body with the enclave report. */
+typedef int (*initra_ua_verify_fn)(void *ctx, const uint8_t *quote, size_t len, const char *collateral,
+                                   time_t at, initra_sgx_report_body *body, initra_err *err);
+
+/* The DCAP verifier as an initra_ua_verify_fn (ctx = initra_ua_dcap_ctx *): the collateral bundle from
+ * json_report is parsed (not cached) and the quote verified at `at` under dcap's roots; expired collateral
+ * fails unless allow_expired_collateral; the TCB status must be in tcb_statuses (n = 0: UpToDate or
+ * SWHardeningNeeded). */
+typedef struct {
+    initra_dcap *dcap;
+    int allow_expired_collateral;
+    const char *const *tcb_statuses;
+    size_t n_tcb_statuses;
+} initra_ua_dcap_ctx;
+int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const char *collateral, time_t at,
+                          initra_sgx_report_body *body, initra_err *err);
+
+/* Everything a peer's auth report must satisfy, in order: parse, the quote verifies (verify_fn at `at`),
+ * report_data[32..64] == SHA-256(pem_public_key), pem_public_key is PKCS#1, and, when hex_data is
+ * non-empty, report_data[0..32] equals it hex-decoded and zero padded (the freshness nonce).
+ * Fills attrs (initra_ua_attrs_from_sgx) on success. */
+int initra_ua_auth_report_verify(const initra_ua_auth_report *r, initra_ua_verify_fn verify_fn, void *verify_ctx,
+                                 time_t at, const char *hex_data, initra_ua_attrs *attrs, initra_err *err);
+
+/* ================= Secret store ================= */
+
+enum initra_aecs_secret_type {
+    INITRA_AECS_RSA_KEY_PAIR = 0,
+    INITRA_AECS_AES256_KEY = 1,
+    INITRA_AECS_IMPORT_DATA = 2,
+    INITRA_AECS_CERTIFICATE = 3,
+    INITRA_AECS_SM2_KEY_PAIR = 4,
+    INITRA_AECS_CONFIGURATIONS = 5,
+};
+#define INITRA_AECS_MAX_IMPORT 10240
+#define INITRA_AECS_MAX_NAME 255
+
+/* "RSA_KEY_PAIR", ...; NULL for an unknown value. */
+const char *initra_aecs_type_name(int type);
+/* Accepts "RSA_KEY_PAIR" and AECS's "SECRET_TYPE_RSA_KEY_PAIR" forms; -1 when unknown. */
+int initra_aecs_type_from_name(const char *name);
+
+/* Names: [A-Za-z0-9_.-], 1..255 characters. what = "service name" / "secret name". */
+int initra_aecs_check_name(const char *name, const char *what, initra_err *err);
+
+typedef struct {
+    char *service;
+    char *name;
+    int type;
+    char *data; /* the secret's data string (what the envelope carries); a secret */
+    initra_ua_policy policy;
+} initra_aecs_secret;
+
+typedef struct {
+    char **services;
+    size_t n_services;
+    initra_aecs_secret *secrets;
+    size_t n_secrets;
+} initra_aecs_store;
+
+/* The store file:
+ *   {"version": 1, "services": ["NAME", ...],
+ *    "secrets": [{"service": S, "name": N, "type": "IMPORT_DATA", "data": "...", "policy": [UA entries]}]}
+ * A missing file with allow_missing is an empty store. Errors name the file and the JSON path. */
+int initra_aecs_store_load(const char *path, int allow_missing, initra_aecs_store *st, initra_err *err);
+int initra_aecs_store_from_json(const char *text, size_t len, const char *where, initra_aecs_store *st,
+                                initra_err *err);
+/* Writes atomically, mode 0600. */
+int initra_aecs_store_save(const initra_aecs_store *st, const char *path, initra_err *err);
+void initra_aecs_store_free(initra_aecs_store *st);
+
+int initra_aecs_store_register_service(initra_aecs_store *st, const char *name, initra_err *err);
+/* The secret (service, name) or NULL. */
+const initra_aecs_secret *initra_aecs_store_find(const initra_aecs_store *st, const char *service,
+                                                 const char *name);
+int initra_aecs_store_destroy_secret(initra_aecs_store *st, const char *service, const char *name, initra_err *err);
+
+/* One secret to create, as a spec file describes it. */
+typedef struct {
+    char *service;
+    char *name;
+    int type;
+    char *data;      /* IMPORT_DATA: required; AES256_KEY / RSA_KEY_PAIR: NULL = generate */
+    int pkcs8;       /* RSA_KEY_PAIR: params pkcs_type = pkcs8 */
+    int bits;        /* RSA_KEY_PAIR: params bit_length (default 2048) */
+    initra_ua_policy policy;
+} initra_aecs_spec;
+
+typedef struct {
+    initra_aecs_spec *items;
+    size_t n;
+} initra_aecs_specs;
+
+/* A spec file modelled on AECS's service_secret_policy.yaml, in YAML or JSON (the same tree):
+ *   kind: SecretPolicy
+ *   secrets:
+ *   - spec: {name, type: SECRET_TYPE_IMPORT_DATA|SECRET_TYPE_AES256_KEY|SECRET_TYPE_RSA_KEY_PAIR,
+ *            service, readonly, share,
+ *            policy: {enclaveMatchAnyRules: [{mrenclave, mrsigner, prodID, minIsvSvn, user_data, spid,
+ *                                              debug_disabled, ...or any UA attribute name}]},
+ *            params: [{key: pkcs_type, value: pkcs8}, {key: bit_length, value: 2048}]}
+ *     data: ...
+ * Every unknown key, unsupported type and malformed value is an error naming the file and the path. */
+int initra_aecs_specs_parse(const char *text, size_t len, const char *where, initra_aecs_specs *out,
+                            initra_err *err);
+void initra_aecs_specs_free(initra_aecs_specs *s);
+
+/* Creates the secret described by spec in st (the service must be registered, the name unused):
+ * IMPORT_DATA as given (1..10240 bytes), AES256_KEY 64 uppercase hex chars (generated unless given),
+ * RSA_KEY_PAIR AECS's JSON form {"privateKey": PEM, "publicKey": PEM} (PKCS#1 PEMs, PKCS#8/SPKI with
+ * pkcs8; generated unless given). Other types are refused. */
+int initra_aecs_store_create_secret(initra_aecs_store *st, const initra_aecs_spec *spec, initra_err *err);
+
+/* Parses YAML text into a JSON tree (mappings -> objects, sequences -> arrays, scalars -> strings;
+ * anchors/aliases, tags and duplicate keys refused). New reference, or NULL with err. */
+json_t *initra_yaml_to_json(const char *text, size_t len, const char *where, initra_err *err);
+
+/* ================= Wire: /kubetee.Aecs/GetEnclaveSecret (proto/aecs.proto) ================= */
+
+#define INITRA_AECS_METHOD "/kubetee.Aecs/GetEnclaveSecret"
+#define INITRA_AECS_DEFAULT_PORT 19527
+#define INITRA_AECS_MAX_MESSAGE (8u << 20)
+
+/* A fresh request nonce: 32 uppercase hex digits (16 random bytes). */
+int initra_aecs_nonce(char out[33], initra_err *err);
+
+/* GetEnclaveSecretRequest bytes. Fresh *out. */
+int initra_aecs_request_encode(const initra_ua_auth_report *mine, const char *service, const char *secret,
+                               const char *nonce, uint8_t **out, size_t *len, initra_err *err);
+
+/* The server side. The store is read-only while serving; self is the server's Passport (made once, with no
+ * nonce) binding the PKCS#1 PEM of key. The client's report is verified with verify at the call time and
+ * matched against the secret's policy; its freshness is not needed (the secret goes to the key it binds). */
+typedef struct {
+    const initra_aecs_store *store;
+    EVP_PKEY *key;
+    const initra_ua_auth_report *self;
+    initra_ua_verify_fn verify;
+    void *verify_ctx;
+} initra_aecs_server;
+
+/* One request -> response bytes. Returns the gRPC status (INITRA_RPC_OK with a fresh *resp; otherwise
+ * INVALID_ARGUMENT for malformed requests or names, PERMISSION_DENIED when the client's report does not
+ * verify or does not match the secret's policy (err names the entry and attribute), NOT_FOUND for an
+ * unknown service or secret, INTERNAL) with err set. */
+int initra_aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
+                       size_t *resp_len, initra_err *err);
+/* initra_rpc_handler_fn for initra_rpc_server_start (ctx = initra_aecs_server *): method check, then
+ * initra_aecs_handle; a refusal is logged as one line on stderr and sent as the status message. */
+void initra_aecs_rpc_handler(void *ctx, const initra_rpc_request *req, initra_rpc_reply *reply);
+
+/* The client side: its key and Passport, how to verify the server's report, and which server to trust
+ * (server_policy NULL = any genuine enclave; the caller warns that the server is not pinned). */
+typedef struct {
+    EVP_PKEY *key;
+    const initra_ua_auth_report *self;
+    initra_ua_verify_fn verify;
+    void *verify_ctx;
+    const initra_ua_policy *server_policy;
+} initra_aecs_client;
+
+/* Opens GetEnclaveSecretResponse bytes for the request made with nonce: the server's report verifies at
+ * `now`, matches server_policy, binds its pem_public_key; the envelope opens with our key, is signed by
+ * that key and carries the nonce as AAD. *secret is fresh (NUL-terminated beyond *n); free with
+ * initra_free_secret(*secret, *n). */
+int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce,
+                              time_t now, uint8_t **secret, size_t *n, initra_err *err);
+/* A fresh nonce, the request, the call over rpc, initra_aecs_response_open. */
+int initra_aecs_get_secret(const initra_aecs_client *c, initra_rpc_client *rpc, const char *service,
+                           const char *secret_name, unsigned deadline_ms, uint8_t **secret, size_t *n,
+                           initra_err *err);
+
+#endif

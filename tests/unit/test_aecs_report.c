@@ -1,0 +1,250 @@
+/* aecs: UA Passport reports from real sim quotes: report_data layout, full DCAP verification from the
+ * embedded collateral (sim root, expired collateral, unknown root), key binding, nonce freshness, the
+ * attributes, and malformed reports. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/sha.h>
+
+#include "check.h"
+#include "initra/aecs.h"
+#include "initra/attest.h"
+
+static int debug_enclave;
+
+static int quote_fn(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    initra_sgx_report_body id;
+    memset(&id, 0, sizeof id);
+    memset(id.mr_enclave, 0xAB, 32);
+    memset(id.mr_signer, 0xCD, 32);
+    id.isv_prod_id = 1234;
+    id.isv_svn = 5;
+    id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT | (debug_enclave ? INITRA_ATTR_DEBUG : 0);
+    return initra_sim_quote(ctx, &id, rd, q, len, err);
+}
+
+static int coll_fn(void *ctx, const uint8_t *q, size_t n, char **json, initra_err *err)
+{
+    return initra_sim_collateral(ctx, json, err);
+}
+
+static int failing_coll(void *ctx, const uint8_t *q, size_t n, char **json, initra_err *err)
+{
+    return initra_fail(err, "no PCCS");
+}
+
+/* r with json_report replaced by text (the rest shared; only json_report is freed by the caller). */
+static initra_ua_auth_report with_json(const initra_ua_auth_report *r, const char *text)
+{
+    initra_ua_auth_report c = *r;
+    c.report.json_report = (char *)text;
+    return c;
+}
+
+int main(void)
+{
+    initra_err err;
+    char dir[4096];
+    initra_sim *sim = initra_sim_dir(dir, sizeof dir, &err) == 0 ? initra_sim_open(dir, &err) : NULL;
+    CHECK(sim != NULL, "sim platform: %s", sim ? dir : err.msg);
+    if (!sim) CHECK_DONE();
+    EVP_PKEY *key = initra_aecs_rsa_generate(2048, &err), *key2 = initra_aecs_rsa_generate(2048, &err);
+    char *pem = initra_aecs_rsa_public_pem(key, &err), *pem2 = initra_aecs_rsa_public_pem(key2, &err);
+
+    /* report data */
+    uint8_t rd[64], h[32];
+    CHECK(initra_ua_report_data("0102ab", pem, rd, &err) == 0 && rd[0] == 1 && rd[1] == 2 && rd[2] == 0xab && rd[3] == 0 &&
+              rd[31] == 0,
+          "report_data[0..32] = hex-decoded nonce, zero padded");
+    SHA256((const uint8_t *)pem, strlen(pem), h);
+    CHECK(!memcmp(rd + 32, h, 32), "report_data[32..64] = SHA-256 of the PEM string");
+    CHECK(initra_ua_report_data("123", pem, rd, &err) != 0 && strstr(err.msg, "not at most 64 hex digits"), "odd hex refused");
+    CHECK(initra_ua_report_data("zz", pem, rd, &err) != 0, "non-hex nonce refused");
+    char long_hex[70];
+    memset(long_hex, 'a', 66);
+    long_hex[66] = 0;
+    CHECK(initra_ua_report_data(long_hex, pem, rd, &err) != 0, "nonce over 32 bytes refused");
+
+    /* create */
+    const char *nonce = "00112233445566778899AABBCCDDEEFF";
+    initra_ua_auth_report r;
+    CHECK(initra_ua_report_create(quote_fn, sim, coll_fn, sim, nonce, pem, &r, &err) == 0, "Passport report created: %s",
+          err.msg);
+    CHECK(!strcmp(r.report.str_report_version, "1.0") && !strcmp(r.report.str_report_type, "Passport") &&
+              !strcmp(r.report.str_tee_platform, "SGX_DCAP") && !strcmp(r.pem_public_key, pem),
+          "version 1.0, Passport, SGX_DCAP, the PEM");
+    json_t *j = json_loads(r.report.json_report, 0, NULL);
+    char *coll = NULL;
+    initra_sim_collateral(sim, &coll, &err);
+    CHECK(j && json_is_string(json_object_get(j, "b64_quote")) &&
+              !strcmp(json_string_value(json_object_get(j, "json_collateral")), coll) && json_object_size(j) == 2,
+          "json_report = {b64_quote, json_collateral = the bundle text}");
+    initra_ua_auth_report bad;
+    CHECK(initra_ua_report_create(quote_fn, sim, failing_coll, NULL, nonce, pem, &bad, &err) != 0 &&
+              strstr(err.msg, "UA report: collateral: no PCCS"),
+          "collateral failure reported: %s", err.msg);
+
+    /* parse */
+    uint8_t *q;
+    size_t qlen;
+    char *c;
+    CHECK(initra_ua_report_parse(&r.report, &q, &qlen, &c, &err) == 0 && !strcmp(c, coll), "report parses");
+    initra_quote pq;
+    CHECK(initra_quote_parse(q, qlen, &pq, &err) == 0 && !memcmp(pq.enclave.report_data + 32, h, 32) &&
+              pq.enclave.report_data[0] == 0x00 && pq.enclave.report_data[1] == 0x11 && pq.enclave.report_data[15] == 0xff,
+          "the quote carries nonce and key hash");
+    free(q);
+    free(c);
+
+    /* verify with the DCAP verifier */
+    initra_dcap *d = initra_dcap_new(&err);
+    uint8_t *root;
+    size_t root_len;
+    initra_sim_root_der(sim, &root, &root_len, &err);
+    CHECK(d && initra_dcap_add_root(d, root, root_len, &err) == 0, "dcap context trusting the sim root");
+    free(root);
+    initra_ua_dcap_ctx vc = {d, 0, NULL, 0};
+    time_t now = time(NULL);
+    initra_ua_attrs a;
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) == 0,
+          "report verifies with the nonce: %s", err.msg);
+    if (a.v[0]) {
+        CHECK(!strcmp(a.v[INITRA_UA_HEX_TA_MEASUREMENT], "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB") &&
+                  !strcmp(a.v[INITRA_UA_HEX_PROD_ID], "1234") && !strcmp(a.v[INITRA_UA_STR_MIN_ISVSVN], "5") &&
+                  !strcmp(a.v[INITRA_UA_BOOL_DEBUG_DISABLED], "true") &&
+                  !strncmp(a.v[INITRA_UA_HEX_USER_DATA], "00112233445566778899AABBCCDDEEFF0000", 36),
+              "attributes from the verified quote");
+        json_t *pj = json_pack("[{s:s, s:s}]", "hex_signer",
+                               "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", "hex_hash_or_pem_pubkey", pem);
+        initra_ua_policy p;
+        CHECK(initra_ua_policy_from_json(pj, "t", &p, &err) == 0 && initra_ua_policy_check(&p, &a, &err) == 0,
+              "a policy pinning signer and PEM key accepts it: %s", err.msg);
+        initra_ua_policy_free(&p);
+        json_decref(pj);
+    }
+    initra_ua_attrs_free(&a);
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, "", &a, &err) == 0,
+          "no nonce required: verifies");
+    initra_ua_attrs_free(&a);
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, "00112233445566778899AABBCCDDEE00", &a, &err) != 0 &&
+              strstr(err.msg, "not the request nonce"),
+          "another nonce refused (replay): %s", err.msg);
+    /* key binding */
+    char *saved = r.pem_public_key;
+    r.pem_public_key = pem2;
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+              strstr(err.msg, "not the SHA-256 of pem_public_key"),
+          "a swapped pem_public_key refused: %s", err.msg);
+    r.pem_public_key = saved;
+    /* expired collateral: the sim's collateral is valid 30 days */
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now + 40 * 86400, nonce, &a, &err) != 0,
+          "expired collateral refused: %s", err.msg);
+    vc.allow_expired_collateral = 1;
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now + 40 * 86400, nonce, &a, &err) == 0,
+          "expired collateral accepted only when explicitly allowed: %s", err.msg);
+    initra_ua_attrs_free(&a);
+    vc.allow_expired_collateral = 0;
+    const char *only_revoked[] = {"Revoked"};
+    initra_ua_dcap_ctx vc2 = {d, 0, only_revoked, 1};
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc2, now, nonce, &a, &err) != 0 &&
+              strstr(err.msg, "TCB status UpToDate is not accepted"),
+          "TCB status list applied: %s", err.msg);
+    /* unknown root */
+    initra_dcap *d2 = initra_dcap_new(&err);
+    initra_ua_dcap_ctx vc3 = {d2, 0, NULL, 0};
+    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc3, now, nonce, &a, &err) != 0 &&
+              strstr(err.msg, "quote verification failed"),
+          "sim report refused without the sim root: %s", err.msg);
+    initra_dcap_free(d2);
+
+    /* the protobuf JSON names are accepted too */
+    json_t *cj = json_pack("{s:O, s:O}", "b64Quote", json_object_get(j, "b64_quote"), "jsonCollateral",
+                           json_object_get(j, "json_collateral"));
+    char *ctext = json_dumps(cj, 0);
+    initra_ua_auth_report alt = with_json(&r, ctext);
+    CHECK(initra_ua_auth_report_verify(&alt, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) == 0,
+          "b64Quote / jsonCollateral (protobuf JSON names) accepted: %s", err.msg);
+    initra_ua_attrs_free(&a);
+    free(ctext);
+    json_decref(cj);
+
+    /* malformed reports */
+    struct {
+        const char *json;
+        const char *want;
+    } cases[] = {
+        {"", "json_report is not JSON"},
+        {"[]", "not a JSON object"},
+        {"{\"json_collateral\":\"x\"}", "no b64_quote"},
+        {"{\"b64_quote\":\"AAAA\"}", "no json_collateral"},
+        {"{\"b64_quote\":\"AA!A\",\"json_collateral\":\"{}\"}", "b64_quote"},
+        {"{\"b64_quote\":\"AAAA\",\"json_collateral\":\"{}\"}", "UA report: b64_quote: quote"},
+        {"{\"b64_quote\":\"AAAA\",\"b64Quote\":\"AAAA\",\"json_collateral\":\"{}\"}", "both b64_quote and b64Quote"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        initra_ua_auth_report m = with_json(&r, cases[i].json);
+        CHECK(initra_ua_auth_report_verify(&m, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+                  strstr(err.msg, cases[i].want),
+              "json_report %s refused: %s", cases[i].json, err.msg);
+    }
+    json_t *jc = json_deep_copy(j);
+    json_object_set_new(jc, "json_collateral", json_string("{\"version\":3}"));
+    char *jtext = json_dumps(jc, 0);
+    initra_ua_auth_report m = with_json(&r, jtext);
+    CHECK(initra_ua_auth_report_verify(&m, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+              strstr(err.msg, "json_collateral"),
+          "broken collateral refused: %s", err.msg);
+    free(jtext);
+    json_decref(jc);
+    struct {
+        int field;
+        const char *value;
+        const char *want;
+    } hdr[] = {{0, "2.0", "str_report_version is \"2.0\""},
+               {1, "BackgroundCheck", "a \"Passport\" report"},
+               {2, "TDX", "only \"SGX_DCAP\""},
+               {3, "[{}]", "nested reports are not supported"}};
+    for (size_t i = 0; i < sizeof hdr / sizeof hdr[0]; i++) {
+        initra_ua_auth_report x = r;
+        char **f = hdr[i].field == 0   ? &x.report.str_report_version
+                   : hdr[i].field == 1 ? &x.report.str_report_type
+                   : hdr[i].field == 2 ? &x.report.str_tee_platform
+                                       : &x.report.json_nested_reports;
+        *f = (char *)hdr[i].value;
+        CHECK(initra_ua_auth_report_verify(&x, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+                  strstr(err.msg, hdr[i].want),
+              "header %s refused: %s", hdr[i].value, err.msg);
+    }
+    /* an SPKI key bound correctly is still refused (SM2 mode) */
+    char *spki = initra_aecs_rsa_spki_pem(key, &err);
+    initra_ua_auth_report s;
+    if (initra_ua_report_create(quote_fn, sim, coll_fn, sim, nonce, spki, &s, &err) == 0) {
+        CHECK(initra_ua_auth_report_verify(&s, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+                  strstr(err.msg, "not a PKCS#1 RSA public key"),
+              "a report binding an SPKI key is refused: %s", err.msg);
+        initra_ua_auth_report_free(&s);
+    }
+    free(spki);
+    /* debug enclave attribute */
+    debug_enclave = 1;
+    if (initra_ua_report_create(quote_fn, sim, coll_fn, sim, "", pem, &s, &err) == 0) {
+        CHECK(initra_ua_auth_report_verify(&s, initra_ua_dcap_verify, &vc, now, "", &a, &err) == 0 &&
+                  !strcmp(a.v[INITRA_UA_BOOL_DEBUG_DISABLED], "false"),
+              "debug enclave: bool_debug_disabled false");
+        initra_ua_attrs_free(&a);
+        initra_ua_auth_report_free(&s);
+    }
+
+    json_decref(j);
+    free(coll);
+    initra_ua_auth_report_free(&r);
+    initra_dcap_free(d);
+    free(pem);
+    free(pem2);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(key2);
+    initra_sim_close(sim);
+    CHECK_DONE();
+}
