@@ -21,7 +21,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null
 GRPC_STATIC = $(shell pkg-config --static --libs grpc libprotobuf-c 2>/dev/null | tr ' ' '\n' | \
                 grep -E '^-l(grpc|gpr|upb|re2|cares|address_sorting|absl_.*|protobuf-c)$$' | awk '!s[$$0]++')
 BIN_LIBS   = -Wl,-Bstatic $(GRPC_STATIC) -Wl,-Bdynamic \
-             $(shell pkg-config --libs openssl jansson libcbor 2>/dev/null) -lstdc++ -lz -lm -ldl -lpthread -lrt
+             $(shell pkg-config --libs $(filter-out libcurl grpc libprotobuf-c,$(PKGS)) 2>/dev/null) \
+             -lstdc++ -lz -lm -ldl -lpthread -lrt
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 LDFLAGS += $(OPT)
 LDLIBS  += $(PKG_LIBS) -lpthread

@@ -91,5 +91,6 @@ int cmd_kms(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help")) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "serve")) return serve(argc - 1, argv + 1);
-    return cli_error(CLI_USAGE, "kms: unknown subcommand '%s' (serve)", argv[1]);
+    if (!strcmp(argv[1], "aecs-admin")) return cmd_kms_aecs_admin(argc - 1, argv + 1);
+    return cli_error(CLI_USAGE, "kms: unknown subcommand '%s' (serve, aecs-admin)", argv[1]);
 }
