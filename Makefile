@@ -113,7 +113,7 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/initra
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libinitra.a
 	install -m 0644 include/initra/*.h $(DESTDIR)$(PREFIX)/include/initra/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' scripts/initra.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(filter-out libcurl,$(PKGS))|' scripts/initra.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/initra.pc
 
 clean:
