@@ -50,6 +50,19 @@ static void oid_text(const ASN1_OBJECT *o, char *buf, size_t n)
     if (OBJ_obj2txt(buf, (int)n, o, 1) <= 0) buf[0] = 0;
 }
 
+/* The last arc of `o` when it is directly under `prefix` (dotted, with the trailing dot): for
+ * prefix "1.2.840.113741.1.13.1.2." and OID "...13.1.2.17" it is 17; -1 otherwise. The OID text is
+ * also left in `text` for messages. */
+static long arc_under(const ASN1_OBJECT *o, const char *prefix, char *text, size_t n)
+{
+    oid_text(o, text, n);
+    size_t pl = strlen(prefix);
+    if (strncmp(text, prefix, pl) != 0 || !text[pl]) return -1;
+    char *end;
+    long k = strtol(text + pl, &end, 10);
+    return *end || k < 0 ? -1 : k;
+}
+
 static int get_octets(const ASN1_TYPE *v, uint8_t *out, size_t n, const char *what, initra_err *err)
 {
     if (v->type != V_ASN1_OCTET_STRING || ASN1_STRING_length(v->value.octet_string) != (int)n)
@@ -81,12 +94,8 @@ static int parse_tcb(const ASN1_TYPE *v, initra_pck_ext *out, initra_err *err)
     for (int i = 0; rc == 0 && i < sk_INITRA_SGX_EXT_ITEM_num(tcb); i++) {
         INITRA_SGX_EXT_ITEM *it = sk_INITRA_SGX_EXT_ITEM_value(tcb, i);
         char oid[80];
-        oid_text(it->oid, oid, sizeof oid);
-        size_t pl = strlen(SGX_OID ".2.");
-        if (strncmp(oid, SGX_OID ".2.", pl) != 0) continue;
-        char *end;
-        long k = strtol(oid + pl, &end, 10);
-        if (*end || k < 1 || k > 18) continue;
+        long k = arc_under(it->oid, SGX_OID ".2.", oid, sizeof oid);
+        if (k < 1 || k > 18) continue;
         long x;
         char what[128];
         snprintf(what, sizeof what, "TCB component %s", oid);
@@ -119,12 +128,8 @@ int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, in
     for (int i = 0; rc == 0 && i < sk_INITRA_SGX_EXT_ITEM_num(l); i++) {
         INITRA_SGX_EXT_ITEM *it = sk_INITRA_SGX_EXT_ITEM_value(l, i);
         char oid[80];
-        oid_text(it->oid, oid, sizeof oid);
-        size_t pl = strlen(SGX_OID ".");
-        if (strncmp(oid, SGX_OID ".", pl) != 0) continue;
-        char *end;
-        long k = strtol(oid + pl, &end, 10);
-        if (*end) continue;
+        long k = arc_under(it->oid, SGX_OID ".", oid, sizeof oid);
+        if (k < 0) continue;
         long x;
         switch (k) {
         case 1: rc = get_octets(it->value, out->ppid, 16, "PPID", err); break;
