@@ -1,0 +1,141 @@
+/* kms: certificate rotation keeps the port and serves a fresh RA-TLS certificate; reload swaps files
+ * and a bad file keeps the old configuration. Real sockets, real sim quotes over a descriptor. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "initra/attest.h"
+#include "initra/kms.h"
+#include "initra/rpc.h"
+#include "ratls.pb-c.h"
+
+static initra_sim *sim;
+static initra_sgx_report_body kms_id, client_id;
+static char *seen_server_cert;
+
+static void *serve(void *arg)
+{
+    initra_err e;
+    initra_sim_serve_fd(sim, *(int *)arg, &kms_id, &e);
+    return NULL;
+}
+
+static int client_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    return initra_sim_quote(sim, &client_id, rd, q, len, err);
+}
+
+static int remember_server(void *ctx, const char *pem, initra_err *err)
+{
+    free(seen_server_cert);
+    seen_server_cert = strdup(pem);
+    return 0;
+}
+
+/* One fetch over a new connection; returns the secret text (fresh) or NULL with err. */
+static char *fetch(int port, const char *cert, const char *key, initra_err *err)
+{
+    char target[32];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    initra_rpc_tls tls = {0, cert, key, remember_server, NULL};
+    initra_rpc_client *c = initra_rpc_client_new(target, &tls, err);
+    Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
+    rq.name = "k";
+    uint8_t buf[16], *resp = NULL;
+    size_t n = ratls__secret_request__pack(&rq, buf), rlen = 0;
+    char *out = NULL;
+    if (c && initra_rpc_call(c, "/ratls.GrSecret/GetSecret", buf, n, 5000, &resp, &rlen, NULL, err) == 0) {
+        Ratls__SecretReply *r = ratls__secret_reply__unpack(NULL, rlen, resp);
+        if (r && r->secret) out = strdup(r->secret);
+        if (r) ratls__secret_reply__free_unpacked(r, NULL);
+    }
+    free(resp);
+    initra_rpc_client_free(c);
+    return out;
+}
+
+static void put(const char *path, const char *text)
+{
+    initra_err e;
+    initra_write_file_atomic(path, text, strlen(text), 0600, &e);
+}
+
+int main(void)
+{
+    initra_err err;
+    char dir[256], tmp[] = "/tmp/initra-kms-test.XXXXXX", p[300], root[300], coll[300], sec[300], cl[300];
+    if (initra_sim_dir(dir, sizeof dir, &err) || !(sim = initra_sim_open(dir, &err)) || !mkdtemp(tmp)) {
+        CHECK(0, "setup: %s", err.msg);
+        CHECK_DONE();
+    }
+    memset(kms_id.mr_enclave, 0x4b, 32);
+    memset(client_id.mr_signer, 0x42, 32);
+    kms_id.attributes.flags = client_id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+    uint8_t *der;
+    size_t dl;
+    char *cj;
+    initra_sim_root_der(sim, &der, &dl, &err);
+    initra_sim_collateral(sim, &cj, &err);
+    snprintf(root, sizeof root, "%s/root.der", tmp);
+    snprintf(coll, sizeof coll, "%s/coll.json", tmp);
+    snprintf(sec, sizeof sec, "%s/secrets.json", tmp);
+    snprintf(cl, sizeof cl, "%s/clients.json", tmp);
+    initra_write_file_atomic(root, der, dl, 0600, &err);
+    put(coll, cj);
+    free(der);
+    free(cj);
+    put(sec, "{\"k\": \"b25l\"}"); /* "one" */
+    put(cl, "[{\"mr_signer\": \"4242424242424242424242424242424242424242424242424242424242424242\"}]");
+    int sp[2];
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
+    pthread_t st;
+    pthread_create(&st, NULL, serve, &sp[0]);
+    char num[16];
+    snprintf(num, sizeof num, "%d", sp[1]);
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    const char *roots[] = {root};
+    initra_kms_opts o = {0};
+    o.listen = "127.0.0.1:0";
+    o.secrets_path = sec;
+    o.clients_path = cl;
+    o.verifier = (initra_ratls_verifier_opts){roots, 1, coll, NULL, NULL};
+    snprintf(p, sizeof p, "%s/kms.log", tmp);
+    o.log = fopen(p, "w");
+    initra_kms *k = initra_kms_start(&o, &err);
+    CHECK(k != NULL, "KMS starts with the sim quote provider: %s", k ? "" : err.msg);
+    if (!k) CHECK_DONE();
+    char *cert, *key;
+    CHECK(initra_ratls_create(client_quote, NULL, INITRA_RATLS_OCCLUM, 3600, &cert, &key, &err) == 0, "client cert");
+    int port = initra_kms_port(k);
+    char *s1 = fetch(port, cert, key, &err);
+    CHECK(s1 && !strcmp(s1, "b25l"), "fetch before rotation: %s", s1 ? s1 : err.msg);
+    char *cert_before = seen_server_cert ? strdup(seen_server_cert) : NULL;
+    CHECK(initra_kms_rotate(k, &err) == 0 && initra_kms_port(k) == port, "rotation keeps port %d: %s", port,
+          err.msg);
+    CHECK(initra_kms_cert_age(k) <= 1, "certificate age restarts at 0");
+    char *s2 = fetch(port, cert, key, &err);
+    CHECK(s2 && !strcmp(s2, "b25l"), "fetch after rotation: %s", s2 ? s2 : err.msg);
+    CHECK(cert_before && seen_server_cert && strcmp(cert_before, seen_server_cert) != 0,
+          "the server presents a new certificate after rotation");
+    put(sec, "{\"k\": \"dHdv\"}"); /* "two" */
+    CHECK(initra_kms_reload(k, &err) == 0, "reload: %s", err.msg);
+    char *s3 = fetch(port, cert, key, &err);
+    CHECK(s3 && !strcmp(s3, "dHdv"), "reloaded secret served");
+    put(sec, "{\"k\": 5}");
+    CHECK(initra_kms_reload(k, &err) != 0 && strstr(err.msg, "k: the value is not a string"), "bad reload refused: %s",
+          err.msg);
+    char *s4 = fetch(port, cert, key, &err);
+    CHECK(s4 && !strcmp(s4, "dHdv"), "old configuration kept after a bad reload");
+    free(s1), free(s2), free(s3), free(s4), free(cert_before), free(seen_server_cert), free(cert);
+    initra_free_secret(key, strlen(key));
+    initra_kms_stop(k);
+    fclose(o.log);
+    close(sp[1]);
+    pthread_join(st, NULL);
+    close(sp[0]);
+    initra_sim_close(sim);
+    CHECK_DONE();
+}
