@@ -137,5 +137,8 @@ int main(void)
     pthread_join(st, NULL);
     close(sp[0]);
     initra_sim_close(sim);
+    const char *files[] = {root, coll, sec, cl, p};
+    for (size_t i = 0; i < 5; i++) unlink(files[i]);
+    rmdir(tmp);
     CHECK_DONE();
 }
