@@ -32,6 +32,7 @@ need_py grpc python3-grpcio
 need_py google.protobuf python3-protobuf
 need_cmd clang clang
 need_cmd busybox busybox-static  # the test enclaves' userland (/bin/busybox)
+need_cmd pgrep procps            # make bench finds the KMS process
 # libFuzzer's runtime (make fuzz); any installed LLVM version will do
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing="$missing libclang-rt-dev"
 if [ -z "$missing" ]; then
