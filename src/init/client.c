@@ -21,15 +21,21 @@ typedef struct {
     char why[512];
 } server_check;
 
+static void trace(const char *what);
+
 /* Handshake: the KMS must prove a genuine enclave that ra_config accepts. */
 static int verify_server(void *ctx, const char *pem, initra_err *err)
 {
     server_check *sc = ctx;
     initra_ratls_peer peer;
+    trace("server certificate received (in the handshake)");
     if (initra_ratls_verify_peer(sc->verifier, pem, time(NULL), &peer, err) == 0) {
         initra_evidence ev = {&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
                               peer.collateral_expired};
-        if (initra_policy_check(sc->policy, &ev, err) == 0) return 0;
+        if (initra_policy_check(sc->policy, &ev, err) == 0) {
+            trace("server evidence verified (in the handshake)");
+            return 0;
+        }
     }
     sc->refused = 1;
     snprintf(sc->why, sizeof sc->why, "%s", err->msg);
@@ -122,6 +128,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
     trace("RA-TLS key, quote and certificate");
     initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
+    trace("channel created");
     long deadline = now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
     for (size_t i = 0; i < c->n_keys; i++) {
         Ratls__SecretRequest req = RATLS__SECRET_REQUEST__INIT;
