@@ -30,6 +30,8 @@ need_cmd python3 python3
 # the interop tests' gRPC peer (tests/t_rpc_interop.sh)
 need_py grpc python3-grpcio
 need_py google.protobuf python3-protobuf
+# the AECS wire-compatibility peer (tests/t_aecs.sh)
+need_py cryptography python3-cryptography
 need_cmd clang clang
 need_cmd busybox busybox-static  # the test enclaves' userland (/bin/busybox)
 need_cmd pgrep procps            # make bench finds the KMS process

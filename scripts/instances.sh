@@ -101,3 +101,34 @@ PY
 }
 
 field() { awk '{print $NF}'; }
+
+# aecs_init_conf OUT PORT SERVER_MRENCLAVE NAME=SERVICE:PATH[:base64]...: an Occlum AECS init_ra_conf.json
+# pinning the AECS server's MRENCLAVE (ua_policy_hex_ta_measurement; "" leaves it unpinned), with initra's
+# optional section naming the sim root and collateral. Extra ra_config fields: AECS_RA_EXTRA='{"k": "v"}'.
+aecs_init_conf() {
+  out=$1 port=$2 mre=$3; shift 3
+  python3 - "$out" "$port" "$mre" "${AECS_RA_EXTRA:-{\}}" "$@" <<'PY'
+import json, sys
+out, port, mre, extra, keys = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5:]
+ua = ["ua_ias_url", "ua_ias_spid", "ua_ias_apk_key", "ua_dcap_lib_path", "ua_dcap_pccs_url", "ua_uas_url",
+      "ua_uas_app_key", "ua_uas_app_secret"] + ["ua_policy_" + a for a in (
+      "str_tee_platform", "hex_platform_hw_version", "hex_platform_sw_version", "hex_secure_flags",
+      "hex_platform_measurement", "hex_boot_measurement", "str_tee_identity", "hex_ta_measurement",
+      "hex_ta_dyn_measurement", "hex_signer", "hex_prod_id", "str_min_isvsvn", "hex_user_data",
+      "bool_debug_disabled", "hex_hash_or_pem_pubkey", "hex_nonce", "hex_spid")]
+ra = {k: "" for k in ua}
+ra["ua_policy_hex_ta_measurement"] = mre
+ra.update(extra)
+kk = []
+for k in keys:
+    name, rest = k.split("=", 1)
+    parts = rest.split(":")
+    e = {"key": name, "path": parts[1], "service": parts[0]}
+    if len(parts) > 2: e["encode"] = parts[2]
+    kk.append(e)
+conf = {"kms_server": "127.0.0.1:" + port, "kms_keys": kk, "ua_env_pccs_url": "", "ra_config": ra,
+        "initra": {"collateral": "/etc/initra/collateral.json", "trust_roots": ["/etc/initra/sim-root.der"],
+                   "deadline_ms": 3000}}
+json.dump(conf, open(out, "w"), indent=4)
+PY
+}

@@ -13,11 +13,13 @@ int cmd_init(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             printf("usage: initra init [--conf FILE]   (as /bin/init: no arguments)\n"
-                   "  Reads FILE (default %s, Occlum's GRPC-RATLS init_ra_conf.json), attests this enclave to the\n"
-                   "  KMS (kms_server, or $%s) over mutual RA-TLS, verifies the KMS against ra_config, fetches\n"
+                   "  Reads FILE (default %s, Occlum's GRPC-RATLS or AECS init_ra_conf.json), attests this\n"
+                   "  enclave to the KMS (kms_server, or $%s), verifies the KMS against ra_config, fetches\n"
                    "  every kms_keys[].key and writes each to its path (0600), all or none. Exit 0 lets the\n"
-                   "  application start.\n",
-                   INITRA_INIT_CONF_DEFAULT, INITRA_KMS_SERVER_ENV);
+                   "  application start. GRPC-RATLS: mutual RA-TLS. AECS (kms_keys[].service, ra_config ua_*):\n"
+                   "  Passport reports both ways, the server pinned by ra_config ua_policy_*; $%s overrides\n"
+                   "  ua_env_pccs_url.\n",
+                   INITRA_INIT_CONF_DEFAULT, INITRA_KMS_SERVER_ENV, INITRA_UA_PCCS_ENV);
             return CLI_OK;
         }
         if (!strcmp(argv[i], "--conf")) {
@@ -31,6 +33,15 @@ int cmd_init(int argc, char **argv)
     initra_err err;
     initra_init_conf c;
     if (initra_init_conf_load(conf, &c, &err)) return cli_err(CLI_FAIL, &err);
+    if (c.flavour == INITRA_INIT_AECS && c.unused[0])
+        fprintf(stderr, "init: notice: %s: ra_config %s set but not used (EPID/IAS and hosted UAS are not supported; "
+                        "the AECS server's DCAP report is verified from its own collateral)\n",
+                conf, c.unused);
+    if (c.flavour == INITRA_INIT_AECS && !c.ua_policy_set)
+        fprintf(stderr, "init: warning: the AECS server's identity is not pinned: every ra_config ua_policy_* field is "
+                        "empty, so any genuine enclave at %s is trusted; set ua_policy_hex_ta_measurement (its "
+                        "MRENCLAVE) or ua_policy_hex_signer\n",
+                c.kms_server);
     int n = 0;
     int rc = initra_init_fetch(conf, &c, INITRA_INIT_EXITING, &n, &err);
     if (rc) {

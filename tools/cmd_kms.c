@@ -11,8 +11,12 @@
 static int kms_usage(FILE *f, int code)
 {
     fprintf(f,
-            "usage: initra kms serve --listen HOST:PORT [--secrets FILE] [--clients FILE] [--policy FILE]\n"
-            "                        [--collateral FILE | --pccs URL] [--trust-root DER]... [--insecure-no-attestation]\n"
+            "usage: initra kms serve [--protocol grpc_ratls] --listen HOST:PORT [--secrets FILE] [--clients FILE]\n"
+            "                        [--policy FILE] [--collateral FILE | --pccs URL] [--trust-root DER]...\n"
+            "                        [--insecure-no-attestation]\n"
+            "       initra kms serve --protocol aecs --listen HOST[:PORT] --store FILE [--collateral FILE | --pccs URL]\n"
+            "                        [--trust-root DER]... [--insecure-no-attestation]\n"
+            "       initra kms aecs-admin --help\n"
             "  Releases secrets over ratls.GrSecret/GetSecret (gRPC, mutual RA-TLS) to enclaves whose quote verifies\n"
             "  and whose identity the policy allows.\n"
             "  --secrets FILE      Occlum's secret_config.json: { \"name\": \"<base64>\", ... }\n"
@@ -21,8 +25,29 @@ static int kms_usage(FILE *f, int code)
             "  --collateral FILE   collateral bundle for verifying clients' quotes; or --pccs URL (default $PCCS_URL)\n"
             "  --trust-root DER    trust another root besides Intel's (the sim root); repeatable\n"
             "  --insecure-no-attestation  start without a quote provider: clients cannot verify this server\n"
+            "  --protocol aecs     AECS v2.0.0 (kubetee.Aecs/GetEnclaveSecret, plaintext HTTP/2, default port 19527):\n"
+            "                      secrets and per-secret UA policies from --store (initra kms aecs-admin); clients'\n"
+            "                      Passport reports verified with the --trust-root roots; --collateral/--pccs give\n"
+            "                      the collateral embedded in this server's own Passport report\n"
             "  SIGHUP reloads the files (a bad file keeps the old configuration); SIGTERM stops.\n");
     return code;
+}
+
+static int serve_aecs(const initra_kms_aecs_opts *ao, sigset_t *set)
+{
+    initra_err err;
+    initra_kms_aecs *k = initra_kms_aecs_start(ao, &err);
+    if (!k) return cli_err(CLI_FAIL, &err);
+    for (;;) {
+        int sig = sigwaitinfo(set, NULL);
+        if (sig == SIGTERM || sig == SIGINT) break;
+        if (sig != SIGHUP) continue;
+        if (initra_kms_aecs_reload(k, &err)) fprintf(stderr, "kms: reload refused, keeping the old store: %s\n", err.msg);
+        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path);
+    }
+    fprintf(stderr, "kms: stopping\n");
+    initra_kms_aecs_stop(k);
+    return CLI_OK;
 }
 
 static int serve(int argc, char **argv)
@@ -31,6 +56,7 @@ static int serve(int argc, char **argv)
     memset(&o, 0, sizeof o);
     const char *roots[8];
     size_t n_roots = 0;
+    const char *protocol = "grpc_ratls", *store = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help")) return kms_usage(stdout, CLI_OK);
@@ -39,19 +65,31 @@ static int serve(int argc, char **argv)
             continue;
         }
         if (strcmp(a, "--listen") && strcmp(a, "--secrets") && strcmp(a, "--clients") && strcmp(a, "--policy") &&
-            strcmp(a, "--collateral") && strcmp(a, "--pccs") && strcmp(a, "--trust-root"))
+            strcmp(a, "--collateral") && strcmp(a, "--pccs") && strcmp(a, "--trust-root") &&
+            strcmp(a, "--protocol") && strcmp(a, "--store"))
             return cli_error(CLI_USAGE, "kms serve: unknown argument '%s'; see `initra kms --help`", a);
         if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         if (!strcmp(a, "--listen")) o.listen = v;
         else if (!strcmp(a, "--secrets")) o.secrets_path = v;
         else if (!strcmp(a, "--clients")) o.clients_path = v;
         else if (!strcmp(a, "--policy")) o.policy_path = v;
+        else if (!strcmp(a, "--protocol")) protocol = v;
+        else if (!strcmp(a, "--store")) store = v;
         else if (!strcmp(a, "--collateral")) o.verifier.collateral = v;
         else if (!strcmp(a, "--pccs")) o.verifier.pccs_url = v;
         else if (n_roots == 8) return cli_error(CLI_USAGE, "kms serve: at most 8 --trust-root");
         else roots[n_roots++] = v;
     }
+    if (strcmp(protocol, "grpc_ratls") && strcmp(protocol, "aecs"))
+        return cli_error(CLI_USAGE, "kms serve: --protocol '%.40s' is not grpc_ratls or aecs", protocol);
+    int aecs = !strcmp(protocol, "aecs");
     if (!o.listen) return cli_error(CLI_USAGE, "kms serve: --listen HOST:PORT is required");
+    if (aecs && (o.secrets_path || o.clients_path || o.policy_path))
+        return cli_error(CLI_USAGE, "kms serve: --secrets, --clients and --policy are for grpc_ratls; the AECS server "
+                                    "takes --store FILE");
+    if (!aecs && store) return cli_error(CLI_USAGE, "kms serve: --store is for --protocol aecs");
+    if (aecs && !store)
+        return cli_error(CLI_USAGE, "kms serve: --protocol aecs needs --store FILE (made by `initra kms aecs-admin`)");
     if (o.verifier.collateral && o.verifier.pccs_url)
         return cli_error(CLI_USAGE, "kms serve: give --collateral FILE or --pccs URL, not both");
     o.verifier.trust_roots = roots;
@@ -64,6 +102,11 @@ static int serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     initra_err err;
+    if (aecs) {
+        initra_kms_aecs_opts ao = {o.listen, store, o.verifier.collateral, o.verifier.pccs_url, roots, n_roots,
+                                   o.insecure_no_attestation, 0, NULL};
+        return serve_aecs(&ao, &set);
+    }
     initra_kms *k = initra_kms_start(&o, &err);
     if (!k) return cli_err(CLI_FAIL, &err);
     for (;;) {

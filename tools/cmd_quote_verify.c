@@ -29,24 +29,7 @@ static int usage(FILE *f, int code)
 
 static int read_root(initra_dcap *d, const char *path, initra_err *err)
 {
-    uint8_t *buf;
-    size_t n;
-    if (initra_read_file(path, 1 << 20, &buf, &n, err)) return initra_fail_prefix(err, "--trust-root");
-    int rc;
-    if (n > 10 && !memcmp(buf, "-----BEGIN", 10)) { /* PEM accepted too */
-        BIO *bio = BIO_new_mem_buf(buf, (int)n);
-        X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        unsigned char *der = NULL;
-        int len = x ? i2d_X509(x, &der) : -1;
-        rc = len > 0 ? initra_dcap_add_root(d, der, (size_t)len, err) : initra_fail(err, "not a PEM certificate");
-        OPENSSL_free(der);
-        X509_free(x);
-        BIO_free(bio);
-    } else {
-        rc = initra_dcap_add_root(d, buf, n, err);
-    }
-    free(buf);
-    return rc ? initra_fail_prefix(err, "--trust-root %s", path) : 0;
+    return initra_dcap_add_root_file(d, path, err) ? initra_fail_prefix(err, "--trust-root") : 0;
 }
 
 static void default_cache_dir(char *buf, size_t n)

@@ -194,6 +194,16 @@ typedef struct {
 int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const char *collateral, time_t at,
                           initra_sgx_report_body *body, initra_err *err);
 
+/* Collateral for our own Passport (an initra_collateral_fn, ctx = initra_ua_collateral_src *): the bundle
+ * file when `file` is set, else fetched from the PCCS at pccs_url (NULL: $PCCS_URL / qcnl) for the quote's
+ * FMSPC and CA (dcap must trust the quote's root). */
+typedef struct {
+    initra_dcap *dcap;
+    const char *file;
+    const char *pccs_url;
+} initra_ua_collateral_src;
+int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
+
 /* Everything a peer's auth report must satisfy, in order: parse, the quote verifies (verify_fn at `at`),
  * report_data[32..64] == SHA-256(pem_public_key), pem_public_key is PKCS#1, and, when hex_data is
  * non-empty, report_data[0..32] equals it hex-decoded and zero padded (the freshness nonce).

@@ -1,30 +1,43 @@
-/* initra init: the Init-RA client that runs first inside the enclave (docs/grpc-ratls.md).
- * Reads /etc/init_ra_conf.json (Occlum's GRPC-RATLS schema), fetches every key over one attested
- * connection, and writes them all or none. */
+/* initra init: the Init-RA client that runs first inside the enclave (docs/grpc-ratls.md, docs/aecs.md).
+ * Reads /etc/init_ra_conf.json (Occlum's GRPC-RATLS or AECS schema), fetches every key from the KMS it
+ * has verified, and writes them all or none. */
 #ifndef INITRA_INIT_H
 #define INITRA_INIT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "initra/aecs.h"
 #include "initra/policy.h"
 #include "initra/util.h"
 
 #define INITRA_INIT_CONF_DEFAULT "/etc/init_ra_conf.json"
 #define INITRA_KMS_SERVER_ENV "OCCLUM_INIT_RA_KMS_SERVER"
+#define INITRA_UA_PCCS_ENV "UA_ENV_PCCS_URL"
+
+enum { INITRA_INIT_GRPC_RATLS = 0, INITRA_INIT_AECS = 1 };
 
 typedef struct {
     char *key;  /* secret name at the KMS */
     char *path; /* absolute path to write it to */
+    char *service; /* AECS: the service (namespace) holding the key */
+    int base64;    /* AECS: "encode": "base64", decode before writing */
 } initra_init_key;
 
 typedef struct {
+    int flavour;      /* INITRA_INIT_GRPC_RATLS or INITRA_INIT_AECS (detected from the schema) */
     char *kms_server; /* host:port, after the OCCLUM_INIT_RA_KMS_SERVER override */
     char host[256];
     uint16_t port;
     initra_init_key *keys;
     size_t n_keys;
-    initra_policy *server_policy; /* ra_config: Occlum or initra format */
+    initra_policy *server_policy; /* GRPC-RATLS ra_config: Occlum or initra format */
+    /* AECS: */
+    initra_ua_policy ua_policy;  /* ra_config ua_policy_* as one entry */
+    int ua_policy_set;           /* some ua_policy_* field is set (else any genuine enclave is accepted) */
+    char *ua_pccs_url;           /* UA_ENV_PCCS_URL, else ua_env_pccs_url: collateral for our own report */
+    char *ua_dcap_pccs_url;      /* ra_config ua_dcap_pccs_url (a fallback PCCS) */
+    char unused[400];            /* set but unused ra_config fields (ua_ias_*, ua_uas_*, ua_dcap_lib_path) */
     /* Optional "initra" section (Occlum ignores unknown keys): */
     unsigned deadline_ms;        /* total time for connecting and fetching, default 30000 */
     unsigned initial_backoff_ms; /* first retry delay, doubling, default 100 */
@@ -36,8 +49,9 @@ typedef struct {
     size_t n_trust_roots;
 } initra_init_conf;
 
-/* Loads and validates the GRPC-RATLS init_ra_conf.json; every error names the file, the JSON path and
- * the value. */
+/* Loads and validates init_ra_conf.json. The AECS schema is recognised by ua_env_pccs_url, a "service" in
+ * kms_keys or ua_* keys in ra_config; otherwise it is GRPC-RATLS. Every error names the file, the JSON
+ * path and the value. */
 int initra_init_conf_load(const char *path, initra_init_conf *c, initra_err *err);
 /* The same from text; `file` names it in errors. */
 int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err);

@@ -63,4 +63,28 @@ int initra_kms_rotate(initra_kms *k, initra_err *err);
 long initra_kms_cert_age(const initra_kms *k);
 void initra_kms_stop(initra_kms *k);
 
+/* ---- the AECS server (kubetee.Aecs/GetEnclaveSecret, docs/aecs.md) ---- */
+
+typedef struct {
+    const char *listen;          /* "host:port", or "host" for the AECS default port 19527 */
+    const char *store_path;      /* the AECS store (initra kms aecs-admin) */
+    const char *collateral;      /* collateral bundle for our own Passport report, or */
+    const char *pccs_url;        /* a PCCS to fetch it from (NULL: $PCCS_URL / qcnl) */
+    const char *const *trust_roots; /* extra roots (DER/PEM files) for clients' quotes, e.g. the sim root */
+    size_t n_trust_roots;
+    int insecure_no_attestation; /* serve without a quote provider (clients will refuse this server) */
+    int threads;                 /* 0 = 8 */
+    FILE *log;                   /* one line per request and decision; NULL = stderr */
+} initra_kms_aecs_opts;
+
+typedef struct initra_kms_aecs initra_kms_aecs;
+
+/* Loads the store, makes the server's RSA-2048 key and its Passport report through the enclave's quote
+ * provider, and serves plaintext HTTP/2 (the security is in the messages). */
+initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err);
+int initra_kms_aecs_port(const initra_kms_aecs *k);
+/* Re-reads the store; on any error keeps the old one. */
+int initra_kms_aecs_reload(initra_kms_aecs *k, initra_err *err);
+void initra_kms_aecs_stop(initra_kms_aecs *k);
+
 #endif

@@ -228,3 +228,32 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
     *body = q.enclave;
     return 0;
 }
+
+/* ---------------- collateral for our own Passport ---------------- */
+
+int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err)
+{
+    const initra_ua_collateral_src *s = ctx;
+    if (s->file) {
+        uint8_t *text;
+        size_t n;
+        if (initra_read_file(s->file, 16u << 20, &text, &n, err)) return -1;
+        initra_collateral *c = initra_collateral_parse((const char *)text, n, err);
+        if (!c) {
+            free(text);
+            return initra_fail_prefix(err, "%s", s->file);
+        }
+        initra_collateral_release(c);
+        *json = (char *)text; /* initra_read_file NUL-terminates */
+        return 0;
+    }
+    uint8_t fmspc[6];
+    char ca[16];
+    int tdx;
+    if (initra_dcap_quote_pck(s->dcap, quote, len, fmspc, ca, &tdx, err)) return -1;
+    initra_pccs *p = initra_pccs_new(s->pccs_url, NULL, err);
+    if (!p) return initra_fail_prefix(err, "no collateral file and no PCCS");
+    int rc = initra_pccs_fetch_bundle(p, fmspc, ca, tdx, json, err);
+    initra_pccs_free(p);
+    return rc;
+}

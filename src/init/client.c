@@ -10,6 +10,7 @@
 #include "initra/init.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
+#include "internal.h"
 #include "ratls.pb-c.h"
 
 #define GETSECRET "/ratls.GrSecret/GetSecret"
@@ -47,18 +48,39 @@ static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *
     return initra_attest_quote(ctx, rd, q, len, err);
 }
 
-static long now_ms(void)
+long init_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void sleep_ms(long ms)
+int init_backoff(const initra_init_conf *c, long deadline, long *backoff)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    if (init_now_ms() + *backoff >= deadline) return -1;
+    struct timespec ts = {*backoff / 1000, (*backoff % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+    *backoff = *backoff * 2 > (long)c->max_backoff_ms ? (long)c->max_backoff_ms : *backoff * 2;
+    return 0;
+}
+
+unsigned init_call_ms(const initra_init_conf *c, long deadline)
+{
+    long left = deadline - init_now_ms();
+    return left < (long)c->call_timeout_ms ? (unsigned)(left > 1 ? left : 1) : c->call_timeout_ms;
+}
+
+int init_write_keys(const initra_init_conf *c, uint8_t *const *data, const size_t *lens, int *n_written,
+                    initra_err *err)
+{
+    initra_secret_file *files = calloc(c->n_keys, sizeof *files);
+    if (!files) return initra_fail(err, "out of memory");
+    for (size_t i = 0; i < c->n_keys; i++) files[i] = (initra_secret_file){c->keys[i].path, data[i], lens[i]};
+    int rc = initra_write_secret_files(files, c->n_keys, err);
+    free(files);
+    if (rc == 0) *n_written = (int)c->n_keys;
+    return rc;
 }
 
 /* With "config_binding": "config_id" the attached /etc/init_ra_conf.json is not measured: it must hash
@@ -90,8 +112,8 @@ static void trace(const char *what)
     static int on = -1;
     if (on < 0) on = getenv("INITRA_INIT_TRACE") != NULL;
     if (!on) return;
-    if (t0 < 0) t0 = now_ms();
-    fprintf(stderr, "init-trace %4ld ms %s\n", now_ms() - t0, what);
+    if (t0 < 0) t0 = init_now_ms();
+    fprintf(stderr, "init-trace %4ld ms %s\n", init_now_ms() - t0, what);
 }
 
 int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned flags, int *n_written,
@@ -106,6 +128,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
         initra_attest_free(a);
         return -1;
     }
+    if (c->flavour == INITRA_INIT_AECS) return init_fetch_aecs(a, conf_path, c, flags, n_written, err);
     initra_ratls_verifier_opts vo = {(const char *const *)c->trust_roots, c->n_trust_roots, c->collateral,
                                      c->pccs_url, NULL};
     server_check sc = {NULL, c->server_policy, 0, ""};
@@ -129,7 +152,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
     initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
     trace("channel created");
-    long deadline = now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
+    long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
     for (size_t i = 0; i < c->n_keys; i++) {
         Ratls__SecretRequest req = RATLS__SECRET_REQUEST__INIT;
         req.name = c->keys[i].key;
@@ -144,8 +167,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
             uint8_t *resp = NULL;
             size_t rlen = 0;
             int code = 0;
-            long left = deadline - now_ms();
-            unsigned call_ms = left < (long)c->call_timeout_ms ? (unsigned)(left > 1 ? left : 1) : c->call_timeout_ms;
+            unsigned call_ms = init_call_ms(c, deadline);
             if (initra_rpc_call(cl, GETSECRET, buf, blen, call_ms, &resp, &rlen, &code, &e) == 0) {
                 Ratls__SecretReply *r = ratls__secret_reply__unpack(NULL, rlen, resp);
                 initra_err derr;
@@ -180,25 +202,15 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
                 initra_fail(err, "init: key \"%s\": %s", c->keys[i].key, e.msg);
                 goto done;
             }
-            if (now_ms() + backoff >= deadline) {
+            if (init_backoff(c, deadline, &backoff)) {
                 initra_fail(err, "init: KMS server %s unreachable for %u ms (last error: %s); check kms_server or %s",
                             c->kms_server, c->deadline_ms, e.msg, INITRA_KMS_SERVER_ENV);
                 goto done;
             }
-            sleep_ms(backoff);
-            backoff = backoff * 2 > (long)c->max_backoff_ms ? (long)c->max_backoff_ms : backoff * 2;
         }
     }
-    initra_secret_file *files = calloc(c->n_keys, sizeof *files);
-    if (!files) {
-        initra_fail(err, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < c->n_keys; i++) files[i] = (initra_secret_file){c->keys[i].path, data[i], lens[i]};
-    rc = initra_write_secret_files(files, c->n_keys, err);
+    rc = init_write_keys(c, data, lens, n_written, err);
     trace("files written");
-    free(files);
-    if (rc == 0) *n_written = (int)c->n_keys;
 done:
     trace("cleanup begins");
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);

@@ -115,6 +115,78 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
     return 0;
 }
 
+/* The AECS schema: ua_env_pccs_url, a "service" in some kms_keys entry, or ua_* keys in ra_config. */
+static int is_aecs(const json_t *j)
+{
+    if (json_object_get(j, "ua_env_pccs_url")) return 1;
+    size_t i;
+    const json_t *k;
+    json_array_foreach(json_object_get(j, "kms_keys"), i, k) if (json_object_get(k, "service")) return 1;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)json_object_get(j, "ra_config"), key, v) if (!strncmp(key, "ua_", 3)) return 1;
+    return 0;
+}
+
+/* ra_config of the AECS schema: the known ua_* keys, string values; ua_policy_* as one UA entry. */
+static int load_aecs_ra_config(const char *file, const json_t *j, initra_init_conf *c, initra_err *err)
+{
+    static const char *const unused[] = {"ua_ias_url", "ua_ias_spid", "ua_ias_apk_key", "ua_dcap_lib_path",
+                                         "ua_uas_url", "ua_uas_app_key", "ua_uas_app_secret", NULL};
+    const json_t *ra = json_object_get(j, "ra_config"), *env_pccs = json_object_get(j, "ua_env_pccs_url");
+    if (env_pccs && !json_is_string(env_pccs))
+        return key_error(err, file, "ua_env_pccs_url", env_pccs, "is not a string (a PCCS URL, or \"\")");
+    const char *e = getenv(INITRA_UA_PCCS_ENV);
+    const char *pccs = e && *e ? e : env_pccs ? json_string_value(env_pccs) : "";
+    if (*pccs && !(c->ua_pccs_url = strdup(pccs))) return initra_fail(err, "out of memory");
+    if (!json_is_object(ra)) return key_error(err, file, "ra_config", ra, "is not an object of ua_* fields");
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)ra, k, v) {
+        char path[160];
+        snprintf(path, sizeof path, "ra_config.%s", k);
+        int is_unused = 0;
+        for (const char *const *u = unused; *u; u++) is_unused |= !strcmp(*u, k);
+        if (!is_unused && strcmp(k, "ua_dcap_pccs_url") && strncmp(k, "ua_policy_", 10))
+            return key_error(err, file, path, v, "is not a known field (ua_ias_*, ua_dcap_lib_path, ua_dcap_pccs_url, "
+                                                 "ua_uas_*, ua_policy_*)");
+        if (!json_is_string(v)) return key_error(err, file, path, v, "is not a string");
+        const char *val = json_string_value(v);
+        if (is_unused && *val) {
+            size_t n = strlen(c->unused);
+            snprintf(c->unused + n, sizeof c->unused - n, "%s%s", n ? ", " : "", k);
+        }
+        if (!strcmp(k, "ua_dcap_pccs_url") && *val && !(c->ua_dcap_pccs_url = strdup(val)))
+            return initra_fail(err, "out of memory");
+    }
+    char where[PATH_MAX + 16];
+    snprintf(where, sizeof where, "%s", file);
+    int all_empty;
+    if (initra_ua_policy_from_ra_config(ra, where, &c->ua_policy, &all_empty, err)) return -1;
+    c->ua_policy_set = !all_empty;
+    return 0;
+}
+
+/* kms_keys[i].service and .encode of the AECS schema; the key and service names as AECS allows them. */
+static int load_aecs_key(const char *file, size_t i, const json_t *k, initra_init_key *key, initra_err *err)
+{
+    char path[64];
+    const json_t *svc = json_object_get(k, "service"), *enc = json_object_get(k, "encode");
+    initra_err why;
+    snprintf(path, sizeof path, "kms_keys[%zu].key", i);
+    if (initra_aecs_check_name(key->key, "secret name", &why)) return initra_fail(err, "%s: %s: %s", file, path, why.msg);
+    snprintf(path, sizeof path, "kms_keys[%zu].service", i);
+    if (!json_is_string(svc)) return key_error(err, file, path, svc, "is not a string naming the AECS service");
+    if (initra_aecs_check_name(json_string_value(svc), "service name", &why))
+        return initra_fail(err, "%s: %s: %s", file, path, why.msg);
+    snprintf(path, sizeof path, "kms_keys[%zu].encode", i);
+    if (enc && !(json_is_string(enc) && (!strcmp(json_string_value(enc), "base64") || !*json_string_value(enc))))
+        return key_error(err, file, path, enc, "is not \"base64\" (or \"\" for none)");
+    key->base64 = enc && !strcmp(json_string_value(enc), "base64");
+    if (!(key->service = strdup(json_string_value(svc)))) return initra_fail(err, "out of memory");
+    return 0;
+}
+
 int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err)
 {
     uint8_t *text;
@@ -143,6 +215,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
     }
     const json_t *server = json_object_get(j, "kms_server"), *keys = json_object_get(j, "kms_keys"),
                  *ra = json_object_get(j, "ra_config");
+    c->flavour = is_aecs(j) ? INITRA_INIT_AECS : INITRA_INIT_GRPC_RATLS;
     const char *env = getenv(INITRA_KMS_SERVER_ENV);
     if (env && *env) {
         if (initra_parse_host_port(env, c->host, sizeof c->host, &c->port, err)) {
@@ -197,14 +270,19 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
         c->keys[i].key = strdup(json_string_value(name));
         c->keys[i].path = strdup(p);
         c->n_keys++;
+        if (c->flavour == INITRA_INIT_AECS && load_aecs_key(file, i, k, &c->keys[i], err)) goto done;
     }
     if (!ra) {
         key_error(err, file, "ra_config", NULL, "is required: the policy the KMS server's enclave must satisfy");
         goto done;
     }
-    char where[PATH_MAX + 16];
-    snprintf(where, sizeof where, "%s: ra_config", file);
-    if (!(c->server_policy = initra_policy_from_json(ra, where, err))) goto done;
+    if (c->flavour == INITRA_INIT_AECS) {
+        if (load_aecs_ra_config(file, j, c, err)) goto done;
+    } else {
+        char where[PATH_MAX + 16];
+        snprintf(where, sizeof where, "%s: ra_config", file);
+        if (!(c->server_policy = initra_policy_from_json(ra, where, err))) goto done;
+    }
     const json_t *ext = json_object_get(j, "initra");
     if (ext && load_initra_section(file, ext, c, err)) goto done;
     if (c->initial_backoff_ms > c->max_backoff_ms) c->max_backoff_ms = c->initial_backoff_ms;
@@ -221,9 +299,13 @@ void initra_init_conf_free(initra_init_conf *c)
     for (size_t i = 0; i < c->n_keys; i++) {
         free(c->keys[i].key);
         free(c->keys[i].path);
+        free(c->keys[i].service);
     }
     free(c->keys);
     initra_policy_free(c->server_policy);
+    initra_ua_policy_free(&c->ua_policy);
+    free(c->ua_pccs_url);
+    free(c->ua_dcap_pccs_url);
     free(c->collateral);
     free(c->pccs_url);
     for (size_t i = 0; i < c->n_trust_roots; i++) free(c->trust_roots[i]);

@@ -9,6 +9,7 @@
 #include "initra/attest.h"
 #include "initra/kms.h"
 #include "initra/rpc.h"
+#include "internal.h"
 #include "ratls.pb-c.h"
 
 #define GETSECRET "/ratls.GrSecret/GetSecret"
@@ -33,24 +34,7 @@ struct initra_kms {
     FILE *log;
 };
 
-static void logf_(initra_kms *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(initra_kms *k, const char *fmt, ...)
-{
-    char line[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    time_t now = time(NULL);
-    struct tm tm;
-    char ts[32];
-    gmtime_r(&now, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    pthread_mutex_lock(&k->lock);
-    fprintf(k->log, "%s kms: %s\n", ts, line);
-    fflush(k->log);
-    pthread_mutex_unlock(&k->lock);
-}
+#define logf_(k, ...) kms_log((k)->log, &(k)->lock, __VA_ARGS__)
 
 static void config_release(kms_config *c)
 {

@@ -38,32 +38,6 @@ void initra_ratls_verifier_free(initra_ratls_verifier *v)
     free(v);
 }
 
-/* A root certificate file, DER or PEM, as DER. */
-static int load_root(const char *path, uint8_t **der, size_t *len, initra_err *err)
-{
-    uint8_t *buf;
-    size_t n;
-    if (initra_read_file(path, 1u << 20, &buf, &n, err)) return -1;
-    if (n > 10 && !memcmp(buf, "-----BEGIN", 10)) {
-        BIO *b = BIO_new_mem_buf(buf, (int)n);
-        X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-        BIO_free(b);
-        free(buf);
-        unsigned char *d = NULL;
-        int l = x ? i2d_X509(x, &d) : -1;
-        X509_free(x);
-        if (l <= 0) return initra_fail(err, "%s: not a PEM certificate", path);
-        *der = malloc((size_t)l);
-        memcpy(*der, d, (size_t)l);
-        OPENSSL_free(d);
-        *len = (size_t)l;
-        return 0;
-    }
-    *der = buf;
-    *len = n;
-    return 0;
-}
-
 initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opts *o, initra_err *err)
 {
     initra_ratls_verifier *v = calloc(1, sizeof *v);
@@ -71,15 +45,7 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
     pthread_mutex_init(&v->lock, NULL);
     if (!(v->dcap = initra_dcap_new(err))) goto fail;
     for (size_t i = 0; i < o->n_trust_roots; i++) {
-        uint8_t *der = NULL;
-        size_t len = 0;
-        if (load_root(o->trust_roots[i], &der, &len, err)) goto fail;
-        int rc = initra_dcap_add_root(v->dcap, der, len, err);
-        free(der);
-        if (rc) {
-            initra_fail_prefix(err, "%s", o->trust_roots[i]);
-            goto fail;
-        }
+        if (initra_dcap_add_root_file(v->dcap, o->trust_roots[i], err)) goto fail;
     }
     if (o->collateral) {
         uint8_t *text;

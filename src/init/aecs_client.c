@@ -1,0 +1,131 @@
+/* The AECS Init-RA client (docs/aecs.md): one RSA-2048 key and one Passport report of this enclave for
+ * every request; each request carries a fresh nonce that the envelope must echo; the server's Passport is
+ * always verified (full DCAP from its embedded collateral, its key signs the envelope) and matched against
+ * ra_config's ua_policy_*. Unreachable servers are retried with backoff; every key is written or none. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "initra/aecs.h"
+#include "initra/dcap.h"
+#include "initra/rpc.h"
+#include "internal.h"
+
+static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
+{
+    return initra_attest_quote(ctx, rd, q, len, err);
+}
+
+/* One key: a fresh nonce, the call (retried while the server is unreachable), the response opened. */
+static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const char *conf_path,
+                     const initra_init_conf *c, size_t i, long deadline, long *backoff, uint8_t **data, size_t *len,
+                     initra_err *err)
+{
+    const initra_init_key *k = &c->keys[i];
+    for (;;) {
+        char nonce[33];
+        uint8_t *req, *resp = NULL;
+        size_t req_len, resp_len = 0;
+        int code = 0;
+        initra_err e;
+        if (initra_aecs_nonce(nonce, err) ||
+            initra_aecs_request_encode(ac->self, k->service, k->key, nonce, &req, &req_len, err))
+            return -1;
+        int rc = initra_rpc_call(rpc, INITRA_AECS_METHOD, req, req_len, init_call_ms(c, deadline), &resp, &resp_len,
+                                 &code, &e);
+        free(req);
+        if (rc == 0) {
+            rc = initra_aecs_response_open(ac, resp, resp_len, nonce, time(NULL), data, len, &e);
+            initra_free_secret(resp, resp_len);
+            if (rc)
+                return initra_fail(err, "init: AECS server %s refused for key \"%s\": %s", c->kms_server, k->key, e.msg);
+            return 0;
+        }
+        if (code == INITRA_RPC_PERMISSION_DENIED)
+            return initra_fail(err, "init: this enclave was refused by the AECS server for key \"%s\" of service \"%s\" "
+                                    "(%s); the KMS log says which attribute failed",
+                               k->key, k->service, e.msg);
+        if (code == INITRA_RPC_NOT_FOUND)
+            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (kms_keys[%zu] in %s)",
+                               k->key, k->service, i, conf_path);
+        if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED)
+            return initra_fail(err, "init: key \"%s\": %s", k->key, e.msg);
+        if (init_backoff(c, deadline, backoff))
+            return initra_fail(err, "init: AECS server %s unreachable for %u ms (last error: %s); check kms_server or %s",
+                               c->kms_server, c->deadline_ms, e.msg, INITRA_KMS_SERVER_ENV);
+    }
+}
+
+/* encode: "base64": the secret string is base64 text of the bytes to write. */
+static int decode_key(const initra_init_key *k, uint8_t **data, size_t *len, initra_err *err)
+{
+    uint8_t *raw;
+    size_t n;
+    initra_err e;
+    int rc = initra_b64_decode((const char *)*data, &raw, &n, &e);
+    initra_free_secret(*data, *len);
+    *data = NULL;
+    *len = 0;
+    if (rc) return initra_fail(err, "init: key \"%s\" has \"encode\": \"base64\" but the secret is not base64", k->key);
+    *data = raw;
+    *len = n;
+    return 0;
+}
+
+int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
+                    int *n_written, initra_err *err)
+{
+    int rc = -1;
+    initra_dcap *dcap = NULL;
+    EVP_PKEY *key = NULL;
+    char *pem = NULL;
+    initra_ua_auth_report self;
+    memset(&self, 0, sizeof self);
+    initra_rpc_client *rpc = NULL;
+    uint8_t **data = calloc(c->n_keys, sizeof *data);
+    size_t *lens = calloc(c->n_keys, sizeof *lens);
+    if (!data || !lens) {
+        initra_fail(err, "out of memory");
+        goto done;
+    }
+    if (!(dcap = initra_dcap_new(err))) goto done;
+    for (size_t i = 0; i < c->n_trust_roots; i++)
+        if (initra_dcap_add_root_file(dcap, c->trust_roots[i], err)) {
+            initra_fail_prefix(err, "init: %s: initra.trust_roots", conf_path);
+            goto done;
+        }
+    if (!(key = initra_aecs_rsa_generate(2048, err)) || !(pem = initra_aecs_rsa_public_pem(key, err))) goto done;
+    /* Collateral for our own report: UA_ENV_PCCS_URL / ua_env_pccs_url, else initra.collateral, else a PCCS. */
+    initra_ua_collateral_src src = {dcap, c->ua_pccs_url ? NULL : c->collateral,
+                                    c->ua_pccs_url     ? c->ua_pccs_url
+                                    : c->pccs_url      ? c->pccs_url
+                                                       : c->ua_dcap_pccs_url};
+    if (initra_ua_report_create(attester_quote, a, initra_ua_collateral_from_src, &src, "", pem, &self, err)) {
+        initra_fail_prefix(err, "init: this enclave's Passport report (set %s, ua_env_pccs_url or \"initra\": "
+                                "{\"collateral\"} in %s)",
+                           INITRA_UA_PCCS_ENV, conf_path);
+        goto done;
+    }
+    initra_rpc_tls plain = {1, NULL, NULL, NULL, NULL};
+    if (!(rpc = initra_rpc_client_new(c->kms_server, &plain, err))) goto done;
+    initra_ua_dcap_ctx vctx = {dcap, 0, NULL, 0};
+    initra_aecs_client ac = {key, &self, initra_ua_dcap_verify, &vctx, c->ua_policy_set ? &c->ua_policy : NULL};
+    long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
+    for (size_t i = 0; i < c->n_keys; i++) {
+        if (fetch_one(&ac, rpc, conf_path, c, i, deadline, &backoff, &data[i], &lens[i], err)) goto done;
+        if (c->keys[i].base64 && decode_key(&c->keys[i], &data[i], &lens[i], err)) goto done;
+    }
+    rc = init_write_keys(c, data, lens, n_written, err);
+done:
+    for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
+    free(data);
+    free(lens);
+    EVP_PKEY_free(key);
+    free(pem);
+    if (rc == 0 && (flags & INITRA_INIT_EXITING)) return rc; /* the process exits next: skip gRPC's teardown */
+    initra_rpc_client_free(rpc);
+    initra_ua_auth_report_free(&self);
+    initra_dcap_free(dcap);
+    initra_attest_free(a);
+    return rc;
+}

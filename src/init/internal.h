@@ -1,0 +1,23 @@
+/* Shared by the GRPC-RATLS and AECS init clients. */
+#ifndef INITRA_INIT_INTERNAL_H
+#define INITRA_INIT_INTERNAL_H
+
+#include "initra/attest.h"
+#include "initra/init.h"
+
+long init_now_ms(void);
+/* Before a retry: -1 when waiting backoff would pass the deadline; else sleeps and doubles *backoff up
+ * to max_backoff_ms. */
+int init_backoff(const initra_init_conf *c, long deadline, long *backoff);
+/* The per-call deadline: call_timeout_ms, or what is left until deadline. */
+unsigned init_call_ms(const initra_init_conf *c, long deadline);
+
+/* Writes every key (data[i], lens[i]) to its path, all or none; *n_written on success. */
+int init_write_keys(const initra_init_conf *c, uint8_t *const *data, const size_t *lens, int *n_written,
+                    initra_err *err);
+
+/* The AECS client: the rest of initra_init_fetch once the attester is found and the binding checked. */
+int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
+                    int *n_written, initra_err *err);
+
+#endif

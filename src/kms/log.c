@@ -1,0 +1,23 @@
+/* KMS log lines, shared by the GRPC-RATLS and AECS servers. */
+#include <stdio.h>
+#include <time.h>
+
+#include "internal.h"
+
+void kms_log(FILE *f, pthread_mutex_t *lock, const char *fmt, ...)
+{
+    char line[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[32];
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    pthread_mutex_lock(lock);
+    fprintf(f, "%s kms: %s\n", ts, line);
+    fflush(f);
+    pthread_mutex_unlock(lock);
+}
