@@ -15,7 +15,7 @@
 #include "aecs.pb-c.h"
 
 typedef struct {
-    int refs;
+    kms_shared base; /* first: reference count, swapped whole on reload */
     initra_aecs_store store;
 } aecs_cfg;
 
@@ -29,15 +29,15 @@ struct initra_kms_aecs {
     initra_attester *attester;
     initra_rpc_server *server;
     pthread_mutex_t lock; /* guards cfg and log */
-    aecs_cfg *cfg;
+    kms_shared *cfg;      /* an aecs_cfg */
     FILE *log;
 };
 
 #define logf_(k, ...) kms_log((k)->log, &(k)->lock, __VA_ARGS__)
 
-static void cfg_release(aecs_cfg *c)
+static void cfg_destroy(kms_shared *s)
 {
-    if (!c || --c->refs > 0) return;
+    aecs_cfg *c = (aecs_cfg *)s;
     initra_aecs_store_free(&c->store);
     free(c);
 }
@@ -46,7 +46,7 @@ static aecs_cfg *cfg_load(const char *path, initra_err *err)
 {
     aecs_cfg *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
-    c->refs = 1;
+    c->base = (kms_shared){1, cfg_destroy};
     if (initra_aecs_store_load(path, 0, &c->store, err)) {
         free(c);
         return NULL;
@@ -58,11 +58,7 @@ int initra_kms_aecs_reload(initra_kms_aecs *k, initra_err *err)
 {
     aecs_cfg *c = cfg_load(k->store_path, err);
     if (!c) return -1;
-    pthread_mutex_lock(&k->lock);
-    aecs_cfg *old = k->cfg;
-    k->cfg = c;
-    cfg_release(old);
-    pthread_mutex_unlock(&k->lock);
+    kms_shared_swap(&k->lock, &k->cfg, &c->base);
     return 0;
 }
 
@@ -110,16 +106,11 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
         logf_(k, "%s called %.100s: unimplemented", rq->peer_addr ? rq->peer_addr : "?", rq->method);
         return;
     }
-    pthread_mutex_lock(&k->lock);
-    aecs_cfg *c = k->cfg;
-    c->refs++;
-    pthread_mutex_unlock(&k->lock);
+    aecs_cfg *c = (aecs_cfg *)kms_shared_get(&k->lock, &k->cfg);
     initra_aecs_server s = {&c->store, k->key, &k->self, initra_ua_dcap_verify, &k->vctx};
     initra_err err;
     int code = initra_aecs_handle(&s, rq->req, rq->req_len, time(NULL), &rp->resp, &rp->resp_len, &err);
-    pthread_mutex_lock(&k->lock);
-    cfg_release(c);
-    pthread_mutex_unlock(&k->lock);
+    kms_shared_put(&k->lock, &c->base);
     char what[140], who[200];
     describe(rq, what, sizeof what, who, sizeof who);
     rp->code = code;
@@ -150,7 +141,9 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     snprintf(k->listen, sizeof k->listen, has_port ? "%s" : "%s:%d", o->listen, INITRA_AECS_DEFAULT_PORT);
     char *pem = NULL;
     if (!(k->store_path = strdup(o->store_path))) goto oom;
-    if (!(k->cfg = cfg_load(k->store_path, err))) goto fail;
+    aecs_cfg *cfg = cfg_load(k->store_path, err);
+    if (!cfg) goto fail;
+    k->cfg = &cfg->base;
     if (!(k->dcap = initra_dcap_new(err))) goto fail;
     for (size_t i = 0; i < o->n_trust_roots; i++)
         if (initra_dcap_add_root_file(k->dcap, o->trust_roots[i], err)) {
@@ -187,7 +180,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     logf_(k, "serving %s on port %d (%s; %zu services, %zu secrets, plaintext HTTP/2)", INITRA_AECS_METHOD,
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
-          k->cfg->store.n_services, k->cfg->store.n_secrets);
+          cfg->store.n_services, cfg->store.n_secrets);
     return k;
 oom:
     initra_fail(err, "out of memory");
@@ -207,7 +200,7 @@ void initra_kms_aecs_stop(initra_kms_aecs *k)
     initra_ua_auth_report_free(&k->self);
     EVP_PKEY_free(k->key);
     initra_dcap_free(k->dcap);
-    if (k->cfg) cfg_release(k->cfg);
+    kms_shared_put(&k->lock, k->cfg);
     free(k->store_path);
     pthread_mutex_destroy(&k->lock);
     free(k);

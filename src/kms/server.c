@@ -15,7 +15,7 @@
 #define GETSECRET "/ratls.GrSecret/GetSecret"
 
 typedef struct {
-    int refs;
+    kms_shared base; /* first: reference count, swapped whole on reload */
     initra_kms_secrets secrets;
     initra_policy *clients;
     initra_secret_policy *per_secret;
@@ -30,15 +30,15 @@ struct initra_kms {
     initra_rpc_server *server;
     time_t cert_made;
     pthread_mutex_t lock; /* guards cfg and log */
-    kms_config *cfg;
+    kms_shared *cfg;      /* a kms_config */
     FILE *log;
 };
 
 #define logf_(k, ...) kms_log((k)->log, &(k)->lock, __VA_ARGS__)
 
-static void config_release(kms_config *c)
+static void config_destroy(kms_shared *s)
 {
-    if (!c || --c->refs > 0) return;
+    kms_config *c = (kms_config *)s;
     initra_kms_secrets_free(&c->secrets);
     initra_policy_free(c->clients);
     initra_secret_policy_free(c->per_secret);
@@ -49,41 +49,21 @@ static kms_config *config_load(initra_kms *k, initra_err *err)
 {
     kms_config *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
-    c->refs = 1;
+    c->base = (kms_shared){1, config_destroy};
     if ((k->secrets_path && initra_kms_secrets_load(k->secrets_path, &c->secrets, err)) ||
         (k->clients_path && !(c->clients = initra_policy_load(k->clients_path, err))) ||
         (k->policy_path && !(c->per_secret = initra_secret_policy_load(k->policy_path, err)))) {
-        config_release(c);
+        config_destroy(&c->base);
         return NULL;
     }
     return c;
-}
-
-static kms_config *config_get(initra_kms *k)
-{
-    pthread_mutex_lock(&k->lock);
-    kms_config *c = k->cfg;
-    c->refs++;
-    pthread_mutex_unlock(&k->lock);
-    return c;
-}
-
-static void config_put(initra_kms *k, kms_config *c)
-{
-    pthread_mutex_lock(&k->lock);
-    config_release(c);
-    pthread_mutex_unlock(&k->lock);
 }
 
 int initra_kms_reload(initra_kms *k, initra_err *err)
 {
     kms_config *c = config_load(k, err);
     if (!c) return -1;
-    pthread_mutex_lock(&k->lock);
-    kms_config *old = k->cfg;
-    k->cfg = c;
-    config_release(old);
-    pthread_mutex_unlock(&k->lock);
+    kms_shared_swap(&k->lock, &k->cfg, &c->base);
     return 0;
 }
 
@@ -137,7 +117,7 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         ev = (initra_evidence){&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
                                peer.collateral_expired};
     }
-    kms_config *c = config_get(k);
+    kms_config *c = (kms_config *)kms_shared_get(&k->lock, &k->cfg);
     int denied = 0;
     if (attested && c->clients && initra_policy_check(c->clients, &ev, &why)) denied = 1;
     if (attested && !denied && c->per_secret && initra_secret_policy_check(c->per_secret, name, &ev, &why)) denied = 1;
@@ -166,7 +146,7 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         }
         if (b64) initra_free_secret(b64, strlen(b64));
     }
-    config_put(k, c);
+    kms_shared_put(&k->lock, &c->base);
     ratls__secret_request__free_unpacked(req, NULL);
 }
 
@@ -209,7 +189,9 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     k->secrets_path = o->secrets_path ? strdup(o->secrets_path) : NULL;
     k->clients_path = o->clients_path ? strdup(o->clients_path) : NULL;
     k->policy_path = o->policy_path ? strdup(o->policy_path) : NULL;
-    if (!(k->cfg = config_load(k, err))) goto fail;
+    kms_config *cfg = config_load(k, err);
+    if (!cfg) goto fail;
+    k->cfg = &cfg->base;
     initra_err aerr;
     k->attester = initra_attest_detect(&aerr);
     if (!k->attester && !o->insecure_no_attestation) {
@@ -225,7 +207,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (start_server(k, err)) goto fail;
     logf_(k, "serving %s on port %d (%s; %zu secrets%s%s)", GETSECRET, initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
-          k->cfg->secrets.n, k->cfg->clients ? ", client policy" : "", k->cfg->per_secret ? ", per-secret policy" : "");
+          cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "");
     return k;
 fail:
     initra_kms_stop(k);
@@ -256,7 +238,7 @@ void initra_kms_stop(initra_kms *k)
     initra_rpc_server_stop(k->server);
     initra_ratls_verifier_free(k->verifier);
     initra_attest_free(k->attester);
-    if (k->cfg) config_release(k->cfg);
+    kms_shared_put(&k->lock, k->cfg);
     free(k->listen);
     free(k->secrets_path);
     free(k->clients_path);
