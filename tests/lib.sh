@@ -20,3 +20,21 @@ check_fails() {
 check_eq() {
   if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
 }
+# bad_conf DESC PATTERN PYTHON-EDIT: $T/conf.json (an init_ra_conf.json) edited by the Python statement
+# PYTHON-EDIT (the JSON is `c`, a string replaces the whole text; key paths are redirected under $T/out)
+# must make `initra init` exit 1 with one stderr line matching PATTERN and write nothing.
+bad_conf() {
+  d=$1 pat=$2 edit=$3
+  /usr/bin/python3 - "$T/conf.json" "$T/bad.json" "$T" "$edit" <<'PYX'
+import json, sys
+c = json.load(open(sys.argv[1])); T = sys.argv[3]
+for k in c["kms_keys"]: k["path"] = T + "/out" + k["path"]
+exec(sys.argv[4])
+open(sys.argv[2], "w").write(c if isinstance(c, str) else json.dumps(c))
+PYX
+  rm -rf "$T/out"
+  "$INITRA" init --conf "$T/bad.json" >"$T/bad.out" 2>"$T/bad.err"; rc=$?
+  if [ $rc = 1 ] && [ "$(wc -l <"$T/bad.err")" = 1 ] && grep -Eq "$pat" "$T/bad.err" && [ ! -e "$T/out" ]; then
+    ok "$d: $(cut -c1-140 "$T/bad.err")"
+  else not_ok "$d (exit $rc, want /$pat/): $(cat "$T/bad.err")"; fi
+}
