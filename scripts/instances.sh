@@ -60,11 +60,12 @@ PY
 }
 
 # init_conf OUT PORT KMS_MRENCLAVE KEY=PATH...: an Occlum GRPC-RATLS init_ra_conf.json pinning the KMS's
-# MRENCLAVE, with initra's optional section naming the sim root and collateral.
+# MRENCLAVE, with initra's optional section naming the sim root and collateral; init's deadline is
+# $INIT_DEADLINE_MS (default 10 s, generous for loaded test machines).
 init_conf() {
   out=$1 port=$2 mre=$3; shift 3
   python3 - "$out" "$port" "$mre" "$@" <<'PY'
-import json, sys
+import json, os, sys
 out, port, mre, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 conf = {"kms_server": "127.0.0.1:" + port,
         "kms_keys": [{"key": k.split("=", 1)[0], "path": k.split("=", 1)[1]} for k in keys],
@@ -73,7 +74,7 @@ conf = {"kms_server": "127.0.0.1:" + port,
                       "sgx_mrs": [{"mr_enclave": mre, "mr_signer": "", "isv_prod_id": 0, "isv_svn": 0,
                                    "config_svn": 0, "debuggable": True}]},
         "initra": {"collateral": "/etc/initra/collateral.json", "trust_roots": ["/etc/initra/sim-root.der"],
-                   "deadline_ms": 3000}}
+                   "deadline_ms": int(os.environ.get("INIT_DEADLINE_MS", "10000"))}}
 json.dump(conf, open(out, "w"), indent=4)
 PY
 }
@@ -108,7 +109,7 @@ field() { awk '{print $NF}'; }
 aecs_init_conf() {
   out=$1 port=$2 mre=$3; shift 3
   python3 - "$out" "$port" "$mre" "${AECS_RA_EXTRA:-{\}}" "$@" <<'PY'
-import json, sys
+import json, os, sys
 out, port, mre, extra, keys = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]), sys.argv[5:]
 ua = ["ua_ias_url", "ua_ias_spid", "ua_ias_apk_key", "ua_dcap_lib_path", "ua_dcap_pccs_url", "ua_uas_url",
       "ua_uas_app_key", "ua_uas_app_secret"] + ["ua_policy_" + a for a in (
@@ -128,7 +129,7 @@ for k in keys:
     kk.append(e)
 conf = {"kms_server": "127.0.0.1:" + port, "kms_keys": kk, "ua_env_pccs_url": "", "ra_config": ra,
         "initra": {"collateral": "/etc/initra/collateral.json", "trust_roots": ["/etc/initra/sim-root.der"],
-                   "deadline_ms": 3000}}
+                   "deadline_ms": int(os.environ.get("INIT_DEADLINE_MS", "10000"))}}
 json.dump(conf, open(out, "w"), indent=4)
 PY
 }

@@ -140,7 +140,7 @@ expect_refusal "unknown key" "$T/o7b" 'the AECS server has no key "ghost" in ser
 
 # 8. Server unreachable (retried until the deadline); OCCLUM_INIT_RA_KMS_SERVER overrides kms_server.
 DEAD=$(free_port)
-aecs_init_conf "$T/c8.json" "$DEAD" "$KMS_MRE" imp=app-svc:/etc/keys/imp
+(export INIT_DEADLINE_MS=3000; aecs_init_conf "$T/c8.json" "$DEAD" "$KMS_MRE" imp=app-svc:/etc/keys/imp)
 try_init u8 "$T/c8.json" >"$T/o8"
 expect_refusal "server unreachable" "$T/o8" "AECS server 127.0.0.1:$DEAD unreachable for 3000 ms"
 try_init u8b "$T/c8.json" OCCLUM_INIT_RA_KMS_SERVER=127.0.0.1:$PORT >"$T/o8b"

@@ -75,7 +75,7 @@ expect_refusal "server evidence refused" "$T/o4" "KMS server 127.0.0.1:$PORT ref
 
 # 5. Server unreachable: retried with backoff until the deadline, then one line.
 DEAD=$(free_port)
-init_conf "$T/c5.json" "$DEAD" "$KMS_MRE" demo_key=/etc/keys/demo_key
+(export INIT_DEADLINE_MS=3000; init_conf "$T/c5.json" "$DEAD" "$KMS_MRE" demo_key=/etc/keys/demo_key)
 try_init u5 "$T/c5.json" --config-svn 1 >"$T/o5"
 expect_refusal "server unreachable" "$T/o5" "KMS server 127.0.0.1:$DEAD unreachable for 3000 ms"
 

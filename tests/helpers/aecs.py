@@ -19,10 +19,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent import futures
 
 import grpc
+
+from serve_util import publish_and_serve
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -157,16 +158,7 @@ def server(a):
             response_serializer=lambda m: m.SerializeToString())})
     srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=[handler])
     port = srv.add_insecure_port("127.0.0.1:0")
-    srv.start()
-    with open(a.port_file + ".tmp", "w") as f:
-        f.write("%d\n" % port)
-    os.rename(a.port_file + ".tmp", a.port_file)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        srv.stop(0)
-    return 0
+    return publish_and_serve(srv, port, a.port_file)
 
 
 def main():

@@ -8,12 +8,12 @@
 Run with Debian's /usr/bin/python3 (python3-grpcio, python3-protobuf).
 """
 import argparse
-import os
 import sys
-import time
 from concurrent import futures
 
 import grpc
+
+from serve_util import publish_and_serve
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 METHOD = "/ratls.GrSecret/GetSecret"
@@ -78,16 +78,7 @@ def server(a):
                                         root_certificates=read(a.client_root),
                                         require_client_auth=True)
     port = srv.add_secure_port("127.0.0.1:0", creds)
-    srv.start()
-    with open(a.port_file + ".tmp", "w") as f:
-        f.write("%d\n" % port)
-    os.rename(a.port_file + ".tmp", a.port_file)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        srv.stop(0)
-    return 0
+    return publish_and_serve(srv, port, a.port_file)
 
 
 def main():
