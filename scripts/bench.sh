@@ -3,5 +3,8 @@
 set -eu
 B=${INITRA_BUILD:-build}
 cd "$(dirname "$0")/.."
-sh scripts/bench_dcap.sh
-sh scripts/bench_grpc.sh
+# Every section runs even if one fails (its error is printed); the exit status says whether all ran.
+rc=0
+sh scripts/bench_dcap.sh || { echo "bench: the DCAP section failed (see above)" >&2; rc=1; }
+sh scripts/bench_grpc.sh || { echo "bench: the GRPC-RATLS section failed (see above)" >&2; rc=1; }
+exit $rc

@@ -28,7 +28,10 @@ JS="$B/bench-js"
 if [ ! -d "$JS/node_modules/@phala/dcap-qvl" ]; then
   mkdir -p "$JS"
   [ -f "$JS/package.json" ] || echo '{"name":"initra-bench","private":true}' >"$JS/package.json"
-  (cd "$JS" && npm install --no-audit --no-fund --silent @phala/dcap-qvl >&2)
+  if ! (cd "$JS" && npm install --no-audit --no-fund --loglevel=error @phala/dcap-qvl >&2); then
+    echo "bench: npm could not install @phala/dcap-qvl from the npm registry (error above); the comparison needs it" >&2
+    exit 1
+  fi
 fi
 
 ours=$($PIN "$B/bench/verify_bench" "$Q" "$C" "$AT" "$SECS")
