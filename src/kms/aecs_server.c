@@ -33,8 +33,6 @@ struct initra_kms_aecs {
     FILE *log;
 };
 
-#define logf_(k, ...) kms_log((k)->log, &(k)->lock, __VA_ARGS__)
-
 static void cfg_destroy(kms_shared *s)
 {
     aecs_cfg *c = (aecs_cfg *)s;

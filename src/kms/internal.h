@@ -8,6 +8,8 @@
 
 /* One log line "<UTC time> kms: <text>", written and flushed under lock. */
 void kms_log(FILE *f, pthread_mutex_t *lock, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* kms_log for a server struct k with `log` and `lock` members. */
+#define logf_(k, ...) kms_log((k)->log, &(k)->lock, __VA_ARGS__)
 
 /* A configuration that request threads borrow while a reload replaces it as a whole. Each server's
  * configuration struct starts with a kms_shared; whoever drops the last reference destroys it. */

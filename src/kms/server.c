@@ -34,8 +34,6 @@ struct initra_kms {
     FILE *log;
 };
 
-#define logf_(k, ...) kms_log((k)->log, &(k)->lock, __VA_ARGS__)
-
 static void config_destroy(kms_shared *s)
 {
     kms_config *c = (kms_config *)s;
