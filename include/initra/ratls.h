@@ -1,6 +1,7 @@
 /* initra ratls: RA-TLS certificates. A self-signed certificate for a fresh EC P-256 key carries a quote
  * whose report_data binds that key (PROTOCOLS.md section 4). Three evidence formats are read:
  *   Occlum grpc_ratls   OID 1.2.840.113741.1        raw quote  report_data[0..32] = SHA-256(DER SPKI), [32..64] zero
+ *                       (Occlum's generator zeroes [32..64]; its verifier compares [0..32] only)
  *   Gramine / Intel     OID 1.2.840.113741.1337.6   raw quote  report_data[0..32] = SHA-256(DER SPKI)
  *   TCG DICE (interop)  OID 2.23.133.5.4.9          CBOR tag 60000 [bstr quote, bstr claims],
  *                       report_data[0..32] = SHA-256(claims), claims {"pubkey-hash": hash-entry of DER SPKI}
@@ -38,7 +39,8 @@ int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long va
                         char **key_pem, initra_err *err);
 
 /* Finds the evidence in a peer certificate (any of the three formats, by a real DER/CBOR parser),
- * checks the certificate's self-signature and that the quote's report_data binds the certificate's key.
+ * checks the certificate's self-signature (not for an Occlum-format certificate signed with SHA-1, as
+ * Occlum's are: see ratls.c) and that the quote's report_data binds the certificate's key.
  * On success *quote is a fresh copy of the quote bytes and *format the format found. */
 int initra_ratls_evidence(X509 *cert, uint8_t **quote, size_t *quote_len, int *format, initra_err *err);
 
@@ -74,7 +76,10 @@ typedef struct {
 
 initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opts *o, initra_err *err);
 void initra_ratls_verifier_free(initra_ratls_verifier *v);
-/* Verifies the peer certificate (PEM) at time `now`: evidence and key binding, then the quote with
+/* How far a peer certificate's notBefore may be ahead of `now` (clock skew between machines). */
+#define INITRA_RATLS_MAX_SKEW 300
+/* Verifies the peer certificate (PEM) at time `now` (notBefore up to INITRA_RATLS_MAX_SKEW seconds
+ * ahead is accepted): evidence and key binding, then the quote with
  * DCAP (chains, CRLs, TCB, QE, signatures). Collateral outside its validity window is let through
  * with peer->collateral_expired set, so that the policy decides (and by default refuses). Results are
  * cached per certificate until the earliest of its notAfter, the collateral's expiry and 10 minutes.

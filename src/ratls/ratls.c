@@ -332,6 +332,16 @@ done:
     return rc;
 }
 
+/* An Occlum-format certificate signed with SHA-1: Occlum signs its certificates sha1WithRSA, and some
+ * systems' crypto policy refuses SHA-1 signatures, so verifying them would make the outcome depend on
+ * the machine. Their self-signature is not checked: it proves nothing that the quote binding (the quote
+ * names this key) and the TLS handshake (the peer signed with the key's private half) do not. */
+static int occlum_sha1(X509 *cert, const ASN1_OCTET_STRING *occ)
+{
+    int md = NID_undef, pk = NID_undef;
+    return occ && OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md, &pk) && md == NID_sha1;
+}
+
 int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, int *format, initra_err *err)
 {
     int dup = 0;
@@ -344,7 +354,7 @@ int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, in
                                 INITRA_OID_RATLS_OCCLUM ", " INITRA_OID_RATLS_GRAMINE ", " INITRA_OID_RATLS_TCG ")");
     if (found > 1 || dup) return initra_fail(err, "peer certificate carries more than one RA-TLS evidence extension");
     EVP_PKEY *pub = X509_get0_pubkey(cert);
-    if (!pub || X509_verify(cert, pub) != 1)
+    if (!pub || (!occlum_sha1(cert, occ) && X509_verify(cert, pub) != 1))
         return initra_fail(err, "peer certificate: its self-signature does not verify with its own key");
     uint8_t *spki = NULL, *quote = NULL, *claims = NULL;
     size_t spki_len = 0, qlen = 0, clen = 0;
@@ -372,7 +382,8 @@ int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, in
         goto done;
     }
     const uint8_t *rd = initra_quote_report_data(&q);
-    /* Occlum binds [0..32] and requires [32..64] zero; the others bind [0..32]. */
+    /* All bind [0..32]. Occlum's generator zeroes [32..64] (its verifier compares [0..32] only); initra
+     * requires those zeros too, so that nothing unbound rides in an Occlum-format quote. */
     size_t cmp = fmt == INITRA_RATLS_OCCLUM ? 64 : 32;
     if (memcmp(rd, want, cmp) != 0) {
         initra_fail(err, "RA-TLS evidence (%s): the quote's report_data does not bind this certificate's key "

@@ -106,8 +106,17 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
     int fmt = 0;
     initra_collateral *coll = NULL;
     memset(peer, 0, sizeof *peer);
-    if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0 || X509_cmp_time(X509_get0_notBefore(x), &now) > 0) {
-        initra_fail(err, "peer certificate is outside its validity period");
+    /* Occlum makes its certificate with notBefore = the moment it was made, just before each handshake:
+     * a peer whose clock runs ahead of ours by up to INITRA_RATLS_MAX_SKEW seconds is accepted. */
+    time_t skewed = now + INITRA_RATLS_MAX_SKEW;
+    if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
+        initra_fail(err, "peer certificate is outside its validity period (its notAfter has passed)");
+        goto done;
+    }
+    if (X509_cmp_time(X509_get0_notBefore(x), &skewed) > 0) {
+        initra_fail(err, "peer certificate is outside its validity period (its notBefore is more than %d s ahead of "
+                         "this machine's clock: check both clocks)",
+                    INITRA_RATLS_MAX_SKEW);
         goto done;
     }
     if (initra_ratls_evidence(x, &quote, &qlen, &fmt, err)) goto done;
