@@ -50,18 +50,7 @@ grep -q "$(base64 -w0 "$T/pw")" "$T/kms.log" "$T/app.err" && not_ok "a secret ap
 grep -q 'denied: .*config_svn is 2, the entry requires exactly 1' "$T/kms.log" && ok "KMS log names the field and both values" \
   || not_ok "KMS log: $(tail -2 "$T/kms.log")"
 
-# Failure cases through an instance whose program runs the client itself, so what was written is visible.
-try_init() { # NAME CONF [run options]: runs init in a fresh instance, prints init's stderr and the files left
-  name=$1 conf=$2; shift 2
-  app_instance "$T/$name" "$conf" || return 1
-  "$INITRA" run "$T/$name" "$@" -- /bin/busybox sh -c \
-    '/bin/initra init 2>/tmp/e; echo "rc=$?"; cat /tmp/e; busybox find /etc/keys /keys -type f 2>/dev/null' 2>&1
-}
-expect_refusal() { # DESC OUTPUT PATTERN
-  if grep -q '^rc=1$' "$2" && [ "$(grep -c '^initra: ' "$2")" = 1 ] && grep -Eq "$3" "$2" && ! grep -q '^/etc/keys\|^/keys' "$2"; then
-    ok "$1: $(grep '^initra: ' "$2" | cut -c1-150)"
-  else not_ok "$1 (want /$3/, exit 1, one line, nothing written): $(cat "$2")"; fi
-}
+# Failure cases through an instance whose program runs the client itself (try_init, expect_refusal).
 
 # 3. Unknown key: nothing written, although the other key exists.
 init_conf "$T/c3.json" "$PORT" "$KMS_MRE" demo_key=/etc/keys/demo_key nope=/etc/keys/nope
@@ -110,11 +99,12 @@ grep -q 'not inside an enclave' "$T/err7" && ok "init outside an enclave: clear 
 # certificates made by `initra sim ratls-cert`, and KMS configuration errors. ----
 openssl s_client -connect "127.0.0.1:$PORT" -showcerts </dev/null 2>/dev/null | openssl x509 >"$T/kms-cert.pem" 2>/dev/null
 grep -q 'BEGIN CERTIFICATE' "$T/kms-cert.pem" && ok "the KMS presents its RA-TLS certificate" || not_ok "no KMS certificate"
+q64() { printf '"%s"' "$(base64 -w0 "$1")"; } # FILE: the KMS's reply form (Occlum's): quoted base64
 py_get() { # NAME CERT KEY: prints the secret (base64) or "ERROR CODE details"
   $GRS client "127.0.0.1:$PORT" "$1" --root "$T/kms-cert.pem" --override "initra RA-TLS" ${2:+--cert "$2" --key "$3"} 2>&1
 }
 "$INITRA" sim ratls-cert --mrsigner "$SIGNER" --config-svn 1 --key-out "$T/good.key" --cert-out "$T/good.pem"
-[ "$(py_get bin100 "$T/good.pem" "$T/good.key")" = "$(base64 -w0 "$T/bin100")" ] \
+[ "$(py_get bin100 "$T/good.pem" "$T/good.key")" = "$(q64 "$T/bin100")" ] \
   && ok "Python grpcio client with a matching RA-TLS identity gets the secret" || not_ok "interop: $(py_get bin100 "$T/good.pem" "$T/good.key")"
 case "$(py_get demo_key)" in ERROR\ UNAVAILABLE*) ok "Python client without a certificate is refused";; *) not_ok "no cert: $(py_get demo_key)";; esac
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/plain.key" -out "$T/plain.pem" -days 1 -subj /CN=plain 2>/dev/null
@@ -149,7 +139,7 @@ cat >"$T/policy.json" <<PJ
 PJ
 host_kms "$T/h1.log" --secrets "$T/secret_config.json" --policy "$T/policy.json" $SIMARGS
 grep -q 'NO ATTESTATION' "$T/h1.log" && ok "--insecure-no-attestation says so in the log" || not_ok "insecure log"
-[ "$(hget demo_key "$T/good.pem" "$T/good.key")" = "$(base64 -w0 "$T/pw")" ] && ok "per-secret policy: allowed secret released" || not_ok "per-secret allowed"
+[ "$(hget demo_key "$T/good.pem" "$T/good.key")" = "$(q64 "$T/pw")" ] && ok "per-secret policy: allowed secret released" || not_ok "per-secret allowed"
 a=$(hget bin100 "$T/good.pem" "$T/good.key"); b=$(hget ghost "$T/good.pem" "$T/good.key")
 case "$a" in ERROR\ PERMISSION_DENIED*) ok "secret without a rule: PERMISSION_DENIED";; *) not_ok "no rule: $a";; esac
 [ "${a%%\"*}" = "${b%%\"*}" ] && ok "a denied caller cannot tell whether a name exists" || not_ok "existence leaks: '$a' vs '$b'"
@@ -159,11 +149,11 @@ grep -q 'is a debug enclave' "$T/h1.log" && ok "KMS log: debug enclave" || not_o
 # SIGHUP: a new secret value is served after reload; a broken file keeps the old configuration.
 printf 'rotated!' >"$T/pw2"; secrets_conf "$T/secret_config.json" demo_key="$T/pw2"
 kill -HUP $HPID; wait_for "$T/h1.log" reloaded
-[ "$(hget demo_key "$T/good.pem" "$T/good.key")" = "$(base64 -w0 "$T/pw2")" ] && ok "SIGHUP reloads secret_config.json" || not_ok "reload"
+[ "$(hget demo_key "$T/good.pem" "$T/good.key")" = "$(q64 "$T/pw2")" ] && ok "SIGHUP reloads secret_config.json" || not_ok "reload"
 echo '{"demo_key": "not base64!"}' >"$T/secret_config.json"
 kill -HUP $HPID; wait_for "$T/h1.log" 'reload refused'
 grep -q 'reload refused, keeping the old configuration: .*demo_key: the value is not base64' "$T/h1.log" && ok "a bad file on SIGHUP keeps the old configuration" || not_ok "bad reload: $(tail -1 "$T/h1.log")"
-[ "$(hget demo_key "$T/good.pem" "$T/good.key")" = "$(base64 -w0 "$T/pw2")" ] && ok "old configuration still served" || not_ok "after bad reload"
+[ "$(hget demo_key "$T/good.pem" "$T/good.key")" = "$(q64 "$T/pw2")" ] && ok "old configuration still served" || not_ok "after bad reload"
 grep -q 'not base64!' "$T/h1.log" && not_ok "the bad value was logged" || ok "the bad value is not logged"
 kill $HPID; wait $HPID 2>/dev/null
 secrets_conf "$T/secret_config.json" demo_key="$T/pw"

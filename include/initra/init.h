@@ -71,6 +71,12 @@ typedef struct {
  * its directory, synced, and only when all temp files exist are they renamed into place. */
 int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err);
 
+/* SecretReply.secret -> the secret's exact bytes. A text that starts and ends with '"' is read as a
+ * JSON string (Occlum's server, and initra's KMS, reply cJSON_Print of the base64 string, quotes
+ * included); the text, or that string, must then be standard base64 with its padding ('=' to a
+ * multiple of 4 characters), which fixes the exact length. 0 with a fresh buffer, or -1 with err. */
+int initra_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err);
+
 /* The whole client: attests this enclave (its quote provider), connects to the KMS once over mutual
  * RA-TLS, verifies the server against ra_config, fetches every key (retrying unreachable servers with
  * exponential backoff up to the deadline), then writes all of them. With "config_binding": "config_id"

@@ -171,12 +171,14 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
             if (initra_rpc_call(cl, GETSECRET, buf, blen, call_ms, &resp, &rlen, &code, &e) == 0) {
                 Ratls__SecretReply *r = ratls__secret_reply__unpack(NULL, rlen, resp);
                 initra_err derr;
-                int ok = r && r->secret && initra_b64_decode(r->secret, &data[i], &lens[i], &derr) == 0;
+                snprintf(derr.msg, sizeof derr.msg, "it is not a SecretReply message");
+                int ok = r && r->secret && initra_grsecret_decode(r->secret, &data[i], &lens[i], &derr) == 0;
                 if (r && r->secret) initra_zero(r->secret, strlen(r->secret));
                 if (r) ratls__secret_reply__free_unpacked(r, NULL);
                 initra_free_secret(resp, rlen);
                 if (!ok) {
-                    initra_fail(err, "init: key \"%s\": the KMS reply is not a SecretReply with base64", c->keys[i].key);
+                    initra_fail(err, "init: key \"%s\": the KMS reply's secret is not (quoted) padded base64: %s",
+                                c->keys[i].key, derr.msg);
                     goto done;
                 }
                 trace(i == 0 ? "connected, first key" : "key");
@@ -196,6 +198,12 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
             if (code == INITRA_RPC_NOT_FOUND) {
                 initra_fail(err, "init: the KMS has no key named \"%s\" (kms_keys[%zu].key in %s)", c->keys[i].key, i,
                             conf_path);
+                goto done;
+            }
+            if (code == INITRA_RPC_CANCELLED) {
+                initra_fail(err, "init: the KMS cancelled the call for key \"%s\" (Occlum's server does so for a name "
+                                 "it does not have: check kms_keys[%zu].key in %s)",
+                            c->keys[i].key, i, conf_path);
                 goto done;
             }
             if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED) {

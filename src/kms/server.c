@@ -1,5 +1,6 @@
 /* The GRPC-RATLS KMS: ratls.GrSecret/GetSecret over mutual RA-TLS. Clients prove their enclave in the
- * handshake (evidence + DCAP); each call is decided by policy; secrets go out byte-exact as base64. */
+ * handshake (evidence + DCAP); each call is decided by policy; secrets go out in Occlum's form: the JSON
+ * string of their standard padded base64, quotes included (docs/grpc-ratls.md). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -78,6 +79,24 @@ static int verify_client(void *ctx, const char *pem, initra_err *err)
 
 static void short_hex(const uint8_t *p, char out[17]) { initra_hex(p, 8, out); }
 
+/* Occlum's server replies cJSON_Print(item) of the secret's string in secret_config.json: the base64
+ * text inside its two JSON quotes (base64 needs no escaping). Occlum's client was written for that form:
+ * it decodes skipping non-alphabet characters and drops one byte for the quotes. Fresh string or NULL. */
+static char *quoted_b64(const uint8_t *data, size_t len)
+{
+    char *b64 = initra_b64_encode(data, len);
+    size_t n = b64 ? strlen(b64) : 0;
+    char *q = b64 ? malloc(n + 3) : NULL;
+    if (q) {
+        q[0] = '"';
+        memcpy(q + 1, b64, n);
+        q[n + 1] = '"';
+        q[n + 2] = 0;
+    }
+    if (b64) initra_free_secret(b64, n);
+    return q;
+}
+
 static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp)
 {
     initra_kms *k = ctx;
@@ -130,7 +149,7 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         snprintf(rp->msg, sizeof rp->msg, "no secret named \"%.64s\"", name);
         logf_(k, "%s asked for \"%.64s\": not found", who, name);
     } else {
-        char *b64 = initra_b64_encode(sec->data, sec->len);
+        char *b64 = quoted_b64(sec->data, sec->len);
         Ratls__SecretReply reply = RATLS__SECRET_REPLY__INIT;
         reply.secret = b64;
         size_t n = b64 ? ratls__secret_reply__get_packed_size(&reply) : 0;

@@ -111,24 +111,24 @@ int main(void)
     CHECK(initra_ratls_create(client_quote, NULL, INITRA_RATLS_OCCLUM, 3600, &cert, &key, &err) == 0, "client cert");
     int port = initra_kms_port(k);
     char *s1 = fetch(port, cert, key, &err);
-    CHECK(s1 && !strcmp(s1, "b25l"), "fetch before rotation: %s", s1 ? s1 : err.msg);
+    CHECK(s1 && !strcmp(s1, "\"b25l\""), "fetch before rotation: %s", s1 ? s1 : err.msg);
     char *cert_before = seen_server_cert ? strdup(seen_server_cert) : NULL;
     CHECK(initra_kms_rotate(k, &err) == 0 && initra_kms_port(k) == port, "rotation keeps port %d: %s", port,
           err.msg);
     CHECK(initra_kms_cert_age(k) <= 1, "certificate age restarts at 0");
     char *s2 = fetch(port, cert, key, &err);
-    CHECK(s2 && !strcmp(s2, "b25l"), "fetch after rotation: %s", s2 ? s2 : err.msg);
+    CHECK(s2 && !strcmp(s2, "\"b25l\""), "fetch after rotation: %s", s2 ? s2 : err.msg);
     CHECK(cert_before && seen_server_cert && strcmp(cert_before, seen_server_cert) != 0,
           "the server presents a new certificate after rotation");
     put(sec, "{\"k\": \"dHdv\"}"); /* "two" */
     CHECK(initra_kms_reload(k, &err) == 0, "reload: %s", err.msg);
     char *s3 = fetch(port, cert, key, &err);
-    CHECK(s3 && !strcmp(s3, "dHdv"), "reloaded secret served");
+    CHECK(s3 && !strcmp(s3, "\"dHdv\""), "reloaded secret served");
     put(sec, "{\"k\": 5}");
     CHECK(initra_kms_reload(k, &err) != 0 && strstr(err.msg, "k: the value is not a string"), "bad reload refused: %s",
           err.msg);
     char *s4 = fetch(port, cert, key, &err);
-    CHECK(s4 && !strcmp(s4, "dHdv"), "old configuration kept after a bad reload");
+    CHECK(s4 && !strcmp(s4, "\"dHdv\""), "old configuration kept after a bad reload");
     free(s1), free(s2), free(s3), free(s4), free(cert_before), free(seen_server_cert), free(cert);
     initra_free_secret(key, strlen(key));
     initra_kms_stop(k);
