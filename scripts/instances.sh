@@ -103,6 +103,21 @@ PY
 
 field() { awk '{print $NF}'; }
 
+# Init failure cases through an instance whose program runs the client itself, so what was written is visible.
+# try_init NAME CONF [run options]: runs init in a fresh instance $T/NAME, prints init's stderr and the files left.
+try_init() {
+  name=$1 conf=$2; shift 2
+  app_instance "$T/$name" "$conf" || return 1
+  "$INITRA" run "$T/$name" "$@" -- /bin/busybox sh -c \
+    '/bin/initra init 2>/tmp/e; echo "rc=$?"; cat /tmp/e; busybox find /etc/keys /keys -type f 2>/dev/null' 2>&1
+}
+# expect_refusal DESC OUTPUT PATTERN: try_init's OUTPUT shows exit 1, one line matching PATTERN, nothing written.
+expect_refusal() {
+  if grep -q '^rc=1$' "$2" && [ "$(grep -c '^initra: ' "$2")" = 1 ] && grep -Eq "$3" "$2" && ! grep -q '^/etc/keys\|^/keys' "$2"; then
+    ok "$1: $(grep '^initra: ' "$2" | cut -c1-150)"
+  else not_ok "$1 (want /$3/, exit 1, one line, nothing written): $(cat "$2")"; fi
+}
+
 # aecs_init_conf OUT PORT SERVER_MRENCLAVE NAME=SERVICE:PATH[:base64]...: an Occlum AECS init_ra_conf.json
 # pinning the AECS server's MRENCLAVE (ua_policy_hex_ta_measurement; "" leaves it unpinned), with initra's
 # optional section naming the sim root and collateral. Extra ra_config fields: AECS_RA_EXTRA='{"k": "v"}'.
