@@ -56,10 +56,10 @@ for L in map(int, lens):
         want_kept = (data + b"\0" * ((3 - L % 3) % 3)).hex()
         ok = (j.get("reply") == want_reply and j.get("kept") == want_kept and j.get("overflow") == 0
               and j.get("uninitialized") == 0)
-        print("%s %s L=%d: reply %s, Occlum keeps %d bytes (%s), overflow %s" % (
+        print("%s %s L=%d: reply %s, Occlum keeps %d bytes (want %d: %s), overflow %s" % (
             "ok" if ok else "bad", name, L, "quoted" if j.get("reply") == want_reply else repr(j.get("reply")),
-            len(j.get("kept", "")) // 2, "exact" if L % 3 == 0 else "+%d NUL" % ((3 - L % 3) % 3),
-            j.get("overflow")))
+            len(j.get("kept", "")) // 2, len(want_kept) // 2,
+            "exact" if L % 3 == 0 else "the bytes + %d NUL" % ((3 - L % 3) % 3), j.get("overflow")))
 PY
 while read -r verdict rest; do
   [ "$verdict" = ok ] && ok "Occlum client on the KMS reply $rest" || not_ok "Occlum client on the KMS reply $rest"
