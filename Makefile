@@ -24,6 +24,9 @@ BIN_LIBS   = -Wl,-Bstatic $(GRPC_STATIC) -Wl,-Bdynamic \
              $(shell pkg-config --libs $(filter-out libcurl grpc libprotobuf-c,$(PKGS)) 2>/dev/null) \
              -lstdc++ -lz -lm -ldl -lpthread -lrt
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
+# libcurl is dlopen()ed by this absolute path (never found through $LD_LIBRARY_PATH), and `initra build`
+# copies it to the same path in images: pkg-config's libdir, else the compiler's multiarch directory.
+LIBCURL_PATH = $(or $(shell pkg-config --variable=libdir libcurl 2>/dev/null),/usr/lib/$(shell $(CC) -print-multiarch))/libcurl.so.4
 LDFLAGS += $(OPT)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
@@ -66,6 +69,8 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(PROTO_H)
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP) $(PROTO_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/src/dcap/pccs.o $(BUILD)/obj/src/enclave/instance.o: CFLAGS += -DINITRA_LIBCURL_PATH='"$(LIBCURL_PATH)"'
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
 /* initra init (also /bin/init inside an instance): the Init-RA client. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -7,8 +8,25 @@
 #include "cli.h"
 #include "initra/init.h"
 
+/* Variables that name a PCCS or collateral source outside enclaves. Inside one (init always is) the host
+ * sets the environment, so they are ignored: the measured (or CONFIGID-bound) configuration decides. */
+static void notice_ignored_env(const char *conf)
+{
+    static const char *const names[] = {"PCCS_URL", INITRA_UA_PCCS_ENV, "INITRA_QCNL_CONF", NULL};
+    for (const char *const *n = names; *n; n++) {
+        const char *v = getenv(*n);
+        if (v && *v)
+            fprintf(stderr, "init: notice: $%s is ignored inside an enclave: the PCCS and trust roots come only from %s "
+                            "(\"initra\": {\"collateral\", \"pccs_url\", \"trust_roots\"}; AECS: ua_env_pccs_url)\n",
+                    *n, conf);
+    }
+}
+
 int cmd_init(int argc, char **argv)
 {
+    initra_err err;
+    /* First: this process will hold secrets. */
+    if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
     const char *conf = INITRA_INIT_CONF_DEFAULT;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
@@ -17,8 +35,9 @@ int cmd_init(int argc, char **argv)
                    "  enclave to the KMS (kms_server, or $%s), verifies the KMS against ra_config, fetches\n"
                    "  every kms_keys[].key and writes each to its path (0600), all or none. Exit 0 lets the\n"
                    "  application start. GRPC-RATLS: mutual RA-TLS. AECS (kms_keys[].service, ra_config ua_*):\n"
-                   "  Passport reports both ways, the server pinned by ra_config ua_policy_*; $%s overrides\n"
-                   "  ua_env_pccs_url.\n",
+                   "  Passport reports both ways, the server pinned by ra_config ua_policy_*. The PCCS and trust\n"
+                   "  roots come only from FILE (\"initra\" section, ua_env_pccs_url): $PCCS_URL and $%s are\n"
+                   "  ignored inside the enclave. Core dumps are off.\n",
                    INITRA_INIT_CONF_DEFAULT, INITRA_KMS_SERVER_ENV, INITRA_UA_PCCS_ENV);
             return CLI_OK;
         }
@@ -30,9 +49,9 @@ int cmd_init(int argc, char **argv)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    initra_err err;
     initra_init_conf c;
     if (initra_init_conf_load(conf, &c, &err)) return cli_err(CLI_FAIL, &err);
+    notice_ignored_env(conf);
     if (c.flavour == INITRA_INIT_AECS && c.unused[0])
         fprintf(stderr, "init: notice: %s: ra_config %s set but not used (EPID/IAS and hosted UAS are not supported; "
                         "the AECS server's DCAP report is verified from its own collateral)\n",

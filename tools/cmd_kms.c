@@ -6,6 +6,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "initra/attest.h"
+#include "initra/dcap.h"
 #include "initra/kms.h"
 
 static int kms_usage(FILE *f, int code)
@@ -22,7 +24,8 @@ static int kms_usage(FILE *f, int code)
             "  --secrets FILE      Occlum's secret_config.json: { \"name\": \"<base64>\", ... }\n"
             "  --clients FILE      Occlum's dynamic_config.json (or an initra policy): applies to every secret\n"
             "  --policy FILE       initra's per-secret policy; a secret without a rule is readable by no one\n"
-            "  --collateral FILE   collateral bundle for verifying clients' quotes; or --pccs URL (default $PCCS_URL)\n"
+            "  --collateral FILE   collateral bundle for verifying clients' quotes; or --pccs URL (outside an enclave\n"
+            "                      the default is $PCCS_URL, then the qcnl file; inside, the environment is unused)\n"
             "  --trust-root DER    trust another root besides Intel's (the sim root); repeatable\n"
             "  --insecure-no-attestation  start without a quote provider: clients cannot verify this server\n"
             "  --protocol aecs     AECS v2.0.0 (kubetee.Aecs/GetEnclaveSecret, plaintext HTTP/2, default port 19527):\n"
@@ -31,6 +34,17 @@ static int kms_usage(FILE *f, int code)
             "                      the collateral embedded in this server's own Passport report\n"
             "  SIGHUP reloads the files (a bad file keeps the old configuration); SIGTERM stops.\n");
     return code;
+}
+
+/* Outside an enclave the PCCS may default to $PCCS_URL or the qcnl file; inside one the host sets the
+ * environment, so only --pccs (or --collateral) names the collateral source there. */
+static const char *default_pccs(char *buf, size_t n)
+{
+    initra_err e;
+    initra_attester *a = initra_attest_detect(&e);
+    int inside = a != NULL;
+    initra_attest_free(a);
+    return !inside && initra_pccs_default_url(buf, n, &e) == 0 ? buf : NULL;
 }
 
 static int serve_aecs(const initra_kms_aecs_opts *ao, sigset_t *set)
@@ -92,6 +106,8 @@ static int serve(int argc, char **argv)
         return cli_error(CLI_USAGE, "kms serve: --protocol aecs needs --store FILE (made by `initra kms aecs-admin`)");
     if (o.verifier.collateral && o.verifier.pccs_url)
         return cli_error(CLI_USAGE, "kms serve: give --collateral FILE or --pccs URL, not both");
+    char pccs[1024];
+    if (!o.verifier.collateral && !o.verifier.pccs_url) o.verifier.pccs_url = default_pccs(pccs, sizeof pccs);
     o.verifier.trust_roots = roots;
     o.verifier.n_trust_roots = n_roots;
     /* Signals are taken synchronously by this thread; the server's threads inherit the mask. */
@@ -132,6 +148,9 @@ static int serve(int argc, char **argv)
 
 int cmd_kms(int argc, char **argv)
 {
+    initra_err err;
+    /* First: this process holds secrets (and the store's keys). */
+    if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
     if (argc < 2 || !strcmp(argv[1], "--help")) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "serve")) return serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "aecs-admin")) return cmd_kms_aecs_admin(argc - 1, argv + 1);

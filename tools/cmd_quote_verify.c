@@ -167,10 +167,12 @@ int cmd_quote_verify(int argc, char **argv)
             goto out;
         }
     } else {
-        char dir[4096];
+        char dir[4096], url[1024];
         if (cache_dir) snprintf(dir, sizeof dir, "%s", cache_dir);
         else default_cache_dir(dir, sizeof dir);
-        if (!(pccs = initra_pccs_new(pccs_url, dir[0] ? dir : NULL, &err))) {
+        /* A front-end: the default PCCS may come from the environment ($PCCS_URL, the qcnl file). */
+        if (!pccs_url && initra_pccs_default_url(url, sizeof url, &err) == 0) pccs_url = url;
+        if (!pccs_url || !(pccs = initra_pccs_new(pccs_url, dir[0] ? dir : NULL, &err))) {
             code = cli_error(CLI_USAGE, "quote verify: %s (or pass --collateral FILE)", err.msg);
             goto out;
         }

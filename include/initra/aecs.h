@@ -195,7 +195,7 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
                           initra_sgx_report_body *body, initra_err *err);
 
 /* Collateral for our own Passport (an initra_collateral_fn, ctx = initra_ua_collateral_src *): the bundle
- * file when `file` is set, else fetched from the PCCS at pccs_url (NULL: $PCCS_URL / qcnl) for the quote's
+ * file when `file` is set, else fetched from the PCCS at pccs_url (required then) for the quote's
  * FMSPC and CA (dcap must trust the quote's root). */
 typedef struct {
     initra_dcap *dcap;

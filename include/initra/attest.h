@@ -44,15 +44,19 @@ int initra_sim_root_der(initra_sim *sim, uint8_t **der, size_t *len, initra_err 
 
 /* ---------------- quote providers ---------------- */
 
-/* Environment: INITRA_SIM_FD (a socket inherited from `initra run`, served by initra_sim_serve_fd);
- * INITRA_GRAMINE_DIR (default /dev/attestation), INITRA_OCCLUM_DEV (default /dev/sgx),
- * INITRA_TSM_DIR (default /sys/kernel/config/tsm/report). */
+/* Hardware providers sit at fixed places: Gramine's /dev/attestation, Occlum's /dev/sgx, configfs-tsm's
+ * /sys/kernel/config/tsm/report. Only where none of them exists may the environment choose one:
+ * INITRA_SIM_FD (a socket inherited from `initra run`, served by initra_sim_serve_fd), INITRA_GRAMINE_DIR,
+ * INITRA_OCCLUM_DEV, INITRA_TSM_DIR (fake trees for tests). */
 #define INITRA_SIM_FD_ENV "INITRA_SIM_FD"
 
 typedef struct initra_attester initra_attester;
 
-/* Finds the provider of this environment, in order: sim descriptor, Gramine, Occlum, configfs-tsm.
- * None: -1 with an error saying this is not inside an enclave and what was looked for. */
+/* Finds the provider: a hardware one at its fixed place (Gramine, Occlum, configfs-tsm, in that order),
+ * and then any of the variables above set is an error naming it (the host sets the environment: it must
+ * not swap the provider whose report carries this enclave's CONFIGID). Without hardware, in order: sim
+ * descriptor, Gramine, Occlum, configfs-tsm at their variables' paths. None: NULL with an error saying
+ * this is not inside an enclave and what was looked for. */
 initra_attester *initra_attest_detect(initra_err *err);
 /* Provider name: "sim", "gramine", "occlum", "tsm". */
 const char *initra_attest_name(const initra_attester *a);

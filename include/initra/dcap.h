@@ -118,7 +118,8 @@ int initra_dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint
 /* ---- Collateral sources: PCCS / Intel PCS, on-disk cache, in-memory cache ---- */
 typedef struct initra_pccs initra_pccs;
 
-/* base_url NULL: $PCCS_URL, else pccs_url in /etc/sgx_default_qcnl.conf (or $INITRA_QCNL_CONF).
+/* base_url is required: the library never takes a PCCS from the environment (inside an enclave the host
+ * sets it); a front-end outside an enclave may pass initra_pccs_default_url's answer.
  * cache_dir NULL: no disk cache. The disk cache keeps one bundle per (TEE, FMSPC, CA) and serves it
  * until its earliest nextUpdate. */
 initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err);
@@ -131,7 +132,9 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
 /* Fetches from the PCCS without caching: the bundle JSON text (fresh, free()). */
 int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
                              initra_err *err);
-/* The default PCCS URL ($PCCS_URL, then the qcnl config); -1 when none is configured. */
+/* The default PCCS URL for front-ends outside enclaves ($PCCS_URL, then pccs_url in
+ * /etc/sgx_default_qcnl.conf or $INITRA_QCNL_CONF); -1 when none is configured. Never used inside an
+ * enclave, where the PCCS comes from the measured configuration only. */
 int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
 
 /* ---- Parsers of untrusted collateral pieces (also the fuzz targets' entry points) ---- */

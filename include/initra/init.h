@@ -35,7 +35,8 @@ typedef struct {
     /* AECS: */
     initra_ua_policy ua_policy;  /* ra_config ua_policy_* as one entry */
     int ua_policy_set;           /* some ua_policy_* field is set (else any genuine enclave is accepted) */
-    char *ua_pccs_url;           /* UA_ENV_PCCS_URL, else ua_env_pccs_url: collateral for our own report */
+    char *ua_pccs_url;           /* ua_env_pccs_url: collateral for our own report (UA_ENV_PCCS_URL is not
+                                    read: the environment is the host's) */
     char *ua_dcap_pccs_url;      /* ra_config ua_dcap_pccs_url (a fallback PCCS) */
     char unused[400];            /* set but unused ra_config fields (ua_ias_*, ua_uas_*, ua_dcap_lib_path) */
     /* Optional "initra" section (Occlum ignores unknown keys): */
@@ -47,9 +48,10 @@ typedef struct {
     char *pccs_url;              /* or a PCCS (optional) */
     char **trust_roots;          /* extra trusted roots (DER files), e.g. the sim root */
     size_t n_trust_roots;
+    uint8_t sha512[64];          /* SHA-512 of the exact bytes parsed (the config_id binding checks it) */
 } initra_init_conf;
 
-/* Loads and validates init_ra_conf.json. The AECS schema is recognised by ua_env_pccs_url, a "service" in
+/* Loads and validates init_ra_conf.json, read once from a regular file (a FIFO or device is refused). The AECS schema is recognised by ua_env_pccs_url, a "service" in
  * kms_keys or ua_* keys in ra_config; otherwise it is GRPC-RATLS. Every error names the file, the JSON
  * path and the value. */
 int initra_init_conf_load(const char *path, initra_init_conf *c, initra_err *err);
@@ -80,7 +82,9 @@ int initra_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_
 /* The whole client: attests this enclave (its quote provider), connects to the KMS once over mutual
  * RA-TLS, verifies the server against ra_config, fetches every key (retrying unreachable servers with
  * exponential backoff up to the deadline), then writes all of them. With "config_binding": "config_id"
- * it first checks that conf_path hashes to this enclave's CONFIGID. 0 with *n_written, or -1 with one
+ * it first checks that c->sha512 (the bytes parsed) is this enclave's CONFIGID, read from a quote of
+ * itself. Inside the enclave the PCCS and trust roots come only from c (never $PCCS_URL,
+ * $UA_ENV_PCCS_URL or a qcnl file). 0 with *n_written, or -1 with one
  * line naming the cause (server unreachable, server evidence refused and why, this enclave refused by
  * the server, unknown key). Nothing is written unless every key arrived. */
 #define INITRA_INIT_EXITING 0x1u /* the caller exits right after success: skip gRPC's teardown */

@@ -69,7 +69,7 @@ typedef struct {
     const char *listen;          /* "host:port", or "host" for the AECS default port 19527 */
     const char *store_path;      /* the AECS store (initra kms aecs-admin) */
     const char *collateral;      /* collateral bundle for our own Passport report, or */
-    const char *pccs_url;        /* a PCCS to fetch it from (NULL: $PCCS_URL / qcnl) */
+    const char *pccs_url;        /* a PCCS to fetch it from (one of the two is required) */
     const char *const *trust_roots; /* extra roots (DER/PEM files) for clients' quotes, e.g. the sim root */
     size_t n_trust_roots;
     int insecure_no_attestation; /* serve without a quote provider (clients will refuse this server) */

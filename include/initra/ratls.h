@@ -55,7 +55,8 @@ typedef struct {
     const char *const *trust_roots; /* extra trusted roots (DER or PEM files), e.g. the sim root */
     size_t n_trust_roots;
     const char *collateral;         /* a collateral bundle file, or */
-    const char *pccs_url;           /* a PCCS / Intel PCS base URL (NULL with no collateral: $PCCS_URL / qcnl) */
+    const char *pccs_url;           /* a PCCS / Intel PCS base URL (one of the two is required; the
+                                       environment is never read) */
     const char *cache_dir;          /* on-disk collateral cache for the PCCS (NULL: none) */
 } initra_ratls_verifier_opts;
 

@@ -56,11 +56,21 @@ int initra_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 /* Reads a whole file (at most max bytes). 0 or -1 with err naming the path. */
 int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err);
+/* Reads a whole file that must be a regular file, through one descriptor: opened without following a
+ * FIFO's writer (O_NONBLOCK), checked with fstat, then read. What is returned is exactly what was
+ * read, so a caller that hashes and parses this buffer checks the bytes it uses (a FIFO or device
+ * could serve different bytes to a second open). 0 or -1 with err naming the path and its type. */
+int initra_read_regular_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err);
 /* Writes data to path with the given mode through a temp file in the same directory, fsync and
  * rename: readers see the old file or the new one, never a part. 0 or -1. */
 int initra_write_file_atomic(const char *path, const void *data, size_t n, unsigned mode, initra_err *err);
 /* mkdir -p with the given mode for every directory it creates. 0 or -1. */
 int initra_mkdir_p(const char *path, unsigned mode, initra_err *err);
+
+/* For processes that hold secrets (init, kms): no core dumps (PR_SET_DUMPABLE 0, which also keeps
+ * other processes of the same user from reading its memory through /proc or ptrace, and RLIMIT_CORE 0).
+ * 0 or -1. */
+int initra_no_core_dumps(initra_err *err);
 
 /* Zeroizes memory in a way the compiler keeps; frees after zeroizing. */
 void initra_zero(void *p, size_t n);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "initra/attest.h"
 #include "initra/util.h"
 
 /* Reads up to n bytes, retrying on EINTR and short reads, stopping early only at EOF. 0 with *got
@@ -26,5 +27,17 @@ int initra_attest_check_quote(const uint8_t *quote, size_t len, const uint8_t re
  * writes to the entry). before/after: generation read just before and just after outblob. fresh: the
  * entry was created by us and written once, so the kernel's count must be exactly 1. 0 or -1. */
 int initra_tsm_generation_check(const char *entry, int fresh, uint64_t before, uint64_t after, initra_err *err);
+
+/* Detection with the places where hardware providers appear given explicitly (initra_attest_detect
+ * passes /dev/attestation, /dev/sgx and /sys/kernel/config/tsm/report; tests pass fake trees). A
+ * provider found there is used and any variable that would choose another ($INITRA_SIM_FD,
+ * $INITRA_GRAMINE_DIR, $INITRA_OCCLUM_DEV, $INITRA_TSM_DIR) is refused; only where none exists do
+ * those variables choose. */
+typedef struct {
+    const char *gramine; /* Gramine's /dev/attestation directory */
+    const char *occlum;  /* Occlum's /dev/sgx device */
+    const char *tsm;     /* configfs-tsm's report directory */
+} attest_fixed_paths;
+initra_attester *attest_detect_at(const attest_fixed_paths *fx, initra_err *err);
 
 #endif

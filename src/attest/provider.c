@@ -384,8 +384,56 @@ static const char *env_or(const char *name, const char *def)
     return v && *v ? v : def;
 }
 
-initra_attester *initra_attest_detect(initra_err *err)
+static const attest_fixed_paths hardware_paths = {"/dev/attestation", "/dev/sgx", "/sys/kernel/config/tsm/report"};
+
+/* The environment variables that choose a provider where no hardware one exists (tests, fake trees). */
+static const char *const override_env[] = {INITRA_SIM_FD_ENV, "INITRA_GRAMINE_DIR", "INITRA_OCCLUM_DEV",
+                                           "INITRA_TSM_DIR", NULL};
+
+static int gramine_at(const char *dir)
 {
+    char path[PATH_MAX];
+    struct stat st;
+    initra_err ignored;
+    return join(path, sizeof path, dir, "attestation_type", &ignored) == 0 && stat(path, &st) == 0;
+}
+
+static int occlum_at(const char *dev)
+{
+    struct stat st;
+    return stat(dev, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static int tsm_at(const char *dir)
+{
+    struct stat st;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A hardware provider at its fixed place is the only one: the host sets the environment, so a variable
+ * that would choose another provider (a socket or tree of the host's making, whose quotes would carry
+ * whatever CONFIGID the host likes) is refused rather than followed. */
+static initra_attester *hardware_provider(const attest_fixed_paths *fx, initra_err *err)
+{
+    const char *name = gramine_at(fx->gramine) ? "Gramine" : occlum_at(fx->occlum) ? "Occlum" : "configfs-tsm";
+    const char *where = gramine_at(fx->gramine) ? fx->gramine : occlum_at(fx->occlum) ? fx->occlum : fx->tsm;
+    for (const char *const *e = override_env; *e; e++) {
+        const char *v = getenv(*e);
+        if (v && *v) {
+            initra_fail(err, "$%s is set (\"%.40s\"), but this enclave has a hardware quote provider (%s %s): the "
+                             "environment cannot choose another one; unset %s",
+                        *e, v, name, where, *e);
+            return NULL;
+        }
+    }
+    if (gramine_at(fx->gramine)) return initra_attest_gramine(fx->gramine, err);
+    if (occlum_at(fx->occlum)) return initra_attest_occlum(fx->occlum, err);
+    return initra_attest_tsm(fx->tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
+}
+
+initra_attester *attest_detect_at(const attest_fixed_paths *fx, initra_err *err)
+{
+    if (gramine_at(fx->gramine) || occlum_at(fx->occlum) || tsm_at(fx->tsm)) return hardware_provider(fx, err);
     const char *fd_s = getenv(INITRA_SIM_FD_ENV);
     if (fd_s && *fd_s) {
         uint64_t fd;
@@ -395,20 +443,19 @@ initra_attester *initra_attest_detect(initra_err *err)
         }
         return initra_attest_sim_fd((int)fd, err);
     }
-    const char *gramine = env_or("INITRA_GRAMINE_DIR", "/dev/attestation");
-    const char *occlum = env_or("INITRA_OCCLUM_DEV", "/dev/sgx");
-    const char *tsm = env_or("INITRA_TSM_DIR", "/sys/kernel/config/tsm/report");
-    char path[PATH_MAX];
-    struct stat st;
-    if (join(path, sizeof path, gramine, "attestation_type", err)) return NULL;
-    if (stat(path, &st) == 0) return initra_attest_gramine(gramine, err);
-    if (stat(occlum, &st) == 0 && !S_ISDIR(st.st_mode)) return initra_attest_occlum(occlum, err);
-    if (stat(tsm, &st) == 0 && S_ISDIR(st.st_mode)) return initra_attest_tsm(tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
-    initra_fail(err, "not inside an enclave: no quote provider found (looked for $%s: unset; Gramine: %s; Occlum: %s; "
-                     "configfs-tsm: %s); run the program inside one, e.g. `initra run DIR -- PROG`",
-                INITRA_SIM_FD_ENV, path, occlum, tsm);
+    const char *gramine = env_or("INITRA_GRAMINE_DIR", fx->gramine);
+    const char *occlum = env_or("INITRA_OCCLUM_DEV", fx->occlum);
+    const char *tsm = env_or("INITRA_TSM_DIR", fx->tsm);
+    if (gramine_at(gramine)) return initra_attest_gramine(gramine, err);
+    if (occlum_at(occlum)) return initra_attest_occlum(occlum, err);
+    if (tsm_at(tsm)) return initra_attest_tsm(tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
+    initra_fail(err, "not inside an enclave: no quote provider found (looked for $%s: unset; Gramine: %s/attestation_type; "
+                     "Occlum: %s; configfs-tsm: %s); run the program inside one, e.g. `initra run DIR -- PROG`",
+                INITRA_SIM_FD_ENV, gramine, occlum, tsm);
     return NULL;
 }
+
+initra_attester *initra_attest_detect(initra_err *err) { return attest_detect_at(&hardware_paths, err); }
 
 const char *initra_attest_name(const initra_attester *a) { return kind_names[a->kind]; }
 

@@ -17,7 +17,11 @@
 #include "dcap/internal.h"
 
 /* libcurl is loaded on first use: every process that links it pays ~3 ms at start (its TLS, LDAP,
- * Kerberos and SSH dependencies), and only a PCCS fetch needs it. */
+ * Kerberos and SSH dependencies), and only a PCCS fetch needs it. It is loaded by the absolute path the
+ * build found (pkg-config's libdir), so $LD_LIBRARY_PATH cannot substitute another libcurl.so.4. */
+#ifndef INITRA_LIBCURL_PATH
+#error "INITRA_LIBCURL_PATH (libcurl.so.4 by absolute path) is set by the Makefile from pkg-config's libdir"
+#endif
 static struct {
     CURLcode (*global_init)(long);
     CURL *(*easy_init)(void);
@@ -34,7 +38,7 @@ static int curl_loaded;
 
 static void curl_load(void)
 {
-    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(INITRA_LIBCURL_PATH, RTLD_NOW | RTLD_LOCAL);
     if (!h) return;
 #define SYM(field, name) (*(void **)&curl.field = dlsym(h, name))
     int ok = SYM(global_init, "curl_global_init") && SYM(easy_init, "curl_easy_init") &&
@@ -50,7 +54,8 @@ static int curl_ready(initra_err *err)
 {
     pthread_once(&curl_once, curl_load);
     if (!curl_loaded)
-        return initra_fail(err, "PCCS: cannot load libcurl.so.4 (%s); install Debian's libcurl4", dlerror() ? "not found" : "incomplete");
+        return initra_fail(err, "PCCS: cannot load %s (%s); install Debian's libcurl4", INITRA_LIBCURL_PATH,
+                           dlerror() ? "not found" : "incomplete");
     return 0;
 }
 
@@ -152,8 +157,11 @@ int initra_pccs_default_url(char *buf, size_t n, initra_err *err)
 initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err)
 {
     char url[1024];
-    if (base_url) snprintf(url, sizeof url, "%s", base_url);
-    else if (initra_pccs_default_url(url, sizeof url, err)) return NULL;
+    if (!base_url || !*base_url) {
+        initra_fail(err, "no PCCS URL given");
+        return NULL;
+    }
+    snprintf(url, sizeof url, "%s", base_url);
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
         initra_fail(err, "PCCS URL '%s' is not http:// or https://", url);
         return NULL;

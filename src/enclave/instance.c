@@ -133,24 +133,21 @@ static int write_text(const char *dir, const char *rel, const char *text, unsign
 }
 
 /* Puts initra, /bin/init, init_ra_conf.json and the binding marker into the image. */
-/* initra loads libcurl with dlopen (only a PCCS fetch needs it), so no DT_NEEDED names it: copy it
- * into the image beside the other libraries; the dependency walk then brings its own. */
+/* initra loads libcurl with dlopen (only a PCCS fetch needs it) by the absolute path the build found
+ * (INITRA_LIBCURL_PATH), so no DT_NEEDED names it: copy it to that path in the image; the dependency
+ * walk then brings its own. */
+#ifndef INITRA_LIBCURL_PATH
+#error "INITRA_LIBCURL_PATH is set by the Makefile"
+#endif
 static int stage_dlopened(const char *image, initra_err *err)
 {
-    static const char *const dirs[] = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
-                                       "/lib", "/usr/lib", NULL};
-    for (const char *const *d = dirs; *d; d++) {
-        char host[PATH_MAX], real[PATH_MAX], dst[PATH_MAX];
-        snprintf(host, sizeof host, "%s/libcurl.so.4", *d);
-        if (!realpath(host, real)) continue;
-        if (enc_join(image, host, dst, sizeof dst, err)) return -1;
-        char parent[PATH_MAX];
-        snprintf(parent, sizeof parent, "%s", dst);
-        *strrchr(parent, '/') = 0;
-        if (initra_mkdir_p(parent, 0755, err)) return -1;
-        return enc_copy_file(real, dst, 0644, NULL, err);
-    }
-    return 0; /* not installed: a PCCS fetch inside the enclave will say so */
+    char real[PATH_MAX], dst[PATH_MAX], parent[PATH_MAX];
+    if (!realpath(INITRA_LIBCURL_PATH, real)) return 0; /* not installed: a PCCS fetch inside will say so */
+    if (enc_join(image, INITRA_LIBCURL_PATH, dst, sizeof dst, err)) return -1;
+    snprintf(parent, sizeof parent, "%s", dst);
+    *strrchr(parent, '/') = 0;
+    if (initra_mkdir_p(parent, 0755, err)) return -1;
+    return enc_copy_file(real, dst, 0644, NULL, err);
 }
 
 static int stage_image(const char *dir, const char *image, const initra_enclave_meta *m, const initra_build_opts *o,

@@ -64,18 +64,34 @@ int initra_config_id_of_files(const char *const *paths, size_t n, uint8_t out[64
     return rc;
 }
 
-int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err)
+int initra_config_id_of_bytes(const uint8_t *bytes, size_t n, uint8_t out[64], initra_err *err)
 {
-    uint8_t got[64];
-    if (initra_config_id_of_files(&path, 1, got, err)) return -1;
-    if (memcmp(got, config_id, 64) == 0) return 0;
-    char *g = initra_b64_encode(got, 64), *w = initra_b64_encode(config_id, 64);
+    unsigned len = 64;
+    if (!EVP_Digest(bytes, n, out, &len, EVP_sha512(), NULL)) return initra_fail(err, "SHA-512 failed");
+    return 0;
+}
+
+int initra_config_id_compare(const char *name, const uint8_t sha512[64], const uint8_t config_id[64],
+                             initra_err *err)
+{
+    if (memcmp(sha512, config_id, 64) == 0) return 0;
+    char *g = initra_b64_encode(sha512, 64), *w = initra_b64_encode(config_id, 64);
     initra_fail(err, "%s: its SHA-512 (base64 %s) is not this enclave's CONFIGID (%s); the attached configuration "
                      "is not the one the launcher was told to bind: launch with --config-id $(initra config-id %s)",
-                path, g ? g : "?", w ? w : "?", path);
+                name, g ? g : "?", w ? w : "?", name);
     free(g);
     free(w);
     return -1;
+}
+
+int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err)
+{
+    uint8_t *buf, got[64];
+    size_t n;
+    if (initra_read_regular_file(path, (size_t)1 << 30, &buf, &n, err)) return -1;
+    int rc = initra_config_id_of_bytes(buf, n, got, err);
+    free(buf);
+    return rc ? -1 : initra_config_id_compare(path, got, config_id, err);
 }
 
 int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,

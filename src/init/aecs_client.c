@@ -95,15 +95,16 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
             goto done;
         }
     if (!(key = initra_aecs_rsa_generate(2048, err)) || !(pem = initra_aecs_rsa_public_pem(key, err))) goto done;
-    /* Collateral for our own report: UA_ENV_PCCS_URL / ua_env_pccs_url, else initra.collateral, else a PCCS. */
+    /* Collateral for our own report: ua_env_pccs_url, else initra.collateral, else a PCCS named in the file
+     * (never the environment: UA_ENV_PCCS_URL is the host's inside an enclave). */
     initra_ua_collateral_src src = {dcap, c->ua_pccs_url ? NULL : c->collateral,
                                     c->ua_pccs_url     ? c->ua_pccs_url
                                     : c->pccs_url      ? c->pccs_url
                                                        : c->ua_dcap_pccs_url};
     if (initra_ua_report_create(attester_quote, a, initra_ua_collateral_from_src, &src, "", pem, &self, err)) {
-        initra_fail_prefix(err, "init: this enclave's Passport report (set %s, ua_env_pccs_url or \"initra\": "
+        initra_fail_prefix(err, "init: this enclave's Passport report (set ua_env_pccs_url or \"initra\": "
                                 "{\"collateral\"} in %s)",
-                           INITRA_UA_PCCS_ENV, conf_path);
+                           conf_path);
         goto done;
     }
     initra_rpc_tls plain = {1, NULL, NULL, NULL, NULL};

@@ -83,9 +83,10 @@ int init_write_keys(const initra_init_conf *c, uint8_t *const *data, const size_
     return rc;
 }
 
-/* With "config_binding": "config_id" the attached /etc/init_ra_conf.json is not measured: it must hash
- * to this enclave's own CONFIGID, read from a quote of itself. */
-static int check_config_binding(initra_attester *a, const char *conf, initra_err *err)
+/* With "config_binding": "config_id" the attached /etc/init_ra_conf.json is not measured: the bytes
+ * parsed must hash to this enclave's own CONFIGID, read from a quote of itself (its provider is the
+ * hardware one wherever that exists, initra_attest_detect). */
+static int check_config_binding(initra_attester *a, const char *conf, const initra_init_conf *c, initra_err *err)
 {
     uint8_t *text;
     size_t n;
@@ -93,14 +94,16 @@ static int check_config_binding(initra_attester *a, const char *conf, initra_err
     int bound = n >= 9 && !memcmp(text, "config_id", 9);
     free(text);
     if (!bound) return 0;
-    uint8_t rd[64] = {0}, *q;
+    uint8_t rd[64] = {0}, *q = NULL;
     size_t qlen;
     initra_quote pq;
-    if (initra_attest_quote(a, rd, &q, &qlen, err) || initra_quote_parse(q, qlen, &pq, err)) {
+    if (initra_attest_quote(a, rd, &q, &qlen, err) || initra_quote_parse(q, qlen, &pq, err) ||
+        (pq.body_type != INITRA_BODY_SGX && initra_fail(err, "the provider's quote is not an SGX enclave's"))) {
+        free(q);
         initra_fail_prefix(err, "config binding: cannot read this enclave's CONFIGID");
         return -1;
     }
-    int rc = initra_config_id_check(conf, pq.enclave.config_id, err);
+    int rc = initra_config_id_compare(conf, c->sha512, pq.enclave.config_id, err);
     free(q);
     return rc;
 }
@@ -124,7 +127,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
     initra_err e;
     initra_attester *a = initra_attest_detect(&e);
     if (!a) return initra_fail(err, "init: %s", e.msg);
-    if (check_config_binding(a, conf_path, err)) {
+    if (check_config_binding(a, conf_path, c, err)) {
         initra_attest_free(a);
         return -1;
     }
@@ -141,6 +144,12 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
         goto done;
     }
     trace("attester and config binding");
+    if (!c->collateral && !c->pccs_url) {
+        initra_fail(err, "init: %s names no collateral source for verifying the KMS server: set \"initra\": "
+                         "{\"collateral\": FILE} or {\"pccs_url\": URL} ($PCCS_URL and the qcnl file are not used inside "
+                         "an enclave)", conf_path);
+        goto done;
+    }
     if (!(sc.verifier = initra_ratls_verifier_new(&vo, err))) {
         initra_fail_prefix(err, "init: cannot verify the KMS server (set \"initra\": {\"collateral\" or \"pccs_url\", "
                                 "\"trust_roots\"} in %s)", conf_path);

@@ -1,5 +1,6 @@
 /* init_ra_conf.json (GRPC-RATLS schema) and all-or-nothing secret files. */
 #include "initra/init.h"
+#include "initra/enclave.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,8 +137,9 @@ static int load_aecs_ra_config(const char *file, const json_t *j, initra_init_co
     const json_t *ra = json_object_get(j, "ra_config"), *env_pccs = json_object_get(j, "ua_env_pccs_url");
     if (env_pccs && !json_is_string(env_pccs))
         return key_error(err, file, "ua_env_pccs_url", env_pccs, "is not a string (a PCCS URL, or \"\")");
-    const char *e = getenv(INITRA_UA_PCCS_ENV);
-    const char *pccs = e && *e ? e : env_pccs ? json_string_value(env_pccs) : "";
+    /* Occlum's UA_ENV_PCCS_URL override is not read: init runs inside an enclave, where the host sets the
+     * environment; the PCCS comes from this (measured or CONFIGID-bound) file only. */
+    const char *pccs = env_pccs ? json_string_value(env_pccs) : "";
     if (*pccs && !(c->ua_pccs_url = strdup(pccs))) return initra_fail(err, "out of memory");
     if (!json_is_object(ra)) return key_error(err, file, "ra_config", ra, "is not an object of ua_* fields");
     const char *k;
@@ -192,7 +194,8 @@ int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err
     uint8_t *text;
     size_t n;
     memset(c, 0, sizeof *c);
-    if (initra_read_file(file, 1u << 20, &text, &n, err)) return -1;
+    /* One read of a regular file: the bytes parsed are the bytes hashed for the config_id binding. */
+    if (initra_read_regular_file(file, 1u << 20, &text, &n, err)) return -1;
     int rc = initra_init_conf_parse((const char *)text, n, file, c, err);
     free(text);
     return rc;
@@ -205,6 +208,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
     c->initial_backoff_ms = 100;
     c->max_backoff_ms = 2000;
     c->call_timeout_ms = 5000;
+    if (initra_config_id_of_bytes((const uint8_t *)text, len, c->sha512, err)) return -1;
     json_error_t je;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!j) return initra_fail(err, "%s: line %d, column %d: %s", file, je.line, je.column, je.text);

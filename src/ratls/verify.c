@@ -58,7 +58,7 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
             goto fail;
         }
     } else if (!(v->pccs = initra_pccs_new(o->pccs_url, o->cache_dir, err))) {
-        initra_fail_prefix(err, "no collateral bundle given and no PCCS");
+        initra_fail_prefix(err, "no collateral bundle given, and no PCCS");
         goto fail;
     }
     return v;

@@ -32,20 +32,26 @@ int initra_rpc_accept_any(void *ctx, const char *peer_leaf_pem, initra_err *err)
     return 0;
 }
 
-/* gRPC logs through gpr_log; our errors come back through initra_err, so its lines are dropped
- * unless the user asked for them with GRPC_VERBOSITY (then gRPC's own logger stays in place). */
+/* gRPC's own logging and tracers are off whatever the environment: GRPC_VERBOSITY=debug with
+ * GRPC_TRACE=secure_endpoint (or tcp, http, api ...) would print decrypted frames, secrets included, to
+ * stderr, and the host sets the environment. Our errors come back through initra_err instead. gRPC reads
+ * GRPC_VERBOSITY once, before its first init, and only if no verbosity was set: we set one first, and we
+ * replace the log function so nothing gRPC logs reaches stderr. It reads GRPC_TRACE at every first
+ * grpc_init (again after a full shutdown): every tracer is switched off after each init. */
 static void quiet_log(gpr_log_func_args *args) { (void)args; }
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-static void setup_logging(void)
+static void quiet_logging(void)
 {
-    if (!getenv("GRPC_VERBOSITY")) gpr_set_log_function(quiet_log);
+    gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+    gpr_set_log_function(quiet_log);
 }
 
 void rpc_lib_ref(void)
 {
-    pthread_once(&log_once, setup_logging);
+    pthread_once(&log_once, quiet_logging);
     grpc_init();
+    grpc_tracer_set_enabled("all", 0);
 }
 
 void rpc_lib_unref(void) { grpc_shutdown(); }

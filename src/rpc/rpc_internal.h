@@ -8,7 +8,8 @@
 
 #include "initra/rpc.h"
 
-/* grpc_init / grpc_shutdown, counted by gRPC; the first call also quiets gRPC's logging. */
+/* grpc_init / grpc_shutdown, counted by gRPC; gRPC's logging and tracers stay off whatever the
+ * environment (GRPC_VERBOSITY, GRPC_TRACE). */
 void rpc_lib_ref(void);
 void rpc_lib_unref(void);
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,15 +168,23 @@ int initra_parse_uint(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err)
+/* Reads fd to EOF (at most max bytes) and closes it. */
+static int read_fd(int fd, const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, len = 0;
+    size_t cap = max < 4096 ? max : 4096, len = 0;
     uint8_t *buf = malloc(cap + 1);
+    int e = 0, too_big = 0;
     while (buf) {
+        if (len == cap && cap >= max) { /* full: one more byte means too large */
+            uint8_t extra;
+            ssize_t got;
+            do got = read(fd, &extra, 1);
+            while (got < 0 && errno == EINTR);
+            if (got < 0) e = errno;
+            too_big = got > 0;
+            break;
+        }
         if (len == cap) {
-            if (cap >= max) break;
             cap = cap * 2 > max ? max : cap * 2;
             uint8_t *nb = realloc(buf, cap + 1);
             if (!nb) {
@@ -184,24 +194,63 @@ int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, ini
             }
             buf = nb;
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
+        ssize_t got = read(fd, buf + len, cap - len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) e = errno;
+        if (got <= 0) break;
+        len += (size_t)got;
     }
-    int ioerr = ferror(f);
-    fclose(f);
+    close(fd);
     if (!buf) return initra_fail(err, "%s: out of memory", path);
-    if (ioerr) {
+    if (e || too_big) {
         free(buf);
-        return initra_fail(err, "%s: read error", path);
-    }
-    if (len == cap && cap >= max) {
-        free(buf);
-        return initra_fail(err, "%s: larger than the %zu-byte limit", path, max);
+        return e ? initra_fail(err, "%s: read error: %s", path, strerror(e))
+                 : initra_fail(err, "%s: larger than the %zu-byte limit", path, max);
     }
     buf[len] = 0; /* convenient for text; not counted */
     *out = buf;
     *n = len;
+    return 0;
+}
+
+int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    return read_fd(fd, path, max, out, n, err);
+}
+
+static const char *file_type(mode_t m)
+{
+    return S_ISFIFO(m) ? "FIFO" : S_ISSOCK(m) ? "socket" : S_ISCHR(m) || S_ISBLK(m) ? "device"
+         : S_ISDIR(m) ? "directory" : "special file";
+}
+
+int initra_read_regular_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, 0) != 0)) {
+        int e = errno;
+        close(fd);
+        return initra_fail(err, "%s: cannot stat or read: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return initra_fail(err, "%s: is a %s, not a regular file (it is read once, and only from a regular file)",
+                           path, file_type(st.st_mode));
+    }
+    return read_fd(fd, path, max, out, n, err);
+}
+
+int initra_no_core_dumps(initra_err *err)
+{
+    struct rlimit none = {0, 0};
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return initra_fail(err, "cannot turn core dumps off (prctl PR_SET_DUMPABLE: %s)", strerror(errno));
+    if (setrlimit(RLIMIT_CORE, &none) != 0)
+        return initra_fail(err, "cannot turn core dumps off (setrlimit RLIMIT_CORE: %s)", strerror(errno));
     return 0;
 }
 

@@ -264,6 +264,68 @@ static void test_simfd_detect(void)
     unsetenv(INITRA_SIM_FD_ENV);
 }
 
+/* A hardware provider at its fixed place (here fake trees passed as the fixed places): it is used, and
+ * every variable that would choose another provider is refused, naming the variable (issue 9, attack 5:
+ * the host's environment must not swap the provider whose report carries the CONFIGID). */
+static void test_hardware_wins(void)
+{
+    initra_err err;
+    char g[512], other[512], none[512], dev[512], tsmdir[512], num[16];
+    snprintf(g, sizeof g, "%s/hw-gramine", tmp);
+    snprintf(other, sizeof other, "%s/host-gramine", tmp);
+    snprintf(none, sizeof none, "%s/absent", tmp);
+    snprintf(dev, sizeof dev, "%s/hw-sgx", tmp);
+    snprintf(tsmdir, sizeof tsmdir, "%s/hw-tsm", tmp);
+    mkdir(g, 0700);
+    mkdir(other, 0700);
+    mkdir(tsmdir, 0700);
+    put(g, "attestation_type", "dcap", 4);
+    put(other, "attestation_type", "dcap", 4);
+    put(tmp, "hw-sgx", "x", 1);
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) exit(2);
+    snprintf(num, sizeof num, "%d", sv[1]);
+
+    attest_fixed_paths gramine_hw = {g, none, none}, occlum_hw = {none, dev, none}, tsm_hw = {none, none, tsmdir},
+                       no_hw = {none, none, none};
+    env_none();
+    unsetenv("INITRA_GRAMINE_DIR");
+    unsetenv("INITRA_OCCLUM_DEV");
+    unsetenv("INITRA_TSM_DIR");
+    initra_attester *a = attest_detect_at(&gramine_hw, &err);
+    CHECK(a && !strcmp(initra_attest_name(a), "gramine"), "hardware Gramine found with a clean environment");
+    initra_attest_free(a);
+
+    static const char *const vars[] = {INITRA_SIM_FD_ENV, "INITRA_GRAMINE_DIR", "INITRA_OCCLUM_DEV", "INITRA_TSM_DIR"};
+    const char *values[] = {num, other, dev, tsmdir};
+    const attest_fixed_paths *hw[] = {&gramine_hw, &occlum_hw, &tsm_hw};
+    const char *hw_name[] = {"Gramine", "Occlum", "configfs-tsm"};
+    for (size_t h = 0; h < 3; h++)
+        for (size_t v = 0; v < 4; v++) {
+            setenv(vars[v], values[v], 1);
+            a = attest_detect_at(hw[h], &err);
+            CHECK(!a && strstr(err.msg, vars[v]) && strstr(err.msg, "cannot choose another") &&
+                      strstr(err.msg, hw_name[h]),
+                  "%s hardware: $%s refused: %s", hw_name[h], vars[v], a ? "(accepted)" : err.msg);
+            initra_attest_free(a);
+            unsetenv(vars[v]);
+        }
+
+    /* No hardware: the variables choose, as the sim platform and the tests need. */
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    a = attest_detect_at(&no_hw, &err);
+    CHECK(a && !strcmp(initra_attest_name(a), "sim"), "no hardware: $INITRA_SIM_FD chooses the sim descriptor");
+    initra_attest_free(a);
+    unsetenv(INITRA_SIM_FD_ENV);
+    setenv("INITRA_GRAMINE_DIR", other, 1);
+    a = attest_detect_at(&no_hw, &err);
+    CHECK(a && !strcmp(initra_attest_name(a), "gramine"), "no hardware: $INITRA_GRAMINE_DIR chooses a fake tree");
+    initra_attest_free(a);
+    unsetenv("INITRA_GRAMINE_DIR");
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void test_simfd_codec(void)
 {
     initra_err err;
@@ -314,6 +376,7 @@ int main(void)
     test_tsm();
     test_occlum_and_none();
     test_simfd_detect();
+    test_hardware_wins();
     test_simfd_codec();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -249,6 +249,23 @@ static void test_measure(void)
     cid[0] ^= 1;
     CHECK(initra_config_id_check(p, cid, &err) == -1 && strstr(err.msg, "is not this enclave's CONFIGID"),
           "config_id check refuses another: %s", err.msg);
+    /* Read once, from a regular file only: a FIFO (which could serve other bytes to each open) is refused
+     * without waiting for a writer. */
+    cid[0] ^= 1;
+    snprintf(p, sizeof p, "%s/conf.fifo", dir);
+    CHECK(mkfifo(p, 0600) == 0, "mkfifo");
+    CHECK(initra_config_id_check(p, cid, &err) == -1 && strstr(err.msg, "is a FIFO, not a regular file"),
+          "config_id check refuses a FIFO at once: %s", err.msg);
+    uint8_t *buf = NULL;
+    size_t blen;
+    CHECK(initra_read_regular_file(dir, 100, &buf, &blen, &err) == -1 && strstr(err.msg, "is a directory"),
+          "a directory is not a regular file: %s", err.msg);
+    snprintf(p, sizeof p, "%s/conf.json", dir);
+    CHECK(initra_read_regular_file(p, 100, &buf, &blen, &err) == 0 && blen == 2 && !memcmp(buf, "{}", 2),
+          "a regular file is read whole");
+    free(buf);
+    CHECK(initra_read_regular_file(p, 1, &buf, &blen, &err) == -1 && strstr(err.msg, "1-byte limit"),
+          "the size limit holds: %s", err.msg);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");
