@@ -47,6 +47,7 @@ typedef struct {
     char *pccs_url;              /* or a PCCS (optional) */
     char **trust_roots;          /* extra trusted roots (DER files), e.g. the sim root */
     size_t n_trust_roots;
+    int ratls_format;            /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
 } initra_init_conf;
 
 /* Loads and validates init_ra_conf.json. The AECS schema is recognised by ua_env_pccs_url, a "service" in
