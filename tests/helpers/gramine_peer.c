@@ -14,7 +14,8 @@
  *    its quote's report_data = SHA-256(claims), rest zero;
  *  - verifier: memmem over the extensions for the TCG OID's DER (06 06 67 81 05 05 04 09); if found it
  *    decides (failure is failure); else memmem for the 11 legacy bytes. After the OID an optional
- *    BOOLEAN 01 01 00, then 04 82 LL LL, 128 <= LL <= 65535 and within the buffer. Keys P-256 or P-384.
+ *    BOOLEAN 01 01 00, then 04 82 LL LL, 128 <= LL <= 8192 (SGX_QUOTE_MAX_SIZE) and within the buffer;
+ *    the quote at least 436 bytes (sizeof(sgx_quote_t)). Keys P-256 or P-384.
  *    Dates are not checked (the verify callback clears mbedTLS's flags).
  * Occlum (occlum/occlum, tools/toolchains/grpc_ratls/ra_tls/0001-Add-Occlum-SGX-tls-function.patch):
  *  - occlum_get_quote: OBJ_create("1.2.840.113741.1", "RA-TLS", "RA-TLS Extension"); walks every
@@ -248,7 +249,7 @@ static int gramine_find(const unsigned char *exts, size_t n, const unsigned char
     if (p + 2 > end) return -2;
     size_t len = (size_t)p[0] << 8 | p[1];
     p += 2;
-    if (len < 128 || len > (size_t)(end - p)) return -2;
+    if (len < 128 || len > 8192 /* SGX_QUOTE_MAX_SIZE */ || len > (size_t)(end - p)) return -2;
     *val = p;
     *val_len = len;
     return 0;
