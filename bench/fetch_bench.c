@@ -75,7 +75,7 @@ static int fetch(initra_rpc_client *c, initra_err *err)
 static void make_cert(char **cert, char **key)
 {
     initra_err e;
-    if (initra_ratls_create(attested ? client_quote : NULL, NULL, INITRA_RATLS_OCCLUM, 3600, cert, key, &e))
+    if (initra_ratls_create(attested ? client_quote : NULL, NULL, INITRA_RATLS_DEFAULT_FORMAT, 3600, cert, key, &e))
         die("client certificate", &e);
 }
 

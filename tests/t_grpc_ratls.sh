@@ -41,6 +41,8 @@ done
 grep -qx '700 /etc/keys' "$T/app.out" && grep -qx '700 /etc/keys/sub' "$T/app.out" && grep -qx '700 /keys' "$T/app.out" \
   && ok "parent directories created 0700" || not_ok "parent directories: $(cat "$T/app.out")"
 grep -q 'asked for "bin100": released (100 bytes)' "$T/kms.log" && ok "KMS logs who asked and the decision" || not_ok "KMS log: $(tail -3 "$T/kms.log")"
+grep -q 'ratls=occlum+tcg asked for "bin100": released' "$T/kms.log" && ok "init presents Occlum+TCG evidence by default" \
+  || not_ok "init's default RA-TLS format: $(grep bin100 "$T/kms.log")"
 grep -q "$(base64 -w0 "$T/pw")" "$T/kms.log" "$T/app.err" && not_ok "a secret appears in a log" || ok "no secret in the logs"
 
 # 2. The same enclave launched with another CONFIGSVN: refused by the KMS, the application never starts.
@@ -90,6 +92,15 @@ bad_conf "isv_svn of the wrong type" 'sgx_mrs\[0\].isv_svn: "1" is not an intege
 bad_conf "missing sgx_mrs field" 'sgx_mrs\[0\].debuggable: \(missing\) is required' 'del c["ra_config"]["sgx_mrs"][0]["debuggable"]'
 bad_conf "not JSON" 'bad.json: line 1, column [0-9]+' 'c = "{\"kms_server\": "'
 bad_conf "unknown initra option" 'initra.retries: 3 is not a known key' 'c["initra"]["retries"] = 3'
+bad_conf "unknown RA-TLS format" 'initra.ratls_format: "gramine" is not "occlum", "tcg" or "occlum\+tcg"' 'c["initra"]["ratls_format"] = "gramine"'
+# initra.ratls_format chooses init's certificate.
+$PY - "$T/conf.json" "$T/c8.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["initra"]["ratls_format"] = "occlum"; json.dump(c, open(sys.argv[2], "w"))
+PY
+try_init u8 "$T/c8.json" --config-svn 1 >"$T/o8"
+grep -q '^rc=0$' "$T/o8" && grep -q 'ratls=occlum asked for "bin100": released' "$T/kms.log" \
+  && ok "initra.ratls_format \"occlum\": init presents Occlum evidence only" || not_ok "ratls_format occlum: $(cat "$T/o8"; grep bin100 "$T/kms.log")"
 OCCLUM_INIT_RA_KMS_SERVER=nonsense "$INITRA" init --conf "$T/conf.json" >/dev/null 2>"$T/err7"
 grep -q 'environment OCCLUM_INIT_RA_KMS_SERVER: "nonsense" is not HOST:PORT' "$T/err7" && ok "bad OCCLUM_INIT_RA_KMS_SERVER refused" || not_ok "env: $(cat "$T/err7")"
 "$INITRA" init --conf "$T/conf.json" >/dev/null 2>"$T/err7"
@@ -100,6 +111,13 @@ grep -q 'not inside an enclave' "$T/err7" && ok "init outside an enclave: clear 
 openssl s_client -connect "127.0.0.1:$PORT" -showcerts </dev/null 2>/dev/null | openssl x509 >"$T/kms-cert.pem" 2>/dev/null
 grep -q 'BEGIN CERTIFICATE' "$T/kms-cert.pem" && ok "the KMS presents its RA-TLS certificate" || not_ok "no KMS certificate"
 q64() { printf '"%s"' "$(base64 -w0 "$1")"; } # FILE: the KMS's reply form (Occlum's): quoted base64
+# Its default certificate (Occlum + TCG) read by models of Occlum's and Gramine's verifiers (issue 12).
+GP=$(dirname "$INITRA")/../helpers/gramine_peer
+QV="$INITRA quote verify --collateral $T/collateral.json --trust-root $T/sim-root.der"
+[ "$("$GP" occlum-verify "$T/kms-cert.pem" -o "$T/kq1" 2>&1)" = occlum ] && $QV "$T/kq1" >/dev/null \
+  && ok "Occlum's verifier (model) takes the KMS certificate; its quote verifies" || not_ok "Occlum model: $("$GP" occlum-verify "$T/kms-cert.pem" -o "$T/kq1" 2>&1)"
+[ "$("$GP" gramine-verify "$T/kms-cert.pem" -o "$T/kq2" 2>&1)" = tcg ] && $QV "$T/kq2" >/dev/null \
+  && ok "Gramine's verifier (model) takes the KMS certificate by its TCG extension; its quote verifies" || not_ok "Gramine model: $("$GP" gramine-verify "$T/kms-cert.pem" -o "$T/kq2" 2>&1)"
 py_get() { # NAME CERT KEY: prints the secret (base64) or "ERROR CODE details"
   $GRS client "127.0.0.1:$PORT" "$1" --root "$T/kms-cert.pem" --override "initra RA-TLS" ${2:+--cert "$2" --key "$3"} 2>&1
 }

@@ -15,8 +15,8 @@ static int sim_usage(FILE *f, int code)
             "       initra sim quote [--mrenclave HEX64] [--mrsigner HEX64] [--isv-prod-id N] [--isv-svn N]\n"
             "                        [--config-id B64] [--config-svn N] [--family-id HEX32] [--ext-prod-id HEX32]\n"
             "                        [--debug] [--kss] [--report-data HEX] -o FILE\n"
-            "       initra sim ratls-cert [identity options as for quote] [--format occlum|tcg] [--valid-hours N]\n"
-            "                        --key-out KEY.pem --cert-out CERT.pem\n"
+            "       initra sim ratls-cert [identity options as for quote] [--format occlum|tcg|occlum+tcg]\n"
+            "                        [--valid-hours N] --key-out KEY.pem --cert-out CERT.pem\n"
             "       initra sim collateral -o FILE\n"
             "       initra sim root -o FILE\n"
             "  The simulated SGX platform in $INITRA_SIM_DIR (default ~/.local/share/initra/sim), created on first use.\n"
@@ -29,7 +29,8 @@ static int sim_usage(FILE *f, int code)
             "            xfrm 0xe7). Any of --config-id/--config-svn/--family-id/--ext-prod-id sets the KSS attribute.\n"
             "            --report-data: up to 64 bytes of hex, zero padded. N: decimal or 0x hex, at most 65535.\n"
             "  ratls-cert  an RA-TLS key (0600) and self-signed certificate whose quote binds the key (default\n"
-            "            format occlum: OID 1.2.840.113741.1; tcg: OID 2.23.133.5.4.9), valid 12 hours by default.\n"
+            "            format occlum: OID 1.2.840.113741.1; tcg: OID 2.23.133.5.4.9; occlum+tcg: both, each with\n"
+            "            its own quote, as the KMS and init present by default), valid 12 hours by default.\n"
             "  collateral  the collateral bundle (JSON) a verifier needs for sim quotes.\n"
             "  root      the sim root CA certificate (DER): the trust anchor for sim quotes.\n"
             "  -o - writes to standard output.\n");
@@ -198,7 +199,7 @@ static int ratls_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len
     return initra_sim_quote(c->sim, c->id, rd, q, len, err);
 }
 
-/* sim ratls-cert [identity options] [--format occlum|tcg] [--valid-hours N] --key-out K --cert-out C */
+/* sim ratls-cert [identity options] [--format occlum|tcg|occlum+tcg] [--valid-hours N] --key-out K --cert-out C */
 static int sim_ratls_cmd(int argc, char **argv)
 {
     identity_opts o;
@@ -222,9 +223,8 @@ static int sim_ratls_cmd(int argc, char **argv)
             if ((rc = opt_u16("ratls-cert", a, v, &hours)) != CLI_OK) return rc;
             if (hours == 0 || hours > 24 * 30)
                 return cli_error(CLI_USAGE, "sim ratls-cert: --valid-hours %u: want 1 to 720 (RA-TLS certificates are short-lived)", hours);
-        } else if (!strcmp(v, "occlum")) format = INITRA_RATLS_OCCLUM;
-        else if (!strcmp(v, "tcg")) format = INITRA_RATLS_TCG;
-        else return cli_error(CLI_USAGE, "sim ratls-cert: --format '%.40s': want occlum or tcg", v);
+        } else if (!(format = initra_ratls_format_parse(v)))
+            return cli_error(CLI_USAGE, "sim ratls-cert: --format '%.40s': want occlum, tcg or occlum+tcg", v);
     }
     if (!key_out || !cert_out)
         return cli_error(CLI_USAGE, "sim ratls-cert: --key-out FILE and --cert-out FILE are required");

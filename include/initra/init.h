@@ -49,6 +49,7 @@ typedef struct {
     char **trust_roots;          /* extra trusted roots (DER files), e.g. the sim root */
     size_t n_trust_roots;
     uint8_t sha512[64];          /* SHA-512 of the exact bytes parsed (the config_id binding checks it) */
+    int ratls_format;            /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
 } initra_init_conf;
 
 /* Loads and validates init_ra_conf.json, read once from a regular file (a FIFO or device is refused). The AECS schema is recognised by ua_env_pccs_url, a "service" in

@@ -44,6 +44,7 @@ typedef struct {
     int insecure_no_attestation;         /* serve with a plain certificate when there is no quote provider */
     int no_client_attestation;           /* benchmarks only: plain mutual TLS, no evidence, no policy */
     long cert_seconds;                   /* our RA-TLS certificate's validity; 0 = 24 h */
+    int ratls_format;                    /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
     int threads;                         /* 0 = 8 */
     FILE *log;                           /* one line per request and decision; NULL = stderr */
 } initra_kms_opts;

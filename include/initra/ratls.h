@@ -1,11 +1,19 @@
-/* initra ratls: RA-TLS certificates. A self-signed certificate for a fresh EC P-256 key carries a quote
- * whose report_data binds that key (PROTOCOLS.md section 4). Three evidence formats are read:
- *   Occlum grpc_ratls   OID 1.2.840.113741.1        raw quote  report_data[0..32] = SHA-256(DER SPKI), [32..64] zero
+/* initra ratls: RA-TLS certificates. A self-signed certificate carries one or two quotes whose
+ * report_data binds the certificate's key (PROTOCOLS.md section 4). The evidence extensions, as on the wire:
+ *   Occlum grpc_ratls   OID 1.2.840.113741.1          raw quote  report_data[0..32] = SHA-256(DER SPKI), [32..64] zero
  *                       (Occlum's generator zeroes [32..64]; its verifier compares [0..32] only)
- *   Gramine / Intel     OID 1.2.840.113741.1337.6   raw quote  report_data[0..32] = SHA-256(DER SPKI)
- *   TCG DICE (interop)  OID 2.23.133.5.4.9          CBOR tag 60000 [bstr quote, bstr claims],
- *                       report_data[0..32] = SHA-256(claims), claims {"pubkey-hash": hash-entry of DER SPKI}
- * Occlum's format is emitted by default (Occlum peers accept it), TCG's on request. */
+ *   Gramine legacy      OID 0.6.9.42.840.113741.1337.6 raw quote  report_data[0..32] = SHA-256(DER SPKI)
+ *                       (Gramine's ra_tls.h gives mbedTLS the OID's content bytes *with* their DER type and
+ *                       length, 06 09 2A 86 48 86 F8 4D 8A 39 06, and mbedTLS wraps them again: the extension's
+ *                       OID is DER 06 0B 06 09 2A ... 06, i.e. 0.6.9.42.840.113741.1337.6. The intended
+ *                       1.2.840.113741.1337.6 is read too: Gramine finds either by a byte search.)
+ *   TCG DICE (interop)  OID 2.23.133.5.4.9            CBOR tag 60000 [bstr quote, bstr claims],
+ *                       report_data[0..32] = SHA-256(claims), claims {"pubkey-hash": bstr(hash-entry of DER SPKI)}
+ * Certificates carry these combinations (anything else is refused, as are two extensions of one kind):
+ *   Occlum alone; Gramine v1.0-1.7 (legacy alone); TCG alone; Gramine v1.8+ (legacy + TCG, each with its own
+ *   quote); initra's combined form (Occlum + TCG, each with its own quote). Where TCG is present it decides
+ *   (as in Gramine's verifier) and the other quote must bind the same key and carry the same report body
+ *   apart from report_data. */
 #ifndef INITRA_RATLS_H
 #define INITRA_RATLS_H
 
@@ -21,28 +29,52 @@
 #include "initra/util.h"
 
 #define INITRA_OID_RATLS_OCCLUM "1.2.840.113741.1"
-#define INITRA_OID_RATLS_GRAMINE "1.2.840.113741.1337.6"
+#define INITRA_OID_RATLS_GRAMINE "0.6.9.42.840.113741.1337.6"       /* Gramine's legacy OID as on the wire */
+#define INITRA_OID_RATLS_GRAMINE_INTENDED "1.2.840.113741.1337.6" /* the same, as Gramine meant it */
 #define INITRA_OID_RATLS_TCG "2.23.133.5.4.9"
 #define INITRA_CBOR_TAG_INTEL_QUOTE 60000
 
-enum initra_ratls_format { INITRA_RATLS_OCCLUM = 1, INITRA_RATLS_GRAMINE = 2, INITRA_RATLS_TCG = 3 };
+/* What a certificate carries (initra_ratls_evidence) or is to carry (initra_ratls_create: OCCLUM, TCG,
+ * OCCLUM_TCG). */
+enum initra_ratls_format {
+    INITRA_RATLS_OCCLUM = 1,      /* Occlum alone */
+    INITRA_RATLS_GRAMINE = 2,     /* Gramine legacy alone (Gramine v1.0-1.7) */
+    INITRA_RATLS_TCG = 3,         /* TCG alone */
+    INITRA_RATLS_OCCLUM_TCG = 4,  /* Occlum + TCG: accepted by Occlum's and by Gramine's verifiers */
+    INITRA_RATLS_GRAMINE_TCG = 5, /* Gramine legacy + TCG (Gramine v1.8+) */
+};
+/* What initra's KMS and init present unless configured otherwise. Occlum's verifier walks the extension
+ * list for its own OID and ignores the TCG one; Gramine's searches for TCG first. */
+#define INITRA_RATLS_DEFAULT_FORMAT INITRA_RATLS_OCCLUM_TCG
+
+/* "occlum", "tcg", "occlum+tcg" -> format to create; 0 for anything else. */
+int initra_ratls_format_parse(const char *name);
+/* The short name: "occlum", "gramine", "tcg", "occlum+tcg", "gramine+tcg" ("unknown" otherwise). */
+const char *initra_ratls_format_short(int format);
+/* Gramine-made certificates (any with the legacy extension): Gramine's verifier ignores their validity
+ * dates (its defaults are 2001-01-01..2030-12-31, settable by the attester), so initra does too. */
+int initra_ratls_format_is_gramine(int format);
 
 /* Produces a quote over 64 bytes of report data (an attester, the sim platform, ...). */
 typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote, size_t *len,
                                initra_err *err);
 
 /* A fresh EC P-256 key and a self-signed certificate valid from now-5min to now+valid_seconds, carrying
- * a quote from quote_fn in `format` (OCCLUM or TCG); quote_fn NULL makes a plain certificate without
- * evidence (for --insecure-no-attestation and baselines). PEM outputs, freshly allocated; free key_pem with
- * initra_free_secret(key_pem, strlen(key_pem)). */
+ * quotes from quote_fn in `format` (OCCLUM, TCG, or OCCLUM_TCG: two quotes, each binding the key);
+ * quote_fn NULL makes a plain certificate without evidence (for --insecure-no-attestation and
+ * baselines). PEM outputs, freshly allocated; free key_pem with initra_free_secret(key_pem, strlen(key_pem)). */
 int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long valid_seconds, char **cert_pem,
                         char **key_pem, initra_err *err);
 
-/* Finds the evidence in a peer certificate (any of the three formats, by a real DER/CBOR parser),
- * checks the certificate's self-signature (not for an Occlum-format certificate signed with SHA-1, as
- * Occlum's are: see ratls.c) and that the quote's report_data binds the certificate's key.
- * On success *quote is a fresh copy of the quote bytes and *format the format found. */
+/* Finds the evidence in a peer certificate (the combinations above, by a real DER/CBOR parser), checks
+ * the certificate's self-signature (not for an Occlum-format certificate signed with SHA-1, as Occlum's
+ * are: see ratls.c) and that the quotes' report_data bind the certificate's key. On success *quote is a
+ * fresh copy of the deciding quote (the TCG one where present) and *format the combination found. */
 int initra_ratls_evidence(X509 *cert, uint8_t **quote, size_t *quote_len, int *format, initra_err *err);
+
+/* Adds a non-critical extension whose OCTET STRING holds data (certificate builders, tests, fuzz
+ * targets). 0, or -1. */
+int initra_ratls_add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len);
 
 /* Parses one PEM certificate. NULL with err on failure. */
 X509 *initra_ratls_pem_cert(const char *pem, initra_err *err);
@@ -79,11 +111,13 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
 void initra_ratls_verifier_free(initra_ratls_verifier *v);
 /* How far a peer certificate's notBefore may be ahead of `now` (clock skew between machines). */
 #define INITRA_RATLS_MAX_SKEW 300
-/* Verifies the peer certificate (PEM) at time `now` (notBefore up to INITRA_RATLS_MAX_SKEW seconds
- * ahead is accepted): evidence and key binding, then the quote with
- * DCAP (chains, CRLs, TCB, QE, signatures). Collateral outside its validity window is let through
+/* Verifies the peer certificate (PEM) at time `now`: validity dates (notBefore up to INITRA_RATLS_MAX_SKEW
+ * seconds ahead is accepted; no dates for Gramine-made certificates, see initra_ratls_format_is_gramine),
+ * evidence and key binding, then the quote with DCAP (chains, CRLs, TCB, QE, signatures). Collateral
+ * outside its validity window is let through
  * with peer->collateral_expired set, so that the policy decides (and by default refuses). Results are
- * cached per certificate until the earliest of its notAfter, the collateral's expiry and 10 minutes.
+ * cached per certificate until the earliest of its notAfter (where checked), the collateral's expiry
+ * and 10 minutes.
  * SGX quotes only. 0, or -1 with err naming the check that failed. */
 int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t now, initra_ratls_peer *peer,
                              initra_err *err);

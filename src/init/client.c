@@ -156,7 +156,8 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
         goto done;
     }
     trace("verifier (roots, collateral)");
-    if (initra_ratls_create(attester_quote, a, INITRA_RATLS_OCCLUM, 3600, &cert, &key, err)) goto done;
+    if (initra_ratls_create(attester_quote, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
+                            &cert, &key, err)) goto done;
     trace("RA-TLS key, quote and certificate");
     initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;

@@ -1,6 +1,7 @@
 /* init_ra_conf.json (GRPC-RATLS schema) and all-or-nothing secret files. */
 #include "initra/init.h"
 #include "initra/enclave.h"
+#include "initra/ratls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,7 +78,7 @@ static int get_str_opt(const char *file, const json_t *o, const char *key, char 
 static int load_initra_section(const char *file, const json_t *o, initra_init_conf *c, initra_err *err)
 {
     static const char *const known[] = {"deadline_ms", "initial_backoff_ms", "max_backoff_ms", "call_timeout_ms",
-                                        "collateral", "pccs_url", "trust_roots", NULL};
+                                        "collateral", "pccs_url", "trust_roots", "ratls_format", NULL};
     if (!json_is_object(o)) return key_error(err, file, "initra", o, "is not an object");
     const char *k;
     const json_t *v;
@@ -88,7 +89,7 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
             char path[160];
             snprintf(path, sizeof path, "initra.%s", k);
             return key_error(err, file, path, v, "is not a known key (deadline_ms, initial_backoff_ms, max_backoff_ms, "
-                                                 "call_timeout_ms, collateral, pccs_url, trust_roots)");
+                                                 "call_timeout_ms, collateral, pccs_url, trust_roots, ratls_format)");
         }
     }
     if (get_uint_opt(file, o, "deadline_ms", 100, 3600000, &c->deadline_ms, err) ||
@@ -97,6 +98,9 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
         get_uint_opt(file, o, "call_timeout_ms", 10, 600000, &c->call_timeout_ms, err) ||
         get_str_opt(file, o, "collateral", &c->collateral, err) || get_str_opt(file, o, "pccs_url", &c->pccs_url, err))
         return -1;
+    const json_t *fmt = json_object_get(o, "ratls_format");
+    if (fmt && !(c->ratls_format = initra_ratls_format_parse(json_string_value(fmt))))
+        return key_error(err, file, "initra.ratls_format", fmt, "is not \"occlum\", \"tcg\" or \"occlum+tcg\"");
     const json_t *roots = json_object_get(o, "trust_roots");
     if (roots) {
         if (!json_is_array(roots) || json_array_size(roots) > 8)

@@ -113,7 +113,7 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         return;
     }
     const char *name = req->name;
-    char who[160] = "unattested peer";
+    char who[256] = "unattested peer";
     initra_ratls_peer peer;
     initra_err why;
     initra_evidence ev;
@@ -129,8 +129,9 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         char e[17], s[17];
         short_hex(peer.report.mr_enclave, e);
         short_hex(peer.report.mr_signer, s);
-        snprintf(who, sizeof who, "%s mr_enclave=%s.. mr_signer=%s.. isv_svn=%u config_svn=%u tcb=%s", rq->peer_addr,
-                 e, s, peer.report.isv_svn, peer.report.config_svn, peer.status);
+        snprintf(who, sizeof who, "%s mr_enclave=%s.. mr_signer=%s.. isv_svn=%u config_svn=%u tcb=%s ratls=%s",
+                 rq->peer_addr, e, s, peer.report.isv_svn, peer.report.config_svn, peer.status,
+                 initra_ratls_format_short(peer.format));
         ev = (initra_evidence){&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
                                peer.collateral_expired};
     }
@@ -176,8 +177,8 @@ static int start_server(initra_kms *k, initra_err *err)
 {
     char *cert = NULL, *key = NULL;
     long secs = k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600;
-    if (initra_ratls_create(k->attester ? attester_quote : NULL, k->attester, INITRA_RATLS_OCCLUM, secs, &cert, &key,
-                            err))
+    int fmt = k->o.ratls_format ? k->o.ratls_format : INITRA_RATLS_DEFAULT_FORMAT;
+    if (initra_ratls_create(k->attester ? attester_quote : NULL, k->attester, fmt, secs, &cert, &key, err))
         return -1;
     initra_rpc_server_opts so = {k->listen,
                                  {0, cert, key, k->o.no_client_attestation ? initra_rpc_accept_any : verify_client, k},

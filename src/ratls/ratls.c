@@ -1,4 +1,4 @@
-/* RA-TLS certificates: creation (Occlum or TCG format) and evidence extraction with key binding. */
+/* RA-TLS certificates: creation (Occlum, TCG or both) and evidence extraction with key binding. */
 #include "initra/ratls.h"
 
 #include <string.h>
@@ -16,10 +16,35 @@ const char *initra_ratls_format_name(int format)
 {
     switch (format) {
     case INITRA_RATLS_OCCLUM: return "Occlum grpc_ratls (" INITRA_OID_RATLS_OCCLUM ")";
-    case INITRA_RATLS_GRAMINE: return "Gramine RA-TLS (" INITRA_OID_RATLS_GRAMINE ")";
+    case INITRA_RATLS_GRAMINE: return "Gramine legacy RA-TLS (" INITRA_OID_RATLS_GRAMINE ")";
     case INITRA_RATLS_TCG: return "TCG DICE interoperable RA-TLS (" INITRA_OID_RATLS_TCG ")";
+    case INITRA_RATLS_OCCLUM_TCG:
+        return "Occlum grpc_ratls + TCG DICE (" INITRA_OID_RATLS_OCCLUM " + " INITRA_OID_RATLS_TCG ")";
+    case INITRA_RATLS_GRAMINE_TCG:
+        return "Gramine RA-TLS, legacy + TCG DICE (" INITRA_OID_RATLS_GRAMINE " + " INITRA_OID_RATLS_TCG ")";
     default: return "unknown";
     }
+}
+
+static const char *const short_names[] = {"unknown", "occlum", "gramine", "tcg", "occlum+tcg", "gramine+tcg"};
+
+const char *initra_ratls_format_short(int format)
+{
+    return format > 0 && format <= INITRA_RATLS_GRAMINE_TCG ? short_names[format] : short_names[0];
+}
+
+int initra_ratls_format_parse(const char *name)
+{
+    if (!name) return 0;
+    if (!strcmp(name, "occlum")) return INITRA_RATLS_OCCLUM;
+    if (!strcmp(name, "tcg")) return INITRA_RATLS_TCG;
+    if (!strcmp(name, "occlum+tcg")) return INITRA_RATLS_OCCLUM_TCG;
+    return 0;
+}
+
+int initra_ratls_format_is_gramine(int format)
+{
+    return format == INITRA_RATLS_GRAMINE || format == INITRA_RATLS_GRAMINE_TCG;
 }
 
 /* DER SubjectPublicKeyInfo of a key. */
@@ -76,7 +101,7 @@ static int tcg_evidence(const uint8_t *quote, size_t qlen, const uint8_t *claims
     return *len ? 0 : -1;
 }
 
-static int add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len)
+int initra_ratls_add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len)
 {
     ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
@@ -111,35 +136,37 @@ static int write_key(BIO *b, void *k) { return PEM_write_bio_PrivateKey(b, k, NU
 int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long valid_seconds, char **cert_pem,
                         char **key_pem, initra_err *err)
 {
-    if (format != INITRA_RATLS_OCCLUM && format != INITRA_RATLS_TCG)
-        return initra_fail(err, "RA-TLS: can create Occlum or TCG format certificates, not format %d", format);
+    if (format != INITRA_RATLS_OCCLUM && format != INITRA_RATLS_TCG && format != INITRA_RATLS_OCCLUM_TCG)
+        return initra_fail(err, "RA-TLS: can create occlum, tcg or occlum+tcg certificates, not format %d", format);
     int rc = -1;
+    int want_occlum = format != INITRA_RATLS_TCG, want_tcg = format != INITRA_RATLS_OCCLUM;
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     X509 *x = X509_new();
-    uint8_t *spki = NULL, *quote = NULL, *claims = NULL, *evidence = NULL;
-    size_t spki_len = 0, quote_len = 0, claims_len = 0, evidence_len = 0;
+    uint8_t *spki = NULL, *quote = NULL, *tquote = NULL, *claims = NULL, *evidence = NULL;
+    size_t spki_len = 0, quote_len = 0, tquote_len = 0, claims_len = 0, evidence_len = 0;
     uint8_t rd[64] = {0}, spki_hash[32], serial[16];
     if (!key || !x || spki_der(key, &spki, &spki_len)) {
         initra_fail(err, "RA-TLS: cannot create an EC P-256 key");
         goto done;
     }
     SHA256(spki, spki_len, spki_hash);
-    if (format == INITRA_RATLS_TCG) {
-        if (tcg_claims(spki_hash, &claims, &claims_len)) {
-            initra_fail(err, "RA-TLS: cannot encode the CBOR claims");
-            goto done;
-        }
-        SHA256(claims, claims_len, rd);
-    } else {
-        memcpy(rd, spki_hash, 32);
+    if (want_tcg && tcg_claims(spki_hash, &claims, &claims_len)) {
+        initra_fail(err, "RA-TLS: cannot encode the CBOR claims");
+        goto done;
     }
-    if (!quote_fn) { /* a plain certificate without evidence (--insecure-no-attestation, benchmarks) */
-    } else if (quote_fn(ctx, rd, &quote, &quote_len, err)) {
+    /* Occlum: report_data = SHA-256(SPKI) || 32 zero bytes. */
+    memcpy(rd, spki_hash, 32);
+    if (quote_fn && want_occlum && quote_fn(ctx, rd, &quote, &quote_len, err)) {
         initra_fail_prefix(err, "RA-TLS: no quote for the certificate key");
         goto done;
     }
-    if (quote_fn && format == INITRA_RATLS_TCG &&
-        tcg_evidence(quote, quote_len, claims, claims_len, &evidence, &evidence_len)) {
+    /* TCG: report_data = SHA-256(claims) || 32 zero bytes; a quote of its own. */
+    if (want_tcg) SHA256(claims, claims_len, rd);
+    if (quote_fn && want_tcg && quote_fn(ctx, rd, &tquote, &tquote_len, err)) {
+        initra_fail_prefix(err, "RA-TLS: no quote for the certificate key");
+        goto done;
+    }
+    if (quote_fn && want_tcg && tcg_evidence(tquote, tquote_len, claims, claims_len, &evidence, &evidence_len)) {
         initra_fail(err, "RA-TLS: cannot encode the CBOR evidence");
         goto done;
     }
@@ -155,9 +182,8 @@ int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long va
              X509_set_pubkey(x, key);
     BN_free(sn);
     X509_NAME_free(name);
-    if (ok && quote_fn)
-        ok = format == INITRA_RATLS_TCG ? add_ext(x, INITRA_OID_RATLS_TCG, evidence, evidence_len) == 0
-                                        : add_ext(x, INITRA_OID_RATLS_OCCLUM, quote, quote_len) == 0;
+    if (ok && quote_fn && want_occlum) ok = initra_ratls_add_ext(x, INITRA_OID_RATLS_OCCLUM, quote, quote_len) == 0;
+    if (ok && quote_fn && want_tcg) ok = initra_ratls_add_ext(x, INITRA_OID_RATLS_TCG, evidence, evidence_len) == 0;
     if (!ok || !X509_sign(x, key, EVP_sha256())) {
         initra_fail(err, "RA-TLS: cannot build the certificate");
         goto done;
@@ -174,6 +200,7 @@ int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long va
 done:
     OPENSSL_free(spki);
     free(quote);
+    free(tquote);
     free(claims);
     free(evidence);
     X509_free(x);
@@ -190,14 +217,31 @@ X509 *initra_ratls_pem_cert(const char *pem, initra_err *err)
     return x;
 }
 
-/* The data of the extension with this OID; NULL if absent. Two of them is an error (-1 in *dup). */
-static const ASN1_OCTET_STRING *find_ext(X509 *cert, const char *oid, int *dup)
+/* The evidence extensions of a certificate, one slot per kind; two of one kind set dup to that kind. */
+enum { EXT_OCCLUM, EXT_GRAMINE, EXT_TCG, EXT_KINDS };
+typedef struct {
+    const ASN1_OCTET_STRING *data[EXT_KINDS];
+    int dup; /* 0, or 1 + the kind found twice */
+} evidence_exts;
+
+static void scan_exts(X509 *cert, evidence_exts *e)
 {
-    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
-    int idx = obj ? X509_get_ext_by_OBJ(cert, obj, -1) : -1;
-    if (idx >= 0 && X509_get_ext_by_OBJ(cert, obj, idx) >= 0) *dup = 1;
-    ASN1_OBJECT_free(obj);
-    return idx >= 0 ? X509_EXTENSION_get_data(X509_get_ext(cert, idx)) : NULL;
+    static const struct {
+        const char *oid;
+        int kind;
+    } known[] = {{INITRA_OID_RATLS_OCCLUM, EXT_OCCLUM},
+                 {INITRA_OID_RATLS_GRAMINE, EXT_GRAMINE},
+                 {INITRA_OID_RATLS_GRAMINE_INTENDED, EXT_GRAMINE},
+                 {INITRA_OID_RATLS_TCG, EXT_TCG}};
+    memset(e, 0, sizeof *e);
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        ASN1_OBJECT *obj = OBJ_txt2obj(known[k].oid, 1);
+        for (int idx = obj ? X509_get_ext_by_OBJ(cert, obj, -1) : -1; idx >= 0; idx = X509_get_ext_by_OBJ(cert, obj, idx)) {
+            if (e->data[known[k].kind] && !e->dup) e->dup = 1 + known[k].kind;
+            e->data[known[k].kind] = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
+        }
+        ASN1_OBJECT_free(obj);
+    }
 }
 
 /* libcbor's cbor_load allocates what a container header declares before reading its elements, so a
@@ -342,54 +386,90 @@ static int occlum_sha1(X509 *cert, const ASN1_OCTET_STRING *occ)
     return occ && OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md, &pk) && md == NID_sha1;
 }
 
+static const char *const kind_name[EXT_KINDS] = {"Occlum " INITRA_OID_RATLS_OCCLUM,
+                                                 "Gramine legacy " INITRA_OID_RATLS_GRAMINE " or "
+                                                 INITRA_OID_RATLS_GRAMINE_INTENDED,
+                                                 "TCG " INITRA_OID_RATLS_TCG};
+
+/* A raw-quote extension (Occlum or Gramine legacy): a fresh copy of the quote, parsed, whose report_data
+ * binds the key: [0..32] = SHA-256(SPKI). Occlum's generator zeroes [32..64] (its verifier compares [0..32]
+ * only); initra requires those zeros too, so that nothing unbound rides in an Occlum-format quote. */
+static int raw_quote(const ASN1_OCTET_STRING *s, int kind, const uint8_t spki_hash[32], uint8_t **quote, size_t *qlen,
+                     initra_quote *q, initra_err *err)
+{
+    const char *what = initra_ratls_format_name(kind == EXT_OCCLUM ? INITRA_RATLS_OCCLUM : INITRA_RATLS_GRAMINE);
+    *qlen = (size_t)ASN1_STRING_length(s);
+    if (!(*quote = malloc(*qlen ? *qlen : 1))) return initra_fail(err, "out of memory");
+    memcpy(*quote, ASN1_STRING_get0_data(s), *qlen);
+    uint8_t want[64] = {0};
+    memcpy(want, spki_hash, 32);
+    if (initra_quote_parse(*quote, *qlen, q, err)) return initra_fail_prefix(err, "RA-TLS evidence (%s)", what);
+    if (memcmp(initra_quote_report_data(q), want, kind == EXT_OCCLUM ? 64 : 32) != 0)
+        return initra_fail(err, "RA-TLS evidence (%s): the quote's report_data does not bind this certificate's key "
+                                "(evidence copied from another certificate?)",
+                           what);
+    return 0;
+}
+
 int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, int *format, initra_err *err)
 {
-    int dup = 0;
-    const ASN1_OCTET_STRING *occ = find_ext(cert, INITRA_OID_RATLS_OCCLUM, &dup);
-    const ASN1_OCTET_STRING *gra = find_ext(cert, INITRA_OID_RATLS_GRAMINE, &dup);
-    const ASN1_OCTET_STRING *tcg = find_ext(cert, INITRA_OID_RATLS_TCG, &dup);
-    int found = !!occ + !!gra + !!tcg;
-    if (found == 0)
+    evidence_exts e;
+    scan_exts(cert, &e);
+    const ASN1_OCTET_STRING *occ = e.data[EXT_OCCLUM], *gra = e.data[EXT_GRAMINE], *tcg = e.data[EXT_TCG];
+    if (!occ && !gra && !tcg)
         return initra_fail(err, "peer certificate carries no attestation evidence (none of the RA-TLS extensions "
-                                INITRA_OID_RATLS_OCCLUM ", " INITRA_OID_RATLS_GRAMINE ", " INITRA_OID_RATLS_TCG ")");
-    if (found > 1 || dup) return initra_fail(err, "peer certificate carries more than one RA-TLS evidence extension");
+                                INITRA_OID_RATLS_OCCLUM ", " INITRA_OID_RATLS_GRAMINE " (Gramine legacy, also as "
+                                INITRA_OID_RATLS_GRAMINE_INTENDED "), " INITRA_OID_RATLS_TCG ")");
+    if (e.dup)
+        return initra_fail(err, "peer certificate carries more than one RA-TLS evidence extension of one kind (%s)",
+                           kind_name[e.dup - 1]);
+    if (occ && gra)
+        return initra_fail(err, "peer certificate carries more than one RA-TLS evidence extension (Occlum and Gramine "
+                                "legacy; no known RA-TLS implementation makes that combination)");
     EVP_PKEY *pub = X509_get0_pubkey(cert);
     if (!pub || (!occlum_sha1(cert, occ) && X509_verify(cert, pub) != 1))
         return initra_fail(err, "peer certificate: its self-signature does not verify with its own key");
-    uint8_t *spki = NULL, *quote = NULL, *claims = NULL;
-    size_t spki_len = 0, qlen = 0, clen = 0;
+    uint8_t *spki = NULL, *quote = NULL, *claims = NULL, *other = NULL;
+    size_t spki_len = 0, qlen = 0, clen = 0, olen = 0;
     if (spki_der(pub, &spki, &spki_len)) return initra_fail(err, "peer certificate: cannot encode its public key");
-    uint8_t want[64] = {0};
+    uint8_t spki_hash[32];
+    SHA256(spki, spki_len, spki_hash);
     int rc = -1, fmt;
+    initra_quote q, oq;
     if (tcg) {
-        fmt = INITRA_RATLS_TCG;
+        /* TCG decides (Gramine's rule: TCG first; present but failing is a failure, no fallback). */
+        fmt = occ ? INITRA_RATLS_OCCLUM_TCG : gra ? INITRA_RATLS_GRAMINE_TCG : INITRA_RATLS_TCG;
+        uint8_t want[32];
         if (parse_tcg(ASN1_STRING_get0_data(tcg), (size_t)ASN1_STRING_length(tcg), &quote, &qlen, &claims, &clen, err) ||
             check_tcg_claims(claims, clen, spki, spki_len, err))
             goto done;
         SHA256(claims, clen, want);
+        if (initra_quote_parse(quote, qlen, &q, err)) {
+            initra_fail_prefix(err, "RA-TLS evidence (%s)", initra_ratls_format_name(INITRA_RATLS_TCG));
+            goto done;
+        }
+        if (memcmp(initra_quote_report_data(&q), want, 32) != 0) {
+            initra_fail(err, "RA-TLS evidence (%s): the quote's report_data does not bind this certificate's key "
+                             "(evidence copied from another certificate?)",
+                        initra_ratls_format_name(INITRA_RATLS_TCG));
+            goto done;
+        }
+        /* The other quote must bind the same key and come from the same enclave: the report bodies agree
+         * apart from report_data (the first 320 of 384 bytes). */
+        if (occ || gra) {
+            if (raw_quote(occ ? occ : gra, occ ? EXT_OCCLUM : EXT_GRAMINE, spki_hash, &other, &olen, &oq, err))
+                goto done;
+            if (q.body_type != INITRA_BODY_SGX || oq.body_type != INITRA_BODY_SGX ||
+                memcmp(q.raw + q.body_offset, oq.raw + oq.body_offset, INITRA_SGX_REPORT_BODY_SIZE - 64) != 0) {
+                initra_fail(err, "RA-TLS evidence (%s): its two quotes are not from the same SGX enclave (report bodies "
+                                 "differ apart from report_data)",
+                            initra_ratls_format_name(fmt));
+                goto done;
+            }
+        }
     } else {
-        const ASN1_OCTET_STRING *s = occ ? occ : gra;
         fmt = occ ? INITRA_RATLS_OCCLUM : INITRA_RATLS_GRAMINE;
-        qlen = (size_t)ASN1_STRING_length(s);
-        quote = malloc(qlen ? qlen : 1);
-        if (!quote) goto done;
-        memcpy(quote, ASN1_STRING_get0_data(s), qlen);
-        SHA256(spki, spki_len, want);
-    }
-    initra_quote q;
-    if (initra_quote_parse(quote, qlen, &q, err)) {
-        initra_fail_prefix(err, "RA-TLS evidence (%s)", initra_ratls_format_name(fmt));
-        goto done;
-    }
-    const uint8_t *rd = initra_quote_report_data(&q);
-    /* All bind [0..32]. Occlum's generator zeroes [32..64] (its verifier compares [0..32] only); initra
-     * requires those zeros too, so that nothing unbound rides in an Occlum-format quote. */
-    size_t cmp = fmt == INITRA_RATLS_OCCLUM ? 64 : 32;
-    if (memcmp(rd, want, cmp) != 0) {
-        initra_fail(err, "RA-TLS evidence (%s): the quote's report_data does not bind this certificate's key "
-                         "(evidence copied from another certificate?)",
-                    initra_ratls_format_name(fmt));
-        goto done;
+        if (raw_quote(occ ? occ : gra, occ ? EXT_OCCLUM : EXT_GRAMINE, spki_hash, &quote, &qlen, &q, err)) goto done;
     }
     *quote_out = quote;
     *quote_len = qlen;
@@ -399,6 +479,7 @@ int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, in
 done:
     OPENSSL_free(spki);
     free(quote);
+    free(other);
     free(claims);
     return rc;
 }

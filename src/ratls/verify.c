@@ -106,20 +106,24 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
     int fmt = 0;
     initra_collateral *coll = NULL;
     memset(peer, 0, sizeof *peer);
-    /* Occlum makes its certificate with notBefore = the moment it was made, just before each handshake:
-     * a peer whose clock runs ahead of ours by up to INITRA_RATLS_MAX_SKEW seconds is accepted. */
-    time_t skewed = now + INITRA_RATLS_MAX_SKEW;
-    if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
-        initra_fail(err, "peer certificate is outside its validity period (its notAfter has passed)");
-        goto done;
-    }
-    if (X509_cmp_time(X509_get0_notBefore(x), &skewed) > 0) {
-        initra_fail(err, "peer certificate is outside its validity period (its notBefore is more than %d s ahead of "
-                         "this machine's clock: check both clocks)",
-                    INITRA_RATLS_MAX_SKEW);
-        goto done;
-    }
     if (initra_ratls_evidence(x, &quote, &qlen, &fmt, err)) goto done;
+    /* Gramine's verifier ignores the dates of Gramine-made certificates (default 2001..2030, set by the
+     * attester); what binds the key is the quote, so initra follows it for those. Occlum makes its
+     * certificate with notBefore = the moment it was made, just before each handshake: a peer whose clock
+     * runs ahead of ours by up to INITRA_RATLS_MAX_SKEW seconds is accepted. */
+    time_t skewed = now + INITRA_RATLS_MAX_SKEW;
+    if (!initra_ratls_format_is_gramine(fmt)) {
+        if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
+            initra_fail(err, "peer certificate is outside its validity period (its notAfter has passed)");
+            goto done;
+        }
+        if (X509_cmp_time(X509_get0_notBefore(x), &skewed) > 0) {
+            initra_fail(err, "peer certificate is outside its validity period (its notBefore is more than %d s ahead "
+                             "of this machine's clock: check both clocks)",
+                        INITRA_RATLS_MAX_SKEW);
+            goto done;
+        }
+    }
     initra_quote q;
     if (initra_quote_parse(quote, qlen, &q, err)) goto done;
     if (q.body_type != INITRA_BODY_SGX) {
@@ -157,7 +161,7 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
     if (!peer->collateral_expired && res.collateral_expires > now && res.collateral_expires < until)
         until = res.collateral_expires;
     struct tm tm;
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm)) {
+    if (check_dates && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm)) {
         time_t na = timegm(&tm);
         if (na < until) until = na;
     }

@@ -1,5 +1,6 @@
-/* ratls: certificates made with real sim quotes in Occlum and TCG formats carry evidence bound to their
- * key; a plain certificate, a copied quote, and a grafted extension are refused. */
+/* ratls: certificates made with real sim quotes in Occlum, TCG and combined Occlum+TCG formats carry
+ * evidence bound to their key; a plain certificate, a copied quote, a grafted extension, and a combined
+ * certificate whose two quotes come from different enclaves are refused. */
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@ static int sim_quote_fn(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *le
     return initra_sim_quote(ctx, &id, rd, q, len, err);
 }
 
+/* The data of the first extension with this OID (borrowed from x). */
+static const ASN1_OCTET_STRING *ext_of(X509 *x, const char *oid)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    const ASN1_OCTET_STRING *d = X509_EXTENSION_get_data(X509_get_ext(x, X509_get_ext_by_OBJ(x, obj, -1)));
+    ASN1_OBJECT_free(obj);
+    return d;
+}
+
 /* Certificate PEM with extension `oid` replaced by data (a graft: same key, foreign evidence). */
 static X509 *regraft(const char *pem, const char *key_pem, const char *oid, const uint8_t *data, size_t n)
 {
@@ -29,13 +39,8 @@ static X509 *regraft(const char *pem, const char *key_pem, const char *oid, cons
     ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
     int idx = X509_get_ext_by_OBJ(x, obj, -1);
     X509_EXTENSION_free(X509_delete_ext(x, idx));
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    ASN1_OCTET_STRING_set(os, data, (int)n);
-    X509_EXTENSION *e = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os);
-    X509_add_ext(x, e, -1);
+    initra_ratls_add_ext(x, oid, data, n);
     X509_sign(x, k, EVP_sha256());
-    X509_EXTENSION_free(e);
-    ASN1_OCTET_STRING_free(os);
     ASN1_OBJECT_free(obj);
     EVP_PKEY_free(k);
     return x;
@@ -48,9 +53,9 @@ int main(void)
     initra_sim *sim = initra_sim_dir(dir, sizeof dir, &err) == 0 ? initra_sim_open(dir, &err) : NULL;
     CHECK(sim != NULL, "sim platform opens: %s", sim ? dir : err.msg);
     if (!sim) CHECK_DONE();
-    char *cert[2], *key[2];
-    int formats[2] = {INITRA_RATLS_OCCLUM, INITRA_RATLS_TCG};
-    for (int f = 0; f < 2; f++) {
+    char *cert[3], *key[3];
+    int formats[3] = {INITRA_RATLS_OCCLUM, INITRA_RATLS_TCG, INITRA_RATLS_OCCLUM_TCG};
+    for (int f = 0; f < 3; f++) {
         int rc = initra_ratls_create(sim_quote_fn, sim, formats[f], 3600, &cert[f], &key[f], &err);
         CHECK(rc == 0, "create %s certificate: %s", initra_ratls_format_name(formats[f]), rc ? err.msg : "");
         if (rc) CHECK_DONE();
@@ -89,9 +94,7 @@ int main(void)
     /* Evidence of certificate 0 grafted into a certificate for key 1 (re-signed by key 1): not bound. */
     {
         X509 *x0 = initra_ratls_pem_cert(cert[0], &err);
-        ASN1_OBJECT *obj = OBJ_txt2obj(INITRA_OID_RATLS_OCCLUM, 1);
-        const ASN1_OCTET_STRING *ev0 = X509_EXTENSION_get_data(X509_get_ext(x0, X509_get_ext_by_OBJ(x0, obj, -1)));
-        ASN1_OBJECT_free(obj);
+        const ASN1_OCTET_STRING *ev0 = ext_of(x0, INITRA_OID_RATLS_OCCLUM);
         char *c1;
         char *k1;
         initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_OCCLUM, 3600, &c1, &k1, &err);
@@ -103,9 +106,7 @@ int main(void)
               "evidence bound to another key refused: %s", err.msg);
         /* Same with a TCG certificate's evidence grafted into an Occlum one's key. */
         X509 *x1 = initra_ratls_pem_cert(cert[1], &err);
-        obj = OBJ_txt2obj(INITRA_OID_RATLS_TCG, 1);
-        const ASN1_OCTET_STRING *ev1 = X509_EXTENSION_get_data(X509_get_ext(x1, X509_get_ext_by_OBJ(x1, obj, -1)));
-        ASN1_OBJECT_free(obj);
+        const ASN1_OCTET_STRING *ev1 = ext_of(x1, INITRA_OID_RATLS_TCG);
         char *c2, *k2;
         initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_TCG, 3600, &c2, &k2, &err);
         X509 *g3 = regraft(c2, k2, INITRA_OID_RATLS_TCG, ASN1_STRING_get0_data(ev1), (size_t)ASN1_STRING_length(ev1));
@@ -124,6 +125,37 @@ int main(void)
         initra_free_secret(k1, strlen(k1));
         free(c2);
         initra_free_secret(k2, strlen(k2));
+    }
+    /* Combined Occlum+TCG: the Occlum quote replaced by one binding the same key from another enclave. */
+    {
+        X509 *x2 = initra_ratls_pem_cert(cert[2], &err);
+        const ASN1_OCTET_STRING *ev = ext_of(x2, INITRA_OID_RATLS_OCCLUM);
+        initra_quote oq;
+        uint8_t *q2 = NULL, *q = NULL;
+        size_t q2len = 0, ql;
+        int fmt;
+        initra_sgx_report_body other;
+        memset(&other, 0, sizeof other);
+        memset(other.mr_enclave, 0xCD, 32);
+        other.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+        CHECK(initra_quote_parse(ASN1_STRING_get0_data(ev), (size_t)ASN1_STRING_length(ev), &oq, &err) == 0 &&
+                  initra_sim_quote(sim, &other, oq.enclave.report_data, &q2, &q2len, &err) == 0,
+              "a quote for the same key from another enclave");
+        X509 *g = regraft(cert[2], key[2], INITRA_OID_RATLS_OCCLUM, q2, q2len);
+        CHECK(initra_ratls_evidence(g, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "not from the same SGX enclave"),
+              "combined certificate with quotes from two enclaves refused: %s", err.msg);
+        /* The Occlum quote of another certificate: does not bind this key (TCG alone would). */
+        X509 *x0 = initra_ratls_pem_cert(cert[0], &err);
+        const ASN1_OCTET_STRING *ev0 = ext_of(x0, INITRA_OID_RATLS_OCCLUM);
+        X509 *g2 = regraft(cert[2], key[2], INITRA_OID_RATLS_OCCLUM, ASN1_STRING_get0_data(ev0),
+                           (size_t)ASN1_STRING_length(ev0));
+        CHECK(initra_ratls_evidence(g2, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "does not bind this certificate's key"),
+              "combined certificate with another key's Occlum quote refused: %s", err.msg);
+        free(q2);
+        X509_free(g);
+        X509_free(g2);
+        X509_free(x0);
+        X509_free(x2);
     }
     /* Full peer verification: evidence, then DCAP against the sim root and sim collateral. */
     {
@@ -144,7 +176,7 @@ int main(void)
         initra_ratls_verifier *v = initra_ratls_verifier_new(&o, &err);
         CHECK(v != NULL, "verifier with the sim root: %s", v ? "" : err.msg);
         time_t now = time(NULL);
-        for (int f = 0; v && f < 2; f++) {
+        for (int f = 0; v && f < 3; f++) {
             initra_ratls_peer peer;
             int rc = initra_ratls_verify_peer(v, cert[f], now, &peer, &err);
             CHECK(rc == 0 && !strcmp(peer.status, "UpToDate") && !strcmp(peer.root, "sim") &&
@@ -158,6 +190,9 @@ int main(void)
         CHECK(v && initra_ratls_verify_peer(v, cert[0], now + 40 * 86400, &peer, &err) != 0 &&
                   strstr(err.msg, "outside its validity period"),
               "an expired RA-TLS certificate is refused: %s", err.msg);
+        CHECK(v && initra_ratls_verify_peer(v, cert[2], now + 40 * 86400, &peer, &err) != 0 &&
+                  strstr(err.msg, "outside its validity period"),
+              "an expired combined (not Gramine-made) certificate is refused: %s", err.msg);
         /* Collateral outside its window: a certificate valid for 60 days, verified 35 days on. */
         char *lc, *lk;
         if (v && initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_OCCLUM, 60 * 86400L, &lc, &lk, &err) == 0) {
@@ -175,7 +210,7 @@ int main(void)
               "sim evidence refused without the sim root: %s", err.msg);
         initra_ratls_verifier_free(v);
     }
-    for (int f = 0; f < 2; f++) {
+    for (int f = 0; f < 3; f++) {
         free(cert[f]);
         initra_free_secret(key[f], strlen(key[f]));
     }
