@@ -72,7 +72,7 @@ trap 'kill $HPID 2>/dev/null' EXIT
 wait_for "$T/kms.log" serving || { not_ok "host KMS: $(cat "$T/kms.log")"; exit 1; }
 openssl s_client -connect "127.0.0.1:$HPORT" -showcerts </dev/null 2>/dev/null | openssl x509 >"$T/h.pem" 2>/dev/null
 get() { $GRS client "127.0.0.1:$HPORT" demo_key --root "$T/h.pem" --override "initra RA-TLS" --cert "$T/$1.pem" --key "$T/$2.key" 2>&1; }
-want=$(base64 -w0 "$T/pw")
+want="\"$(base64 -w0 "$T/pw")\"" # the KMS replies in Occlum's form: quoted base64 (issue 11)
 for c in v18=gramine+tcg:"Gramine v1.8+ (legacy + TCG)" v17=gramine:"Gramine v1.4-v1.7 (legacy, P-384)" \
          v13=gramine:"Gramine v1.0-v1.3 (legacy, RSA-3072)" v17i=gramine:"legacy extension under the intended OID 1.2.840.113741.1337.6" \
          v18old=gramine+tcg:"Gramine certificate past its notAfter (Gramine does not check dates)"; do

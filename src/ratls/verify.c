@@ -112,7 +112,8 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
      * certificate with notBefore = the moment it was made, just before each handshake: a peer whose clock
      * runs ahead of ours by up to INITRA_RATLS_MAX_SKEW seconds is accepted. */
     time_t skewed = now + INITRA_RATLS_MAX_SKEW;
-    if (!initra_ratls_format_is_gramine(fmt)) {
+    int check_dates = !initra_ratls_format_is_gramine(fmt);
+    if (check_dates) {
         if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
             initra_fail(err, "peer certificate is outside its validity period (its notAfter has passed)");
             goto done;
