@@ -250,6 +250,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
             key_error(err, file, path, name, "is not a non-empty string naming a secret at the KMS");
             goto done;
         }
+        if (initra_check_secret_name(json_string_value(name), file, path, err)) goto done;
         snprintf(path, sizeof path, "kms_keys[%zu].path", i);
         const char *p = json_string_value(dest);
         size_t pl = p ? strlen(p) : 0;
