@@ -59,7 +59,8 @@ int initra_kms_secrets_parse(const char *text, size_t len, const char *path, ini
         initra_err e2;
         if (initra_b64_decode(json_string_value(v), &it->data, &it->len, &e2)) {
             /* e2 names the offending character: a character of the secret, which no message may carry. */
-            rc = initra_fail(err, "%s: %s: the value is not valid base64 (standard alphabet, '=' padding)", path, name);
+            rc = initra_fail(err, "%s: %s: the value is not base64 (standard alphabet, '=' padding; the value is not shown)",
+                             path, name);
             break;
         }
         it->name = strdup(name);

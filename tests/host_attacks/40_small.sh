@@ -45,7 +45,7 @@ check_fails "secret_config.json: a name with a control character" 1 \
 # A bad secret value never echoes a character of the secret, nor does a JSON syntax error.
 printf '{"k": "c2VjcmV0!ZZZ"}' >"$S/b64_secrets.json"
 check_fails "secret_config.json: bad base64 value named without its characters" 1 \
-  'b64_secrets.json: k: the value is not valid base64' \
+  'b64_secrets.json: k: the value is not base64 \(standard alphabet' \
   "$INITRA" kms serve --listen 127.0.0.1:0 --insecure-no-attestation --clients "$S/dynamic_config.json" --secrets "$S/b64_secrets.json"
 grep -q '!' "$T/err" && not_ok "the error echoes a character of the secret: $(cat "$T/err")" || ok "no character of the bad value in the error"
 printf '{"k": "TOPSECRETVALUE\001"}' >"$S/ctl_value.json"
