@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     initra_aecs_server srv = {&st, key, &self, parse_only, NULL};
     uint8_t *resp;
     size_t rl;
-    if (initra_aecs_handle(&srv, data, size, 0, &resp, &rl, &err) == INITRA_RPC_OK) initra_free_secret(resp, rl);
+    if (initra_aecs_handle(&srv, data, size, 0, &resp, &rl, NULL, &err) == INITRA_RPC_OK) initra_free_secret(resp, rl);
     initra_aecs_client cli = {key, &self, parse_only, NULL, NULL};
     uint8_t *sec;
     size_t n;

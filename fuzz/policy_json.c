@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     initra_sgx_report_body b;
     memset(&b, 0, sizeof b);
     const char *adv[] = {"INTEL-SA-00615"};
-    initra_evidence ev = {&b, "SWHardeningNeeded", adv, 1, 0};
+    initra_evidence ev = {&b, "SWHardeningNeeded", adv, 1, 0, 1};
     initra_policy *p = initra_policy_from_json(j, "fuzz", &err);
     if (p) {
         initra_policy_check(p, &ev, &err);

@@ -328,12 +328,19 @@ typedef struct {
     void *verify_ctx;
 } initra_aecs_server;
 
+/* The one answer to a client whose report verifies but which may not have the secret it asked for,
+ * whether the secret does not exist or its policy does not accept the client. */
+#define INITRA_AECS_DENIED_MSG                                                                                 \
+    "the AECS server does not release this secret to this enclave (no such secret, or the enclave does not " \
+    "satisfy its policy); the server's log says which"
 /* One request -> response bytes. Returns the gRPC status (INITRA_RPC_OK with a fresh *resp; otherwise
  * INVALID_ARGUMENT for malformed requests or names, PERMISSION_DENIED when the client's report does not
- * verify or does not match the secret's policy (err names the entry and attribute), NOT_FOUND for an
- * unknown service or secret, INTERNAL) with err set. */
+ * verify, or when the secret does not exist or its policy refuses the client, INTERNAL). err gets the
+ * detail, for the server's log (for a policy refusal: the entry, attribute and required value); reply
+ * (may be NULL) what the client may be told: the same, except INITRA_AECS_DENIED_MSG for a missing secret
+ * or a policy refusal. The policy is decided before existence, so both look alike to the client. */
 int initra_aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
-                       size_t *resp_len, initra_err *err);
+                       size_t *resp_len, initra_err *reply, initra_err *err);
 /* initra_rpc_handler_fn for initra_rpc_server_start (ctx = initra_aecs_server *): method check, then
  * initra_aecs_handle; a refusal is logged as one line on stderr and sent as the status message. */
 void initra_aecs_rpc_handler(void *ctx, const initra_rpc_request *req, initra_rpc_reply *reply);

@@ -70,8 +70,10 @@ typedef struct {
     size_t len;
 } initra_secret_file;
 
-/* Writes every file or none: parent directories created 0700, each file through a 0600 temp file in
- * its directory, synced, and only when all temp files exist are they renamed into place. */
+/* Writes every file or none: parent directories opened from "/" one component at a time without
+ * following symbolic links (created 0700 and their parents synced), each file through a 0600 temp file in
+ * its directory, synced, and only when all temp files exist are they renamed into place; a failure while
+ * renaming puts back the files already replaced (their previous versions are kept aside until the end). */
 int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err);
 
 /* SecretReply.secret -> the secret's exact bytes. A text that starts and ends with '"' is read as a

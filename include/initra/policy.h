@@ -26,6 +26,7 @@ typedef struct {
     const char *const *advisories;
     size_t n_advisories;
     int collateral_expired;
+    uint32_t tcb_eval_data_number; /* the collateral's (lower of TCB info's and QE identity's) */
 } initra_evidence;
 
 typedef struct initra_policy initra_policy;

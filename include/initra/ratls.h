@@ -102,6 +102,7 @@ typedef struct {
     char advisories[64][32];
     const char *advisory_ptrs[64];  /* pointers into advisories, for policy evidence */
     size_t n_advisories;
+    uint32_t tcb_eval_data_number;  /* of the collateral that verified the quote */
     int collateral_expired;         /* verification passed only with collateral outside its window */
     char root[16];                  /* "intel", "sim", "custom" */
     uint8_t cert_hash[32];          /* SHA-256 of the peer certificate (DER) */

@@ -71,6 +71,13 @@ int initra_mkdir_p(const char *path, unsigned mode, initra_err *err);
  * other processes of the same user from reading its memory through /proc or ptrace, and RLIMIT_CORE 0).
  * 0 or -1. */
 int initra_no_core_dumps(initra_err *err);
+/* A secret name (KMS secrets files, requests, init configs): 1 to 255 printable ASCII characters
+ * (0x20-0x7e), so that it can be echoed in a message or a log line. `what` and `where` name it in the
+ * error; a bad name is shown escaped. 0 or -1. */
+int initra_check_secret_name(const char *name, const char *where, const char *what, initra_err *err);
+/* Copies s into out (size n, always terminated), with bytes outside printable ASCII and backslashes
+ * escaped as \xNN and \\, so that untrusted text cannot forge a log line. Returns out. */
+char *initra_escape(const char *s, char *out, size_t n);
 
 /* Zeroizes memory in a way the compiler keeps; frees after zeroizing. */
 void initra_zero(void *p, size_t n);

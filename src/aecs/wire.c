@@ -84,7 +84,25 @@ static void bytes_pb(ProtobufCBinaryData *d, const initra_bytes *b)
     d->len = b->n;
 }
 
+#define AECS_DENIED (-2)
+static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
+                       size_t *resp_len, initra_err *err);
+
 int initra_aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
+                       size_t *resp_len, initra_err *reply, initra_err *err)
+{
+    int code = aecs_handle(s, req, len, now, resp, resp_len, err);
+    if (reply) *reply = *err;
+    if (code == AECS_DENIED) {
+        code = INITRA_RPC_PERMISSION_DENIED;
+        if (reply) initra_fail(reply, "%s", INITRA_AECS_DENIED_MSG);
+    }
+    return code;
+}
+
+/* initra_aecs_handle, with AECS_DENIED for a secret that does not exist or whose policy does not accept
+ * the client (err has the detail, for the server's log only). */
+static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
                        size_t *resp_len, initra_err *err)
 {
     *resp = NULL;
@@ -117,13 +135,14 @@ int initra_aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t l
         initra_fail_prefix(err, "%s/%s: the client's report", q->service_name, q->secret_name);
         goto done;
     }
-    code = INITRA_RPC_NOT_FOUND;
+    /* From here on, a missing secret and a policy that refuses the client get the same answer, so that
+     * a client learns neither which secrets exist nor what their policies require. */
+    code = AECS_DENIED;
     const initra_aecs_secret *sec = initra_aecs_store_find(s->store, q->service_name, q->secret_name);
     if (!sec) {
         initra_fail(err, "service \"%s\" has no secret \"%s\"", q->service_name, q->secret_name);
         goto done;
     }
-    code = INITRA_RPC_PERMISSION_DENIED;
     if (initra_ua_policy_check(&sec->policy, &attrs, err)) {
         initra_fail_prefix(err, "%s/%s: the client does not match the secret's policy", q->service_name,
                            q->secret_name);
@@ -169,11 +188,14 @@ void initra_aecs_rpc_handler(void *ctx, const initra_rpc_request *req, initra_rp
         snprintf(reply->msg, sizeof reply->msg, "unknown method %.200s", req->method);
         return;
     }
-    reply->code = initra_aecs_handle(ctx, req->req, req->req_len, time(NULL), &reply->resp, &reply->resp_len, &err);
+    initra_err out;
+    reply->code =
+        initra_aecs_handle(ctx, req->req, req->req_len, time(NULL), &reply->resp, &reply->resp_len, &out, &err);
     if (reply->code != INITRA_RPC_OK) {
+        char esc[4 * sizeof err.msg];
         fprintf(stderr, "initra kms (aecs): %s: refused (%s): %s\n", req->peer_addr ? req->peer_addr : "?",
-                initra_rpc_code_name(reply->code), err.msg);
-        snprintf(reply->msg, sizeof reply->msg, "%s", err.msg);
+                initra_rpc_code_name(reply->code), initra_escape(err.msg, esc, sizeof esc));
+        snprintf(reply->msg, sizeof reply->msg, "%s", out.msg);
     }
 }
 

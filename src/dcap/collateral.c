@@ -496,6 +496,19 @@ static int check_root_revocation(const initra_collateral *c, STACK_OF(X509) *cha
     return 0;
 }
 
+/* TCB info and QE identity are Intel's statements about every platform: only the TCB signing role may
+ * make them; another certificate of the same root (a PCK certificate, the PCK CA) must not. The role is named in the subject CN: Intel's
+ * "Intel SGX TCB Signing", and the simulated platform's "initra sim SGX TCB Signing". */
+static int check_tcb_signing_role(const char *cn, const char *what, initra_err *err)
+{
+    static const char *const roles[] = {"Intel SGX TCB Signing", "initra sim SGX TCB Signing"};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (!strcmp(cn, roles[i])) return 0;
+    return initra_fail(err, "%s is signed by '%s', which is not the TCB signing role (CN 'Intel SGX TCB Signing'); "
+                            "refusing collateral not signed by it",
+                       what, cn);
+}
+
 static int check_all(const initra_dcap *d, initra_collateral *c, initra_err *err)
 {
     int r1, r2, r3;
@@ -508,12 +521,14 @@ static int check_all(const initra_dcap *d, initra_collateral *c, initra_err *err
     X509 *signer = sk_X509_value(c->tcb_chain, 0);
     char cn[96];
     dcap_cn(X509_get_subject_name(signer), cn, sizeof cn);
+    if (check_tcb_signing_role(cn, "TCB info", err)) return -1;
     if (!dcap_ecdsa_verify(X509_get0_pubkey(signer), (const uint8_t *)c->tcb_text, c->tcb_text_len, c->tcb_sig))
         return initra_fail(err, "TCB info signature does not verify with the %s key", cn);
     /* QE identity */
     if (dcap_verify_chain(d, c->qe_chain, "QE identity signing chain", w, nw, maxw, &r2, err)) return -1;
     signer = sk_X509_value(c->qe_chain, 0);
     dcap_cn(X509_get_subject_name(signer), cn, sizeof cn);
+    if (check_tcb_signing_role(cn, "QE identity", err)) return -1;
     if (!dcap_ecdsa_verify(X509_get0_pubkey(signer), (const uint8_t *)c->qe_text, c->qe_text_len, c->qe_sig))
         return initra_fail(err, "QE identity signature does not verify with the %s key", cn);
     /* CRLs: root CA CRL by the root, PCK CRL by the first certificate of its issuer chain */

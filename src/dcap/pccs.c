@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -69,6 +70,17 @@ typedef struct {
     initra_collateral *c;
 } mem_entry;
 
+/* A failed fetch, remembered briefly so that a flood of clients does not hammer a PCCS that is down. */
+#define PCCS_FAIL_SLOTS 16
+#define PCCS_FAIL_SECONDS 15
+typedef struct {
+    uint8_t fmspc[6];
+    char ca[16];
+    int tdx;
+    struct timespec at; /* CLOCK_MONOTONIC; tv_sec 0 = unused */
+    char msg[sizeof(((initra_err *)0)->msg)];
+} fail_entry;
+
 struct initra_pccs {
     char root[1024]; /* scheme://host[:port][/prefix] without /sgx/certification/vN */
     char version[4]; /* "v4" or "v3" */
@@ -77,6 +89,8 @@ struct initra_pccs {
     pthread_mutex_t lock;
     mem_entry mem[PCCS_MEM_SLOTS];
     size_t mem_next;
+    fail_entry fails[PCCS_FAIL_SLOTS];
+    size_t fail_next;
 };
 
 /* ---- default URL ---- */
@@ -465,6 +479,45 @@ static void mem_put(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int 
     pthread_mutex_unlock(&p->lock);
 }
 
+static fail_entry *fail_find(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx)
+{
+    for (size_t i = 0; i < PCCS_FAIL_SLOTS; i++)
+        if (p->fails[i].at.tv_sec && p->fails[i].tdx == tdx && !memcmp(p->fails[i].fmspc, fmspc, 6) &&
+            !strcmp(p->fails[i].ca, ca))
+            return &p->fails[i];
+    return NULL;
+}
+
+/* 1 with err set when a fetch for this key failed less than PCCS_FAIL_SECONDS ago. */
+static int fail_cached(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, initra_err *err)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    pthread_mutex_lock(&p->lock);
+    fail_entry *f = fail_find(p, fmspc, ca, tdx);
+    long ago = f ? (long)(now.tv_sec - f->at.tv_sec) : -1;
+    int hit = f && ago >= 0 && ago < PCCS_FAIL_SECONDS;
+    if (hit)
+        initra_fail(err, "%s (failure cached %ld s ago; the PCCS is asked again %d s after a failure)", f->msg, ago,
+                    PCCS_FAIL_SECONDS);
+    pthread_mutex_unlock(&p->lock);
+    return hit;
+}
+
+static void fail_put(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, const char *msg)
+{
+    pthread_mutex_lock(&p->lock);
+    fail_entry *f = fail_find(p, fmspc, ca, tdx);
+    if (!f) f = &p->fails[p->fail_next++ % PCCS_FAIL_SLOTS];
+    memcpy(f->fmspc, fmspc, 6);
+    snprintf(f->ca, sizeof f->ca, "%s", ca);
+    f->tdx = tdx;
+    clock_gettime(CLOCK_MONOTONIC, &f->at);
+    if (!f->at.tv_sec) f->at.tv_sec = 1;
+    snprintf(f->msg, sizeof f->msg, "%s", msg);
+    pthread_mutex_unlock(&p->lock);
+}
+
 initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
                                           int tdx, time_t at, initra_err *err)
 {
@@ -498,10 +551,12 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
             c = NULL;
         }
     }
-    /* network */
+    /* network, unless it failed a moment ago */
     char *bundle = NULL;
     initra_err ferr;
-    if (initra_pccs_fetch_bundle(p, fmspc, ca, tdx, &bundle, &ferr)) {
+    int cached = fail_cached(p, fmspc, ca, tdx, &ferr);
+    if (cached || initra_pccs_fetch_bundle(p, fmspc, ca, tdx, &bundle, &ferr)) {
+        if (!cached) fail_put(p, fmspc, ca, tdx, ferr.msg);
         if (stale) {
             dcap_fmt_time(stale, when);
             initra_fail(err, "%s; the cached collateral for %s FMSPC %s (%s CA) expired at %s, so there is none valid to use",
@@ -513,6 +568,7 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
     }
     c = initra_dcap_collateral(d, bundle, strlen(bundle), err);
     if (!c) {
+        fail_put(p, fmspc, ca, tdx, err->msg);
         free(bundle);
         return NULL;
     }

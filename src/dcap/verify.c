@@ -172,17 +172,23 @@ static int fail(initra_dcap_result *r, const char *fmt, ...)
     return -1;
 }
 
-static void adv_add(initra_dcap_result *r, const dcap_adv *a)
+/* Merges a level's advisories into the result; more distinct IDs than the result holds fail (a truncated
+ * list could hide the one advisory a policy refuses). */
+static int adv_add(initra_dcap_result *r, const dcap_adv *a)
 {
     for (size_t i = 0; i < a->n; i++) {
         size_t k = 0;
         while (k < r->n_advisories && strcmp(r->advisories[k], a->ids[i]) < 0) k++;
         if (k < r->n_advisories && !strcmp(r->advisories[k], a->ids[i])) continue;
-        if (r->n_advisories >= INITRA_DCAP_MAX_ADVISORIES) return;
+        if (r->n_advisories >= INITRA_DCAP_MAX_ADVISORIES)
+            return fail(r, "the matching TCB levels name more than %d distinct advisory IDs (at %s); initra refuses "
+                           "rather than drop some: check the collateral",
+                        INITRA_DCAP_MAX_ADVISORIES, a->ids[i]);
         memmove(r->advisories[k + 1], r->advisories[k], (r->n_advisories - k) * sizeof r->advisories[0]);
         snprintf(r->advisories[k], sizeof r->advisories[k], "%s", a->ids[i]);
         r->n_advisories++;
     }
+    return 0;
 }
 
 /* Checks every window at `at`; outside one: fail unless allowed (then noted). */
@@ -384,13 +390,13 @@ static int verify_inner(initra_dcap *d, const initra_quote *q, initra_collateral
     if (tdx && check_tdx_module(r, t, &q->td, &mod_level)) return -1;
     r->status = lv->status;
     r->tcb_date = lv->date;
-    adv_add(r, &lv->adv);
+    if (adv_add(r, &lv->adv)) return -1;
     r->status = dcap_status_converge(r->status, qe_level->status);
-    adv_add(r, &qe_level->adv);
+    if (adv_add(r, &qe_level->adv)) return -1;
     if (qe_level->date < r->tcb_date) r->tcb_date = qe_level->date;
     if (mod_level) {
         r->status = dcap_status_converge(r->status, mod_level->status);
-        adv_add(r, &mod_level->adv);
+        if (adv_add(r, &mod_level->adv)) return -1;
         if (mod_level->date < r->tcb_date) r->tcb_date = mod_level->date;
     }
     if (r->status == INITRA_TCB_REVOKED) return fail(r, "TCB status Revoked: the platform's TCB level is revoked");

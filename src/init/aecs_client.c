@@ -43,8 +43,8 @@ static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const
         }
         if (code == INITRA_RPC_PERMISSION_DENIED)
             return initra_fail(err, "init: this enclave was refused by the AECS server for key \"%s\" of service \"%s\" "
-                                    "(%s); the KMS log says which attribute failed",
-                               k->key, k->service, e.msg);
+                                    "(kms_keys[%zu] in %s): %s",
+                               k->key, k->service, i, conf_path, e.msg);
         if (code == INITRA_RPC_NOT_FOUND)
             return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (kms_keys[%zu] in %s)",
                                k->key, k->service, i, conf_path);

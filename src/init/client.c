@@ -32,7 +32,7 @@ static int verify_server(void *ctx, const char *pem, initra_err *err)
     trace("server certificate received (in the handshake)");
     if (initra_ratls_verify_peer(sc->verifier, pem, time(NULL), &peer, err) == 0) {
         initra_evidence ev = {&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
-                              peer.collateral_expired};
+                              peer.collateral_expired, peer.tcb_eval_data_number};
         if (initra_policy_check(sc->policy, &ev, err) == 0) {
             trace("server evidence verified (in the handshake)");
             return 0;

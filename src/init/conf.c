@@ -258,6 +258,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
             key_error(err, file, path, name, "is not a non-empty string naming a secret at the KMS");
             goto done;
         }
+        if (initra_check_secret_name(json_string_value(name), file, path, err)) goto done;
         snprintf(path, sizeof path, "kms_keys[%zu].path", i);
         const char *p = json_string_value(dest);
         size_t pl = p ? strlen(p) : 0;
@@ -334,50 +335,148 @@ static int parent_dir(const char *path, char *dir, size_t n)
     return 0;
 }
 
+/* Opens directory `dir` (absolute) one component at a time from "/", creating missing ones 0700 and
+ * syncing their parents, never following a symbolic link (O_NOFOLLOW on every component): a link the
+ * host planted in the path cannot redirect a key. The descriptor, or -1 with err. */
+static int open_dir_chain(const char *dir, initra_err *err)
+{
+    int fd = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return initra_fail(err, "/: cannot open: %s", strerror(errno));
+    char walked[PATH_MAX] = "";
+    const char *p = dir;
+    while (*p) {
+        while (*p == '/') p++;
+        size_t n = strcspn(p, "/");
+        if (!n) break;
+        char comp[NAME_MAX + 1];
+        if (n > NAME_MAX || strlen(walked) + n + 2 > sizeof walked) {
+            close(fd);
+            return initra_fail(err, "%s: path component too long", dir);
+        }
+        memcpy(comp, p, n);
+        comp[n] = 0;
+        strcat(walked, "/");
+        strcat(walked, comp);
+        p += n;
+        if (mkdirat(fd, comp, 0700) == 0) {
+            if (fsync(fd) != 0) {
+                int e = errno;
+                close(fd);
+                return initra_fail(err, "%s: cannot sync the directory holding it: %s", walked, strerror(e));
+            }
+        } else if (errno != EEXIST) {
+            int e = errno;
+            close(fd);
+            return initra_fail(err, "%s: cannot create directory: %s", walked, strerror(e));
+        }
+        int next = openat(fd, comp, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC);
+        int e = errno;
+        close(fd);
+        if (next < 0)
+            return initra_fail(err, "%s: %s; keys are written only through real directories, never symbolic links",
+                               walked, e == ELOOP || e == ENOTDIR ? "is a symbolic link or not a directory" : strerror(e));
+        fd = next;
+    }
+    return fd;
+}
+
+typedef struct {
+    int dir;                      /* the parent directory, opened by open_dir_chain */
+    const char *base;             /* the file's name in it */
+    char tmp[NAME_MAX + 1];       /* the new bytes, until renamed into place */
+    char bak[NAME_MAX + 1];       /* the previous file, while the set is being replaced ("" = none) */
+    int has_tmp, placed;
+} pending;
+
+static int write_tmp(pending *f, const initra_secret_file *sf, size_t i, initra_err *err)
+{
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        snprintf(f->tmp, sizeof f->tmp, ".%.200s.initra-tmp.%ld.%zu.%d", f->base, (long)getpid(), i, attempt);
+        fd = openat(f->dir, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    if (fd < 0) return initra_fail(err, "%s: cannot create a temporary file beside it: %s", sf->path, strerror(errno));
+    f->has_tmp = 1;
+    const uint8_t *p = sf->data;
+    size_t left = sf->len;
+    int rc = 0;
+    while (left > 0 && rc == 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) rc = initra_fail(err, "%s: write failed: %s", sf->path, strerror(errno));
+        else p += w, left -= (size_t)w;
+    }
+    if (rc == 0 && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
+        rc = initra_fail(err, "%s: cannot set mode 0600 or sync: %s", sf->path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* Puts back what was there before: files already renamed into place are removed (or their previous
+ * version restored). */
+static void roll_back(pending *fs, size_t n)
+{
+    for (size_t i = n; i-- > 0;) {
+        pending *f = &fs[i];
+        if (f->placed && !f->bak[0]) unlinkat(f->dir, f->base, 0);
+        if (f->bak[0]) renameat(f->dir, f->bak, f->dir, f->base);
+        if (f->has_tmp && !f->placed) unlinkat(f->dir, f->tmp, 0);
+        if (f->dir >= 0) fsync(f->dir);
+    }
+}
+
 int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err)
 {
-    char (*tmp)[PATH_MAX] = calloc(n ? n : 1, PATH_MAX);
-    if (!tmp) return initra_fail(err, "out of memory");
-    size_t made = 0;
+    pending *fs = calloc(n ? n : 1, sizeof *fs);
+    if (!fs) return initra_fail(err, "out of memory");
+    for (size_t i = 0; i < n; i++) fs[i].dir = -1;
     int rc = 0;
+    /* 1. every temp file written and synced in its (symlink-free) directory */
     for (size_t i = 0; i < n && rc == 0; i++) {
         char dir[PATH_MAX];
-        if (parent_dir(files[i].path, dir, sizeof dir) || initra_mkdir_p(dir, 0700, err)) {
-            if (!err || !err->msg[0]) initra_fail(err, "%s: bad path", files[i].path);
-            rc = -1;
+        const char *slash = strrchr(files[i].path, '/');
+        if (!slash || !slash[1] || files[i].path[0] != '/' || parent_dir(files[i].path, dir, sizeof dir)) {
+            rc = initra_fail(err, "%s: not an absolute file path", files[i].path);
             break;
         }
-        snprintf(tmp[i], PATH_MAX, "%s.initra-tmp.XXXXXX", files[i].path);
-        int fd = mkstemp(tmp[i]);
-        if (fd < 0) {
-            rc = initra_fail(err, "%s: cannot create a temporary file beside it: %s", files[i].path, strerror(errno));
-            break;
-        }
-        made = i + 1;
-        const uint8_t *p = files[i].data;
-        size_t left = files[i].len;
-        while (left > 0 && rc == 0) {
-            ssize_t w = write(fd, p, left);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) rc = initra_fail(err, "%s: write failed: %s", files[i].path, strerror(errno));
-            else p += w, left -= (size_t)w;
-        }
-        if (rc == 0 && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
-            rc = initra_fail(err, "%s: cannot set mode 0600 or sync: %s", files[i].path, strerror(errno));
-        close(fd);
+        fs[i].base = slash + 1;
+        if ((fs[i].dir = open_dir_chain(dir, err)) < 0 || write_tmp(&fs[i], &files[i], i, err)) rc = -1;
     }
-    if (rc != 0) {
-        for (size_t i = 0; i < made; i++) unlink(tmp[i]);
-        free(tmp);
-        return -1;
+    /* 2. renamed into place, the previous version of each kept aside until all are in place */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        pending *f = &fs[i];
+        struct stat st;
+        if (fstatat(f->dir, f->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                rc = initra_fail(err, "%s: is a directory; no key file was changed", files[i].path);
+                break;
+            }
+            snprintf(f->bak, sizeof f->bak, ".%.200s.initra-old.%ld.%zu", f->base, (long)getpid(), i);
+            if (renameat(f->dir, f->base, f->dir, f->bak) != 0) {
+                rc = initra_fail(err, "%s: cannot move the existing file aside: %s", files[i].path, strerror(errno));
+                f->bak[0] = 0;
+                break;
+            }
+        }
+        if (renameat(f->dir, f->tmp, f->dir, f->base) != 0) {
+            rc = initra_fail(err, "%s: cannot rename the temporary file into place: %s; no key file was changed",
+                             files[i].path, strerror(errno));
+            break;
+        }
+        f->placed = 1;
+    }
+    if (rc) {
+        roll_back(fs, n);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (fs[i].bak[0]) unlinkat(fs[i].dir, fs[i].bak, 0);
+            if (fsync(fs[i].dir) != 0 && rc == 0)
+                rc = initra_fail(err, "%s: cannot sync its directory: %s", files[i].path, strerror(errno));
+        }
     }
     for (size_t i = 0; i < n; i++)
-        if (rename(tmp[i], files[i].path) != 0) {
-            rc = initra_fail(err, "%s: cannot rename the temporary file into place: %s", files[i].path,
-                             strerror(errno));
-            for (size_t k = i; k < n; k++) unlink(tmp[k]);
-            break;
-        }
-    free(tmp);
+        if (fs[i].dir >= 0) close(fs[i].dir);
+    free(fs);
     return rc;
 }

@@ -106,8 +106,8 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
     }
     aecs_cfg *c = (aecs_cfg *)kms_shared_get(&k->lock, &k->cfg);
     initra_aecs_server s = {&c->store, k->key, &k->self, initra_ua_dcap_verify, &k->vctx};
-    initra_err err;
-    int code = initra_aecs_handle(&s, rq->req, rq->req_len, time(NULL), &rp->resp, &rp->resp_len, &err);
+    initra_err err, out;
+    int code = initra_aecs_handle(&s, rq->req, rq->req_len, time(NULL), &rp->resp, &rp->resp_len, &out, &err);
     kms_shared_put(&k->lock, &c->base);
     char what[140], who[200];
     describe(rq, what, sizeof what, who, sizeof who);
@@ -115,7 +115,7 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
     if (code == INITRA_RPC_OK) {
         logf_(k, "%s asked for %s: released", who, what);
     } else {
-        snprintf(rp->msg, sizeof rp->msg, "%s", err.msg);
+        snprintf(rp->msg, sizeof rp->msg, "%s", out.msg);
         logf_(k, "%s asked for %s: %s: %s", who, what,
               code == INITRA_RPC_PERMISSION_DENIED ? "denied" : initra_rpc_code_name(code), err.msg);
     }

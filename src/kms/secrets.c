@@ -32,7 +32,12 @@ int initra_kms_secrets_parse(const char *text, size_t len, const char *path, ini
     memset(s, 0, sizeof *s);
     json_error_t je;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    /* jansson's text quotes the bytes near the error, which may be part of a secret value: only its
+     * position and kind are reported. */
+    if (!j)
+        return initra_fail(err, "%s: line %d, column %d: not valid JSON (%s); fix the file", path, je.line, je.column,
+                           json_error_code(&je) == json_error_duplicate_key ? "a secret name appears twice"
+                                                                             : "syntax error or bad string");
     int rc = 0;
     if (!json_is_object(j)) {
         rc = initra_fail(err, "%s: is not a JSON object of secret names to base64 values", path);
@@ -42,8 +47,8 @@ int initra_kms_secrets_parse(const char *text, size_t len, const char *path, ini
     const char *name;
     json_t *v;
     json_object_foreach(j, name, v) {
-        if (!*name || strlen(name) > 255) {
-            rc = initra_fail(err, "%s: secret name \"%.64s\" must be 1 to 255 characters", path, name);
+        if (initra_check_secret_name(name, path, "secret name", err)) {
+            rc = -1;
             break;
         }
         if (!json_is_string(v)) {
@@ -53,7 +58,9 @@ int initra_kms_secrets_parse(const char *text, size_t len, const char *path, ini
         initra_kms_secret *it = &s->items[s->n];
         initra_err e2;
         if (initra_b64_decode(json_string_value(v), &it->data, &it->len, &e2)) {
-            rc = initra_fail(err, "%s: %s: the value is not base64: %s", path, name, e2.msg);
+            /* e2 names the offending character: a character of the secret, which no message may carry. */
+            rc = initra_fail(err, "%s: %s: the value is not base64 (standard alphabet, '=' padding; the value is not shown)",
+                             path, name);
             break;
         }
         it->name = strdup(name);

@@ -106,9 +106,15 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         return;
     }
     Ratls__SecretRequest *req = ratls__secret_request__unpack(NULL, rq->req_len, rq->req);
-    if (!req || !req->name || !*req->name || strlen(req->name) > 255) {
+    initra_err bad;
+    if (!req || !req->name || initra_check_secret_name(req->name, "SecretRequest", "name", &bad)) {
         rp->code = INITRA_RPC_INVALID_ARGUMENT;
-        snprintf(rp->msg, sizeof rp->msg, "SecretRequest.name must be 1 to 255 characters");
+        snprintf(rp->msg, sizeof rp->msg, "%s", req && req->name ? bad.msg : "the request is not a SecretRequest");
+        if (req && req->name) /* raw: the log line escapes it */
+            logf_(k, "%s asked for \"%.300s\": refused, not 1 to 255 printable ASCII characters", rq->peer_addr,
+                  req->name);
+        else
+            logf_(k, "%s: refused, %s", rq->peer_addr, rp->msg);
         if (req) ratls__secret_request__free_unpacked(req, NULL);
         return;
     }
@@ -133,7 +139,7 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
                  rq->peer_addr, e, s, peer.report.isv_svn, peer.report.config_svn, peer.status,
                  initra_ratls_format_short(peer.format));
         ev = (initra_evidence){&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
-                               peer.collateral_expired};
+                               peer.collateral_expired, peer.tcb_eval_data_number};
     }
     kms_config *c = (kms_config *)kms_shared_get(&k->lock, &k->cfg);
     int denied = 0;

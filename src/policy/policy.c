@@ -22,6 +22,7 @@ enum {
     F_MRENCLAVE = 1 << 0, F_MRSIGNER = 1 << 1, F_PRODID = 1 << 2, F_MIN_ISVSVN = 1 << 3, F_CONFIGID = 1 << 4,
     F_MIN_CONFIGSVN = 1 << 5, F_FAMILY = 1 << 6, F_EXTPROD = 1 << 7,
     F_ISVSVN_EQ = 1 << 8, F_CONFIGSVN_EQ = 1 << 9, F_DEBUG_EQ = 1 << 10, /* Occlum's exact comparisons */
+    F_MIN_TCB_EVAL = 1 << 11,
 };
 #define F_KSS (F_CONFIGID | F_MIN_CONFIGSVN | F_FAMILY | F_EXTPROD)
 
@@ -40,6 +41,7 @@ typedef struct {
     size_t n_advisories;
     int any_advisory;
     int allow_expired;
+    uint32_t min_tcb_eval; /* min_tcb_evaluation_data_number */
 } entry;
 
 struct initra_policy {
@@ -84,6 +86,15 @@ static int get_u16(ctx *c, const json_t *o, const char *key, uint16_t *out)
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
         return bad(c, key, v, "is not an integer from 0 to 65535");
     *out = (uint16_t)json_integer_value(v);
+    return 0;
+}
+
+static int get_u32(ctx *c, const json_t *o, const char *key, uint32_t *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4294967295LL)
+        return bad(c, key, v, "is not an integer from 0 to 4294967295 (a tcbEvaluationDataNumber such as 17)");
+    *out = (uint32_t)json_integer_value(v);
     return 0;
 }
 
@@ -165,7 +176,8 @@ static int parse_entry(ctx *c, const json_t *o, entry *e)
 {
     static const char *const keys[] = {"name", "mr_enclave", "mr_signer", "isv_prod_id", "min_isv_svn", "config_id",
                                        "min_config_svn", "isv_family_id", "isv_ext_prod_id", "allow_debug",
-                                       "tcb_statuses", "advisories", "allow_expired_collateral", NULL};
+                                       "tcb_statuses", "advisories", "allow_expired_collateral",
+                                       "min_tcb_evaluation_data_number", NULL};
     if (!json_is_object(o)) return bad(c, NULL, o, "is not an object describing an allowed identity");
     if (check_keys(c, o, keys)) return -1;
     set_default_statuses(e, 0);
@@ -184,6 +196,9 @@ static int parse_entry(ctx *c, const json_t *o, entry *e)
     if (json_object_get(o, "allow_expired_collateral") && get_bool(c, o, "allow_expired_collateral", &e->allow_expired)) return -1;
     if (json_object_get(o, "tcb_statuses") && get_statuses(c, o, "tcb_statuses", e)) return -1;
     if (json_object_get(o, "advisories") && get_advisories(c, o, "advisories", e)) return -1;
+    if (json_object_get(o, "min_tcb_evaluation_data_number") &&
+        (e->has |= F_MIN_TCB_EVAL, get_u32(c, o, "min_tcb_evaluation_data_number", &e->min_tcb_eval)))
+        return -1;
     if (!(e->has & (F_MRENCLAVE | F_MRSIGNER)))
         return initra_fail(c->err, "%s: %s: an allowed identity must name mr_enclave or mr_signer (or both)", c->where,
                            c->path);
@@ -403,6 +418,12 @@ static int entry_failures(const entry *e, int occlum, const initra_evidence *ev,
                 break;
             }
         }
+    /* Collateral older than the entry's TCB recovery: a host replaying old collateral with its clock set
+     * back is refused even though every signature and date checks out. */
+    if ((e->has & F_MIN_TCB_EVAL) && ev->tcb_eval_data_number < e->min_tcb_eval)
+        FAIL("the collateral's tcbEvaluationDataNumber is %u, below the entry's min_tcb_evaluation_data_number %u "
+             "(old collateral; fetch current collateral)",
+             ev->tcb_eval_data_number, e->min_tcb_eval);
     if (ev->collateral_expired && (occlum || !e->allow_expired))
         FAIL("the collateral was expired at verification time%s", occlum ? " (never accepted)"
                                                                          : " and the entry does not set allow_expired_collateral");

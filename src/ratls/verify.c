@@ -156,6 +156,7 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
         peer->n_advisories = i + 1;
     }
     peer->collateral_expired = res.expired_collateral_allowed;
+    peer->tcb_eval_data_number = res.tcb_eval_data_number;
     snprintf(peer->root, sizeof peer->root, "%s", res.root);
     memcpy(peer->cert_hash, h, 32);
     time_t until = now + CACHE_TTL;

@@ -310,6 +310,39 @@ int initra_mkdir_p(const char *path, unsigned mode, initra_err *err)
     return 0;
 }
 
+char *initra_escape(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+    if (!n) return out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char e[5];
+        int len;
+        if (*p == '\\') len = snprintf(e, sizeof e, "\\\\");
+        else if (*p < 0x20 || *p > 0x7e) len = snprintf(e, sizeof e, "\\x%02x", *p);
+        else e[0] = (char)*p, e[1] = 0, len = 1;
+        if (o + (size_t)len >= n) break;
+        memcpy(out + o, e, (size_t)len);
+        o += (size_t)len;
+    }
+    out[o] = 0;
+    return out;
+}
+
+int initra_check_secret_name(const char *name, const char *where, const char *what, initra_err *err)
+{
+    size_t n = strlen(name);
+    char esc[80];
+    if (n == 0 || n > 255)
+        return initra_fail(err, "%s: %s \"%s\" must be 1 to 255 characters", where, what,
+                           initra_escape(name, esc, sizeof esc));
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e)
+            return initra_fail(err, "%s: %s \"%s\" has a non-printable character (byte 0x%02x at position %zu); "
+                                    "names are printable ASCII",
+                               where, what, initra_escape(name, esc, sizeof esc), (unsigned char)name[i], i);
+    return 0;
+}
+
 void initra_zero(void *p, size_t n)
 {
     if (p) OPENSSL_cleanse(p, n);

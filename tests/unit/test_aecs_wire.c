@@ -48,6 +48,8 @@ static const char STORE[] =
     "\"policy\":[{\"hex_signer\":\"" CD "\",\"str_min_isvsvn\":\"3\"}]},"
     "{\"service\":\"service1\",\"name\":\"nobody\",\"type\":\"IMPORT_DATA\",\"data\":\"x\",\"policy\":[]}]}";
 
+static initra_err last_reply; /* what the client was told in the last exchange */
+
 /* One in-process exchange; returns the handler's code, and on OK the opened secret in *out (or -1 when
  * opening failed, err set). */
 static int exchange(const initra_aecs_server *srv, const initra_aecs_client *cli, const char *service,
@@ -57,7 +59,7 @@ static int exchange(const initra_aecs_server *srv, const initra_aecs_client *cli
     size_t rl, sl, n;
     *out = NULL;
     initra_aecs_request_encode(cli->self, service, name, nonce, &req, &rl, err);
-    int code = initra_aecs_handle(srv, req, rl, time(NULL), &resp, &sl, err);
+    int code = initra_aecs_handle(srv, req, rl, time(NULL), &resp, &sl, &last_reply, err);
     free(req);
     if (code != INITRA_RPC_OK) return code;
     if (initra_aecs_response_open(cli, resp, sl, open_nonce, time(NULL), &sec, &n, err) == 0) {
@@ -114,16 +116,20 @@ int main(void)
     CHECK(code == INITRA_RPC_PERMISSION_DENIED && strstr(err.msg, "service1/newer: the client does not match") &&
               strstr(err.msg, "str_min_isvsvn") && strstr(err.msg, "ISVSVN 2, the entry requires at least 3"),
           "policy mismatch: PERMISSION_DENIED naming the attribute: %s", err.msg);
+    CHECK(!strcmp(last_reply.msg, INITRA_AECS_DENIED_MSG), "policy mismatch: the client gets only the generic denial: %s",
+          last_reply.msg);
     code = exchange(&srv, &cli, "service1", "nobody", "n", "n", &out, &err);
     CHECK(code == INITRA_RPC_PERMISSION_DENIED && strstr(err.msg, "no entries"), "empty policy refuses: %s", err.msg);
     code = exchange(&srv, &cli, "service1", "nosuch", "n", "n", &out, &err);
-    CHECK(code == INITRA_RPC_NOT_FOUND && strstr(err.msg, "has no secret \"nosuch\""), "unknown secret NOT_FOUND");
+    CHECK(code == INITRA_RPC_PERMISSION_DENIED && strstr(err.msg, "has no secret \"nosuch\"") &&
+              !strcmp(last_reply.msg, INITRA_AECS_DENIED_MSG),
+          "unknown secret: the same PERMISSION_DENIED and generic answer as a policy refusal (log detail: %s)", err.msg);
     code = exchange(&srv, &cli, "service1", "bad/name", "n", "n", &out, &err);
     CHECK(code == INITRA_RPC_INVALID_ARGUMENT && strstr(err.msg, "forbidden character '/'"), "bad name refused: %s", err.msg);
     uint8_t junk[] = {0x0a, 0x05, 0xff, 0xff};
     uint8_t *resp;
     size_t rl;
-    CHECK(initra_aecs_handle(&srv, junk, sizeof junk, time(NULL), &resp, &rl, &err) == INITRA_RPC_INVALID_ARGUMENT,
+    CHECK(initra_aecs_handle(&srv, junk, sizeof junk, time(NULL), &resp, &rl, NULL, &err) == INITRA_RPC_INVALID_ARGUMENT,
           "garbage request refused: %s", err.msg);
 
     /* a client whose report does not verify (no sim root on the server) */
@@ -171,8 +177,9 @@ int main(void)
               "gRPC GetEnclaveSecret: secret delivered: %s", err.msg);
         if (n == 16) initra_free_secret(sec, n);
         CHECK(rc && initra_aecs_get_secret(&cli, rc, "service1", "newer", 10000, &sec, &n, &err) != 0 &&
-                  strstr(err.msg, "PERMISSION_DENIED") && strstr(err.msg, "str_min_isvsvn"),
-              "gRPC policy refusal carries PERMISSION_DENIED and the attribute: %s", err.msg);
+                  strstr(err.msg, "PERMISSION_DENIED") && strstr(err.msg, INITRA_AECS_DENIED_MSG) &&
+                  !strstr(err.msg, "str_min_isvsvn"),
+              "gRPC policy refusal: PERMISSION_DENIED with the generic answer, no policy value: %s", err.msg);
         initra_rpc_client_free(rc);
         initra_rpc_server_stop(rs);
     }

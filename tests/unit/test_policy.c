@@ -35,7 +35,7 @@ static initra_sgx_report_body body(void)
 
 static int accepts(const initra_policy *p, const initra_sgx_report_body *b, const char *status, initra_err *why)
 {
-    initra_evidence ev = {b, status, NULL, 0, 0};
+    initra_evidence ev = {b, status, NULL, 0, 0, 0};
     return initra_policy_check(p, &ev, why) == 0;
 }
 
@@ -75,7 +75,7 @@ static void occlum(void)
     b.config_svn = 1;
     CHECK(accepts(p, &b, "UpToDate", &why), "config_svn ignored when verify_config_svn is off");
     b = body();
-    initra_evidence ev = {&b, "UpToDate", NULL, 0, 1};
+    initra_evidence ev = {&b, "UpToDate", NULL, 0, 1, 0};
     CHECK(initra_policy_check(p, &ev, &why) != 0 && strstr(why.msg, "expired"),
           "expired collateral never accepted in Occlum format: %s", why.msg);
     initra_policy_free(p);
@@ -135,7 +135,7 @@ static void initra_format(void)
     CHECK(!accepts(p, &b, "UpToDate", &why) && strstr(why.msg, "isv_family_id is 01112233"), "family id: %s", why.msg);
     memcpy(b.isv_family_id, fam, 16);
     const char *adv_ok[] = {"INTEL-SA-00615"}, *adv_bad[] = {"INTEL-SA-00615", "INTEL-SA-00289"};
-    initra_evidence ev = {&b, "SWHardeningNeeded", adv_ok, 1, 0};
+    initra_evidence ev = {&b, "SWHardeningNeeded", adv_ok, 1, 0, 0};
     CHECK(initra_policy_check(p, &ev, &why) == 0, "accepted advisory passes");
     ev.advisories = adv_bad;
     ev.n_advisories = 2;
@@ -179,7 +179,7 @@ static void secrets(void)
     CHECK(sp != NULL, "secret policy loads: %s", sp ? "" : err.msg);
     if (!sp) return;
     initra_sgx_report_body b = body();
-    initra_evidence ev = {&b, "UpToDate", NULL, 0, 0};
+    initra_evidence ev = {&b, "UpToDate", NULL, 0, 0, 0};
     CHECK(initra_secret_policy_check(sp, "db_key", &ev, &why) == 0, "app may read db_key");
     CHECK(initra_secret_policy_check(sp, "admin_key", &ev, &why) != 0 && strstr(why.msg, "closest entry \"other\""),
           "app may not read admin_key: %s", why.msg);
@@ -194,8 +194,42 @@ static void secrets(void)
     initra_secret_policy_free(sp);
 }
 
+/* min_tcb_evaluation_data_number: collateral older than the entry's TCB recovery is refused, whatever
+ * its dates say (a host replaying old collateral with the clock set back). */
+static void min_tcb_eval(void)
+{
+    initra_err err, why;
+    json_t *j = json_loads("[{\"mr_enclave\":\"" MRE "\",\"min_tcb_evaluation_data_number\":17}]", 0, NULL);
+    initra_policy *p = initra_policy_from_json(j, "policy.json", &err);
+    json_decref(j);
+    CHECK(p != NULL, "min_tcb_evaluation_data_number loads: %s", p ? "" : err.msg);
+    if (!p) return;
+    initra_sgx_report_body b = body();
+    initra_evidence ev = {&b, "UpToDate", NULL, 0, 0, 17};
+    CHECK(initra_policy_check(p, &ev, &why) == 0, "collateral of evaluation 17 accepted: %s", why.msg);
+    ev.tcb_eval_data_number = 18;
+    CHECK(initra_policy_check(p, &ev, &why) == 0, "newer collateral (18) accepted: %s", why.msg);
+    ev.tcb_eval_data_number = 16;
+    CHECK(initra_policy_check(p, &ev, &why) != 0 &&
+              strstr(why.msg, "tcbEvaluationDataNumber is 16, below the entry's min_tcb_evaluation_data_number 17"),
+          "old collateral (16) refused: %s", why.msg);
+    initra_policy_free(p);
+    const char *bad[] = {"-1", "\"17\"", "4294967296", "1.5"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "[{\"mr_enclave\":\"" MRE "\",\"min_tcb_evaluation_data_number\":%s}]", bad[i]);
+        j = json_loads(text, JSON_DECODE_ANY, NULL);
+        p = initra_policy_from_json(j, "policy.json", &err);
+        json_decref(j);
+        CHECK(p == NULL && strstr(err.msg, "min_tcb_evaluation_data_number") && strstr(err.msg, "is not an integer"),
+              "min_tcb_evaluation_data_number %s refused: %s", bad[i], p ? "(accepted)" : err.msg);
+        initra_policy_free(p);
+    }
+}
+
 int main(void)
 {
+    min_tcb_eval();
     occlum();
     initra_format();
     secrets();
