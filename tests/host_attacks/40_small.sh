@@ -36,7 +36,7 @@ grep -q '^2030-01-01' "$S/kms.log" && not_ok "a forged KMS log line: $(tail -2 "
   || ok "no forged line in the KMS log; it shows the name escaped: $(tail -1 "$S/kms.log" | cut -c1-120)"
 tail -1 "$S/kms.log" >"$S/last"; grep -qF 'x\x0a2030-01-01' "$S/last" && ok "the log line escapes the newline as \\x0a" \
   || not_ok "escaped name: $(tail -1 "$S/kms.log")"
-[ "$(sm_get demo_key)" = "$(base64 -w0 "$S/pw")" ] && ok "a printable name is still released" || not_ok "demo_key: $(sm_get demo_key)"
+[ "$(sm_get demo_key)" = "\"$(base64 -w0 "$S/pw")\"" ] && ok "a printable name is still released" || not_ok "demo_key: $(sm_get demo_key)"
 # The KMS secrets file: a name with a control character is refused at start, the name shown escaped.
 printf '{"bad\\u0007name": "aGk="}' >"$S/ctl_secrets.json"
 check_fails "secret_config.json: a name with a control character" 1 \
@@ -98,7 +98,7 @@ case "$(sm_get2 demo_key)" in "ERROR PERMISSION_DENIED"*) ok "min_tcb_evaluation
   *) not_ok "min eval 2: $(sm_get2 demo_key)";; esac
 grep -q 'denied: .*tcbEvaluationDataNumber is 1, below the entry.s min_tcb_evaluation_data_number 2' "$S/kms2.log" \
   && ok "the KMS log names min_tcb_evaluation_data_number" || not_ok "KMS log: $(tail -2 "$S/kms2.log")"
-[ "$(sm_get2 old_key)" = "$(base64 -w0 "$S/pw")" ] && ok "min_tcb_evaluation_data_number 1: released" || not_ok "min eval 1: $(sm_get2 old_key)"
+[ "$(sm_get2 old_key)" = "\"$(base64 -w0 "$S/pw")\"" ] && ok "min_tcb_evaluation_data_number 1: released" || not_ok "min eval 1: $(sm_get2 old_key)"
 
 # ---- PCCS failures are cached briefly: a flood of clients does not hammer a PCCS that is down. A KMS
 # that verifies clients with collateral from a PCCS answering 503 (and counting requests). ----
