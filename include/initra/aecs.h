@@ -94,6 +94,10 @@ int initra_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *act
 
 /* A fresh RSA key (bits >= 2048). */
 EVP_PKEY *initra_aecs_rsa_generate(int bits, initra_err *err);
+/* A fresh RSA-2048 key for one boot or one server run (the key a Passport binds): three primes of ~683
+ * bits (RFC 8017 multi-prime), about three times faster to generate than two; its public key (n, e) is
+ * an ordinary RSA-2048 key to the peer. Never exported (store secrets use initra_aecs_rsa_generate). */
+EVP_PKEY *initra_aecs_session_key(initra_err *err);
 /* PKCS#1 public key PEM ("-----BEGIN RSA PUBLIC KEY-----"), fresh string. */
 char *initra_aecs_rsa_public_pem(EVP_PKEY *k, initra_err *err);
 /* Private key PEM: PKCS#1 ("BEGIN RSA PRIVATE KEY") or, with pkcs8, PKCS#8 ("BEGIN PRIVATE KEY").
