@@ -1,4 +1,5 @@
-/* libFuzzer target: a UA report's json_report text (a peer's untrusted JSON: b64_quote, json_collateral). */
+/* libFuzzer target: a UA report's json_report text (a peer's untrusted JSON: UAL's DcapReport, b64_quote and
+ * json_collateral), and the json_collateral it carries read as UAL's SgxQlQveCollateral. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,9 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *coll;
     initra_err err;
     if (initra_ua_report_parse(&r, &quote, &qlen, &coll, &err) == 0) {
+        char *bundle;
+        if (initra_ua_collateral_to_bundle(coll, strlen(coll), &bundle, &err) == 0) free(bundle);
         free(quote);
         free(coll);
     }
+    /* the collateral reader alone, on the same bytes (a corpus of json_collateral texts reaches it too) */
+    char *bundle;
+    if (initra_ua_collateral_to_bundle(text, size, &bundle, &err) == 0) free(bundle);
     free(text);
     return 0;
 }

@@ -9,11 +9,8 @@ set -eu
 B=${INITRA_BUILD:-build}
 SECS=${BENCH_SECONDS:-3}
 RUNS=${BENCH_RUNS:-15}
-INITRA="$(pwd)/$B/bin/initra"
-W="$(pwd)/$B/bench/grpc"
-rm -rf "$W"; mkdir -p "$W"
-export INITRA_SIM_DIR="$W/sim" INITRA_SIGN_KEY_DIR="$W/keys"
-. scripts/instances.sh
+. scripts/bench_lib.sh
+bench_dir grpc
 PKG=$(sed -n "s/^PKGS *:= *//p" Makefile)
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude -I"$B/gen" $(pkg-config --cflags $PKG) -o "$B/bench/fetch_bench" \
   bench/fetch_bench.c "$B/lib/libinitra.a" $(pkg-config --libs $PKG) -lpthread
@@ -24,19 +21,6 @@ r=$("$B/bench/fetch_bench" ratls "$SECS" 8)
 m=$("$B/bench/fetch_bench" mtls "$SECS" 8)
 echo "$r"; echo "$m"
 python3 -c "print('fetch_ratio %.2f' % (${r##* } / ${m##* }))"
-
-median() { sort -n | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m}'; }
-# timed NAME FIELD INSTANCE PROG: RUNS launches with INITRA_RUN_TIMING; prints "NAME <median of FIELD>".
-timed() {
-  : >"$W/$1.values"
-  for i in $(seq "$RUNS"); do
-    if ! INITRA_RUN_TIMING=1 "$INITRA" run "$3" -- "$4" true >"$W/$1.out" 2>&1; then
-      echo "bench: $1: the run failed:" >&2; cat "$W/$1.out" >&2; exit 1
-    fi
-    sed -n "s/.*$2=\([0-9.]*\).*/\1/p" "$W/$1.out" >>"$W/$1.values"
-  done
-  echo "$1 $(median <"$W/$1.values")"
-}
 
 # init: a KMS instance with 10 secrets, an application instance fetching all 10.
 set --

@@ -1,6 +1,7 @@
 # AECS Init-RA end to end on the simulated platform: `initra kms serve --protocol aecs` in a KMS instance,
 # application instances whose /bin/init speaks AECS, both directions verified; the bad inputs of issue 6;
-# wire compatibility with a Python grpcio peer (tests/helpers/aecs.py) built from the field list.
+# wire compatibility with a Python grpcio peer (tests/helpers/aecs.py) built from the upstream protos:
+# upstream-shaped Passports both ways, parsed as UAL parses them (unknown fields refused).
 . tests/lib.sh
 . scripts/instances.sh
 W=$T
@@ -164,10 +165,30 @@ bad_conf "ua_policy value not hex" 'hex_ta_measurement' 'c["ra_config"]["ua_poli
 bad_conf "ra_config value not a string" 'ra_config.ua_ias_url: 5 is not a string' 'c["ra_config"]["ua_ias_url"] = 5'
 bad_conf "ua_env_pccs_url not a string" 'ua_env_pccs_url: \[\] is not a string' 'c["ua_env_pccs_url"] = []'
 
-# ---- Wire compatibility: a Python grpcio client against our server ----
+# ---- Wire compatibility: an upstream-shaped Python client against our server ----
 pyget() { $AECS client "127.0.0.1:$PORT" "$1" "$2" --initra "$INITRA" --collateral "$T/collateral.json" --mrsigner "${3:-$SIGNER}" ${4:-} 2>&1; }
-[ "$(pyget app-svc imp)" = "$(cat "$T/imp")" ] && ok "Python client: Passport accepted, envelope opened, import data byte-exact" \
+[ "$(pyget app-svc imp "$SIGNER" "--server-json $T/server_report.json")" = "$(cat "$T/imp")" ] \
+  && ok "Python client: its UAL-shaped Passport accepted, our report parsed as UAL parses it, envelope opened, import data byte-exact" \
   || not_ok "Python client: $(pyget app-svc imp)"
+$PY - "$T/server_report.json" <<'PY2' && ok "our json_report: exactly b64_quote and json_collateral; SgxQlQveCollateral's eight fields, version \"3\", tcb_info/qe_identity the PCCS bodies" || not_ok "server json_report: $(head -c 300 "$T/server_report.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert list(r) == ["b64_quote", "json_collateral"], list(r)
+c = json.loads(r["json_collateral"])
+assert list(c) == ["version", "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain", "tcb_info",
+                   "qe_identity_issuer_chain", "qe_identity"], list(c)
+assert c["version"] == "3", c["version"]
+assert list(json.loads(c["tcb_info"])) == ["tcbInfo", "signature"] and list(json.loads(c["qe_identity"])) == ["enclaveIdentity", "signature"]
+PY2
+# The server checks the quote's signatures before it reads the collateral: a broken signature with 3 MB
+# of garbage as json_collateral is refused for the signature; the same garbage with a good quote is
+# refused for the collateral.
+case "$(pyget app-svc imp "$SIGNER" "--break-quote-signature --garbage-collateral 3000000")" in ERROR\ PERMISSION_DENIED*) ok "broken quote signature + 3 MB garbage collateral: PERMISSION_DENIED";; *) not_ok "broken sig: $(pyget app-svc imp "$SIGNER" "--break-quote-signature --garbage-collateral 3000000")";; esac
+tail -1 "$T/kms.log" | grep 'app-svc/imp: denied: .*quote signature does not verify' | grep -vq collateral \
+  && ok "KMS log: refused for the quote signature, the collateral never read" || not_ok "KMS log (broken sig): $(tail -1 "$T/kms.log" | cut -c1-300)"
+case "$(pyget app-svc imp "$SIGNER" "--garbage-collateral 3000000")" in ERROR\ PERMISSION_DENIED*) ok "good quote + garbage collateral: PERMISSION_DENIED";; *) not_ok "garbage coll: $(pyget app-svc imp "$SIGNER" "--garbage-collateral 3000000")";; esac
+tail -1 "$T/kms.log" | grep -q 'app-svc/imp: denied: .*json_collateral: not a JSON object' \
+  && ok "KMS log: then refused for json_collateral" || not_ok "KMS log (garbage): $(tail -1 "$T/kms.log" | cut -c1-300)"
 [ "$(pyget app-svc aes)" = "$(cat "$T/aes")" ] && ok "Python client: generated AES256_KEY" || not_ok "Python aes"
 # A denial (policy mismatch, or no such secret) is one generic answer: it shows neither which secrets
 # exist nor what a policy requires; the KMS log keeps the detail (issue 9 D).
@@ -186,7 +207,7 @@ grep -q 'asked for nosuch/imp: denied: service "nosuch" has no secret "imp"' "$T
 kill $KMS_PID 2>/dev/null; wait $KMS_PID 2>/dev/null
 ok "KMS stopped"
 
-# ---- A Python server serving our init client (its Passport from `initra sim quote`) ----
+# ---- An upstream-shaped Python server serving our init client (its Passport from `initra sim quote`) ----
 PYMRE=$(printf 'cd%.0s' $(seq 32))
 $AECS server "$T/pyport" --initra "$INITRA" --mrenclave "$PYMRE" --collateral "$T/collateral.json" \
   app-svc/imp="from python" app-svc/b64=aGVsbG8= >"$T/pys.log" 2>&1 &
@@ -201,6 +222,9 @@ app_instance "$T/u10b" "$T/c10.json" --init-ra && "$INITRA" run "$T/u10b" -- /bi
 hello" ] && ok "keys from the Python server written byte-exact (base64 decoded)" || not_ok "py keys: $(cat "$T/o10b")"
 [ "$(grep -c 'nonce=[0-9A-F]\{32\}$' "$T/pyport.log")" -ge 2 ] && [ "$(sort "$T/pyport.log" | uniq -d | wc -l)" = 0 ] \
   && ok "a fresh nonce with every request" || not_ok "nonces: $(cat "$T/pyport.log")"
+! grep -q 'UAL parse refused' "$T/pyport.log" && [ "$(grep -c '^served .* collateral_version=3 ' "$T/pyport.log")" -ge 4 ] \
+  && ok "every init request parsed as UAL parses it (DcapReport, SgxQlQveCollateral, QVL's view of the bodies)" \
+  || not_ok "UAL parse of init's requests: $(cat "$T/pyport.log")"
 kill $PYPID; wait $PYPID 2>/dev/null
 
 # ---- The server outside an enclave, to reach its files: bad store, SIGHUP ----

@@ -94,6 +94,10 @@ int initra_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *act
 
 /* A fresh RSA key (bits >= 2048). */
 EVP_PKEY *initra_aecs_rsa_generate(int bits, initra_err *err);
+/* A fresh RSA-2048 key for one boot or one server run (the key a Passport binds): three primes of ~683
+ * bits (RFC 8017 multi-prime), about three times faster to generate than two; its public key (n, e) is
+ * an ordinary RSA-2048 key to the peer. Never exported (store secrets use initra_aecs_rsa_generate). */
+EVP_PKEY *initra_aecs_session_key(initra_err *err);
 /* PKCS#1 public key PEM ("-----BEGIN RSA PUBLIC KEY-----"), fresh string. */
 char *initra_aecs_rsa_public_pem(EVP_PKEY *k, initra_err *err);
 /* Private key PEM: PKCS#1 ("BEGIN RSA PRIVATE KEY") or, with pkcs8, PKCS#8 ("BEGIN PRIVATE KEY").
@@ -158,22 +162,36 @@ typedef struct {
 
 void initra_ua_auth_report_free(initra_ua_auth_report *r);
 
-/* Collateral for a quote: the bundle JSON text (PROTOCOLS.md 3; what goes into json_collateral). */
+/* Collateral for a quote: initra's bundle JSON text (PROTOCOLS.md 3), converted for json_collateral. */
 typedef int (*initra_collateral_fn)(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
+
+/* DcapReport.json_collateral is the protobuf JSON of UAL's SgxQlQveCollateral: {"version": "3",
+ * "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain", "tcb_info",
+ * "qe_identity_issuer_chain", "qe_identity"}, filled as UAL's PCCS client fills it: tcb_info and
+ * qe_identity the whole PCCS bodies {"tcbInfo": {...}, "signature": "..."} and {"enclaveIdentity": ...},
+ * pck_crl PEM, root_ca_crl hex of DER, the chains PEM.
+ * From initra's bundle (ours, from a file or a PCCS): fresh compact text. */
+int initra_ua_collateral_from_bundle(const char *bundle, size_t len, char **ual, initra_err *err);
+/* From a peer's json_collateral (untrusted), read as UAL reads it: fields other than those eight refused
+ * (protobuf's JSON parser rejects unknown fields), version 1 or 3 as a number or a decimal string, every
+ * string non-empty, CRLs PEM or hex of DER, the signatures taken from inside the bodies with the exact
+ * signed text kept: initra's bundle (fresh, deterministic: the same input gives the same text). */
+int initra_ua_collateral_to_bundle(const char *ual, size_t len, char **bundle, initra_err *err);
 
 /* The 64 report data bytes of a UA report: [0..32] = hex_data hex-decoded (at most 64 hex digits, zero
  * padded; NULL or "" = zeros), [32..64] = SHA-256 of the pem_public_key string bytes. */
 int initra_ua_report_data(const char *hex_data, const char *pem_public_key, uint8_t out[64], initra_err *err);
 
 /* A Passport report for SGX_DCAP: a quote over initra_ua_report_data(hex_data, pem) from quote_fn,
- * the collateral from coll_fn, json_report = {"b64_quote": ..., "json_collateral": "<bundle text>"}. */
+ * the collateral from coll_fn, json_report = {"b64_quote": ..., "json_collateral": "<SgxQlQveCollateral
+ * JSON>"} (DcapReport, as protobuf's JSON printer writes it). */
 int initra_ua_report_create(initra_quote_fn quote_fn, void *quote_ctx, initra_collateral_fn coll_fn, void *coll_ctx,
                             const char *hex_data, const char *pem_public_key, initra_ua_auth_report *out,
                             initra_err *err);
 
-/* Untrusted parse of a report: version "1.0", type Passport, platform SGX_DCAP, json_report an object
- * with b64_quote (also b64Quote, protobuf's JSON name) decoding to a quote that parses, and
- * json_collateral (also jsonCollateral) a string. Fresh *quote and *collateral (NUL-terminated). */
+/* Untrusted parse of a report: version "1.0", type Passport, platform SGX_DCAP, json_report a DcapReport
+ * object (no other fields: UAL refuses unknown ones) with b64_quote decoding to a quote that parses, and
+ * json_collateral a non-empty string (not parsed here). Fresh *quote and *collateral (NUL-terminated). */
 int initra_ua_report_parse(const initra_ua_report *r, uint8_t **quote, size_t *quote_len, char **collateral,
                            initra_err *err);
 
@@ -181,10 +199,11 @@ int initra_ua_report_parse(const initra_ua_report *r, uint8_t **quote, size_t *q
 typedef int (*initra_ua_verify_fn)(void *ctx, const uint8_t *quote, size_t len, const char *collateral,
                                    time_t at, initra_sgx_report_body *body, initra_err *err);
 
-/* The DCAP verifier as an initra_ua_verify_fn (ctx = initra_ua_dcap_ctx *): the collateral bundle from
- * json_report is parsed (not cached) and the quote verified at `at` under dcap's roots; expired collateral
- * fails unless allow_expired_collateral; the TCB status must be in tcb_statuses (n = 0: UpToDate or
- * SWHardeningNeeded). */
+/* The DCAP verifier as an initra_ua_verify_fn (ctx = initra_ua_dcap_ctx *): first the quote's own
+ * signatures (initra_dcap_quote_signed: cheap, no collateral), then json_collateral is read
+ * (initra_ua_collateral_to_bundle; parsed and checked once per distinct text in dcap's cache) and the
+ * quote verified at `at` under dcap's roots; expired collateral fails unless allow_expired_collateral;
+ * the TCB status must be in tcb_statuses (n = 0: UpToDate or SWHardeningNeeded). */
 typedef struct {
     initra_dcap *dcap;
     int allow_expired_collateral;

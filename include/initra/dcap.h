@@ -115,6 +115,11 @@ int initra_dcap_verify(initra_dcap *d, const uint8_t *quote, size_t len, initra_
 int initra_dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint8_t fmspc[6], char ca[16],
                           int *tdx, initra_err *err);
 
+/* The checks that need no collateral, cheap enough to run before a peer's collateral is parsed: the
+ * PCK chain ends at a trusted root (not yet checked against CRLs or at a time), the QE report is signed
+ * by the PCK key and binds the attestation key, the quote is signed by the attestation key. 0 or -1. */
+int initra_dcap_quote_signed(initra_dcap *d, const uint8_t *quote, size_t len, initra_err *err);
+
 /* ---- Collateral sources: PCCS / Intel PCS, on-disk cache, in-memory cache ---- */
 typedef struct initra_pccs initra_pccs;
 
@@ -147,6 +152,11 @@ initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initr
 void initra_qe_identity_free(initra_qe_identity *q);
 initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
 void initra_crl_free(initra_crl *c);
+/* A PCCS TCB info or QE identity response body {"KEY": {...}, "signature": "..."} (KEY "tcbInfo" or
+ * "enclaveIdentity"): the exact text of the KEY object (what the signature covers; fresh, *text_len
+ * bytes, NUL-terminated) and the signature string (fresh). Duplicate keys are refused. 0 or -1. */
+int initra_dcap_signed_body(const char *body, size_t len, const char *key, char **text, size_t *text_len, char **sig,
+                            initra_err *err);
 /* Parses a bundle without verifying anything (no context). Its first initra_dcap_verify checks it against
  * that context's roots and binds it to that context (another context refuses it). */
 initra_collateral *initra_collateral_parse(const char *bundle, size_t len, initra_err *err);

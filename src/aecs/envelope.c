@@ -33,6 +33,21 @@ EVP_PKEY *initra_aecs_rsa_generate(int bits, initra_err *err)
     return k;
 }
 
+EVP_PKEY *initra_aecs_session_key(initra_err *err)
+{
+    EVP_PKEY *k = NULL;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    if (!c || EVP_PKEY_keygen_init(c) != 1 || EVP_PKEY_CTX_set_rsa_keygen_bits(c, 2048) != 1 ||
+        EVP_PKEY_CTX_set_rsa_keygen_primes(c, 3) != 1 || EVP_PKEY_generate(c, &k) != 1) {
+        ERR_clear_error();
+        EVP_PKEY_free(k);
+        k = NULL;
+        initra_fail(err, "RSA-2048 (3 primes) session key generation failed");
+    }
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
 static char *bio_string(BIO *b)
 {
     char *data;

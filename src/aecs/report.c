@@ -1,6 +1,7 @@
 /* Unified Attestation "Passport" reports for SGX_DCAP (PROTOCOLS.md 1.3): the quote binds the auth
  * report's pem_public_key (SHA-256 of its string bytes in report_data[32..64]) and the nonce or user
- * data (report_data[0..32]); json_report carries the base64 quote and the collateral bundle text. */
+ * data (report_data[0..32]); json_report is UAL's DcapReport: the base64 quote and the collateral as
+ * UAL's SgxQlQveCollateral JSON (collateral.c). */
 #include "initra/aecs.h"
 
 #include <stdlib.h>
@@ -50,20 +51,20 @@ int initra_ua_report_create(initra_quote_fn quote_fn, void *quote_ctx, initra_co
     if (initra_ua_report_data(hex_data, pem_public_key, rd, err)) return -1;
     uint8_t *quote = NULL;
     size_t qlen = 0;
-    char *coll = NULL, *b64 = NULL;
+    char *coll = NULL, *ual = NULL, *b64 = NULL;
     json_t *j = NULL;
     int rc = -1;
     if (quote_fn(quote_ctx, rd, &quote, &qlen, err)) {
         initra_fail_prefix(err, "UA report: quote");
         goto done;
     }
-    if (coll_fn(coll_ctx, quote, qlen, &coll, err)) {
+    if (coll_fn(coll_ctx, quote, qlen, &coll, err) || initra_ua_collateral_from_bundle(coll, strlen(coll), &ual, err)) {
         initra_fail_prefix(err, "UA report: collateral");
         goto done;
     }
     if (!(b64 = initra_b64_encode(quote, qlen)) ||
-        !(j = json_pack("{s:s, s:s}", "b64_quote", b64, "json_collateral", coll)) ||
-        !(out->report.json_report = json_dumps(j, JSON_COMPACT)) ||
+        !(j = json_pack("{s:s, s:s}", "b64_quote", b64, "json_collateral", ual)) ||
+        !(out->report.json_report = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
         !(out->report.str_report_version = strdup(INITRA_UA_REPORT_VERSION)) ||
         !(out->report.str_report_type = strdup(INITRA_UA_REPORT_PASSPORT)) ||
         !(out->report.str_tee_platform = strdup(INITRA_UA_PLATFORM_SGX_DCAP)) ||
@@ -76,17 +77,15 @@ done:
     if (rc) initra_ua_auth_report_free(out);
     free(quote);
     free(coll);
+    free(ual);
     free(b64);
     json_decref(j);
     return rc;
 }
 
-/* A string member under either the proto field name or protobuf's JSON (lowerCamelCase) name. */
-static const char *member(const json_t *o, const char *name, const char *json_name, int *dup)
+static const char *member(const json_t *o, const char *name)
 {
-    const json_t *a = json_object_get(o, name), *b = json_object_get(o, json_name);
-    *dup = a && b;
-    const json_t *v = a ? a : b;
+    const json_t *v = json_object_get(o, name);
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
@@ -112,13 +111,16 @@ int initra_ua_report_parse(const initra_ua_report *r, uint8_t **quote, size_t *q
     json_error_t je;
     json_t *j = r->json_report ? json_loads(r->json_report, JSON_REJECT_DUPLICATES, &je) : NULL;
     if (!j) return initra_fail(err, "UA report: json_report is not JSON (%s)", r->json_report ? je.text : "empty");
-    int rc = -1, dup1, dup2;
-    const char *b64 = member(j, "b64_quote", "b64Quote", &dup1);
-    const char *coll = member(j, "json_collateral", "jsonCollateral", &dup2);
+    int rc = -1;
+    const char *b64 = member(j, "b64_quote"), *coll = member(j, "json_collateral"), *key, *unknown = NULL;
+    json_t *val;
+    json_object_foreach(j, key, val) if (strcmp(key, "b64_quote") && strcmp(key, "json_collateral")) unknown = key;
     if (!json_is_object(j)) {
         initra_fail(err, "UA report: json_report is not a JSON object");
-    } else if (dup1 || dup2) {
-        initra_fail(err, "UA report: json_report has both %s", dup1 ? "b64_quote and b64Quote" : "json_collateral and jsonCollateral");
+    } else if (unknown) {
+        initra_fail(err, "UA report: json_report has the field \"%.40s\"; a DcapReport has only b64_quote and "
+                         "json_collateral",
+                    unknown);
     } else if (!b64 || !*b64) {
         initra_fail(err, "UA report: json_report has no b64_quote string");
     } else if (!coll || !*coll) {
@@ -205,7 +207,12 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
                           initra_sgx_report_body *body, initra_err *err)
 {
     const initra_ua_dcap_ctx *c = ctx;
-    initra_collateral *coll = initra_collateral_parse(collateral, strlen(collateral), err);
+    char *bundle;
+    /* the quote's own signatures before anything reads the (large, peer-chosen) collateral */
+    if (initra_dcap_quote_signed(c->dcap, quote, len, err)) return -1;
+    if (initra_ua_collateral_to_bundle(collateral, strlen(collateral), &bundle, err)) return -1;
+    initra_collateral *coll = initra_dcap_collateral(c->dcap, bundle, strlen(bundle), err);
+    free(bundle);
     if (!coll) return initra_fail_prefix(err, "json_collateral");
     initra_dcap_result res;
     unsigned flags = c->allow_expired_collateral ? INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL : 0;

@@ -345,6 +345,70 @@ initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initr
     return q;
 }
 
+/* ---- PCCS bodies: {"tcbInfo": {...}, "signature": "..."} ---- */
+
+static size_t skip_ws(const char *s, size_t i, size_t n)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+/* One JSON value at s[*i..n) parsed by jansson; *i moves past it. */
+static json_t *value_at(const char *s, size_t *i, size_t n)
+{
+    if (*i >= n) return NULL;
+    json_error_t je;
+    json_t *v = json_loadb(s + *i, n - *i, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+    if (v) *i += (size_t)je.position;
+    return v;
+}
+
+int initra_dcap_signed_body(const char *body, size_t len, const char *key, char **text, size_t *text_len, char **sig,
+                            initra_err *err)
+{
+    *text = *sig = NULL;
+    *text_len = 0;
+    json_error_t je;
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *s = json_is_object(o) ? json_object_get(o, "signature") : NULL;
+    if (!json_is_object(o) || !json_is_object(json_object_get(o, key)) || !json_is_string(s)) {
+        json_decref(o);
+        return initra_fail(err, "not a PCCS body {\"%s\": {...}, \"signature\": \"...\"}%s%s", key, o ? "" : ": ",
+                           o ? "" : je.text);
+    }
+    /* The exact text of the top-level member: walk the members with jansson parsing each key and value
+     * (the document parsed above, so only the separators between them are looked at here). */
+    size_t i = skip_ws(body, 0, len) + 1, start = 0, end = 0;
+    for (int first = 1;; first = 0) {
+        i = skip_ws(body, i, len);
+        if (first && i < len && body[i] == '}') break;
+        json_t *k = value_at(body, &i, len);
+        int match = json_is_string(k) && !strcmp(json_string_value(k), key);
+        json_decref(k);
+        i = skip_ws(body, i, len) + 1; /* ':' */
+        i = skip_ws(body, i, len);
+        size_t v0 = i;
+        json_t *v = value_at(body, &i, len);
+        if (!v) break;
+        json_decref(v);
+        if (match) start = v0, end = i;
+        i = skip_ws(body, i, len);
+        if (i >= len || body[i] != ',') break;
+        i++;
+    }
+    int rc = -1;
+    if (end > start && (*text = strndup(body + start, end - start)) && (*sig = strdup(json_string_value(s)))) {
+        *text_len = end - start;
+        rc = 0;
+    } else {
+        free(*text);
+        *text = NULL;
+        initra_fail(err, "cannot locate the exact text of \"%s\" (or out of memory)", key);
+    }
+    json_decref(o);
+    return rc;
+}
+
 /* ---- bundle ---- */
 
 void initra_collateral_release(initra_collateral *c)

@@ -332,38 +332,6 @@ static int fetch(initra_pccs *p, const char *tee, const char *rest, const char *
     return initra_fail(err, "PCCS %s: no API version answered", p->url);
 }
 
-/* The exact text of body's top-level member `key` (an object) and its "signature" (hex). */
-static int signed_member(const char *body, size_t len, const char *key, char **text, char **sig, initra_err *err)
-{
-    json_error_t je;
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    json_t *want = json_is_object(o) ? json_object_get(o, key) : NULL, *s = o ? json_object_get(o, "signature") : NULL;
-    if (!json_is_object(want) || !json_is_string(s)) {
-        json_decref(o);
-        return initra_fail(err, "PCCS response is not {\"%s\": {...}, \"signature\": \"...\"}", key);
-    }
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\"", key);
-    int rc = -1;
-    for (const char *at = strstr(body, pat); at && rc; at = strstr(at + 1, pat)) {
-        const char *v = at + strlen(pat);
-        while (isspace((unsigned char)*v)) v++;
-        if (*v != ':') continue;
-        v++;
-        while (isspace((unsigned char)*v)) v++;
-        json_error_t e2;
-        json_t *sub = json_loadb(v, len - (size_t)(v - body), JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &e2);
-        if (sub && json_equal(sub, want) && e2.position > 0 && (size_t)e2.position <= len - (size_t)(v - body)) {
-            *text = strndup(v, (size_t)e2.position);
-            *sig = strdup(json_string_value(s));
-            rc = (*text && *sig) ? 0 : -1;
-        }
-        json_decref(sub);
-    }
-    json_decref(o);
-    return rc ? initra_fail(err, "PCCS response: cannot locate the exact text of \"%s\"", key) : 0;
-}
-
 /* A CRL body as hex of DER, accepting DER, PEM or hex text. */
 static char *crl_hex(const http_resp *r)
 {
@@ -404,6 +372,7 @@ int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char 
 {
     const char *tee = tdx ? "tdx" : "sgx";
     char rest[128], fm[13];
+    size_t n;
     http_resp tcb = {0}, qe = {0}, pck = {0}, root = {0};
     char *tcb_text = NULL, *tcb_sig = NULL, *qe_text = NULL, *qe_sig = NULL, *pck_hex = NULL, *root_hex = NULL;
     int rc = -1;
@@ -411,9 +380,15 @@ int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char 
         return initra_fail(err, "PCK CA '%s' is neither processor nor platform", ca);
     snprintf(rest, sizeof rest, "tcb?fmspc=%s", initra_hex_upper(fmspc, 6, fm));
     if (fetch(p, tee, rest, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain", &tcb, err)) goto out;
-    if (signed_member(tcb.body, tcb.len, "tcbInfo", &tcb_text, &tcb_sig, err)) goto out;
+    if (initra_dcap_signed_body(tcb.body, tcb.len, "tcbInfo", &tcb_text, &n, &tcb_sig, err)) {
+        initra_fail_prefix(err, "PCCS %s: TCB info", p->url);
+        goto out;
+    }
     if (fetch(p, tee, "qe/identity", "SGX-Enclave-Identity-Issuer-Chain", NULL, &qe, err)) goto out;
-    if (signed_member(qe.body, qe.len, "enclaveIdentity", &qe_text, &qe_sig, err)) goto out;
+    if (initra_dcap_signed_body(qe.body, qe.len, "enclaveIdentity", &qe_text, &n, &qe_sig, err)) {
+        initra_fail_prefix(err, "PCCS %s: QE identity", p->url);
+        goto out;
+    }
     snprintf(rest, sizeof rest, "pckcrl?ca=%s&encoding=der", ca);
     if (fetch(p, "sgx", rest, "SGX-PCK-CRL-Issuer-Chain", NULL, &pck, err)) goto out;
     if (fetch(p, "sgx", "rootcacrl", NULL, NULL, &root, err)) goto out;

@@ -305,6 +305,40 @@ static EVP_PKEY *attest_key(initra_dcap *d, dcap_pck *p, const uint8_t xy[64])
     return k;
 }
 
+/* The signatures a quote carries, needing no collateral: the QE report by the PCK key, binding the
+ * attestation key (QE report data = SHA-256(attestation key || QE auth data), zero padded), and the
+ * quote by the attestation key. NULL when all hold, else what failed. */
+static const char *signatures(initra_dcap *d, const initra_quote *q, dcap_pck *p)
+{
+    if (!dcap_ecdsa_verify(p->leaf_key, q->qe_report_raw, INITRA_SGX_REPORT_BODY_SIZE, q->qe_report_sig))
+        return "QE report signature does not verify with the PCK certificate key";
+    uint8_t h[32 + 32];
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    int hok = mc && EVP_DigestInit_ex(mc, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(mc, q->attest_key, 64) == 1 &&
+              EVP_DigestUpdate(mc, q->qe_auth_data, q->qe_auth_size) == 1 && EVP_DigestFinal_ex(mc, h, NULL) == 1;
+    EVP_MD_CTX_free(mc);
+    if (!hok) return "SHA-256 failed";
+    memset(h + 32, 0, 32);
+    if (memcmp(h, q->qe_report.report_data, 64))
+        return "QE report data is not SHA-256(attestation key || QE auth data) followed by 32 zero bytes";
+    EVP_PKEY *ak = attest_key(d, p, q->attest_key);
+    if (!ak) return "quote: the attestation key is not a P-256 point";
+    int ok = dcap_ecdsa_verify(ak, q->raw, q->signed_len, q->signature);
+    EVP_PKEY_free(ak);
+    return ok ? NULL : "quote signature does not verify with the attestation key";
+}
+
+int initra_dcap_quote_signed(initra_dcap *d, const uint8_t *quote, size_t len, initra_err *err)
+{
+    initra_quote q;
+    if (initra_quote_parse(quote, len, &q, err)) return -1;
+    dcap_pck *p = pck_get(d, &q, err);
+    if (!p) return -1;
+    const char *why = signatures(d, &q, p);
+    pck_release(p);
+    return why ? initra_fail(err, "%s", why) : 0;
+}
+
 static int verify_inner(initra_dcap *d, const initra_quote *q, initra_collateral *c, dcap_pck *p, time_t at,
                         unsigned flags, initra_dcap_result *r)
 {
@@ -350,26 +384,11 @@ static int verify_inner(initra_dcap *d, const initra_quote *q, initra_collateral
         return fail(r, "TCB info is for %s (version %d) but the quote is %s", t->id, t->version, tdx ? "TDX" : "SGX");
     if (strcmp(qe->id, tdx ? "TD_QE" : "QE"))
         return fail(r, "QE identity is for %s but a %s quote needs %s", qe->id, tdx ? "TDX" : "SGX", tdx ? "TD_QE" : "QE");
-    /* QE report signed by the PCK key, binding the attestation key */
-    if (!dcap_ecdsa_verify(p->leaf_key, q->qe_report_raw, INITRA_SGX_REPORT_BODY_SIZE, q->qe_report_sig))
-        return fail(r, "QE report signature does not verify with the PCK certificate key");
-    uint8_t h[32 + 32];
-    EVP_MD_CTX *mc = EVP_MD_CTX_new();
-    int hok = mc && EVP_DigestInit_ex(mc, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(mc, q->attest_key, 64) == 1 &&
-              EVP_DigestUpdate(mc, q->qe_auth_data, q->qe_auth_size) == 1 && EVP_DigestFinal_ex(mc, h, NULL) == 1;
-    EVP_MD_CTX_free(mc);
-    if (!hok) return fail(r, "SHA-256 failed");
-    memset(h + 32, 0, 32);
-    if (memcmp(h, q->qe_report.report_data, 64))
-        return fail(r, "QE report data is not SHA-256(attestation key || QE auth data) followed by 32 zero bytes");
+    /* QE report signed by the PCK key binding the attestation key, the quote signed by that key */
+    const char *why = signatures(d, q, p);
+    if (why) return fail(r, "%s", why);
     const dcap_isv_level *qe_level;
     if (check_qe(r, qe, &q->qe_report, &qe_level)) return -1;
-    /* the quote itself */
-    EVP_PKEY *ak = attest_key(d, p, q->attest_key);
-    if (!ak) return fail(r, "quote: the attestation key is not a P-256 point");
-    int ok = dcap_ecdsa_verify(ak, q->raw, q->signed_len, q->signature);
-    EVP_PKEY_free(ak);
-    if (!ok) return fail(r, "quote signature does not verify with the attestation key");
     /* platform TCB level */
     const dcap_tcb_level *lv = NULL;
     for (size_t i = 0; i < t->n_levels && !lv; i++) {

@@ -1,7 +1,8 @@
 /* The AECS Init-RA client (docs/aecs.md): one RSA-2048 key and one Passport report of this enclave for
- * every request; each request carries a fresh nonce that the envelope must echo; the server's Passport is
+ * every request (the key is generated on a thread while the verifier and the channel are set up); each request carries a fresh nonce that the envelope must echo; the server's Passport is
  * always verified (full DCAP from its embedded collateral, its key signs the envelope) and matched against
  * ra_config's ua_policy_*. Unreachable servers are retried with backoff; every key is written or none. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,18 @@
 static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
 {
     return initra_attest_quote(ctx, rd, q, len, err);
+}
+
+typedef struct {
+    EVP_PKEY *key;
+    initra_err err;
+} keygen;
+
+static void *keygen_run(void *arg)
+{
+    keygen *g = arg;
+    g->key = initra_aecs_session_key(&g->err);
+    return NULL;
 }
 
 /* One key: a fresh nonce, the call (retried while the server is unreachable), the response opened. */
@@ -82,19 +95,35 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
     initra_ua_auth_report self;
     memset(&self, 0, sizeof self);
     initra_rpc_client *rpc = NULL;
+    keygen kg = {NULL, {{0}}};
+    pthread_t kt;
+    int kt_running = 0;
     uint8_t **data = calloc(c->n_keys, sizeof *data);
     size_t *lens = calloc(c->n_keys, sizeof *lens);
     if (!data || !lens) {
         initra_fail(err, "out of memory");
         goto done;
     }
+    kt_running = pthread_create(&kt, NULL, keygen_run, &kg) == 0;
+    if (!kt_running) keygen_run(&kg);
     if (!(dcap = initra_dcap_new(err))) goto done;
     for (size_t i = 0; i < c->n_trust_roots; i++)
         if (initra_dcap_add_root_file(dcap, c->trust_roots[i], err)) {
             initra_fail_prefix(err, "init: %s: initra.trust_roots", conf_path);
             goto done;
         }
-    if (!(key = initra_aecs_rsa_generate(2048, err)) || !(pem = initra_aecs_rsa_public_pem(key, err))) goto done;
+    initra_rpc_tls plain = {1, NULL, NULL, NULL, NULL};
+    if (!(rpc = initra_rpc_client_new(c->kms_server, &plain, err))) goto done;
+    init_trace("verifier and channel");
+    if (kt_running) pthread_join(kt, NULL);
+    kt_running = 0;
+    if (!(key = kg.key)) {
+        initra_fail(err, "init: %s", kg.err.msg);
+        goto done;
+    }
+    kg.key = NULL;
+    if (!(pem = initra_aecs_rsa_public_pem(key, err))) goto done;
+    init_trace("RSA-2048 key");
     /* Collateral for our own report: ua_env_pccs_url, else initra.collateral, else a PCCS named in the file
      * (never the environment: UA_ENV_PCCS_URL is the host's inside an enclave). */
     initra_ua_collateral_src src = {dcap, c->ua_pccs_url ? NULL : c->collateral,
@@ -107,17 +136,20 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
                            conf_path);
         goto done;
     }
-    initra_rpc_tls plain = {1, NULL, NULL, NULL, NULL};
-    if (!(rpc = initra_rpc_client_new(c->kms_server, &plain, err))) goto done;
+    init_trace("Passport report (quote, collateral)");
     initra_ua_dcap_ctx vctx = {dcap, 0, NULL, 0};
     initra_aecs_client ac = {key, &self, initra_ua_dcap_verify, &vctx, c->ua_policy_set ? &c->ua_policy : NULL};
     long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
     for (size_t i = 0; i < c->n_keys; i++) {
         if (fetch_one(&ac, rpc, conf_path, c, i, deadline, &backoff, &data[i], &lens[i], err)) goto done;
+        init_trace(i == 0 ? "connected, first key" : "key");
         if (c->keys[i].base64 && decode_key(&c->keys[i], &data[i], &lens[i], err)) goto done;
     }
     rc = init_write_keys(c, data, lens, n_written, err);
+    init_trace("keys written");
 done:
+    if (kt_running) pthread_join(kt, NULL);
+    EVP_PKEY_free(kg.key);
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
     free(data);
     free(lens);

@@ -22,19 +22,17 @@ typedef struct {
     char why[512];
 } server_check;
 
-static void trace(const char *what);
-
 /* Handshake: the KMS must prove a genuine enclave that ra_config accepts. */
 static int verify_server(void *ctx, const char *pem, initra_err *err)
 {
     server_check *sc = ctx;
     initra_ratls_peer peer;
-    trace("server certificate received (in the handshake)");
+    init_trace("server certificate received (in the handshake)");
     if (initra_ratls_verify_peer(sc->verifier, pem, time(NULL), &peer, err) == 0) {
         initra_evidence ev = {&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
                               peer.collateral_expired, peer.tcb_eval_data_number};
         if (initra_policy_check(sc->policy, &ev, err) == 0) {
-            trace("server evidence verified (in the handshake)");
+            init_trace("server evidence verified (in the handshake)");
             return 0;
         }
     }
@@ -108,8 +106,7 @@ static int check_config_binding(initra_attester *a, const char *conf, const init
     return rc;
 }
 
-/* INITRA_INIT_TRACE=1: each phase's end, in ms since the client started, on stderr. */
-static void trace(const char *what)
+void init_trace(const char *what)
 {
     static long t0 = -1;
     static int on = -1;
@@ -122,7 +119,7 @@ static void trace(const char *what)
 int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned flags, int *n_written,
                       initra_err *err)
 {
-    trace("start");
+    init_trace("start");
     int rc = -1;
     initra_err e;
     initra_attester *a = initra_attest_detect(&e);
@@ -143,7 +140,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
         initra_fail(err, "out of memory");
         goto done;
     }
-    trace("attester and config binding");
+    init_trace("attester and config binding");
     if (!c->collateral && !c->pccs_url) {
         initra_fail(err, "init: %s names no collateral source for verifying the KMS server: set \"initra\": "
                          "{\"collateral\": FILE} or {\"pccs_url\": URL} ($PCCS_URL and the qcnl file are not used inside "
@@ -155,13 +152,13 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
                                 "\"trust_roots\"} in %s)", conf_path);
         goto done;
     }
-    trace("verifier (roots, collateral)");
+    init_trace("verifier (roots, collateral)");
     if (initra_ratls_create(attester_quote, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
                             &cert, &key, err)) goto done;
-    trace("RA-TLS key, quote and certificate");
+    init_trace("RA-TLS key, quote and certificate");
     initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
-    trace("channel created");
+    init_trace("channel created");
     long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
     for (size_t i = 0; i < c->n_keys; i++) {
         Ratls__SecretRequest req = RATLS__SECRET_REQUEST__INIT;
@@ -191,7 +188,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
                                 c->keys[i].key, derr.msg);
                     goto done;
                 }
-                trace(i == 0 ? "connected, first key" : "key");
+                init_trace(i == 0 ? "connected, first key" : "key");
                 break;
             }
             if (sc.refused) {
@@ -228,9 +225,9 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
         }
     }
     rc = init_write_keys(c, data, lens, n_written, err);
-    trace("files written");
+    init_trace("files written");
 done:
-    trace("cleanup begins");
+    init_trace("cleanup begins");
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
     free(data);
     free(lens);
@@ -238,12 +235,12 @@ done:
     free(cert);
     if (rc == 0 && (flags & INITRA_INIT_EXITING)) {
         /* The process exits next: every secret and the private key are wiped; skip gRPC's teardown. */
-        trace("cleanup skipped (exiting)");
+        init_trace("cleanup skipped (exiting)");
         return rc;
     }
     initra_rpc_client_free(cl);
     initra_ratls_verifier_free(sc.verifier);
     initra_attest_free(a);
-    trace("cleanup done");
+    init_trace("cleanup done");
     return rc;
 }

@@ -6,6 +6,8 @@
 #include "initra/init.h"
 
 long init_now_ms(void);
+/* INITRA_INIT_TRACE=1: each phase's end, in ms since the client started, on stderr. */
+void init_trace(const char *what);
 /* Before a retry: -1 when waiting backoff would pass the deadline; else sleeps and doubles *backoff up
  * to max_backoff_ms. */
 int init_backoff(const initra_init_conf *c, long deadline, long *backoff);

@@ -157,7 +157,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
                     aerr.msg);
         goto fail;
     }
-    if (!(k->key = initra_aecs_rsa_generate(2048, err)) || !(pem = initra_aecs_rsa_public_pem(k->key, err))) goto fail;
+    if (!(k->key = initra_aecs_session_key(err)) || !(pem = initra_aecs_rsa_public_pem(k->key, err))) goto fail;
     if (k->attester) {
         initra_ua_collateral_src src = {k->dcap, o->collateral, o->pccs_url};
         if (initra_ua_report_create(attester_quote, k->attester, initra_ua_collateral_from_src, &src, "", pem, &k->self,

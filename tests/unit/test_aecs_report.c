@@ -78,9 +78,90 @@ int main(void)
     json_t *j = json_loads(r.report.json_report, 0, NULL);
     char *coll = NULL;
     initra_sim_collateral(sim, &coll, &err);
-    CHECK(j && json_is_string(json_object_get(j, "b64_quote")) &&
-              !strcmp(json_string_value(json_object_get(j, "json_collateral")), coll) && json_object_size(j) == 2,
-          "json_report = {b64_quote, json_collateral = the bundle text}");
+    CHECK(j && json_is_string(json_object_get(j, "b64_quote")) && json_is_string(json_object_get(j, "json_collateral")) &&
+              json_object_size(j) == 2 && !strncmp(r.report.json_report, "{\"b64_quote\":", 13),
+          "json_report = {b64_quote, json_collateral} in DcapReport's field order");
+    /* json_collateral: UAL's SgxQlQveCollateral, as its PCCS client fills it */
+    json_t *u = json_loads(json_string_value(json_object_get(j, "json_collateral")), JSON_REJECT_DUPLICATES, NULL);
+    json_t *bj = json_loads(coll, 0, NULL);
+    const char *ual_keys[] = {"version", "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain",
+                              "tcb_info", "qe_identity_issuer_chain", "qe_identity"};
+    int keys_ok = u && json_object_size(u) == 8;
+    for (size_t i = 0; keys_ok && i < 8; i++) keys_ok = json_is_string(json_object_get(u, ual_keys[i]));
+    CHECK(keys_ok && !strcmp(json_string_value(json_object_get(u, "version")), "3"),
+          "json_collateral has exactly SgxQlQveCollateral's eight fields, version the string \"3\"");
+    const char *ut = keys_ok ? json_string_value(json_object_get(u, "tcb_info")) : "";
+    char want_tcb[16384];
+    snprintf(want_tcb, sizeof want_tcb, "{\"tcbInfo\":%s,\"signature\":\"%s\"}",
+             json_string_value(json_object_get(bj, "tcb_info")), json_string_value(json_object_get(bj, "tcb_info_signature")));
+    CHECK(!strcmp(ut, want_tcb), "tcb_info is the PCCS body {\"tcbInfo\": <exact signed text>, \"signature\": ...}");
+    const char *uq = keys_ok ? json_string_value(json_object_get(u, "qe_identity")) : "";
+    CHECK(!strncmp(uq, "{\"enclaveIdentity\":{", 20) && strstr(uq, json_string_value(json_object_get(bj, "qe_identity_signature"))),
+          "qe_identity is the PCCS body {\"enclaveIdentity\": ..., \"signature\": ...}");
+    CHECK(keys_ok && !strncmp(json_string_value(json_object_get(u, "pck_crl")), "-----BEGIN X509 CRL-----", 24) &&
+              !strcmp(json_string_value(json_object_get(u, "root_ca_crl")), json_string_value(json_object_get(bj, "root_ca_crl"))) &&
+              !strcmp(json_string_value(json_object_get(u, "tcb_info_issuer_chain")),
+                      json_string_value(json_object_get(bj, "tcb_info_issuer_chain"))),
+          "pck_crl PEM, root_ca_crl hex of DER, chains PEM (as the PCCS serves them)");
+    /* and back: the exact signed texts and signatures, CRLs as hex */
+    char *back = NULL;
+    const char *utext = json_string_value(json_object_get(j, "json_collateral"));
+    CHECK(initra_ua_collateral_to_bundle(utext, strlen(utext), &back, &err) == 0, "json_collateral reads back: %s", err.msg);
+    json_t *bb = back ? json_loads(back, 0, NULL) : NULL;
+    CHECK(bb && json_equal(bb, bj), "read back, it is the same bundle (signed texts, signatures, CRLs, chains)");
+    json_decref(bb);
+    free(back);
+    /* a PCCS body with other spacing and member order: the signed text is still found exactly */
+    json_t *ro = json_deep_copy(u);
+    char reordered[16384];
+    snprintf(reordered, sizeof reordered, "{ \"signature\" : \"%s\",\n  \"tcbInfo\" :\t%s }\n",
+             json_string_value(json_object_get(bj, "tcb_info_signature")), json_string_value(json_object_get(bj, "tcb_info")));
+    json_object_set_new(ro, "tcb_info", json_string(reordered));
+    char *rot = json_dumps(ro, 0), *rob = NULL;
+    json_t *robj = initra_ua_collateral_to_bundle(rot, strlen(rot), &rob, &err) == 0 ? json_loads(rob, 0, NULL) : NULL;
+    CHECK(robj && json_equal(robj, bj), "a reordered, respaced tcb_info body gives the same signed text: %s", robj ? "" : err.msg);
+    json_decref(robj);
+    free(rob);
+    free(rot);
+    json_decref(ro);
+    /* version as a number, and the cases UAL's parser refuses */
+    struct {
+        const char *field;
+        json_t *value;
+        const char *want;
+    } uc[] = {{"version", json_integer(3), NULL},
+              {"version", json_integer(1), NULL},
+              {"version", json_string("4"), "version 4 is not"},
+              {"version", json_string("3x"), "version -1 is not"},
+              {"version", json_true(), "neither a number nor a decimal string"},
+              {"tcb_info_signature", json_string("ab"), "field \"tcb_info_signature\" is not one of"},
+              {"tcb_info", json_string(""), "tcb_info is missing or empty"},
+              {"tcb_info", json_string("{\"tcbInfo\":{},\"tcbInfo\":{},\"signature\":\"00\"}"), "tcb_info: not a PCCS body"},
+              {"qe_identity", json_string("{\"qeIdentity\":{}}"), "qe_identity: not a PCCS body"},
+              {"pck_crl", json_string("zz"), "pck_crl is neither a PEM CRL nor hex"},
+              {"root_ca_crl", json_string("-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n"), "root_ca_crl is not a PEM CRL"}};
+    for (size_t i = 0; i < sizeof uc / sizeof uc[0]; i++) {
+        json_t *m = json_deep_copy(u);
+        json_object_set_new(m, uc[i].field, uc[i].value);
+        char *mt = json_dumps(m, 0), *mb = NULL;
+        int rc = initra_ua_collateral_to_bundle(mt, strlen(mt), &mb, &err);
+        if (uc[i].want)
+            CHECK(rc != 0 && strstr(err.msg, uc[i].want), "json_collateral with %s changed refused: %s", uc[i].field, err.msg);
+        else
+            CHECK(rc == 0, "json_collateral with %s as a number accepted: %s", uc[i].field, rc ? err.msg : "");
+        free(mb);
+        free(mt);
+        json_decref(m);
+    }
+    json_t *nov = json_deep_copy(u);
+    json_object_del(nov, "version");
+    char *novt = json_dumps(nov, 0), *novb = NULL;
+    CHECK(initra_ua_collateral_to_bundle(novt, strlen(novt), &novb, &err) != 0 && strstr(err.msg, "version 0 is not"),
+          "json_collateral without version refused: %s", err.msg);
+    free(novt);
+    json_decref(nov);
+    json_decref(u);
+    json_decref(bj);
     initra_ua_auth_report bad;
     CHECK(initra_ua_report_create(quote_fn, sim, failing_coll, NULL, nonce, pem, &bad, &err) != 0 &&
               strstr(err.msg, "UA report: collateral: no PCCS"),
@@ -90,7 +171,9 @@ int main(void)
     uint8_t *q;
     size_t qlen;
     char *c;
-    CHECK(initra_ua_report_parse(&r.report, &q, &qlen, &c, &err) == 0 && !strcmp(c, coll), "report parses");
+    CHECK(initra_ua_report_parse(&r.report, &q, &qlen, &c, &err) == 0 &&
+              !strcmp(c, json_string_value(json_object_get(j, "json_collateral"))),
+          "report parses");
     initra_quote pq;
     CHECK(initra_quote_parse(q, qlen, &pq, &err) == 0 && !memcmp(pq.enclave.report_data + 32, h, 32) &&
               pq.enclave.report_data[0] == 0x00 && pq.enclave.report_data[1] == 0x11 && pq.enclave.report_data[15] == 0xff,
@@ -159,16 +242,36 @@ int main(void)
           "sim report refused without the sim root: %s", err.msg);
     initra_dcap_free(d2);
 
-    /* the protobuf JSON names are accepted too */
-    json_t *cj = json_pack("{s:O, s:O}", "b64Quote", json_object_get(j, "b64_quote"), "jsonCollateral",
+    /* names upstream never writes (its protos set json_name to the field names) are refused */
+    json_t *cj = json_pack("{s:O, s:O}", "b64Quote", json_object_get(j, "b64_quote"), "json_collateral",
                            json_object_get(j, "json_collateral"));
     char *ctext = json_dumps(cj, 0);
     initra_ua_auth_report alt = with_json(&r, ctext);
-    CHECK(initra_ua_auth_report_verify(&alt, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) == 0,
-          "b64Quote / jsonCollateral (protobuf JSON names) accepted: %s", err.msg);
-    initra_ua_attrs_free(&a);
+    CHECK(initra_ua_auth_report_verify(&alt, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+              strstr(err.msg, "json_report has the field \"b64Quote\""),
+          "b64Quote (not a name UAL writes) refused: %s", err.msg);
     free(ctext);
     json_decref(cj);
+    /* the quote's signatures are checked before the collateral is read */
+    json_t *bq = json_deep_copy(j);
+    uint8_t *rawq;
+    size_t rawn;
+    initra_b64_decode(json_string_value(json_object_get(j, "b64_quote")), &rawq, &rawn, &err);
+    initra_quote pq2;
+    initra_quote_parse(rawq, rawn, &pq2, &err);
+    rawq[pq2.signed_len - 1] ^= 1; /* the last byte of the report body */
+    char *bqb64 = initra_b64_encode(rawq, rawn);
+    json_object_set_new(bq, "b64_quote", json_string(bqb64));
+    json_object_set_new(bq, "json_collateral", json_string("not collateral at all"));
+    char *bqtext = json_dumps(bq, 0);
+    initra_ua_auth_report bqr = with_json(&r, bqtext);
+    CHECK(initra_ua_auth_report_verify(&bqr, initra_ua_dcap_verify, &vc, now, NULL, &a, &err) != 0 &&
+              strstr(err.msg, "quote signature does not verify") && !strstr(err.msg, "collateral"),
+          "a quote with a broken signature and garbage collateral is refused for the signature: %s", err.msg);
+    free(bqtext);
+    free(bqb64);
+    free(rawq);
+    json_decref(bq);
 
     /* malformed reports */
     struct {
@@ -181,7 +284,7 @@ int main(void)
         {"{\"b64_quote\":\"AAAA\"}", "no json_collateral"},
         {"{\"b64_quote\":\"AA!A\",\"json_collateral\":\"{}\"}", "b64_quote"},
         {"{\"b64_quote\":\"AAAA\",\"json_collateral\":\"{}\"}", "UA report: b64_quote: quote"},
-        {"{\"b64_quote\":\"AAAA\",\"b64Quote\":\"AAAA\",\"json_collateral\":\"{}\"}", "both b64_quote and b64Quote"},
+        {"{\"b64_quote\":\"AAAA\",\"jsonCollateral\":\"{}\"}", "has the field \"jsonCollateral\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         initra_ua_auth_report m = with_json(&r, cases[i].json);

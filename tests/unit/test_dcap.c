@@ -98,6 +98,21 @@ int main(void)
     time_t tt;
     CHECK(dcap_parse_date("2025-06-19T10:01:18Z", &tt) == 0 && tt == 1750327278, "date parse");
     CHECK(dcap_parse_date("2025-06-19 10:01:18Z", &tt) != 0 && dcap_parse_date("2025-06-19T10:01:18", &tt) != 0, "bad dates refused");
+    /* PCCS bodies: the exact text of the top-level member, whatever else holds the same key */
+    const char *body = "{\"x\": {\"tcbInfo\": {\"a\": 1}}, \"n\": 12.5e1,\n \"tcbInfo\" :  {\"b\": [2, \"}\"]} ,\"signature\":\"00ff\"}";
+    char *text, *sig;
+    size_t tl;
+    CHECK(initra_dcap_signed_body(body, strlen(body), "tcbInfo", &text, &tl, &sig, &err) == 0 &&
+              !strcmp(text, "{\"b\": [2, \"}\"]}") && tl == strlen(text) && !strcmp(sig, "00ff"),
+          "signed body: the top-level member's exact text and the signature (%s)", text ? text : err.msg);
+    free(text);
+    free(sig);
+    const char *dup = "{\"tcbInfo\":{},\"tcbInfo\":{\"a\":1},\"signature\":\"00\"}";
+    CHECK(initra_dcap_signed_body(dup, strlen(dup), "tcbInfo", &text, &tl, &sig, &err) != 0 && strstr(err.msg, "duplicate"),
+          "signed body with tcbInfo twice refused: %s", err.msg);
+    const char *nosig = "{\"tcbInfo\":{}}";
+    CHECK(initra_dcap_signed_body(nosig, strlen(nosig), "tcbInfo", &text, &tl, &sig, &err) != 0 && strstr(err.msg, "not a PCCS body"),
+          "signed body without a signature refused: %s", err.msg);
     initra_dcap_free(d);
     CHECK_DONE();
 }
