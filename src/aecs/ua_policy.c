@@ -250,7 +250,30 @@ int initra_ua_policy_from_json(const json_t *j, const char *where, initra_ua_pol
             return -1;
         }
         out->n = i + 1;
+        if (n_set == 0) {
+            initra_ua_policy_free(out);
+            return initra_fail(err, "%s: %s: every field of the entry is empty, so it would match any enclave; set "
+                                    "hex_ta_measurement (mrenclave) or hex_signer (mrsigner)",
+                               where, label);
+        }
     }
+    return 0;
+}
+
+int initra_ua_entry_pinned(const initra_ua_attrs *e)
+{
+    const char *m = e->v[INITRA_UA_HEX_TA_MEASUREMENT], *s = e->v[INITRA_UA_HEX_SIGNER];
+    return (m && *m) || (s && *s);
+}
+
+int initra_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, initra_err *err)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (!initra_ua_entry_pinned(&p->entries[i]))
+            return initra_fail(err, "%s: [%zu]: the entry pins neither hex_ta_measurement (mrenclave) nor hex_signer "
+                                    "(mrsigner), so any genuine enclave could match; set one of them, or set "
+                                    "accept_any_enclave in the KMS configuration",
+                               where, i);
     return 0;
 }
 
