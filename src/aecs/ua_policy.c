@@ -1,5 +1,6 @@
 /* Unified Attestation attributes of an SGX_DCAP report and UA policy matching (PROTOCOLS.md 1.3):
- * OR across entries, AND within an entry, empty field unchecked, empty list fails; decimal prod id,
+ * OR across entries, AND within an entry, empty field unchecked (except that a debug enclave needs an
+ * entry with bool_debug_disabled "false"), empty list fails; decimal prod id,
  * >= on min isvsvn, prefix on user data and nonce, uppercase hex; attributes the platform never fills
  * fail when a policy sets them. */
 #include "initra/aecs.h"
@@ -362,6 +363,15 @@ static int entry_failures(const initra_ua_attrs *e, const initra_ua_attrs *actua
             if (!fails && why) *why = tmp;
             fails++;
         }
+    }
+    /* A debug enclave's memory is open to the host: accepted only by an entry that asks for one. */
+    const char *dbg = actual->v[INITRA_UA_BOOL_DEBUG_DISABLED], *want = e->v[INITRA_UA_BOOL_DEBUG_DISABLED];
+    if (dbg && !ua_true(dbg) && !(want && *want)) {
+        if (!fails && why)
+            initra_fail(why, "bool_debug_disabled is \"false\": a debug enclave (its memory is readable by the host), "
+                             "which the entry does not allow; set bool_debug_disabled \"false\" (debug_disabled in a "
+                             "spec) to accept debug enclaves");
+        fails++;
     }
     return fails;
 }

@@ -153,6 +153,12 @@ static void each_attribute(void)
     CHECK(!accepts("[{\"bool_debug_disabled\":\"true\"}]", &d, &why) && strstr(why.msg, "a debug enclave"),
           "debug enclave refused by bool_debug_disabled true: %s", why.msg);
     CHECK(accepts("[{\"bool_debug_disabled\":\"0\"}]", &d, &why) == 1, "\"0\" is false: debug enclave accepted");
+    CHECK(!accepts("[{\"hex_signer\":\"" MRS "\"}]", &d, &why) &&
+              strstr(why.msg, "bool_debug_disabled is \"false\": a debug enclave (its memory is readable by the host), "
+                              "which the entry does not allow; set bool_debug_disabled \"false\""),
+          "debug enclave refused by an entry that leaves bool_debug_disabled empty: %s", why.msg);
+    CHECK(accepts("[{\"hex_signer\":\"" MRS "\",\"bool_debug_disabled\":\"false\"}]", &d, &why) == 1,
+          "an entry asking for a debug enclave accepts it");
     CHECK(refuses_load("[{\"bool_debug_disabled\":\"yes\"}]", "not true, false, 1 or 0", &why), "bool typo refused");
     /* hex_user_data prefix */
     CHECK(accepts("[{\"hex_user_data\":\"a0a1a2\"}]", &b, &why) == 1, "hex_user_data prefix (case normalised)");
