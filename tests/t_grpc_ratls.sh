@@ -101,6 +101,8 @@ bad_conf "isv_svn of the wrong type" 'sgx_mrs\[0\].isv_svn: "1" is not an intege
 bad_conf "missing sgx_mrs field" 'sgx_mrs\[0\].debuggable: \(missing\) is required' 'del c["ra_config"]["sgx_mrs"][0]["debuggable"]'
 bad_conf "not JSON" 'bad.json: line 1, column [0-9]+' 'c = "{\"kms_server\": "'
 bad_conf "unknown initra option" 'initra.retries: 3 is not a known key' 'c["initra"]["retries"] = 3'
+bad_conf "accept_any_enclave not a boolean" 'initra.accept_any_enclave: "yes" is not true or false' 'c["initra"]["accept_any_enclave"] = "yes"'
+bad_conf "ra_config that pins nothing" 'ra_config: pins nothing: .*to the KMS.s MRENCLAVE' 'c["ra_config"]["verify_mr_enclave"] = "off"'
 OCCLUM_INIT_RA_KMS_SERVER=nonsense "$INITRA" init --conf "$T/conf.json" >/dev/null 2>"$T/err7"
 grep -q 'environment OCCLUM_INIT_RA_KMS_SERVER: "nonsense" is not HOST:PORT' "$T/err7" && ok "bad OCCLUM_INIT_RA_KMS_SERVER refused" || not_ok "env: $(cat "$T/err7")"
 "$INITRA" init --conf "$T/conf.json" >/dev/null 2>"$T/err7"

@@ -76,6 +76,7 @@ if kms_start "$P/kms" "$EVIL_PORT" "$P/evil-kms.log" --secrets /etc/kms/secret_c
   ok "the attacker's debug enclave KMS serves"
 else not_ok "attacker KMS starts: $(cat "$P/evil-kms.log")"; fi
 DEAD=$(free_port)
+DEBUG_REFUSED="its evidence does not satisfy ra_config: .*the enclave is a debug enclave \(its memory is readable by the host\)"
 
 # 1. The seed's template, unchanged ra_config (every verify_* "off"): init refuses before connecting.
 "$INITRA" new "$P/tmpl" --init-ra grpc_ratls >/dev/null
@@ -85,13 +86,23 @@ pin_attack t1 "$P/c1.json" "seed template (every verify_* off)" \
   'ra_config: pins nothing: verify_mr_enclave and verify_mr_signer are both "off".*set verify_mr_enclave "on" and sgx_mrs\[\]\.mr_enclave to the KMS.s MRENCLAVE \(`initra print mrenclave DIR`\)' \
   "$P/evil-kms.log"
 
+# The measured opt-out, "accept_any_enclave": true: init warns that the KMS is not pinned, and a debug
+# KMS is still refused.
+pin_edit "$P/c1.json" "$P/c1a.json" 'c["initra"]["accept_any_enclave"] = True'
+pin_mark "$P/evil-kms.log"
+pin_init t1a "$P/c1a.json" >"$P/o-t1a"
+if grep -q '^rc=1$' "$P/o-t1a" && [ "$(grep -vc '^rc=' "$P/o-t1a")" = 2 ] && ! grep -q '^/etc/keys' "$P/o-t1a" &&
+   grep -q "^init: warning: /etc/init_ra_conf.json: ra_config pins neither mr_enclave nor mr_signer (accept_any_enclave is set): any genuine enclave is accepted (kms_server 127.0.0.1:$EVIL_PORT)" "$P/o-t1a" &&
+   grep -Eq "^initra: init: KMS server .* refused: .*$DEBUG_REFUSED" "$P/o-t1a"; then
+  ok "accept_any_enclave: one warning line, and the debug KMS still refused, nothing written"
+else not_ok "accept_any_enclave with a debug KMS: $(cat "$P/o-t1a")"; fi
+
 # 2. init pins the KMS's MRENCLAVE, verify_enclave_debuggable "off" as in Occlum's template; the host
 # redirects it to the debug build of that very image.
 init_conf "$P/c2p.json" "$DEAD" "$GENUINE_MRE" demo_key=/etc/keys/demo_key
 pin_edit "$P/c2p.json" "$P/c2.json" 'ra["verify_enclave_debuggable"] = "off"'
-DEBUG_REFUSED="refused: its evidence does not satisfy ra_config: .*the enclave is a debug enclave \(its memory is readable by the host\)"
 pin_attack t2 "$P/c2.json" "OCCLUM_INIT_RA_KMS_SERVER -> debug KMS with the pinned MRENCLAVE" \
-  "KMS server 127.0.0.1:$EVIL_PORT $DEBUG_REFUSED" "$P/evil-kms.log" OCCLUM_INIT_RA_KMS_SERVER="127.0.0.1:$EVIL_PORT"
+  "KMS server 127.0.0.1:$EVIL_PORT refused: $DEBUG_REFUSED" "$P/evil-kms.log" OCCLUM_INIT_RA_KMS_SERVER="127.0.0.1:$EVIL_PORT"
 # verify_enclave_debuggable "on" with debuggable false says the same explicitly.
 pin_attack t2p "$P/c2p.json" "... with verify_enclave_debuggable \"on\", debuggable false" \
   "refused: its evidence does not satisfy ra_config: .*the enclave is a debug enclave, the entry requires debuggable false" \
