@@ -11,17 +11,11 @@
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include "ratls.pb-c.h"
+#include "sim_serve.h"
 
 static initra_sim *sim;
 static initra_sgx_report_body kms_id, client_id;
 static char *seen_server_cert;
-
-static void *serve(void *arg)
-{
-    initra_err e;
-    initra_sim_serve_fd(sim, *(int *)arg, &kms_id, &e);
-    return NULL;
-}
 
 static int client_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
 {
@@ -89,13 +83,11 @@ int main(void)
     free(cj);
     put(sec, "{\"k\": \"b25l\"}"); /* "one" */
     put(cl, "[{\"mr_signer\": \"4242424242424242424242424242424242424242424242424242424242424242\"}]");
-    int sp[2];
-    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
-    pthread_t st;
-    pthread_create(&st, NULL, serve, &sp[0]);
-    char num[16];
-    snprintf(num, sizeof num, "%d", sp[1]);
-    setenv(INITRA_SIM_FD_ENV, num, 1);
+    sim_served ss;
+    memset(&ss, 0, sizeof ss);
+    ss.sim = sim;
+    ss.id = kms_id;
+    CHECK(sim_serve_start(&ss) == 0, "sim quotes served on a descriptor");
     const char *roots[] = {root};
     initra_kms_opts o = {0};
     o.listen = "127.0.0.1:0";
@@ -183,9 +175,7 @@ int main(void)
     initra_free_secret(key, strlen(key));
     initra_kms_stop(k);
     fclose(o.log);
-    close(sp[1]);
-    pthread_join(st, NULL);
-    close(sp[0]);
+    sim_serve_stop(&ss);
     initra_sim_close(sim);
     const char *files[] = {root, coll, sec, cl, p};
     for (size_t i = 0; i < 5; i++) unlink(files[i]);
