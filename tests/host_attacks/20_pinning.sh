@@ -2,8 +2,8 @@
 # (every verify_* "off"), or points OCCLUM_INIT_RA_KMS_SERVER at its own debug enclave KMS serving its
 # own keys (a debug enclave's memory is open to the host; its MRENCLAVE is the genuine one when the image
 # is the same, and its MRSIGNER is the vendor's when the vendor signed a debug build), or runs an AECS
-# init whose ua_policy_* is empty. Each: init exits 1 with one line, writes nothing, and the attacker's
-# KMS never releases a key.
+# init whose ua_policy_* is empty, or that pins MRSIGNER, at a debug AECS KMS. Each: init exits 1 with one
+# line and writes nothing; a GRPC-RATLS KMS is refused in the handshake, before any request.
 P=$T/pinning
 mkdir -p "$P"
 W=$P
@@ -130,4 +130,10 @@ aecs_init_conf "$P/c4.json" "$AECS_PORT" "" k=app-svc:/etc/keys/k
 pin_attack t4 "$P/c4.json" "AECS init with every ua_policy_* empty" \
   'ra_config: pins nothing: neither ua_policy_hex_ta_measurement nor ua_policy_hex_signer is set.*set ua_policy_hex_ta_measurement to the AECS server.s MRENCLAVE' \
   "$P/evil-aecs.log"
+# 5. AECS init pins the vendor's MRSIGNER (ua_policy_hex_signer), bool_debug_disabled left empty as UA
+# allows: the debug AECS KMS of that signer is refused. (AECS's server proves itself in its reply, so it
+# answers the request; what it sends is its own key sealed to this enclave, which init then refuses.)
+AECS_RA_EXTRA='{"ua_policy_hex_signer": "'$SIGNER'"}' aecs_init_conf "$P/c5.json" "$AECS_PORT" "" k=app-svc:/etc/keys/k
+pin_attack t5 "$P/c5.json" "AECS init pinning MRSIGNER -> debug AECS KMS of that signer" \
+  "does not match ra_config's ua_policy_\*: .*bool_debug_disabled is \"false\": a debug enclave \(its memory is readable by the host\)" ""
 W=$T
