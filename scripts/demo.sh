@@ -63,7 +63,7 @@ sim_export
 "$INITRA" new "$W/probe" >/dev/null && "$INITRA" build "$W/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$W/probe" | field)
 clients_conf "$W/dynamic_config.json" "$SIGNER" 1
-echo "dynamic_config.json: clients must be signed by $SIGNER and launched with CONFIGSVN 1:"
+echo "dynamic_config.json: clients must be production enclaves signed by $SIGNER and launched with CONFIGSVN 1:"
 cat "$W/dynamic_config.json"
 
 step "7. A KMS instance: initra itself in a simulated enclave, serving ratls.GrSecret over mutual RA-TLS"
@@ -76,7 +76,14 @@ trap 'kill $KMS_PID 2>/dev/null || true' EXIT
 cat "$W/kms.log"
 
 step "8. An application instance (busybox) created with --init-ra grpc_ratls; its init_ra_conf.json pins the KMS's MRENCLAVE"
+echo "Occlum's template (every verify_* \"off\") pins nothing, so init refuses it:"
+"$INITRA" new "$W/template" --init-ra grpc_ratls >/dev/null
+run "$INITRA" init --conf "$W/template/init_ra_conf.json" || echo "(init exited with status $?, as expected)"
+echo "The KMS's MRENCLAVE, to pin it by:"
+run "$INITRA" print mrenclave "$W/kms"
 init_conf "$W/init_ra_conf.json" "$PORT" "$KMS_MRE" demo_key=/etc/keys/demo_key disk_key=/etc/keys/disk_key
+echo "init_ra_conf.json: verify_mr_enclave \"on\" with that MRENCLAVE, and verify_enclave_debuggable \"on\" with"
+echo "debuggable false (only a production KMS; a debug enclave's memory is open to the host):"
 cat "$W/init_ra_conf.json"
 app_instance "$W/app" "$W/init_ra_conf.json" --init-ra
 

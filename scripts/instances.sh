@@ -10,11 +10,22 @@ sim_export() {
   "$INITRA" sim root -o "$W/sim-root.der" && "$INITRA" sim collateral -o "$W/collateral.json"
 }
 
-# kms_instance DIR FILE...: a KMS instance whose image holds FILEs (and the sim root and collateral) in /etc/kms.
+# production DIR: Occlum.json metadata.debuggable false. `initra new` writes Occlum's template, which is
+# debuggable, and policies refuse debug enclaves (their memory is open to the host) unless they allow them.
+production() {
+  python3 - "$1/Occlum.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["metadata"]["debuggable"] = False
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+}
+
+# kms_instance DIR FILE...: a production KMS instance whose image holds FILEs (and the sim root and
+# collateral) in /etc/kms.
 kms_instance() {
   dir=$1; shift
   rm -rf "$dir"
-  "$INITRA" new "$dir" >/dev/null || return 1
+  "$INITRA" new "$dir" >/dev/null && production "$dir" || return 1
   mkdir -p "$dir/image/etc/kms"
   cp "$W/sim-root.der" "$W/collateral.json" "$@" "$dir/image/etc/kms/" || return 1
   "$INITRA" build "$dir" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
@@ -40,7 +51,7 @@ wait_for() {
   return 1
 }
 
-# app_instance DIR CONF.json [--init-ra]: a busybox application instance with enable_kss, whose image
+# app_instance DIR CONF.json [--init-ra]: a busybox production application instance with enable_kss, whose image
 # holds CONF as /etc/init_ra_conf.json and the sim root and collateral in /etc/initra. With --init-ra,
 # /bin/init (the init-RA client) runs before the program.
 app_instance() {
@@ -56,12 +67,14 @@ import json, sys
 j = json.load(open(sys.argv[1])); j["metadata"]["enable_kss"] = True
 json.dump(j, open(sys.argv[1], "w"), indent=4)
 PY
+  production "$dir"
   "$INITRA" build "$dir" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
 }
 
 # init_conf OUT PORT KMS_MRENCLAVE KEY=PATH...: an Occlum GRPC-RATLS init_ra_conf.json pinning the KMS's
-# MRENCLAVE, with initra's optional section naming the sim root and collateral; init's deadline is
-# $INIT_DEADLINE_MS (default 10 s, generous for loaded test machines).
+# MRENCLAVE (a production enclave: verify_enclave_debuggable "on", debuggable false), with initra's
+# optional section naming the sim root and collateral; init's deadline is $INIT_DEADLINE_MS (default
+# 10 s, generous for loaded test machines). More initra keys: INITRA_EXTRA='{"k": v}'.
 init_conf() {
   out=$1 port=$2 mre=$3; shift 3
   python3 - "$out" "$port" "$mre" "$@" <<'PY'
@@ -70,24 +83,25 @@ out, port, mre, keys = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 conf = {"kms_server": "127.0.0.1:" + port,
         "kms_keys": [{"key": k.split("=", 1)[0], "path": k.split("=", 1)[1]} for k in keys],
         "ra_config": {"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off",
-                      "verify_isv_svn": "off", "verify_config_svn": "off", "verify_enclave_debuggable": "off",
+                      "verify_isv_svn": "off", "verify_config_svn": "off", "verify_enclave_debuggable": "on",
                       "sgx_mrs": [{"mr_enclave": mre, "mr_signer": "", "isv_prod_id": 0, "isv_svn": 0,
-                                   "config_svn": 0, "debuggable": True}]},
+                                   "config_svn": 0, "debuggable": False}]},
         "initra": {"collateral": "/etc/initra/collateral.json", "trust_roots": ["/etc/initra/sim-root.der"],
                    "deadline_ms": int(os.environ.get("INIT_DEADLINE_MS", "10000"))}}
+conf["initra"].update(json.loads(os.environ.get("INITRA_EXTRA") or "{}"))
 json.dump(conf, open(out, "w"), indent=4)
 PY
 }
 
-# clients_conf OUT MRSIGNER CONFIG_SVN: Occlum's dynamic_config.json allowing enclaves of MRSIGNER
-# launched with exactly CONFIG_SVN.
+# clients_conf OUT MRSIGNER CONFIG_SVN: Occlum's dynamic_config.json allowing production enclaves of
+# MRSIGNER launched with exactly CONFIG_SVN.
 clients_conf() {
   python3 - "$1" "$2" "$3" <<'PY'
 import json, sys
 json.dump({"verify_mr_enclave": "off", "verify_mr_signer": "on", "verify_isv_prod_id": "off",
-           "verify_isv_svn": "off", "verify_config_svn": "on", "verify_enclave_debuggable": "off",
+           "verify_isv_svn": "off", "verify_config_svn": "on", "verify_enclave_debuggable": "on",
            "sgx_mrs": [{"mr_enclave": "", "mr_signer": sys.argv[2], "isv_prod_id": 0, "isv_svn": 0,
-                        "config_svn": int(sys.argv[3]), "debuggable": True}]}, open(sys.argv[1], "w"), indent=4)
+                        "config_svn": int(sys.argv[3]), "debuggable": False}]}, open(sys.argv[1], "w"), indent=4)
 PY
 }
 
@@ -119,8 +133,9 @@ expect_refusal() {
 }
 
 # aecs_init_conf OUT PORT SERVER_MRENCLAVE NAME=SERVICE:PATH[:base64]...: an Occlum AECS init_ra_conf.json
-# pinning the AECS server's MRENCLAVE (ua_policy_hex_ta_measurement; "" leaves it unpinned), with initra's
-# optional section naming the sim root and collateral. Extra ra_config fields: AECS_RA_EXTRA='{"k": "v"}'.
+# pinning the AECS server's MRENCLAVE (ua_policy_hex_ta_measurement; "" leaves it unpinned, which init
+# refuses unless INITRA_EXTRA='{"accept_any_enclave": true}'), with initra's optional section naming the
+# sim root and collateral. Extra ra_config fields: AECS_RA_EXTRA='{"k": "v"}'; extra initra keys: INITRA_EXTRA.
 aecs_init_conf() {
   out=$1 port=$2 mre=$3; shift 3
   python3 - "$out" "$port" "$mre" "${AECS_RA_EXTRA:-{\}}" "$@" <<'PY'
@@ -145,6 +160,7 @@ for k in keys:
 conf = {"kms_server": "127.0.0.1:" + port, "kms_keys": kk, "ua_env_pccs_url": "", "ra_config": ra,
         "initra": {"collateral": "/etc/initra/collateral.json", "trust_roots": ["/etc/initra/sim-root.der"],
                    "deadline_ms": int(os.environ.get("INIT_DEADLINE_MS", "10000"))}}
+conf["initra"].update(json.loads(os.environ.get("INITRA_EXTRA") or "{}"))
 json.dump(conf, open(out, "w"), indent=4)
 PY
 }

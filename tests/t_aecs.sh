@@ -31,9 +31,9 @@ secrets:
   data: x
 - spec: {name: prod_signer, type: SECRET_TYPE_IMPORT_DATA, service: app-svc, policy: {enclaveMatchAnyRules: [{mrsigner: "$OTHER"}]}}
   data: x
-- spec: {name: svn9, type: SECRET_TYPE_IMPORT_DATA, service: app-svc, policy: {enclaveMatchAnyRules: [{minIsvSvn: "9"}]}}
+- spec: {name: svn9, type: SECRET_TYPE_IMPORT_DATA, service: app-svc, policy: {enclaveMatchAnyRules: [{mrsigner: "$SIGNER", minIsvSvn: "9"}]}}
   data: x
-- spec: {name: prod_only, type: SECRET_TYPE_IMPORT_DATA, service: app-svc, policy: {enclaveMatchAnyRules: [{debug_disabled: "true"}]}}
+- spec: {name: debug_only, type: SECRET_TYPE_IMPORT_DATA, service: app-svc, policy: {enclaveMatchAnyRules: [{mrsigner: "$SIGNER", debug_disabled: "false"}]}}
   data: x
 EOF
 adm create-secret --file "$T/spec.yaml" || not_ok "store created"
@@ -87,7 +87,7 @@ expect_refusal() { # DESC OUTPUT PATTERN
 }
 
 # 2. This enclave does not match a secret's policy, one attribute at a time: refused, the KMS log names it.
-for case in prod7:hex_prod_id prod_signer:hex_signer svn9:str_min_isvsvn prod_only:bool_debug_disabled; do
+for case in prod7:hex_prod_id prod_signer:hex_signer svn9:str_min_isvsvn debug_only:bool_debug_disabled; do
   sec=${case%%:*} attr=${case#*:}
   aecs_init_conf "$T/c2.json" "$PORT" "$KMS_MRE" imp=app-svc:/etc/keys/imp "$sec=app-svc:/etc/keys/$sec"
   try_init u2 "$T/c2.json" >"$T/o2"
@@ -109,16 +109,20 @@ $PY - "$T/conf.json" "$T/c4.json" "$T/c4e.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1])); c["kms_keys"] = c["kms_keys"][:1]; c["initra"]["trust_roots"] = []
 json.dump(c, open(sys.argv[2], "w"))
-c["ra_config"]["ua_policy_hex_ta_measurement"] = ""
+c["ra_config"]["ua_policy_hex_ta_measurement"] = ""; c["initra"]["accept_any_enclave"] = True
 json.dump(c, open(sys.argv[3], "w"))
 PY
 try_init u4 "$T/c4.json" >"$T/o4"
 expect_refusal "server report does not verify" "$T/o4" "refused for key \"imp\": the AECS server's report: UA report: quote verification failed: .*not a trusted root"
 try_init u4e "$T/c4e.json" >"$T/o4e"
-expect_refusal "server report does not verify, ua_policy_* empty" "$T/o4e" "the AECS server's report: UA report: quote verification failed"
+expect_refusal "server report does not verify, ua_policy_* empty (accept_any_enclave)" "$T/o4e" "the AECS server's report: UA report: quote verification failed"
 
-# 5. Empty ua_policy_*: any genuine enclave is accepted, with one warning line naming the field to set.
-aecs_init_conf "$T/c5.json" "$PORT" "" imp=app-svc:/etc/keys/imp
+# 5. Empty ua_policy_*: refused unless the initra section sets accept_any_enclave; then any genuine enclave
+# is accepted, with one warning line naming the field to set.
+aecs_init_conf "$T/c5n.json" "$PORT" "" imp=app-svc:/etc/keys/imp
+try_init u5n "$T/c5n.json" >"$T/o5n"
+expect_refusal "empty ua_policy_* refused" "$T/o5n" "ra_config: pins nothing: neither ua_policy_hex_ta_measurement nor ua_policy_hex_signer is set"
+INITRA_EXTRA='{"accept_any_enclave": true}' aecs_init_conf "$T/c5.json" "$PORT" "" imp=app-svc:/etc/keys/imp
 try_init u5 "$T/c5.json" >"$T/o5"
 [ "$(grep -c 'warning' "$T/o5")" = 1 ] && grep -q '^init: warning: the AECS server.s identity is not pinned.*set ua_policy_hex_ta_measurement' "$T/o5" \
   && grep -q '^rc=0$' "$T/o5" && grep -qx /etc/keys/imp "$T/o5" \

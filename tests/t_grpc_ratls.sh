@@ -101,6 +101,8 @@ PY
 try_init u8 "$T/c8.json" --config-svn 1 >"$T/o8"
 grep -q '^rc=0$' "$T/o8" && grep -q 'ratls=occlum asked for "bin100": released' "$T/kms.log" \
   && ok "initra.ratls_format \"occlum\": init presents Occlum evidence only" || not_ok "ratls_format occlum: $(cat "$T/o8"; grep bin100 "$T/kms.log")"
+bad_conf "accept_any_enclave not a boolean" 'initra.accept_any_enclave: "yes" is not true or false' 'c["initra"]["accept_any_enclave"] = "yes"'
+bad_conf "ra_config that pins nothing" 'ra_config: pins nothing: .*to the KMS.s MRENCLAVE' 'c["ra_config"]["verify_mr_enclave"] = "off"'
 OCCLUM_INIT_RA_KMS_SERVER=nonsense "$INITRA" init --conf "$T/conf.json" >/dev/null 2>"$T/err7"
 grep -q 'environment OCCLUM_INIT_RA_KMS_SERVER: "nonsense" is not HOST:PORT' "$T/err7" && ok "bad OCCLUM_INIT_RA_KMS_SERVER refused" || not_ok "env: $(cat "$T/err7")"
 "$INITRA" init --conf "$T/conf.json" >/dev/null 2>"$T/err7"

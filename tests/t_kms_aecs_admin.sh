@@ -38,14 +38,14 @@ secrets:
     service: service1
     policy:
       enclaveMatchAnyRules:
-      - mrsigner: ""
+      - mrsigner: "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 - spec:
     name: rsa_key
     type: SECRET_TYPE_RSA_KEY_PAIR
     service: service1
     policy:
       enclaveMatchAnyRules:
-      - mrsigner: ""
+      - mrsigner: "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
     params:
     - key: "pkcs_type"
       value: "pkcs8"
@@ -112,12 +112,12 @@ sed 's/name: demo_key/name: "demo key"/' "$T/spec.yaml" >"$T/bad1.yaml"
 check_fails "forbidden character in a secret name" 2 "bad1.yaml: secrets\[0\]\.spec: secret name \"demo key\" has the forbidden character ' '" \
   adm create-secret --file "$T/bad1.yaml"
 big=$(python3 -c 'print("x"*10241)')
-printf 'kind: SecretPolicy\nsecrets:\n- spec: {name: big, type: SECRET_TYPE_IMPORT_DATA, service: service1, policy: {enclaveMatchAnyRules: [{}]}}\n  data: %s\n' "$big" >"$T/big.yaml"
+printf 'kind: SecretPolicy\nsecrets:\n- spec: {name: big, type: SECRET_TYPE_IMPORT_DATA, service: service1, policy: {enclaveMatchAnyRules: [{mrsigner: cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd}]}}\n  data: %s\n' "$big" >"$T/big.yaml"
 check_fails "import data over 10240 bytes" 2 "secrets\[0\]\.data: import data is 10241 bytes; AECS allows at most 10240" \
   adm create-secret --file "$T/big.yaml"
 same "oversized import data"
 ok10240=$(python3 -c 'print("x"*10240)')
-printf 'kind: SecretPolicy\nsecrets:\n- spec: {name: big, type: SECRET_TYPE_IMPORT_DATA, service: service1, policy: {enclaveMatchAnyRules: [{}]}}\n  data: %s\n' "$ok10240" >"$T/max.yaml"
+printf 'kind: SecretPolicy\nsecrets:\n- spec: {name: big, type: SECRET_TYPE_IMPORT_DATA, service: service1, policy: {enclaveMatchAnyRules: [{mrsigner: cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd}]}}\n  data: %s\n' "$ok10240" >"$T/max.yaml"
 cp "$S" "$T/keep"; check "import data of exactly 10240 bytes accepted" adm create-secret --file "$T/max.yaml"; cp "$T/keep" "$S"
 sed 's/service: service1/service: nosuch/' "$T/spec.yaml" >"$T/unknown.yaml"
 check_fails "unknown service" 1 "service \"nosuch\" is not registered; run .initra kms aecs-admin register-service nosuch. first" \
@@ -134,6 +134,10 @@ check_fails "hex prodID refused" 2 "enclaveMatchAnyRules: \[0\]: hex_prod_id: \"
   adm create-secret --file "$T/prod.yaml"
 sed 's/mrenclave: ""/mrenclav: ""/' "$T/spec.yaml" >"$T/typo.yaml"
 check_fails "unknown rule key" 2 "unknown key \"mrenclav\"" adm create-secret --file "$T/typo.yaml"
+sed 's/mrsigner: "[cd]*"/mrsigner: ""/; s/prodID: "1234"/prodID: ""/; s/minIsvSvn: "0"/minIsvSvn: ""/; s/debug_disabled: "true"/debug_disabled: ""/' "$T/spec.yaml" >"$T/empty.yaml"
+check_fails "a rule whose fields are all empty (it would match any enclave)" 2 \
+  "empty.yaml: secrets\[0\]\.spec\.policy\.enclaveMatchAnyRules: \[0\]: every field of the entry is empty, so it would match any enclave; set hex_ta_measurement \(mrenclave\) or hex_signer \(mrsigner\)" \
+  adm create-secret --file "$T/empty.yaml"
 printf 'kind: SecretPolicy\nsecrets: &a\n- spec: *a\n' >"$T/alias.yaml"
 check_fails "YAML aliases refused" 2 "alias.yaml: line [0-9]+: YAML (anchors|aliases) are not supported" adm create-secret --file "$T/alias.yaml"
 printf 'kind: SecretPolicy\nsecrets: [\n' >"$T/syntax.yaml"
@@ -152,6 +156,9 @@ check_fails "store with a malformed AES key" 2 "bad2.json: secrets\[0\]\.data: a
 printf '{"version": 1, "services": ["s"], "secrets": [{"service": "t", "name": "k", "type": "IMPORT_DATA", "data": "x", "policy": []}]}' >"$T/bad3.json"
 check_fails "store with a secret of an unregistered service" 2 "bad3.json: secrets\[0\]\.service: \"t\" is not a registered service" \
   $ADMIN --store "$T/bad3.json" list
+printf '{"version": 1, "services": ["s"], "secrets": [{"service": "s", "name": "k", "type": "IMPORT_DATA", "data": "x", "policy": [{"hex_signer": ""}]}]}' >"$T/bad4.json"
+check_fails "store holding a rule whose fields are all empty" 2 "bad4.json: secrets\[0\]\.policy: \[0\]: every field of the entry is empty" \
+  $ADMIN --store "$T/bad4.json" list
 cp "$T/bad3.json" "$T/bad3.copy"
 check_fails "register-service on an invalid store" 2 "bad3.json: secrets\[0\]" $ADMIN --store "$T/bad3.json" register-service t
 cmp -s "$T/bad3.json" "$T/bad3.copy" && ok "an invalid store is not rewritten" || not_ok "invalid store rewritten"

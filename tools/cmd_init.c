@@ -56,11 +56,8 @@ int cmd_init(int argc, char **argv)
         fprintf(stderr, "init: notice: %s: ra_config %s set but not used (EPID/IAS and hosted UAS are not supported; "
                         "the AECS server's DCAP report is verified from its own collateral)\n",
                 conf, c.unused);
-    if (c.flavour == INITRA_INIT_AECS && !c.ua_policy_set)
-        fprintf(stderr, "init: warning: the AECS server's identity is not pinned: every ra_config ua_policy_* field is "
-                        "empty, so any genuine enclave at %s is trusted; set ua_policy_hex_ta_measurement (its "
-                        "MRENCLAVE) or ua_policy_hex_signer\n",
-                c.kms_server);
+    const char *warning = initra_init_conf_warning(&c);
+    if (warning) fprintf(stderr, "init: %s (kms_server %s)\n", warning, c.kms_server);
     int n = 0;
     int rc = initra_init_fetch(conf, &c, INITRA_INIT_EXITING, &n, &err);
     if (rc) {

@@ -120,7 +120,7 @@ static int serve(int argc, char **argv)
     initra_err err;
     if (aecs) {
         initra_kms_aecs_opts ao = {o.listen, store, o.verifier.collateral, o.verifier.pccs_url, roots, n_roots,
-                                   o.insecure_no_attestation, 0, NULL};
+                                   o.insecure_no_attestation, 0, NULL, 0};
         return serve_aecs(&ao, &set);
     }
     initra_kms *k = initra_kms_start(&o, &err);

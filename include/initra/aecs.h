@@ -75,7 +75,8 @@ typedef struct {
 
 /* From a JSON array of objects keyed by attribute names (string values; integers accepted for the
  * decimal fields, booleans for bool_debug_disabled). Unknown keys, malformed hex, non-decimal numbers
- * are errors naming `where`, the entry and the field. */
+ * and an entry whose fields are all empty (it would match any enclave) are errors naming `where`, the
+ * entry and the field. */
 int initra_ua_policy_from_json(const json_t *j, const char *where, initra_ua_policy *out, initra_err *err);
 /* The policy as that JSON array (only non-empty fields); new reference. */
 json_t *initra_ua_policy_to_json(const initra_ua_policy *p);
@@ -86,6 +87,11 @@ int initra_ua_policy_from_ra_config(const json_t *ra_config, const char *where, 
 /* Normalises and checks one value for attribute attr into a fresh string (""/NULL -> ""). */
 int initra_ua_value_normalise(int attr, const char *value, char **out, initra_err *err);
 void initra_ua_policy_free(initra_ua_policy *p);
+/* 1 when the entry pins the enclave: hex_ta_measurement (MRENCLAVE) or hex_signer (MRSIGNER) is set. */
+int initra_ua_entry_pinned(const initra_ua_attrs *e);
+/* 0 when every entry is pinned; else -1 naming `where`, the entry, what to set and the opt-out
+ * (accept_any_enclave). */
+int initra_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, initra_err *err);
 /* 0 when some entry accepts the attributes; -1 with `why` naming the entry (the closest one when there
  * are several), the attribute that failed and both values. */
 int initra_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *actual, initra_err *why);
@@ -276,6 +282,9 @@ int initra_aecs_store_from_json(const char *text, size_t len, const char *where,
 /* Writes atomically, mode 0600. */
 int initra_aecs_store_save(const initra_aecs_store *st, const char *path, initra_err *err);
 void initra_aecs_store_free(initra_aecs_store *st);
+/* 0 when every secret's policy entries pin mrenclave or mrsigner (initra_ua_policy_check_pinned); else -1
+ * naming `where`, the secret and the entry. The KMS requires it unless accept_any_enclave. */
+int initra_aecs_store_check_pinned(const initra_aecs_store *st, const char *where, initra_err *err);
 
 int initra_aecs_store_register_service(initra_aecs_store *st, const char *name, initra_err *err);
 /* The secret (service, name) or NULL. */

@@ -35,6 +35,7 @@ typedef struct {
     /* AECS: */
     initra_ua_policy ua_policy;  /* ra_config ua_policy_* as one entry */
     int ua_policy_set;           /* some ua_policy_* field is set (else any genuine enclave is accepted) */
+    int ua_policy_unpinned;      /* neither ua_policy_hex_ta_measurement nor _hex_signer (accept_any_enclave) */
     char *ua_pccs_url;           /* ua_env_pccs_url: collateral for our own report (UA_ENV_PCCS_URL is not
                                     read: the environment is the host's) */
     char *ua_dcap_pccs_url;      /* ra_config ua_dcap_pccs_url (a fallback PCCS) */
@@ -50,15 +51,19 @@ typedef struct {
     size_t n_trust_roots;
     uint8_t sha512[64];          /* SHA-512 of the exact bytes parsed (the config_id binding checks it) */
     int ratls_format;            /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
+    int accept_any_enclave;      /* explicit opt-out: ra_config may pin neither MRENCLAVE nor MRSIGNER (warned) */
 } initra_init_conf;
 
 /* Loads and validates init_ra_conf.json, read once from a regular file (a FIFO or device is refused). The AECS schema is recognised by ua_env_pccs_url, a "service" in
  * kms_keys or ua_* keys in ra_config; otherwise it is GRPC-RATLS. Every error names the file, the JSON
- * path and the value. */
+ * path and the value. ra_config must pin the KMS by MRENCLAVE or MRSIGNER unless the initra section sets
+ * "accept_any_enclave": true (then initra_init_conf_warning says so). */
 int initra_init_conf_load(const char *path, initra_init_conf *c, initra_err *err);
 /* The same from text; `file` names it in errors. */
 int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err);
 void initra_init_conf_free(initra_init_conf *c);
+/* NULL, or (accept_any_enclave with a ra_config that pins nothing) the warning line to log at every use. */
+const char *initra_init_conf_warning(const initra_init_conf *c);
 
 /* "host:port", "[v6]:port": host and port 1-65535. */
 int initra_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err);

@@ -43,6 +43,9 @@ typedef struct {
     initra_ratls_verifier_opts verifier; /* trust roots and collateral for verifying clients */
     int insecure_no_attestation;         /* serve with a plain certificate when there is no quote provider */
     int no_client_attestation;           /* benchmarks only: plain mutual TLS, no evidence, no policy */
+    int accept_any_enclave;              /* policies may pin neither mr_enclave nor mr_signer (a warning is
+                                          * logged with every decision); set only from the measured
+                                          * KMS configuration */
     long cert_seconds;                   /* our RA-TLS certificate's validity; 0 = 24 h */
     int ratls_format;                    /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
     int threads;                         /* 0 = 8 */
@@ -52,8 +55,8 @@ typedef struct {
 typedef struct initra_kms initra_kms;
 
 /* Loads the files, makes our RA-TLS certificate (through the enclave's quote provider), and serves.
- * Refuses to start without a policy (clients or per-secret), and without a quote provider unless
- * insecure_no_attestation. */
+ * Refuses to start without a policy (clients or per-secret), with a policy that pins nothing (unless
+ * accept_any_enclave), and without a quote provider unless insecure_no_attestation. */
 initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err);
 int initra_kms_port(const initra_kms *k);
 /* Re-reads secrets and policies; on any error keeps the old configuration (all or nothing). */
@@ -76,12 +79,15 @@ typedef struct {
     int insecure_no_attestation; /* serve without a quote provider (clients will refuse this server) */
     int threads;                 /* 0 = 8 */
     FILE *log;                   /* one line per request and decision; NULL = stderr */
+    int accept_any_enclave;      /* store rules may pin neither mrenclave nor mrsigner (a warning is logged
+                                  * at every use); set only from the measured KMS configuration */
 } initra_kms_aecs_opts;
 
 typedef struct initra_kms_aecs initra_kms_aecs;
 
-/* Loads the store, makes the server's RSA-2048 key and its Passport report through the enclave's quote
- * provider, and serves plaintext HTTP/2 (the security is in the messages). */
+/* Loads the store (every rule must pin mrenclave or mrsigner unless accept_any_enclave), makes the
+ * server's RSA-2048 key and its Passport report through the enclave's quote provider, and serves
+ * plaintext HTTP/2 (the security is in the messages). */
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err);
 int initra_kms_aecs_port(const initra_kms_aecs *k);
 /* Re-reads the store; on any error keeps the old one. */

@@ -31,11 +31,28 @@ typedef struct {
 
 typedef struct initra_policy initra_policy;
 
+/* How a policy is loaded (docs/policy.md, "What pins an enclave"). A policy must pin every enclave it
+ * accepts by mr_enclave or mr_signer: Occlum format verify_mr_enclave or verify_mr_signer "on", initra
+ * format an mr_enclave or mr_signer in every entry. Only the measured configuration can opt out
+ * (init_ra_conf.json's "initra": {"accept_any_enclave": true}, the KMS's accept_any_enclave); then
+ * initra_policy_warning says so and callers log it at every use. */
+typedef struct {
+    int accept_any_enclave; /* the measured configuration's explicit opt-out */
+    const char *peer;       /* whom the policy admits, for messages: "the KMS", "the client"; NULL: "the enclave" */
+} initra_policy_opts;
+
 /* Parses a policy from JSON: an array = initra format; an object with "sgx_mrs" = Occlum format.
- * `where` names the source for errors (e.g. "dynamic_config.json" or "init_ra_conf.json: ra_config"). */
+ * `where` names the source for errors (e.g. "dynamic_config.json" or "init_ra_conf.json: ra_config").
+ * o NULL = the defaults (pinning required). A policy that pins nothing is an error naming what to set. */
+initra_policy *initra_policy_from_json_opts(const json_t *j, const char *where, const initra_policy_opts *o,
+                                            initra_err *err);
 initra_policy *initra_policy_from_json(const json_t *j, const char *where, initra_err *err);
 /* Reads and parses a policy file (either format). */
+initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
 initra_policy *initra_policy_load(const char *path, initra_err *err);
+/* NULL, or (only with accept_any_enclave) one line saying that some entry pins neither mr_enclave nor
+ * mr_signer, so any genuine enclave it names is accepted: log it at every use of the policy. */
+const char *initra_policy_warning(const initra_policy *p);
 void initra_policy_free(initra_policy *p);
 /* 0 when some entry accepts the evidence; -1 with `why` naming the closest entry, the field that
  * failed and both values. */
@@ -50,6 +67,11 @@ int initra_policy_is_occlum(const initra_policy *p);
 typedef struct initra_secret_policy initra_secret_policy;
 initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err);
 initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err);
+initra_secret_policy *initra_secret_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
+initra_secret_policy *initra_secret_policy_from_json_opts(const json_t *j, const char *where,
+                                                          const initra_policy_opts *o, initra_err *err);
+/* As initra_policy_warning. */
+const char *initra_secret_policy_warning(const initra_secret_policy *sp);
 void initra_secret_policy_free(initra_secret_policy *sp);
 /* 0 when one of the identities named for `secret` accepts ev; -1 with why (no rule, or the closest
  * identity and the failing field). */

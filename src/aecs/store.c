@@ -600,3 +600,14 @@ int initra_aecs_specs_parse(const char *text, size_t len, const char *where, ini
     if (rc) initra_aecs_specs_free(out);
     return rc;
 }
+
+int initra_aecs_store_check_pinned(const initra_aecs_store *st, const char *where, initra_err *err)
+{
+    for (size_t i = 0; i < st->n_secrets; i++) {
+        const initra_aecs_secret *s = &st->secrets[i];
+        char w[400];
+        snprintf(w, sizeof w, "%s: secrets[%zu] (%.64s/%.64s).policy", where, i, s->service, s->name);
+        if (initra_ua_policy_check_pinned(&s->policy, w, err)) return -1;
+    }
+    return 0;
+}

@@ -1,5 +1,6 @@
 /* Unified Attestation attributes of an SGX_DCAP report and UA policy matching (PROTOCOLS.md 1.3):
- * OR across entries, AND within an entry, empty field unchecked, empty list fails; decimal prod id,
+ * OR across entries, AND within an entry, empty field unchecked (except that a debug enclave needs an
+ * entry with bool_debug_disabled "false"), empty list fails; decimal prod id,
  * >= on min isvsvn, prefix on user data and nonce, uppercase hex; attributes the platform never fills
  * fail when a policy sets them. */
 #include "initra/aecs.h"
@@ -250,7 +251,30 @@ int initra_ua_policy_from_json(const json_t *j, const char *where, initra_ua_pol
             return -1;
         }
         out->n = i + 1;
+        if (n_set == 0) {
+            initra_ua_policy_free(out);
+            return initra_fail(err, "%s: %s: every field of the entry is empty, so it would match any enclave; set "
+                                    "hex_ta_measurement (mrenclave) or hex_signer (mrsigner)",
+                               where, label);
+        }
     }
+    return 0;
+}
+
+int initra_ua_entry_pinned(const initra_ua_attrs *e)
+{
+    const char *m = e->v[INITRA_UA_HEX_TA_MEASUREMENT], *s = e->v[INITRA_UA_HEX_SIGNER];
+    return (m && *m) || (s && *s);
+}
+
+int initra_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, initra_err *err)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (!initra_ua_entry_pinned(&p->entries[i]))
+            return initra_fail(err, "%s: [%zu]: the entry pins neither hex_ta_measurement (mrenclave) nor hex_signer "
+                                    "(mrsigner), so any genuine enclave could match; set one of them, or set "
+                                    "accept_any_enclave in the KMS configuration",
+                               where, i);
     return 0;
 }
 
@@ -339,6 +363,15 @@ static int entry_failures(const initra_ua_attrs *e, const initra_ua_attrs *actua
             if (!fails && why) *why = tmp;
             fails++;
         }
+    }
+    /* A debug enclave's memory is open to the host: accepted only by an entry that asks for one. */
+    const char *dbg = actual->v[INITRA_UA_BOOL_DEBUG_DISABLED], *want = e->v[INITRA_UA_BOOL_DEBUG_DISABLED];
+    if (dbg && !ua_true(dbg) && !(want && *want)) {
+        if (!fails && why)
+            initra_fail(why, "bool_debug_disabled is \"false\": a debug enclave (its memory is readable by the host), "
+                             "which the entry does not allow; set bool_debug_disabled \"false\" (debug_disabled in a "
+                             "spec) to accept debug enclaves");
+        fails++;
     }
     return fails;
 }

@@ -78,7 +78,8 @@ static int get_str_opt(const char *file, const json_t *o, const char *key, char 
 static int load_initra_section(const char *file, const json_t *o, initra_init_conf *c, initra_err *err)
 {
     static const char *const known[] = {"deadline_ms", "initial_backoff_ms", "max_backoff_ms", "call_timeout_ms",
-                                        "collateral", "pccs_url", "trust_roots", "ratls_format", NULL};
+                                        "collateral", "pccs_url", "trust_roots", "ratls_format", "accept_any_enclave",
+                                        NULL};
     if (!json_is_object(o)) return key_error(err, file, "initra", o, "is not an object");
     const char *k;
     const json_t *v;
@@ -89,9 +90,14 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
             char path[160];
             snprintf(path, sizeof path, "initra.%s", k);
             return key_error(err, file, path, v, "is not a known key (deadline_ms, initial_backoff_ms, max_backoff_ms, "
-                                                 "call_timeout_ms, collateral, pccs_url, trust_roots, ratls_format)");
+                                                 "call_timeout_ms, collateral, pccs_url, trust_roots, ratls_format, "
+                                                 "accept_any_enclave)");
         }
     }
+    const json_t *any = json_object_get(o, "accept_any_enclave");
+    if (any && !json_is_boolean(any))
+        return key_error(err, file, "initra.accept_any_enclave", any, "is not true or false");
+    c->accept_any_enclave = json_is_true(any);
     if (get_uint_opt(file, o, "deadline_ms", 100, 3600000, &c->deadline_ms, err) ||
         get_uint_opt(file, o, "initial_backoff_ms", 1, 60000, &c->initial_backoff_ms, err) ||
         get_uint_opt(file, o, "max_backoff_ms", 1, 600000, &c->max_backoff_ms, err) ||
@@ -170,6 +176,14 @@ static int load_aecs_ra_config(const char *file, const json_t *j, initra_init_co
     int all_empty;
     if (initra_ua_policy_from_ra_config(ra, where, &c->ua_policy, &all_empty, err)) return -1;
     c->ua_policy_set = !all_empty;
+    c->ua_policy_unpinned = !initra_ua_entry_pinned(&c->ua_policy.entries[0]);
+    if (c->ua_policy_unpinned && !c->accept_any_enclave)
+        return initra_fail(err, "%s: ra_config: pins nothing: neither ua_policy_hex_ta_measurement nor "
+                                "ua_policy_hex_signer is set, so any genuine enclave at kms_server could serve the "
+                                "keys; set ua_policy_hex_ta_measurement to the AECS server's MRENCLAVE (`initra print "
+                                "mrenclave DIR`) or ua_policy_hex_signer to its MRSIGNER (`initra print mrsigner "
+                                "DIR`); only \"initra\": {\"accept_any_enclave\": true} opts out",
+                           file);
     return 0;
 }
 
@@ -285,21 +299,34 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
         key_error(err, file, "ra_config", NULL, "is required: the policy the KMS server's enclave must satisfy");
         goto done;
     }
+    /* The initra section first: its accept_any_enclave decides whether ra_config may pin nothing. */
+    const json_t *ext = json_object_get(j, "initra");
+    if (ext && load_initra_section(file, ext, c, err)) goto done;
     if (c->flavour == INITRA_INIT_AECS) {
         if (load_aecs_ra_config(file, j, c, err)) goto done;
     } else {
         char where[PATH_MAX + 16];
         snprintf(where, sizeof where, "%s: ra_config", file);
-        if (!(c->server_policy = initra_policy_from_json(ra, where, err))) goto done;
+        initra_policy_opts po = {c->accept_any_enclave, "the KMS"};
+        if (!(c->server_policy = initra_policy_from_json_opts(ra, where, &po, err))) goto done;
     }
-    const json_t *ext = json_object_get(j, "initra");
-    if (ext && load_initra_section(file, ext, c, err)) goto done;
     if (c->initial_backoff_ms > c->max_backoff_ms) c->max_backoff_ms = c->initial_backoff_ms;
     rc = 0;
 done:
     json_decref(j);
     if (rc) initra_init_conf_free(c);
     return rc;
+}
+
+const char *initra_init_conf_warning(const initra_init_conf *c)
+{
+    if (c->flavour == INITRA_INIT_AECS)
+        return c->ua_policy_unpinned ? "warning: the AECS server's identity is not pinned (accept_any_enclave is set): "
+                                       "neither ra_config ua_policy_hex_ta_measurement nor ua_policy_hex_signer is set, "
+                                       "so any genuine enclave at kms_server is trusted; set "
+                                       "ua_policy_hex_ta_measurement (its MRENCLAVE) or ua_policy_hex_signer"
+                                     : NULL;
+    return initra_policy_warning(c->server_policy);
 }
 
 void initra_init_conf_free(initra_init_conf *c)

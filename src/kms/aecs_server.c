@@ -21,6 +21,7 @@ typedef struct {
 
 struct initra_kms_aecs {
     char *store_path;
+    int accept_any;
     char listen[320];
     initra_dcap *dcap;
     initra_ua_dcap_ctx vctx;
@@ -40,7 +41,7 @@ static void cfg_destroy(kms_shared *s)
     free(c);
 }
 
-static aecs_cfg *cfg_load(const char *path, initra_err *err)
+static aecs_cfg *cfg_load(const char *path, int accept_any, initra_err *err)
 {
     aecs_cfg *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
@@ -49,12 +50,32 @@ static aecs_cfg *cfg_load(const char *path, initra_err *err)
         free(c);
         return NULL;
     }
+    if (!accept_any && initra_aecs_store_check_pinned(&c->store, path, err)) {
+        cfg_destroy(&c->base);
+        return NULL;
+    }
     return c;
+}
+
+/* accept_any_enclave: a release under a rule that pins nothing is logged as such. */
+static void warn_unpinned(initra_kms_aecs *k, const initra_aecs_store *st, const char *what, const char *who)
+{
+    char svc[80];
+    const char *slash = strchr(what, '/');
+    if (!slash || (size_t)(slash - what) >= sizeof svc) return;
+    snprintf(svc, sizeof svc, "%.*s", (int)(slash - what), what);
+    const initra_aecs_secret *s = initra_aecs_store_find(st, svc, slash + 1);
+    for (size_t i = 0; s && i < s->policy.n; i++)
+        if (!initra_ua_entry_pinned(&s->policy.entries[i])) {
+            logf_(k, "%s asked for %s: warning: its policy entry [%zu] pins neither hex_ta_measurement nor hex_signer "
+                     "(accept_any_enclave is set): any genuine enclave is accepted", who, what, i);
+            return;
+        }
 }
 
 int initra_kms_aecs_reload(initra_kms_aecs *k, initra_err *err)
 {
-    aecs_cfg *c = cfg_load(k->store_path, err);
+    aecs_cfg *c = cfg_load(k->store_path, k->accept_any, err);
     if (!c) return -1;
     kms_shared_swap(&k->lock, &k->cfg, &c->base);
     return 0;
@@ -108,9 +129,10 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
     initra_aecs_server s = {&c->store, k->key, &k->self, initra_ua_dcap_verify, &k->vctx};
     initra_err err, out;
     int code = initra_aecs_handle(&s, rq->req, rq->req_len, time(NULL), &rp->resp, &rp->resp_len, &out, &err);
-    kms_shared_put(&k->lock, &c->base);
     char what[140], who[200];
     describe(rq, what, sizeof what, who, sizeof who);
+    if (k->accept_any) warn_unpinned(k, &c->store, what, who);
+    kms_shared_put(&k->lock, &c->base);
     rp->code = code;
     if (code == INITRA_RPC_OK) {
         logf_(k, "%s asked for %s: released", who, what);
@@ -139,7 +161,8 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     snprintf(k->listen, sizeof k->listen, has_port ? "%s" : "%s:%d", o->listen, INITRA_AECS_DEFAULT_PORT);
     char *pem = NULL;
     if (!(k->store_path = strdup(o->store_path))) goto oom;
-    aecs_cfg *cfg = cfg_load(k->store_path, err);
+    k->accept_any = o->accept_any_enclave;
+    aecs_cfg *cfg = cfg_load(k->store_path, k->accept_any, err);
     if (!cfg) goto fail;
     k->cfg = &cfg->base;
     if (!(k->dcap = initra_dcap_new(err))) goto fail;

@@ -49,9 +49,10 @@ static kms_config *config_load(initra_kms *k, initra_err *err)
     kms_config *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
     c->base = (kms_shared){1, config_destroy};
+    initra_policy_opts po = {k->o.accept_any_enclave, "the client"};
     if ((k->secrets_path && initra_kms_secrets_load(k->secrets_path, &c->secrets, err)) ||
-        (k->clients_path && !(c->clients = initra_policy_load(k->clients_path, err))) ||
-        (k->policy_path && !(c->per_secret = initra_secret_policy_load(k->policy_path, err)))) {
+        (k->clients_path && !(c->clients = initra_policy_load_opts(k->clients_path, &po, err))) ||
+        (k->policy_path && !(c->per_secret = initra_secret_policy_load_opts(k->policy_path, &po, err)))) {
         config_destroy(&c->base);
         return NULL;
     }
@@ -142,6 +143,10 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
                                peer.collateral_expired, peer.tcb_eval_data_number};
     }
     kms_config *c = (kms_config *)kms_shared_get(&k->lock, &k->cfg);
+    /* accept_any_enclave: every decision under a policy that pins nothing is logged as such. */
+    const char *warn[2] = {initra_policy_warning(c->clients), initra_secret_policy_warning(c->per_secret)};
+    for (int i = 0; attested && i < 2; i++)
+        if (warn[i]) logf_(k, "%s asked for \"%.64s\": %s", who, name, warn[i]);
     int denied = 0;
     if (attested && c->clients && initra_policy_check(c->clients, &ev, &why)) denied = 1;
     if (attested && !denied && c->per_secret && initra_secret_policy_check(c->per_secret, name, &ev, &why)) denied = 1;

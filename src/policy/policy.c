@@ -47,6 +47,7 @@ typedef struct {
 struct initra_policy {
     int occlum;
     char where[160];
+    char warning[400]; /* set when some entry is unpinned */
     entry *entries;
     size_t n;
 };
@@ -57,7 +58,20 @@ typedef struct {
     const char *where;
     char path[128];
     initra_err *err;
+    const initra_policy_opts *o;
+    int unpinned; /* some entry pins nothing (accept_any_enclave) */
 } ctx;
+
+static const initra_policy_opts DEFAULT_OPTS = {0, NULL};
+
+static const char *peer(const ctx *c) { return c->o->peer ? c->o->peer : "the enclave"; }
+
+/* The warning logged at every use of a policy that pins nothing. */
+static void set_warning(char *out, size_t n, const char *where)
+{
+    snprintf(out, n, "warning: %s pins neither mr_enclave nor mr_signer (accept_any_enclave is set): any genuine "
+                     "enclave is accepted", where);
+}
 
 static int bad(ctx *c, const char *key, const json_t *v, const char *what)
 {
@@ -199,9 +213,16 @@ static int parse_entry(ctx *c, const json_t *o, entry *e)
     if (json_object_get(o, "min_tcb_evaluation_data_number") &&
         (e->has |= F_MIN_TCB_EVAL, get_u32(c, o, "min_tcb_evaluation_data_number", &e->min_tcb_eval)))
         return -1;
-    if (!(e->has & (F_MRENCLAVE | F_MRSIGNER)))
-        return initra_fail(c->err, "%s: %s: an allowed identity must name mr_enclave or mr_signer (or both)", c->where,
-                           c->path);
+    if (!(e->has & (F_MRENCLAVE | F_MRSIGNER))) {
+        if (c->o->accept_any_enclave) {
+            c->unpinned = 1;
+            return 0;
+        }
+        return initra_fail(c->err, "%s: %s: an allowed identity must name mr_enclave or mr_signer (or both): set "
+                                   "mr_enclave to %s's MRENCLAVE (`initra print mrenclave DIR`) or mr_signer to its "
+                                   "MRSIGNER (`initra print mrsigner DIR`)",
+                           c->where, c->path, peer(c));
+    }
     return 0;
 }
 
@@ -271,7 +292,7 @@ static int parse_occlum(ctx *c, const json_t *o, initra_policy *p)
             goto fail_defaults;
         e->has = (on_enclave ? F_MRENCLAVE : 0) | (on_signer ? F_MRSIGNER : 0) | (on_prod ? F_PRODID : 0) |
                  (on_svn ? F_ISVSVN_EQ : 0) | (on_config ? F_CONFIGSVN_EQ : 0) | (on_debug ? F_DEBUG_EQ : 0);
-        e->allow_debug = 1; /* Occlum: debug is decided by verify_enclave_debuggable alone */
+        e->allow_debug = 0; /* debug only with verify_enclave_debuggable "on" and debuggable true */
         memcpy(e->statuses, defaults.statuses, sizeof e->statuses);
         e->n_statuses = defaults.n_statuses;
         e->any_advisory = defaults.any_advisory;
@@ -280,18 +301,31 @@ static int parse_occlum(ctx *c, const json_t *o, initra_policy *p)
     }
     c->path[base] = 0;
     for (size_t k = 0; k < defaults.n_advisories; k++) free(defaults.advisories[k]);
+    if (!on_enclave && !on_signer) {
+        if (c->o->accept_any_enclave) {
+            c->unpinned = 1;
+            return 0;
+        }
+        return initra_fail(c->err, "%s: pins nothing: verify_mr_enclave and verify_mr_signer are both \"off\", so any "
+                                   "genuine enclave would pass; set verify_mr_enclave \"on\" and sgx_mrs[].mr_enclave "
+                                   "to %s's MRENCLAVE (`initra print mrenclave DIR`), or verify_mr_signer \"on\" and "
+                                   "sgx_mrs[].mr_signer to its MRSIGNER (`initra print mrsigner DIR`); only "
+                                   "accept_any_enclave in the measured configuration opts out",
+                           c->where, peer(c));
+    }
     return 0;
 fail_defaults:
     for (size_t k = 0; k < defaults.n_advisories; k++) free(defaults.advisories[k]);
     return -1;
 }
 
-initra_policy *initra_policy_from_json(const json_t *j, const char *where, initra_err *err)
+initra_policy *initra_policy_from_json_opts(const json_t *j, const char *where, const initra_policy_opts *o,
+                                            initra_err *err)
 {
     initra_policy *p = calloc(1, sizeof *p);
     if (!p) return initra_fail(err, "out of memory"), NULL;
     snprintf(p->where, sizeof p->where, "%s", where);
-    ctx c = {where, "", err};
+    ctx c = {where, "", err, o ? o : &DEFAULT_OPTS, 0};
     int rc;
     if (json_is_array(j)) {
         p->n = json_array_size(j);
@@ -318,8 +352,16 @@ initra_policy *initra_policy_from_json(const json_t *j, const char *where, initr
         initra_policy_free(p);
         return NULL;
     }
+    if (c.unpinned) set_warning(p->warning, sizeof p->warning, where);
     return p;
 }
+
+initra_policy *initra_policy_from_json(const json_t *j, const char *where, initra_err *err)
+{
+    return initra_policy_from_json_opts(j, where, NULL, err);
+}
+
+const char *initra_policy_warning(const initra_policy *p) { return p && p->warning[0] ? p->warning : NULL; }
 
 /* A JSON file; a syntax error names the line and column. */
 static json_t *load_json(const char *path, initra_err *err)
@@ -330,14 +372,16 @@ static json_t *load_json(const char *path, initra_err *err)
     return j;
 }
 
-initra_policy *initra_policy_load(const char *path, initra_err *err)
+initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
 {
     json_t *j = load_json(path, err);
     if (!j) return NULL;
-    initra_policy *p = initra_policy_from_json(j, path, err);
+    initra_policy *p = initra_policy_from_json_opts(j, path, o, err);
     json_decref(j);
     return p;
 }
+
+initra_policy *initra_policy_load(const char *path, initra_err *err) { return initra_policy_load_opts(path, NULL, err); }
 
 static void entry_release(entry *e)
 {
@@ -382,8 +426,9 @@ static int entry_failures(const entry *e, int occlum, const initra_evidence *ev,
         FAIL("the enclave is %sa debug enclave, the entry requires debuggable %s", debug ? "" : "not ",
              e->debuggable ? "true" : "false");
     if (!(e->has & F_DEBUG_EQ) && debug && !e->allow_debug)
-        FAIL("the enclave is a debug enclave (its memory is readable by the host) and the entry does not set "
-             "allow_debug");
+        FAIL("the enclave is a debug enclave (its memory is readable by the host) and the entry does not %s",
+             occlum ? "allow it (verify_enclave_debuggable \"on\" with debuggable true accepts debug enclaves)"
+                    : "set allow_debug");
     if ((e->has & F_KSS) && !(r->attributes.flags & INITRA_ATTR_KSS))
         FAIL("the enclave was not launched with KSS, and the entry names a KSS field (config_id, min_config_svn, "
              "isv_family_id or isv_ext_prod_id)");
@@ -471,6 +516,7 @@ typedef struct {
 
 struct initra_secret_policy {
     char where[160];
+    char warning[400]; /* set when some identity is unpinned */
     entry *identities;
     size_t n_identities;
     rule *rules;
@@ -490,11 +536,13 @@ void initra_secret_policy_free(initra_secret_policy *sp)
     free(sp);
 }
 
-initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err)
+initra_secret_policy *initra_secret_policy_from_json_opts(const json_t *j, const char *where,
+                                                          const initra_policy_opts *o, initra_err *err)
 {
     static const char *const keys[] = {"identities", "secrets", NULL};
     initra_secret_policy *sp = calloc(1, sizeof *sp);
-    ctx c = {where, "", err};
+    if (!sp) return initra_fail(err, "out of memory"), NULL;
+    ctx c = {where, "", err, o ? o : &DEFAULT_OPTS, 0};
     snprintf(sp->where, sizeof sp->where, "%s", where);
     const json_t *ids = json_object_get(j, "identities"), *secrets = json_object_get(j, "secrets");
     if (!json_is_object(j)) {
@@ -548,19 +596,35 @@ initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char
             r->idx[r->n++] = k;
         }
     }
+    if (c.unpinned) set_warning(sp->warning, sizeof sp->warning, where);
     return sp;
 fail:
     initra_secret_policy_free(sp);
     return NULL;
 }
 
-initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err)
+initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err)
+{
+    return initra_secret_policy_from_json_opts(j, where, NULL, err);
+}
+
+initra_secret_policy *initra_secret_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
 {
     json_t *j = load_json(path, err);
     if (!j) return NULL;
-    initra_secret_policy *sp = initra_secret_policy_from_json(j, path, err);
+    initra_secret_policy *sp = initra_secret_policy_from_json_opts(j, path, o, err);
     json_decref(j);
     return sp;
+}
+
+initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err)
+{
+    return initra_secret_policy_load_opts(path, NULL, err);
+}
+
+const char *initra_secret_policy_warning(const initra_secret_policy *sp)
+{
+    return sp && sp->warning[0] ? sp->warning : NULL;
 }
 
 int initra_secret_policy_check(const initra_secret_policy *sp, const char *secret, const initra_evidence *ev,

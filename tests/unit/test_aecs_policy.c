@@ -93,8 +93,14 @@ static void rules(void)
     initra_sgx_report_body b = body();
     initra_err why;
     CHECK(!accepts("[]", &b, &why) && strstr(why.msg, "no entries"), "empty list fails: %s", why.msg);
-    CHECK(accepts("[{}]", &b, &why) == 1, "an entry with no fields accepts anything");
-    CHECK(accepts("[{\"hex_signer\":\"\",\"hex_ta_measurement\":\"\"}]", &b, &why) == 1, "empty fields unchecked");
+    CHECK(accepts("[{}]", &b, &why) == -1 && strstr(why.msg, "policy.json: [0]: every field of the entry is empty, so "
+                                                         "it would match any enclave; set hex_ta_measurement"),
+          "an entry with no fields is refused when loaded (it would match anything): %s", why.msg);
+    CHECK(accepts("[{\"hex_signer\":\"\",\"hex_ta_measurement\":\"\"}]", &b, &why) == -1 &&
+              strstr(why.msg, "every field of the entry is empty"),
+          "an entry whose fields are all \"\" is refused too: %s", why.msg);
+    CHECK(accepts("[{\"hex_signer\":\"\",\"hex_ta_measurement\":\"" MRE "\"}]", &b, &why) == 1,
+          "empty fields unchecked");
     CHECK(accepts("[{\"hex_ta_measurement\":\"" MRE "\",\"hex_signer\":\"" MRS "\",\"hex_prod_id\":\"12\","
                   "\"str_min_isvsvn\":\"3\",\"bool_debug_disabled\":\"true\",\"str_tee_platform\":\"SGX_DCAP\","
                   "\"hex_spid\":\"\"}]",
@@ -147,6 +153,12 @@ static void each_attribute(void)
     CHECK(!accepts("[{\"bool_debug_disabled\":\"true\"}]", &d, &why) && strstr(why.msg, "a debug enclave"),
           "debug enclave refused by bool_debug_disabled true: %s", why.msg);
     CHECK(accepts("[{\"bool_debug_disabled\":\"0\"}]", &d, &why) == 1, "\"0\" is false: debug enclave accepted");
+    CHECK(!accepts("[{\"hex_signer\":\"" MRS "\"}]", &d, &why) &&
+              strstr(why.msg, "bool_debug_disabled is \"false\": a debug enclave (its memory is readable by the host), "
+                              "which the entry does not allow; set bool_debug_disabled \"false\""),
+          "debug enclave refused by an entry that leaves bool_debug_disabled empty: %s", why.msg);
+    CHECK(accepts("[{\"hex_signer\":\"" MRS "\",\"bool_debug_disabled\":\"false\"}]", &d, &why) == 1,
+          "an entry asking for a debug enclave accepts it");
     CHECK(refuses_load("[{\"bool_debug_disabled\":\"yes\"}]", "not true, false, 1 or 0", &why), "bool typo refused");
     /* hex_user_data prefix */
     CHECK(accepts("[{\"hex_user_data\":\"a0a1a2\"}]", &b, &why) == 1, "hex_user_data prefix (case normalised)");
@@ -188,12 +200,41 @@ static void each_attribute(void)
           "str_tee_identity set fails");
 }
 
+/* What pins an enclave: hex_ta_measurement or hex_signer; the KMS refuses other entries unless
+ * accept_any_enclave (initra_ua_policy_check_pinned). */
+static void pinning(void)
+{
+    initra_err err;
+    json_t *j = json_loads("[{\"hex_signer\":\"" MRS "\"},{\"hex_ta_measurement\":\"" MRE "\"},"
+                           "{\"hex_prod_id\":\"12\",\"bool_debug_disabled\":\"true\"}]",
+                           0, NULL);
+    initra_ua_policy p;
+    CHECK(initra_ua_policy_from_json(j, "store.json: secrets[0].policy", &p, &err) == 0 && p.n == 3,
+          "entries with some field load: %s", err.msg);
+    CHECK(initra_ua_entry_pinned(&p.entries[0]) && initra_ua_entry_pinned(&p.entries[1]) &&
+              !initra_ua_entry_pinned(&p.entries[2]),
+          "hex_signer or hex_ta_measurement pins an entry; prod id and debug flag do not");
+    CHECK(initra_ua_policy_check_pinned(&p, "store.json: secrets[0].policy", &err) != 0 &&
+              strstr(err.msg, "store.json: secrets[0].policy: [2]: the entry pins neither hex_ta_measurement "
+                              "(mrenclave) nor hex_signer (mrsigner)") &&
+              strstr(err.msg, "accept_any_enclave"),
+          "an unpinned entry named, with what to set and the opt-out: %s", err.msg);
+    initra_ua_policy_free(&p);
+    json_decref(j);
+    j = json_loads("[{\"hex_signer\":\"" MRS "\",\"hex_prod_id\":\"12\"}]", 0, NULL);
+    CHECK(initra_ua_policy_from_json(j, "p", &p, &err) == 0 && initra_ua_policy_check_pinned(&p, "p", &err) == 0,
+          "a pinned policy passes the check");
+    initra_ua_policy_free(&p);
+    json_decref(j);
+}
+
 static void loading(void)
 {
     initra_err err;
     CHECK(refuses_load("{}", "must be a JSON array", &err), "object refused: %s", err.msg);
     CHECK(refuses_load("[1]", "[0]: a UA policy entry must be an object", &err), "non-object entry refused");
-    CHECK(refuses_load("[{},{\"mrenclave\":\"\"}]", "policy.json: [1]: unknown UA attribute \"mrenclave\"", &err),
+    CHECK(refuses_load("[{\"hex_signer\":\"" MRS "\"},{\"mrenclave\":\"\"}]",
+                       "policy.json: [1]: unknown UA attribute \"mrenclave\"", &err),
           "unknown key refused with entry and key: %s", err.msg);
     CHECK(refuses_load("[{\"hex_signer\":\"12\"}]", "policy.json: [0]: hex_signer: \"12\" is not 64 hex digits", &err),
           "short signer refused: %s", err.msg);
@@ -242,5 +283,6 @@ int main(void)
     rules();
     each_attribute();
     loading();
+    pinning();
     CHECK_DONE();
 }

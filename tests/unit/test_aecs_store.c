@@ -7,6 +7,8 @@
 #include "check.h"
 #include "initra/aecs.h"
 
+#define PIN "CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD"
+
 static const char SPEC[] = "kind: SecretPolicy\n"
                            "secrets:\n"
                            "- spec:\n"
@@ -129,13 +131,13 @@ static void bad_specs(void)
         {"{\"kind\":\"SecretPolicy\",\"secrets\":[]}", "secrets: must be a non-empty list"},
         {"{\"kind\":\"SecretPolicy\",\"extra\":1,\"secrets\":[]}", "unknown key \"extra\""},
         {"kind: SecretPolicy\nsecrets:\n- spec: {name: a, service: s, type: SECRET_TYPE_IMPORT_DATA, policy: "
-         "{enclaveMatchAnyRules: [{}]}}\n",
+         "{enclaveMatchAnyRules: [{mrsigner: " PIN "}]}}\n",
          "SECRET_TYPE_IMPORT_DATA needs data"},
         {"kind: SecretPolicy\nsecrets:\n- spec: {name: a, service: s, type: SECRET_TYPE_AES256_KEY, policy: "
-         "{enclaveMatchAnyRules: [{}]}}\n  data: abc\n",
+         "{enclaveMatchAnyRules: [{mrsigner: " PIN "}]}}\n  data: abc\n",
          "an AES256_KEY is 64 uppercase hex digits"},
         {"kind: SecretPolicy\nsecrets:\n- spec: {name: a, service: s, type: SECRET_TYPE_RSA_KEY_PAIR, policy: "
-         "{enclaveMatchAnyRules: [{}]}, params: [{key: bit_length, value: 1024}]}\n",
+         "{enclaveMatchAnyRules: [{mrsigner: " PIN "}]}, params: [{key: bit_length, value: 1024}]}\n",
          "bit_length \"1024\" is not 2048, 3072 or 4096"},
         {"kind: SecretPolicy\nsecrets:\n- spec: {name: a, service: s, type: SECRET_TYPE_IMPORT_DATA}\n  data: x\n",
          "secrets[0].spec.policy: is missing"},
@@ -143,8 +145,8 @@ static void bad_specs(void)
          "{enclaveMatchAnyRules: [{mrsigner: x, hex_signer: y}]}}\n  data: x\n",
          "enclaveMatchAnyRules[0]: \"hex_signer\" is given twice"},
         {"kind: SecretPolicy\nsecrets:\n- spec: {name: a, service: s, type: IMPORT_DATA, policy: "
-         "{enclaveMatchAnyRules: [{}]}}\n  data: x\n- spec: {name: a, service: s, type: IMPORT_DATA, policy: "
-         "{enclaveMatchAnyRules: [{}]}}\n  data: y\n",
+         "{enclaveMatchAnyRules: [{mrsigner: " PIN "}]}}\n  data: x\n- spec: {name: a, service: s, type: IMPORT_DATA, policy: "
+         "{enclaveMatchAnyRules: [{mrsigner: " PIN "}]}}\n  data: y\n",
          "secrets[1]: secret \"a\" of service \"s\" is also secrets[0]"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -154,6 +156,34 @@ static void bad_specs(void)
     }
 }
 
+/* A rule whose fields are all empty is refused when a store holding one is loaded and when a spec creates
+ * one; a rule pinning neither mrenclave nor mrsigner loads, and the KMS's check names it. */
+static void pinning(void)
+{
+    initra_err err;
+    initra_aecs_store st;
+    const char *empty = "{\"version\": 1, \"services\": [\"s\"], \"secrets\": [{\"service\": \"s\", \"name\": \"k\", "
+                        "\"type\": \"IMPORT_DATA\", \"data\": \"x\", \"policy\": [{}]}]}";
+    CHECK(initra_aecs_store_from_json(empty, strlen(empty), "store.json", &st, &err) != 0 &&
+              strstr(err.msg, "store.json: secrets[0].policy: [0]: every field of the entry is empty"),
+          "a store holding an all-empty rule is refused: %s", err.msg);
+    const char *unpinned = "{\"version\": 1, \"services\": [\"s\"], \"secrets\": [{\"service\": \"s\", \"name\": "
+                           "\"k\", \"type\": \"IMPORT_DATA\", \"data\": \"x\", \"policy\": [{\"hex_signer\": \"" PIN "\"}, "
+                           "{\"str_min_isvsvn\": \"9\"}]}]}";
+    CHECK(initra_aecs_store_from_json(unpinned, strlen(unpinned), "store.json", &st, &err) == 0, "loads: %s", err.msg);
+    CHECK(initra_aecs_store_check_pinned(&st, "store.json", &err) != 0 &&
+              strstr(err.msg, "store.json: secrets[0] (s/k).policy: [1]: the entry pins neither"),
+          "the KMS's check names the secret and the unpinned entry: %s", err.msg);
+    initra_aecs_store_free(&st);
+    initra_aecs_specs sp;
+    const char *spec = "kind: SecretPolicy\nsecrets:\n- spec: {name: a, service: s, type: SECRET_TYPE_IMPORT_DATA, "
+                       "policy: {enclaveMatchAnyRules: [{mrsigner: \"\", mrenclave: \"\"}]}}\n  data: x\n";
+    CHECK(initra_aecs_specs_parse(spec, strlen(spec), "s.yaml", &sp, &err) != 0 &&
+              strstr(err.msg, "s.yaml: secrets[0].spec.policy.enclaveMatchAnyRules: [0]: every field of the entry is "
+                              "empty, so it would match any enclave; set hex_ta_measurement (mrenclave) or hex_signer"),
+          "a spec with an all-empty rule is refused: %s", err.msg);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/initra-aecs-store.XXXXXX";
@@ -161,6 +191,7 @@ int main(void)
     yaml();
     specs_and_store(dir);
     bad_specs();
+    pinning();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "cleanup");

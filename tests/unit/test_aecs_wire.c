@@ -7,6 +7,8 @@
 #include "check.h"
 #include "initra/aecs.h"
 #include "initra/attest.h"
+#include "initra/kms.h"
+#include "sim_serve.h"
 
 static initra_sim *sim;
 
@@ -70,6 +72,88 @@ static int exchange(const initra_aecs_server *srv, const initra_aecs_client *cli
     }
     free(resp);
     return code;
+}
+
+/* A plaintext HTTP/2 client of 127.0.0.1:port. */
+static initra_rpc_client *plain_client(int port, initra_err *err)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    initra_rpc_tls ct = {1, NULL, NULL, NULL, NULL};
+    return initra_rpc_client_new(target, &ct, err);
+}
+
+/* The AECS KMS (initra_kms_aecs_start) refuses a store with a rule that pins neither mrenclave nor mrsigner
+ * unless accept_any_enclave; then each request for such a secret is logged with a warning. */
+static void kms_pinning(const initra_aecs_client *cli)
+{
+    initra_err err;
+    char tmp[] = "/tmp/initra-aecs-kms.XXXXXX", store[300], rootp[300], collp[300], logp[300];
+    CHECK(mkdtemp(tmp) != NULL, "temp dir");
+    snprintf(store, sizeof store, "%s/store.json", tmp);
+    snprintf(rootp, sizeof rootp, "%s/root.der", tmp);
+    snprintf(collp, sizeof collp, "%s/coll.json", tmp);
+    snprintf(logp, sizeof logp, "%s/kms.log", tmp);
+    uint8_t *der;
+    size_t dl;
+    char *cj;
+    initra_sim_root_der(sim, &der, &dl, &err);
+    initra_write_file_atomic(rootp, der, dl, 0600, &err);
+    free(der);
+    initra_sim_collateral(sim, &cj, &err);
+    initra_write_file_atomic(collp, cj, strlen(cj), 0600, &err);
+    free(cj);
+    const char *sj = "{\"version\":1,\"services\":[\"service1\"],\"secrets\":[{\"service\":\"service1\",\"name\":\"any\","
+                     "\"type\":\"IMPORT_DATA\",\"data\":\"open\",\"policy\":[{\"hex_prod_id\":\"3\"}]}]}";
+    initra_write_file_atomic(store, sj, strlen(sj), 0600, &err);
+    sim_served ss;
+    memset(&ss, 0, sizeof ss);
+    ss.sim = sim;
+    memset(ss.id.mr_enclave, 0x5A, 32); /* the KMS identity kms_quote gives */
+    memset(ss.id.mr_signer, 0x11, 32);
+    ss.id.attributes.flags = INITRA_ATTR_INIT | INITRA_ATTR_MODE64BIT;
+    CHECK(sim_serve_start(&ss) == 0, "sim quotes served on a descriptor");
+    const char *roots[] = {rootp};
+    FILE *log = fopen(logp, "w");
+    initra_kms_aecs_opts o = {"127.0.0.1:0", store, collp, NULL, roots, 1, 0, 2, log, 0};
+    initra_kms_aecs *k = initra_kms_aecs_start(&o, &err);
+    CHECK(k == NULL && strstr(err.msg, "store.json: secrets[0] (service1/any).policy: [0]: the entry pins neither "
+                                       "hex_ta_measurement (mrenclave) nor hex_signer (mrsigner)"),
+          "AECS KMS refuses a store whose rule pins nothing: %s", k ? "(started)" : err.msg);
+    initra_kms_aecs_stop(k);
+    o.accept_any_enclave = 1;
+    k = initra_kms_aecs_start(&o, &err);
+    CHECK(k != NULL, "accept_any_enclave: the AECS KMS starts with that store: %s", k ? "" : err.msg);
+    if (k) {
+        initra_rpc_client *rc = plain_client(initra_kms_aecs_port(k), &err);
+        for (int i = 0; i < 2; i++) {
+            uint8_t *sec = NULL;
+            size_t n = 0;
+            err.msg[0] = 0;
+            CHECK(rc && initra_aecs_get_secret(cli, rc, "service1", "any", 10000, &sec, &n, &err) == 0 && n == 4 &&
+                      !memcmp(sec, "open", 4),
+                  "accept_any_enclave: the unpinned rule releases (request %d): %s", i + 1, err.msg);
+            if (sec) initra_free_secret(sec, n);
+        }
+        initra_rpc_client_free(rc);
+        initra_kms_aecs_stop(k);
+    }
+    fclose(log);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    int warnings = 0;
+    if (initra_read_file(logp, 1 << 20, &text, &len, &err) == 0)
+        for (const char *p = (char *)text; (p = strstr(p, "asked for service1/any: warning: its policy entry [0] pins "
+                                                         "neither hex_ta_measurement nor hex_signer (accept_any_enclave "
+                                                         "is set)"));
+             p++)
+            warnings++;
+    CHECK(warnings == 2, "accept_any_enclave: one warning line in the KMS log per request (%d)", warnings);
+    free(text);
+    sim_serve_stop(&ss);
+    const char *files[] = {store, rootp, collp, logp};
+    for (size_t i = 0; i < 4; i++) unlink(files[i]);
+    rmdir(tmp);
 }
 
 int main(void)
@@ -166,10 +250,7 @@ int main(void)
     initra_rpc_server *rs = initra_rpc_server_start(&so, &err);
     CHECK(rs != NULL, "AECS server on plaintext HTTP/2: %s", rs ? "" : err.msg);
     if (rs) {
-        char target[64];
-        snprintf(target, sizeof target, "127.0.0.1:%d", initra_rpc_server_port(rs));
-        initra_rpc_tls ct = {1, NULL, NULL, NULL, NULL};
-        initra_rpc_client *rc = initra_rpc_client_new(target, &ct, &err);
+        initra_rpc_client *rc = plain_client(initra_rpc_server_port(rs), &err);
         uint8_t *sec;
         size_t n;
         CHECK(rc && initra_aecs_get_secret(&cli, rc, "service1", "demo_key", 10000, &sec, &n, &err) == 0 &&
@@ -184,6 +265,7 @@ int main(void)
         initra_rpc_server_stop(rs);
     }
 
+    kms_pinning(&cli);
     initra_dcap_free(bare);
     initra_ua_policy_free(&server_policy);
     initra_aecs_store_free(&st);

@@ -11,17 +11,11 @@
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include "ratls.pb-c.h"
+#include "sim_serve.h"
 
 static initra_sim *sim;
 static initra_sgx_report_body kms_id, client_id;
 static char *seen_server_cert;
-
-static void *serve(void *arg)
-{
-    initra_err e;
-    initra_sim_serve_fd(sim, *(int *)arg, &kms_id, &e);
-    return NULL;
-}
 
 static int client_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
 {
@@ -89,13 +83,11 @@ int main(void)
     free(cj);
     put(sec, "{\"k\": \"b25l\"}"); /* "one" */
     put(cl, "[{\"mr_signer\": \"4242424242424242424242424242424242424242424242424242424242424242\"}]");
-    int sp[2];
-    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp);
-    pthread_t st;
-    pthread_create(&st, NULL, serve, &sp[0]);
-    char num[16];
-    snprintf(num, sizeof num, "%d", sp[1]);
-    setenv(INITRA_SIM_FD_ENV, num, 1);
+    sim_served ss;
+    memset(&ss, 0, sizeof ss);
+    ss.sim = sim;
+    ss.id = kms_id;
+    CHECK(sim_serve_start(&ss) == 0, "sim quotes served on a descriptor");
     const char *roots[] = {root};
     initra_kms_opts o = {0};
     o.listen = "127.0.0.1:0";
@@ -129,13 +121,61 @@ int main(void)
           err.msg);
     char *s4 = fetch(port, cert, key, &err);
     CHECK(s4 && !strcmp(s4, "\"dHdv\""), "old configuration kept after a bad reload");
+        /* Pinning (issue 9): a clients file that pins nothing (Occlum's template, every verify_* "off") is refused
+     * at reload and at start, naming what to set; only accept_any_enclave lets it through, and then every
+     * request logs the warning. */
+    put(sec, "{\"k\": \"dHdv\"}");
+    char cl2[300], log2[300];
+    snprintf(cl2, sizeof cl2, "%s/all-off.json", tmp);
+    snprintf(log2, sizeof log2, "%s/kms2.log", tmp);
+    put(cl2, "{\"verify_mr_enclave\": \"off\", \"verify_mr_signer\": \"off\", \"verify_isv_prod_id\": \"off\", "
+             "\"verify_isv_svn\": \"off\", \"verify_config_svn\": \"off\", \"verify_enclave_debuggable\": \"off\", "
+             "\"sgx_mrs\": [{\"mr_enclave\": \"\", \"mr_signer\": \"\", \"isv_prod_id\": 0, \"isv_svn\": 0, "
+             "\"config_svn\": 0, \"debuggable\": true}]}");
+    initra_kms_opts o2 = o;
+    o2.clients_path = cl2;
+    o2.log = fopen(log2, "w");
+    initra_kms *k2 = initra_kms_start(&o2, &err);
+    CHECK(k2 == NULL && strstr(err.msg, "all-off.json: pins nothing: verify_mr_enclave and verify_mr_signer are both") &&
+              strstr(err.msg, "set verify_mr_enclave \"on\" and sgx_mrs[].mr_enclave to the client's MRENCLAVE"),
+          "KMS with an all-off clients file refuses to start: %s", k2 ? "(started)" : err.msg);
+    initra_kms_stop(k2);
+    put(cl, "{\"verify_mr_enclave\": \"off\", \"verify_mr_signer\": \"off\", \"verify_isv_prod_id\": \"off\", "
+            "\"verify_isv_svn\": \"off\", \"verify_config_svn\": \"off\", \"verify_enclave_debuggable\": \"off\", "
+            "\"sgx_mrs\": [{\"mr_enclave\": \"\", \"mr_signer\": \"\", \"isv_prod_id\": 0, \"isv_svn\": 0, "
+            "\"config_svn\": 0, \"debuggable\": true}]}");
+    CHECK(initra_kms_reload(k, &err) != 0 && strstr(err.msg, "clients.json: pins nothing"),
+          "reload with an all-off clients file refused: %s", err.msg);
+    put(cl, "[{\"isv_prod_id\": 0}]");
+    CHECK(initra_kms_reload(k, &err) != 0 && strstr(err.msg, "must name mr_enclave or mr_signer"),
+          "reload with an unpinned initra entry refused: %s", err.msg);
+    char *s5 = fetch(port, cert, key, &err);
+    CHECK(s5 && !strcmp(s5, "\"dHdv\""), "the pinned configuration is still served");
+    free(s5);
+    o2.accept_any_enclave = 1;
+    k2 = initra_kms_start(&o2, &err);
+    CHECK(k2 != NULL, "accept_any_enclave: the all-off clients file is accepted: %s", k2 ? "" : err.msg);
+    if (k2) {
+        char *s6 = fetch(initra_kms_port(k2), cert, key, &err);
+        CHECK(s6 && !strcmp(s6, "\"dHdv\""), "accept_any_enclave: any genuine enclave gets the secret");
+        free(s6);
+        initra_kms_stop(k2);
+    }
+    fclose(o2.log);
+    uint8_t *logtext = NULL;
+    size_t loglen = 0;
+    CHECK(initra_read_file(log2, 1 << 20, &logtext, &loglen, &err) == 0 && logtext &&
+              strstr((char *)logtext, "asked for \"k\": warning: ") &&
+              strstr((char *)logtext, "all-off.json pins neither mr_enclave nor mr_signer (accept_any_enclave is set)"),
+          "accept_any_enclave: the request is logged with the warning%s%s", logtext ? "" : ": ", logtext ? "" : err.msg);
+    free(logtext);
+    unlink(cl2);
+    unlink(log2);
     free(s1), free(s2), free(s3), free(s4), free(cert_before), free(seen_server_cert), free(cert);
     initra_free_secret(key, strlen(key));
     initra_kms_stop(k);
     fclose(o.log);
-    close(sp[1]);
-    pthread_join(st, NULL);
-    close(sp[0]);
+    sim_serve_stop(&ss);
     initra_sim_close(sim);
     const char *files[] = {root, coll, sec, cl, p};
     for (size_t i = 0; i < 5; i++) unlink(files[i]);

@@ -227,11 +227,138 @@ static void min_tcb_eval(void)
     }
 }
 
+static initra_policy *pol_opts(const char *text, int accept_any, const char *peer, initra_err *err)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    initra_policy_opts o = {accept_any, peer};
+    initra_policy *p = initra_policy_from_json_opts(j, "init_ra_conf.json: ra_config", &o, err);
+    json_decref(j);
+    return p;
+}
+
+#define OCC(enc, sig, dbg, mre, mrs, debuggable)                                                                  \
+    "{\"verify_mr_enclave\":\"" enc "\",\"verify_mr_signer\":\"" sig "\",\"verify_isv_prod_id\":\"off\","     \
+    "\"verify_isv_svn\":\"off\",\"verify_config_svn\":\"off\",\"verify_enclave_debuggable\":\"" dbg "\","    \
+    "\"sgx_mrs\":[{\"mr_enclave\":\"" mre "\",\"mr_signer\":\"" mrs "\",\"isv_prod_id\":0,\"isv_svn\":0,"  \
+    "\"config_svn\":0,\"debuggable\":" debuggable "}]}"
+
+/* Policies that pin nothing are refused unless the measured configuration opts out; debug enclaves only
+ * by explicit choice. */
+static void pinning(void)
+{
+    initra_err err, why;
+    /* The seed's GRPC-RATLS template: every verify_* "off". */
+    const char *tmpl = OCC("off", "off", "off", "", "", "true");
+    initra_policy *p = pol_opts(tmpl, 0, "the KMS", &err);
+    CHECK(p == NULL && strstr(err.msg, "init_ra_conf.json: ra_config: pins nothing: verify_mr_enclave and "
+                                       "verify_mr_signer are both \"off\"") &&
+              strstr(err.msg, "set verify_mr_enclave \"on\" and sgx_mrs[].mr_enclave to the KMS's MRENCLAVE "
+                              "(`initra print mrenclave DIR`)") &&
+              strstr(err.msg, "accept_any_enclave"),
+          "all-off Occlum policy refused, naming what to set: %s", p ? "(accepted)" : err.msg);
+    initra_policy_free(p);
+    p = pol(tmpl, &err);
+    CHECK(p == NULL && strstr(err.msg, "pins nothing") && strstr(err.msg, "the enclave's MRENCLAVE"),
+          "refused by the plain loader too: %s", p ? "(accepted)" : err.msg);
+    initra_policy_free(p);
+    p = pol(OCC("off", "off", "off", MRE, MRS, "false"), &err);
+    CHECK(p == NULL && strstr(err.msg, "pins nothing"), "values without their switch pin nothing: %s",
+          p ? "(accepted)" : err.msg);
+    initra_policy_free(p);
+    /* verify_isv_prod_id alone does not pin either */
+    const char *prod = "{\"verify_mr_enclave\":\"off\",\"verify_mr_signer\":\"off\",\"verify_isv_prod_id\":\"on\","
+                       "\"verify_isv_svn\":\"on\",\"verify_config_svn\":\"on\",\"verify_enclave_debuggable\":\"on\","
+                       "\"sgx_mrs\":[{\"mr_enclave\":\"\",\"mr_signer\":\"\",\"isv_prod_id\":7,\"isv_svn\":3,"
+                       "\"config_svn\":0,\"debuggable\":false}]}";
+    p = pol(prod, &err);
+    CHECK(p == NULL && strstr(err.msg, "pins nothing"), "prod id, svn and debug switches do not pin: %s",
+          p ? "(accepted)" : err.msg);
+    initra_policy_free(p);
+    /* the opt-out: loads, says so, accepts any non-debug enclave */
+    p = pol_opts(tmpl, 1, "the KMS", &err);
+    CHECK(p != NULL && initra_policy_warning(p) &&
+              strstr(initra_policy_warning(p), "warning: init_ra_conf.json: ra_config pins neither mr_enclave nor "
+                                               "mr_signer (accept_any_enclave is set)"),
+          "accept_any_enclave: the template loads with a warning: %s", p ? initra_policy_warning(p) : err.msg);
+    initra_sgx_report_body b = body();
+    if (p) {
+        CHECK(accepts(p, &b, "UpToDate", &why), "accept_any_enclave: any genuine enclave accepted: %s", why.msg);
+        b.attributes.flags |= INITRA_ATTR_DEBUG;
+        CHECK(!accepts(p, &b, "UpToDate", &why) && strstr(why.msg, "is a debug enclave") &&
+                  strstr(why.msg, "verify_enclave_debuggable \"on\" with debuggable true"),
+              "accept_any_enclave still refuses debug enclaves: %s", why.msg);
+        b = body();
+    }
+    initra_policy_free(p);
+    p = pol_opts(OCC("on", "off", "off", MRE, "", "true"), 0, "the KMS", &err);
+    CHECK(p != NULL && initra_policy_warning(p) == NULL, "a pinned policy has no warning");
+    initra_policy_free(p);
+
+    /* Occlum format and debug enclaves */
+    b.attributes.flags |= INITRA_ATTR_DEBUG;
+    p = pol(OCC("on", "off", "off", MRE, "", "true"), &err);
+    CHECK(p && !accepts(p, &b, "UpToDate", &why) &&
+              strstr(why.msg, "the enclave is a debug enclave (its memory is readable by the host)"),
+          "verify_enclave_debuggable \"off\": a debug enclave is refused although debuggable is true: %s", why.msg);
+    initra_policy_free(p);
+    p = pol(OCC("on", "off", "on", MRE, "", "true"), &err);
+    CHECK(p && accepts(p, &b, "UpToDate", &why), "verify_enclave_debuggable \"on\" with debuggable true accepts a "
+                                                  "debug enclave: %s", why.msg);
+    initra_policy_free(p);
+    p = pol(OCC("on", "off", "on", MRE, "", "false"), &err);
+    CHECK(p && !accepts(p, &b, "UpToDate", &why) && strstr(why.msg, "the entry requires debuggable false"),
+          "verify_enclave_debuggable \"on\" with debuggable false refuses it: %s", why.msg);
+    initra_policy_free(p);
+    b = body();
+    p = pol(OCC("on", "off", "off", MRE, "", "true"), &err);
+    CHECK(p && accepts(p, &b, "UpToDate", &why), "a production enclave passes with debug checks off: %s", why.msg);
+    initra_policy_free(p);
+
+    /* initra format: an entry without mr_enclave / mr_signer; the opt-out */
+    p = pol_opts("[{\"isv_prod_id\":7}]", 0, "the client", &err);
+    CHECK(p == NULL && strstr(err.msg, "[0]: an allowed identity must name mr_enclave or mr_signer (or both): set "
+                                       "mr_enclave to the client's MRENCLAVE"),
+          "initra entry without a pin refused: %s", p ? "(accepted)" : err.msg);
+    initra_policy_free(p);
+    p = pol_opts("[{\"mr_signer\":\"" MRS "\"},{\"isv_prod_id\":7}]", 1, "the client", &err);
+    CHECK(p && initra_policy_warning(p) && accepts(p, &b, "UpToDate", &why),
+          "accept_any_enclave: an unpinned initra entry loads, warned: %s", p ? why.msg : err.msg);
+    b.mr_signer[0] ^= 1;
+    CHECK(p && accepts(p, &b, "UpToDate", &why), "accept_any_enclave: the unpinned entry accepts another signer");
+    b.attributes.flags |= INITRA_ATTR_DEBUG;
+    CHECK(p && !accepts(p, &b, "UpToDate", &why) && strstr(why.msg, "does not set allow_debug"),
+          "initra format: debug refused without allow_debug: %s", why.msg);
+    initra_policy_free(p);
+    p = pol("[{\"mr_signer\":\"" MRS "\",\"allow_debug\":true}]", &err);
+    b = body();
+    b.attributes.flags |= INITRA_ATTR_DEBUG;
+    CHECK(p && accepts(p, &b, "UpToDate", &why), "allow_debug accepts a debug enclave: %s", why.msg);
+    initra_policy_free(p);
+
+    /* the KMS's per-secret policy */
+    json_t *j = json_loads("{\"identities\":{\"any\":{\"min_isv_svn\":1}},\"secrets\":{\"k\":[\"any\"]}}", 0, NULL);
+    initra_secret_policy *sp = initra_secret_policy_from_json(j, "policy.json", &err);
+    CHECK(sp == NULL && strstr(err.msg, "policy.json: identities.any: an allowed identity must name mr_enclave or "
+                                        "mr_signer"),
+          "per-secret identity without a pin refused: %s", sp ? "(accepted)" : err.msg);
+    initra_secret_policy_free(sp);
+    initra_policy_opts o = {1, "the client"};
+    sp = initra_secret_policy_from_json_opts(j, "policy.json", &o, &err);
+    b = body();
+    initra_evidence ev = {&b, "UpToDate", NULL, 0, 0, 0};
+    CHECK(sp && initra_secret_policy_warning(sp) && strstr(initra_secret_policy_warning(sp), "policy.json pins neither") &&
+              initra_secret_policy_check(sp, "k", &ev, &why) == 0,
+          "accept_any_enclave: per-secret identity without a pin loads, warned, accepts: %s", sp ? why.msg : err.msg);
+    initra_secret_policy_free(sp);
+    json_decref(j);
+}
+
 int main(void)
 {
     min_tcb_eval();
     occlum();
     initra_format();
     secrets();
+    pinning();
     CHECK_DONE();
 }
