@@ -88,6 +88,9 @@ typedef struct {
     initra_rpc_handler_fn handler;
     void *handler_ctx;
     int threads;                /* worker threads (handshakes, verify and handler calls); 0 = 8 */
+    unsigned max_concurrent_streams; /* per connection (HTTP/2 SETTINGS); 0 = 100 */
+    unsigned max_connections;   /* a call arriving while more TCP connections than this are open to the
+                                   port is answered RESOURCE_EXHAUSTED; 0 = no cap */
 } initra_rpc_server_opts;
 
 typedef struct initra_rpc_server initra_rpc_server;
@@ -96,6 +99,11 @@ typedef struct initra_rpc_server initra_rpc_server;
 initra_rpc_server *initra_rpc_server_start(const initra_rpc_server_opts *opts, initra_err *err);
 /* The bound TCP port. */
 int initra_rpc_server_port(const initra_rpc_server *s);
+/* TCP connections established to `port` now (Linux /proc/net/tcp and tcp6), or -1 when they cannot be
+ * counted here. */
+int initra_rpc_connections(int port);
+/* 1 when the server has a connection cap and more connections than it are open now. */
+int initra_rpc_server_over_cap(const initra_rpc_server *s);
 /* Stops accepting, cancels calls in flight, joins the workers and frees s. NULL is fine. */
 void initra_rpc_server_stop(initra_rpc_server *s);
 

@@ -32,6 +32,7 @@ struct initra_rpc_server {
     initra_rpc_handler_fn handler;
     void *handler_ctx;
     int port;
+    unsigned max_connections;
     int nthreads;
     pthread_t threads[MAX_THREADS];
     pthread_mutex_t mu;
@@ -123,11 +124,16 @@ static void reply(initra_rpc_server *s, call_state *cs, int received)
             grpc_byte_buffer_reader_destroy(&rd);
         }
         char *method = slice_strdup(cs->details.method);
+        int over = initra_rpc_server_over_cap(s);
         char *peer = grpc_call_get_peer(cs->call);
         char *pem = peer_cert(cs->call);
         if (!method) {
             r.code = INITRA_RPC_RESOURCE_EXHAUSTED;
             snprintf(r.msg, sizeof r.msg, "server out of memory");
+        } else if (over) {
+            r.code = INITRA_RPC_RESOURCE_EXHAUSTED;
+            snprintf(r.msg, sizeof r.msg, "more than %u connections are open to this server (its max_connections); "
+                     "try again later", s->max_connections);
         } else {
             initra_rpc_request q = {
                 .method = method,
@@ -256,13 +262,17 @@ initra_rpc_server *initra_rpc_server_start(const initra_rpc_server_opts *o, init
     if (!creds) goto fail;
 
     /* A peer that connects and stalls the handshake is dropped after 10 s (gRPC's default: 120 s). */
-    grpc_arg args[2];
-    args[0].type = args[1].type = GRPC_ARG_INTEGER;
+    grpc_arg args[3];
+    args[0].type = args[1].type = args[2].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = MAX_MESSAGE;
     args[1].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
     args[1].value.integer = 10000;
-    grpc_channel_args cargs = {.num_args = 2, .args = args};
+    args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+    args[2].value.integer = o->max_concurrent_streams > 0 && o->max_concurrent_streams < 1u << 30
+                                ? (int)o->max_concurrent_streams : 100;
+    grpc_channel_args cargs = {.num_args = 3, .args = args};
+    s->max_connections = o->max_connections;
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
@@ -297,6 +307,38 @@ fail:
 }
 
 int initra_rpc_server_port(const initra_rpc_server *s) { return s->port; }
+
+static int count_established(const char *file, int port)
+{
+    FILE *f = fopen(file, "re");
+    if (!f) return -1;
+    char line[512];
+    int n = 0;
+    if (!fgets(line, sizeof line, f)) n = -1; /* the header */
+    while (n >= 0 && fgets(line, sizeof line, f)) {
+        unsigned lport, st;
+        /* "  sl  local_address rem_address   st ...": "0: 0100007F:1F90 0100007F:C3A2 01 ..." */
+        if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &st) == 2 && (int)lport == port &&
+            st == 1)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+int initra_rpc_connections(int port)
+{
+    int a = count_established("/proc/net/tcp", port), b = count_established("/proc/net/tcp6", port);
+    if (a < 0 && b < 0) return -1;
+    return (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
+int initra_rpc_server_over_cap(const initra_rpc_server *s)
+{
+    if (!s || !s->max_connections) return 0;
+    int n = initra_rpc_connections(s->port);
+    return n >= 0 && (unsigned)n > s->max_connections;
+}
 
 void initra_rpc_server_stop(initra_rpc_server *s)
 {

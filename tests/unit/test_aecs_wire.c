@@ -156,7 +156,7 @@ int main(void)
     EVP_PKEY_free(rogue);
 
     /* over gRPC */
-    initra_rpc_server_opts so = {"127.0.0.1:0", {1, NULL, NULL, NULL, NULL}, initra_aecs_rpc_handler, &srv, 2};
+    initra_rpc_server_opts so = {"127.0.0.1:0", {1, NULL, NULL, NULL, NULL}, initra_aecs_rpc_handler, &srv, 2, 0, 0};
     initra_rpc_server *rs = initra_rpc_server_start(&so, &err);
     CHECK(rs != NULL, "AECS server on plaintext HTTP/2: %s", rs ? "" : err.msg);
     if (rs) {
