@@ -96,12 +96,19 @@ int initra_kms_read_regular(const char *path, size_t max, uint8_t **buf, size_t 
         return initra_fail(err, "out of memory");
     }
     for (;;) {
-        if (len == cap - 1) { /* grew since fstat: read on, up to max */
-            if (cap - 1 >= max) {
-                initra_free_secret(b, len);
-                close(fd);
-                return initra_fail(err, "%s: more than the limit of %zu bytes", path, max);
-            }
+        uint8_t extra;
+        int full = len == cap - 1; /* the file grew since fstat: read on, up to max */
+        ssize_t r = full ? read(fd, &extra, 1) : read(fd, b + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 || (r > 0 && full && len >= max)) {
+            int e = errno;
+            initra_free_secret(b, len);
+            close(fd);
+            return r < 0 ? initra_fail(err, "%s: read failed: %s", path, strerror(e))
+                         : initra_fail(err, "%s: more than the limit of %zu bytes", path, max);
+        }
+        if (r == 0) break;
+        if (full) {
             size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
             uint8_t *nb = malloc(ncap);
             if (!nb) {
@@ -113,16 +120,8 @@ int initra_kms_read_regular(const char *path, size_t max, uint8_t **buf, size_t 
             initra_free_secret(b, len);
             b = nb;
             cap = ncap;
+            b[len] = extra;
         }
-        ssize_t r = read(fd, b + len, cap - 1 - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            initra_free_secret(b, len);
-            close(fd);
-            return initra_fail(err, "%s: read failed: %s", path, strerror(e));
-        }
-        if (r == 0) break;
         len += (size_t)r;
     }
     close(fd);

@@ -125,6 +125,14 @@ int main(void)
     sha[0] ^= 1;
     rc = initra_kms_read_file(f, sha, 1, 1024, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "its SHA-256 is") && strstr(err.msg, "not the"), "a changed pinned file: %s", err.msg);
+    rc = initra_kms_read_file(f, NULL, 1, 21, &buf, &n, &err);
+    CHECK(rc == 0 && n == 21 && buf[21] == 0, "a file of exactly the limit is read whole, NUL-terminated");
+    free(buf);
+    rc = initra_kms_read_regular("/proc/self/status", 1 << 20, &buf, &n, &err);
+    CHECK(rc == 0 && n > 0 && strstr((char *)buf, "Name:"), "a file whose fstat size is 0 is read to its end");
+    free(buf);
+    rc = initra_kms_read_regular("/proc/self/status", 8, &buf, &n, &err);
+    CHECK(rc == -1 && strstr(err.msg, "more than the limit of 8 bytes"), "growing past the limit: %s", err.msg);
     rc = initra_kms_read_file(f, NULL, 1, 10, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "more than the limit of 10"), "size limit: %s", err.msg);
     mkfifo(fifo, 0600);
