@@ -140,6 +140,13 @@ check_fails "kmsconf: a FIFO as configuration" 2 'fifo.json: is not a regular fi
   timeout 10 "$INITRA" kms serve --listen 127.0.0.1:0 --config "$D/fifo.json" --insecure-no-attestation
 wait 2>/dev/null
 
+# Outside an enclave (development) --config FILE follows the same rules, and is not mixed with flags.
+check_fails "kmsconf: --config with a flag" 2 'give --config FILE or the flags, not both \(--secrets\)' \
+  "$INITRA" kms serve --listen 127.0.0.1:0 --config "$D/site.json" --secrets "$D/evil_secrets.json" --insecure-no-attestation
+echo '{"clients": "/proc/self/fd/0"}' >"$D/dev_bad.json"
+check_fails "kmsconf: --config with a host descriptor" 2 'dev_bad.json: clients: "/proc/self/fd/0" is under /proc' \
+  "$INITRA" kms serve --listen 127.0.0.1:0 --config "$D/dev_bad.json" --insecure-no-attestation
+
 # ---- DoS cap: max_connections. A KMS (outside an enclave, to reach it without attestation) allowing
 # one connection: while an idle TCP connection is held open, a second client's call is refused. ----
 cat >"$D/cap.json" <<J
