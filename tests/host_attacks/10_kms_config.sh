@@ -172,3 +172,26 @@ else
   not_ok "kmsconf: capped KMS: $(cat "$D/cap.log")"
 fi
 kill $CPID 2>/dev/null; wait $CPID 2>/dev/null
+
+# The same cap in the AECS server (plaintext HTTP/2: the call is refused before the handler runs).
+"$INITRA" kms aecs-admin --store "$D/store.json" register-service svc >/dev/null
+cat >"$D/acap.json" <<J
+{"protocol": "aecs", "store": "$D/store.json", "collateral": "$W/collateral.json", "trust_roots": ["$W/sim-root.der"],
+ "max_connections": 1}
+J
+PORT=$(free_port)
+"$INITRA" kms serve --listen "127.0.0.1:$PORT" --config "$D/acap.json" --insecure-no-attestation >"$D/acap.log" 2>&1 &
+CPID=$!; PIDS="$PIDS $CPID"
+if wait_for "$D/acap.log" serving; then
+  $PY -c 'import socket, sys, time; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); time.sleep(8)' "$PORT" &
+  HOLD=$!
+  sleep 0.5
+  $PY tests/helpers/aecs.py client "127.0.0.1:$PORT" svc k --initra "$INITRA" --mrsigner "$SIGNER" \
+    --collateral "$W/collateral.json" >"$D/acap.out" 2>"$D/acap.err"
+  grep -q "ERROR RESOURCE_EXHAUSTED more than 1 connections are open to this server (its max_connections)" "$D/acap.err" \
+    && ok "kmsconf: AECS call beyond max_connections: RESOURCE_EXHAUSTED" || not_ok "kmsconf: AECS cap: $(cat "$D/acap.err")"
+  kill $HOLD 2>/dev/null; wait $HOLD 2>/dev/null
+else
+  not_ok "kmsconf: capped AECS KMS: $(cat "$D/acap.log")"
+fi
+kill $CPID 2>/dev/null; wait $CPID 2>/dev/null
