@@ -207,8 +207,8 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
           cfg->store.n_services, cfg->store.n_secrets);
-    if (initra_rpc_connections(initra_rpc_server_port(k->server)) < 0)
-        logf_(k, "warning: max_connections (%u) cannot be enforced here (no /proc/net/tcp)", maxc);
+    if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
+        logf_(k, "warning: max_connections (%u) cannot be enforced here (no /proc/self/fd)", maxc);
     return k;
 oom:
     initra_fail(err, "out of memory");

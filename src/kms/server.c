@@ -273,8 +273,8 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
           cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
           k->o.max_connections);
-    if (initra_rpc_connections(initra_rpc_server_port(k->server)) < 0)
-        logf_(k, "warning: max_connections cannot be enforced here (no /proc/net/tcp)");
+    if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
+        logf_(k, "warning: max_connections cannot be enforced here (no /proc/self/fd)");
     return k;
 fail:
     initra_kms_stop(k);

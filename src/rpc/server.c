@@ -4,9 +4,13 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "rpc/rpc_internal.h"
 
@@ -308,35 +312,42 @@ fail:
 
 int initra_rpc_server_port(const initra_rpc_server *s) { return s->port; }
 
-static int count_established(const char *file, int port)
+int initra_rpc_connections(int port, int at_most)
 {
-    FILE *f = fopen(file, "re");
-    if (!f) return -1;
-    char line[512];
-    int n = 0;
-    if (!fgets(line, sizeof line, f)) n = -1; /* the header */
-    while (n >= 0 && fgets(line, sizeof line, f)) {
-        unsigned lport, st;
-        /* "  sl  local_address rem_address   st ...": "0: 0100007F:1F90 0100007F:C3A2 01 ..." */
-        if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &lport, &st) == 2 && (int)lport == port &&
-            st == 1)
-            n++;
+    /* This process's connected sockets whose local port is `port`: the connections the server accepted
+     * (the listener has no peer; our own client sockets have ephemeral local ports). */
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int fds = 0, n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') fds++;
+    if (at_most > 0 && fds <= at_most) { /* cannot be more: no per-descriptor look-ups */
+        closedir(d);
+        return fds;
     }
-    fclose(f);
+    rewinddir(d);
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        int fd = atoi(e->d_name);
+        if (fd == dirfd(d)) continue;
+        struct sockaddr_storage a;
+        socklen_t l = sizeof a;
+        if (getsockname(fd, (struct sockaddr *)&a, &l) != 0) continue; /* not a socket */
+        int p = a.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&a)->sin_port)
+                : a.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&a)->sin6_port)
+                                          : -1;
+        l = sizeof a;
+        if (p == port && getpeername(fd, (struct sockaddr *)&a, &l) == 0) n++;
+    }
+    closedir(d);
     return n;
-}
-
-int initra_rpc_connections(int port)
-{
-    int a = count_established("/proc/net/tcp", port), b = count_established("/proc/net/tcp6", port);
-    if (a < 0 && b < 0) return -1;
-    return (a > 0 ? a : 0) + (b > 0 ? b : 0);
 }
 
 int initra_rpc_server_over_cap(const initra_rpc_server *s)
 {
     if (!s || !s->max_connections) return 0;
-    int n = initra_rpc_connections(s->port);
+    int n = initra_rpc_connections(s->port, (int)s->max_connections);
     return n >= 0 && (unsigned)n > s->max_connections;
 }
 
