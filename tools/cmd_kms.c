@@ -117,8 +117,7 @@ static int conf_from_flags(initra_kms_conf *c, const char *protocol, const char 
     if (aecs && !store)
         return cli_error(CLI_USAGE, "kms serve: --protocol aecs needs --store FILE (made by `initra kms aecs-admin`)");
     if (coll && pccs) return cli_error(CLI_USAGE, "kms serve: give --collateral FILE or --pccs URL, not both");
-    c->protocol = strdup(protocol);
-    if ((secrets && set_ref(&c->secrets, secrets)) || (clients && set_ref(&c->clients, clients)) ||
+    if (!(c->protocol = strdup(protocol)) || (secrets && set_ref(&c->secrets, secrets)) || (clients && set_ref(&c->clients, clients)) ||
         (policy && set_ref(&c->policy, policy)) || (store && set_ref(&c->store, store)) ||
         (coll && set_ref(&c->collateral, coll)) || (pccs && !(c->pccs_url = strdup(pccs))))
         return cli_error(CLI_FAIL, "out of memory");
