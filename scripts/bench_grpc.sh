@@ -32,9 +32,10 @@ cat >"$W/clients.json" <<J
 [{"name": "apps", "mr_signer": "$SIGNER", "allow_debug": true},
  {"name": "bench clients", "mr_signer": "$(printf '42%.0s' $(seq 32))"}]
 J
-kms_instance "$W/kms" "$W/secret_config.json" "$W/clients.json"
+kms_instance "$W/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/clients.json", "max_connections": 4096}' \
+  "$W/secret_config.json" "$W/clients.json"
 PORT=$(free_port)
-kms_start "$W/kms" "$PORT" "$W/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/clients.json
+kms_start "$W/kms" "$PORT" "$W/kms.log"
 trap 'kill $KMS_PID 2>/dev/null || true' EXIT
 set --
 for i in 0 1 2 3 4 5 6 7 8 9; do set -- "$@" "key$i=/etc/keys/key$i"; done

@@ -67,11 +67,14 @@ echo "dynamic_config.json: clients must be production enclaves signed by $SIGNER
 cat "$W/dynamic_config.json"
 
 step "7. A KMS instance: initra itself in a simulated enclave, serving ratls.GrSecret over mutual RA-TLS"
-kms_instance "$W/kms" "$W/secret_config.json" "$W/dynamic_config.json"
+kms_instance "$W/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' \
+  "$W/secret_config.json" "$W/dynamic_config.json"
+echo "The KMS configuration, measured into the KMS image as /etc/initra/kms.json (docs/kms.md):"
+cat "$W/kms/image/etc/initra/kms.json"
 KMS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
 PORT=$(free_port)
-echo "$ initra run $W/kms -- /bin/initra kms serve --listen 127.0.0.1:$PORT --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json ..."
-kms_start "$W/kms" "$PORT" "$W/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json
+echo "$ initra run $W/kms -- /bin/initra kms serve --listen 127.0.0.1:$PORT"
+kms_start "$W/kms" "$PORT" "$W/kms.log"
 trap 'kill $KMS_PID 2>/dev/null || true' EXIT
 cat "$W/kms.log"
 
@@ -121,11 +124,13 @@ run "$INITRA" kms aecs-admin --store "$W/store.json" create-secret --file "$W/se
 run "$INITRA" kms aecs-admin --store "$W/store.json" list
 
 step "13. An AECS KMS instance: kubetee.Aecs/GetEnclaveSecret over plaintext HTTP/2, its own Passport report from the sim enclave"
-kms_instance "$W/kms" "$W/store.json"
+kms_instance "$W/kms" '{"protocol": "aecs", "store": "/etc/kms/store.json"}' "$W/store.json"
+echo "/etc/initra/kms.json in the AECS KMS image:"
+cat "$W/kms/image/etc/initra/kms.json"
 AECS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
 APORT=$(free_port)
-echo "$ initra run $W/kms -- /bin/initra kms serve --protocol aecs --listen 127.0.0.1:$APORT --store /etc/kms/store.json ..."
-kms_start "$W/kms" "$APORT" "$W/kms.log" --protocol aecs --store /etc/kms/store.json
+echo "$ initra run $W/kms -- /bin/initra kms serve --listen 127.0.0.1:$APORT"
+kms_start "$W/kms" "$APORT" "$W/kms.log"
 trap 'kill $KMS_PID 2>/dev/null || true' EXIT
 cat "$W/kms.log"
 

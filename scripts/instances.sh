@@ -20,23 +20,46 @@ json.dump(j, open(sys.argv[1], "w"), indent=4)
 PY
 }
 
-# kms_instance DIR FILE...: a production KMS instance whose image holds FILEs (and the sim root and
-# collateral) in /etc/kms.
+# kms_conf OUT JSON: a KMS configuration (docs/kms.md): the JSON object's keys over the defaults that
+# name the sim root and collateral in the image (/etc/kms); "null" removes a default.
+kms_conf() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+c = {"collateral": "/etc/kms/collateral.json", "trust_roots": ["/etc/kms/sim-root.der"]}
+c.update(json.loads(sys.argv[2]))
+json.dump({k: v for k, v in c.items() if v is not None}, open(sys.argv[1], "w"), indent=4)
+PY
+}
+
+# kms_instance DIR CONF FILE...: a KMS instance whose image holds FILEs (and the sim root and collateral)
+# in /etc/kms and its configuration at /etc/initra/kms.json (measured): CONF is kms_conf's JSON.
+# CONF "bound" builds a KSS instance with "config_binding": "config_id" and no configuration in the
+# image: attach one at launch (KMS_RUN_ARGS="--config FILE --config-id $(initra config-id FILE)").
 kms_instance() {
-  dir=$1; shift
+  dir=$1 conf=$2; shift 2
   rm -rf "$dir"
   "$INITRA" new "$dir" >/dev/null && production "$dir" || return 1
-  mkdir -p "$dir/image/etc/kms"
+  mkdir -p "$dir/image/etc/kms" "$dir/image/etc/initra"
   cp "$W/sim-root.der" "$W/collateral.json" "$@" "$dir/image/etc/kms/" || return 1
+  if [ "$conf" = bound ]; then
+    python3 - "$dir/Occlum.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["metadata"]["enable_kss"] = True; j["config_binding"] = "config_id"
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+  else
+    kms_conf "$dir/image/etc/initra/kms.json" "$conf" || return 1
+  fi
   "$INITRA" build "$dir" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
 }
 
-# kms_start DIR PORT LOG ARGS...: runs `initra kms serve` inside instance DIR; waits until it serves.
-# Sets KMS_PID (the launcher; SIGTERM to it stops the KMS).
+# kms_start DIR PORT LOG [ARGS...]: runs `initra kms serve --listen 127.0.0.1:PORT ARGS` inside instance
+# DIR (its configuration comes from the image, or is attached with $KMS_RUN_ARGS); waits until it
+# serves. Sets KMS_PID (the launcher; SIGTERM to it stops the KMS).
 kms_start() {
   dir=$1 port=$2 log=$3; shift 3
-  "$INITRA" run "$dir" -- /bin/initra kms serve --listen "127.0.0.1:$port" --collateral /etc/kms/collateral.json \
-      --trust-root /etc/kms/sim-root.der "$@" >"$log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$INITRA" run "$dir" ${KMS_RUN_ARGS:-} -- /bin/initra kms serve --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
   KMS_PID=$!
   wait_for "$log" serving || { cat "$log"; return 1; }
 }

@@ -40,10 +40,10 @@ adm create-secret --file "$T/spec.yaml" || not_ok "store created"
 store_get() { $PY -c "import json,sys; print([s for s in json.load(open('$S'))['secrets'] if s['name']=='$1'][0]['data'], end='')"; }
 store_get aes >"$T/aes"; store_get rsa >"$T/rsa"
 
-kms_instance "$T/kms" "$S" || { not_ok "KMS instance builds"; exit 1; }
+kms_instance "$T/kms" '{"protocol": "aecs", "store": "/etc/kms/store.json"}' "$S" || { not_ok "KMS instance builds"; exit 1; }
 KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
 PORT=$(free_port)
-kms_start "$T/kms" "$PORT" "$T/kms.log" --protocol aecs --store /etc/kms/store.json \
+kms_start "$T/kms" "$PORT" "$T/kms.log" \
   && ok "AECS KMS starts inside a simulated enclave" || { not_ok "AECS KMS starts: $(cat "$T/kms.log")"; exit 1; }
 trap 'kill $KMS_PID 2>/dev/null' EXIT
 grep -q "serving /kubetee.Aecs/GetEnclaveSecret on port $PORT (sim; 2 services, 8 secrets" "$T/kms.log" \

@@ -10,10 +10,9 @@ secrets_conf "$T/secret_config.json" demo_key="$T/pw"
 "$INITRA" new "$T/probe" >/dev/null; "$INITRA" build "$T/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
 clients_conf "$T/dynamic_config.json" "$SIGNER" 1
-kms_instance "$T/kms" "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance"; exit 1; }
+kms_instance "$T/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance"; exit 1; }
 PORT=$(free_port)
-kms_start "$T/kms" "$PORT" "$T/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json \
-  || { not_ok "KMS starts"; exit 1; }
+kms_start "$T/kms" "$PORT" "$T/kms.log" || { not_ok "KMS starts"; exit 1; }
 trap 'kill $KMS_PID 2>/dev/null' EXIT
 init_conf "$T/site-a.json" "$PORT" "$("$INITRA" print mrenclave "$T/kms" | field)" demo_key=/etc/keys/demo_key
 # The instance: init_ra_conf.json is not measured, only the binding mode is.

@@ -13,45 +13,51 @@
 static int kms_usage(FILE *f, int code)
 {
     fprintf(f,
-            "usage: initra kms serve [--protocol grpc_ratls] --listen HOST:PORT [--secrets FILE] [--clients FILE]\n"
-            "                        [--policy FILE] [--collateral FILE | --pccs URL] [--trust-root DER]...\n"
-            "                        [--insecure-no-attestation]\n"
-            "       initra kms serve --protocol aecs --listen HOST[:PORT] --store FILE [--collateral FILE | --pccs URL]\n"
-            "                        [--trust-root DER]... [--insecure-no-attestation]\n"
+            "usage: initra kms serve --listen HOST:PORT              (inside an enclave: configuration from the image)\n"
+            "       initra kms serve --listen HOST:PORT --config FILE (outside an enclave, for development)\n"
+            "       initra kms serve --listen HOST:PORT [--protocol grpc_ratls|aecs] [--secrets FILE] [--clients FILE]\n"
+            "                        [--policy FILE] [--store FILE] [--collateral FILE | --pccs URL] [--trust-root DER]...\n"
+            "                        --insecure-no-attestation     (outside an enclave, for development)\n"
             "       initra kms aecs-admin --help\n"
-            "  Releases secrets over ratls.GrSecret/GetSecret (gRPC, mutual RA-TLS) to enclaves whose quote verifies\n"
-            "  and whose identity the policy allows.\n"
-            "  --secrets FILE      Occlum's secret_config.json: { \"name\": \"<base64>\", ... }\n"
-            "  --clients FILE      Occlum's dynamic_config.json (or an initra policy): applies to every secret\n"
-            "  --policy FILE       initra's per-secret policy; a secret without a rule is readable by no one\n"
-            "  --collateral FILE   collateral bundle for verifying clients' quotes; or --pccs URL (outside an enclave\n"
-            "                      the default is $PCCS_URL, then the qcnl file; inside, the environment is unused)\n"
-            "  --trust-root DER    trust another root besides Intel's (the sim root); repeatable\n"
+            "  The KMS takes everything that decides a release from one JSON configuration (docs/kms.md): inside an\n"
+            "  enclave /etc/initra/kms.json in the measured image, or, when the image's /etc/initra/config_binding\n"
+            "  says config_id, the configuration attached by `initra run --config FILE --config-id ...`, whose SHA-512\n"
+            "  must be the enclave's CONFIGID. Its keys: protocol, secrets, clients, policy, store, collateral,\n"
+            "  pccs_url, trust_roots, accept_any_enclave, max_connections, max_concurrent_streams. A file it names\n"
+            "  is \"PATH\" inside the image or {\"path\": PATH, \"sha256\": HEX} anywhere.\n"
+            "  Inside an enclave the flags below and the environment variables PCCS_URL and INITRA_QCNL_CONF are\n"
+            "  refused (the host controls them); outside one they configure a development server that cannot attest.\n"
+            "  --protocol grpc_ratls  ratls.GrSecret/GetSecret over mutual RA-TLS (default); aecs: AECS v2.0.0\n"
+            "                      (kubetee.Aecs/GetEnclaveSecret, plaintext HTTP/2, default port 19527)\n"
+            "  --secrets FILE      Occlum's secret_config.json: { \"name\": \"<base64>\", ... }       (key: secrets)\n"
+            "  --clients FILE      Occlum's dynamic_config.json (or an initra policy) for every secret (key: clients)\n"
+            "  --policy FILE       initra's per-secret policy                                   (key: policy)\n"
+            "  --store FILE        the AECS store (initra kms aecs-admin)                       (key: store)\n"
+            "  --collateral FILE   collateral bundle for verifying quotes; or --pccs URL  (keys: collateral, pccs_url)\n"
+            "  --trust-root DER    trust another root besides Intel's; repeatable               (key: trust_roots)\n"
             "  --insecure-no-attestation  start without a quote provider: clients cannot verify this server\n"
-            "  --protocol aecs     AECS v2.0.0 (kubetee.Aecs/GetEnclaveSecret, plaintext HTTP/2, default port 19527):\n"
-            "                      secrets and per-secret UA policies from --store (initra kms aecs-admin); clients'\n"
-            "                      Passport reports verified with the --trust-root roots; --collateral/--pccs give\n"
-            "                      the collateral embedded in this server's own Passport report\n"
-            "  SIGHUP reloads the files (a bad file keeps the old configuration); SIGTERM stops.\n");
+            "  SIGHUP re-reads the files the configuration names, through the same rules (the configuration itself\n"
+            "  is read once); a bad file keeps the old configuration. SIGTERM stops.\n");
     return code;
 }
 
 /* Outside an enclave the PCCS may default to $PCCS_URL or the qcnl file; inside one the host sets the
- * environment, so only --pccs (or --collateral) names the collateral source there. */
-static const char *default_pccs(char *buf, size_t n)
+ * environment, so only the configuration names the collateral source there. */
+static int default_pccs(initra_kms_conf *c)
 {
+    char buf[1024];
     initra_err e;
-    initra_attester *a = initra_attest_detect(&e);
-    int inside = a != NULL;
-    initra_attest_free(a);
-    return !inside && initra_pccs_default_url(buf, n, &e) == 0 ? buf : NULL;
+    if (c->collateral.path || c->pccs_url || initra_pccs_default_url(buf, sizeof buf, &e)) return CLI_OK;
+    return (c->pccs_url = strdup(buf)) ? CLI_OK : cli_error(CLI_FAIL, "out of memory");
 }
 
-static int serve_aecs(const initra_kms_aecs_opts *ao, sigset_t *set)
+static int serve_aecs(const initra_kms_aecs_opts *ao, initra_kms_held *held, const char *where, sigset_t *set)
 {
     initra_err err;
     initra_kms_aecs *k = initra_kms_aecs_start(ao, &err);
+    initra_kms_held_free(held);
     if (!k) return cli_err(CLI_FAIL, &err);
+    fprintf(stderr, "kms: configuration from %s\n", where);
     for (;;) {
         int sig = sigwaitinfo(set, NULL);
         if (sig == SIGTERM || sig == SIGINT) break;
@@ -64,75 +70,21 @@ static int serve_aecs(const initra_kms_aecs_opts *ao, sigset_t *set)
     return CLI_OK;
 }
 
-static int serve(int argc, char **argv)
+static int serve_grpc(const initra_kms_opts *o, initra_kms_held *held, const char *where, sigset_t *set)
 {
-    initra_kms_opts o;
-    memset(&o, 0, sizeof o);
-    const char *roots[8];
-    size_t n_roots = 0;
-    const char *protocol = "grpc_ratls", *store = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help")) return kms_usage(stdout, CLI_OK);
-        if (!strcmp(a, "--insecure-no-attestation")) {
-            o.insecure_no_attestation = 1;
-            continue;
-        }
-        if (strcmp(a, "--listen") && strcmp(a, "--secrets") && strcmp(a, "--clients") && strcmp(a, "--policy") &&
-            strcmp(a, "--collateral") && strcmp(a, "--pccs") && strcmp(a, "--trust-root") &&
-            strcmp(a, "--protocol") && strcmp(a, "--store"))
-            return cli_error(CLI_USAGE, "kms serve: unknown argument '%s'; see `initra kms --help`", a);
-        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        if (!strcmp(a, "--listen")) o.listen = v;
-        else if (!strcmp(a, "--secrets")) o.secrets_path = v;
-        else if (!strcmp(a, "--clients")) o.clients_path = v;
-        else if (!strcmp(a, "--policy")) o.policy_path = v;
-        else if (!strcmp(a, "--protocol")) protocol = v;
-        else if (!strcmp(a, "--store")) store = v;
-        else if (!strcmp(a, "--collateral")) o.verifier.collateral = v;
-        else if (!strcmp(a, "--pccs")) o.verifier.pccs_url = v;
-        else if (n_roots == 8) return cli_error(CLI_USAGE, "kms serve: at most 8 --trust-root");
-        else roots[n_roots++] = v;
-    }
-    if (strcmp(protocol, "grpc_ratls") && strcmp(protocol, "aecs"))
-        return cli_error(CLI_USAGE, "kms serve: --protocol '%.40s' is not grpc_ratls or aecs", protocol);
-    int aecs = !strcmp(protocol, "aecs");
-    if (!o.listen) return cli_error(CLI_USAGE, "kms serve: --listen HOST:PORT is required");
-    if (aecs && (o.secrets_path || o.clients_path || o.policy_path))
-        return cli_error(CLI_USAGE, "kms serve: --secrets, --clients and --policy are for grpc_ratls; the AECS server "
-                                    "takes --store FILE");
-    if (!aecs && store) return cli_error(CLI_USAGE, "kms serve: --store is for --protocol aecs");
-    if (aecs && !store)
-        return cli_error(CLI_USAGE, "kms serve: --protocol aecs needs --store FILE (made by `initra kms aecs-admin`)");
-    if (o.verifier.collateral && o.verifier.pccs_url)
-        return cli_error(CLI_USAGE, "kms serve: give --collateral FILE or --pccs URL, not both");
-    char pccs[1024];
-    if (!o.verifier.collateral && !o.verifier.pccs_url) o.verifier.pccs_url = default_pccs(pccs, sizeof pccs);
-    o.verifier.trust_roots = roots;
-    o.verifier.n_trust_roots = n_roots;
-    /* Signals are taken synchronously by this thread; the server's threads inherit the mask. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
     initra_err err;
-    if (aecs) {
-        initra_kms_aecs_opts ao = {o.listen, store, o.verifier.collateral, o.verifier.pccs_url, roots, n_roots,
-                                   o.insecure_no_attestation, 0, NULL, 0};
-        return serve_aecs(&ao, &set);
-    }
-    initra_kms *k = initra_kms_start(&o, &err);
+    initra_kms *k = initra_kms_start(o, &err);
+    initra_kms_held_free(held);
     if (!k) return cli_err(CLI_FAIL, &err);
+    fprintf(stderr, "kms: configuration from %s\n", where);
     for (;;) {
         struct timespec tick = {60, 0};
-        int sig = sigtimedwait(&set, NULL, &tick);
+        int sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig == SIGHUP) {
             if (initra_kms_reload(k, &err)) fprintf(stderr, "kms: reload refused, keeping the old configuration: %s\n", err.msg);
-            else fprintf(stderr, "kms: reloaded %s%s%s\n", o.secrets_path ? o.secrets_path : "",
-                         o.clients_path ? " " : "", o.clients_path ? o.clients_path : "");
+            else fprintf(stderr, "kms: reloaded %s%s%s\n", o->secrets_path ? o->secrets_path : "",
+                         o->clients_path ? " " : "", o->clients_path ? o->clients_path : "");
         }
         /* Certificates live 24 hours: a fresh one every 12. */
         if (initra_kms_cert_age(k) > 12 * 3600 && initra_kms_rotate(k, &err)) {
@@ -144,6 +96,161 @@ static int serve(int argc, char **argv)
     fprintf(stderr, "kms: stopping\n");
     initra_kms_stop(k);
     return CLI_OK;
+}
+
+/* Flags that decide a release, and the configuration key that replaces each inside an enclave. */
+static const char *const secure_flags[][2] = {{"--secrets", "secrets"},   {"--clients", "clients"},
+                                              {"--policy", "policy"},     {"--store", "store"},
+                                              {"--collateral", "collateral"}, {"--pccs", "pccs_url"},
+                                              {"--trust-root", "trust_roots"}, {"--protocol", "protocol"},
+                                              {"--config", NULL}};
+static const char *const secure_env[][2] = {{"PCCS_URL", "pccs_url"}, {"INITRA_QCNL_CONF", "pccs_url"}};
+
+static int set_ref(initra_kms_file_ref *r, const char *v)
+{
+    free(r->path);
+    r->path = strdup(v);
+    return r->path ? 0 : -1;
+}
+
+/* The development configuration from flags (outside an enclave only). */
+static int conf_from_flags(initra_kms_conf *c, const char *protocol, const char *const *vals, const char *const *roots,
+                           size_t n_roots)
+{
+    int aecs = !strcmp(protocol, "aecs");
+    if (strcmp(protocol, "grpc_ratls") && !aecs)
+        return cli_error(CLI_USAGE, "kms serve: --protocol '%.40s' is not grpc_ratls or aecs", protocol);
+    const char *secrets = vals[0], *clients = vals[1], *policy = vals[2], *store = vals[3], *coll = vals[4],
+               *pccs = vals[5];
+    if (aecs && (secrets || clients || policy))
+        return cli_error(CLI_USAGE, "kms serve: --secrets, --clients and --policy are for grpc_ratls; the AECS server "
+                                    "takes --store FILE");
+    if (!aecs && store) return cli_error(CLI_USAGE, "kms serve: --store is for --protocol aecs");
+    if (aecs && !store)
+        return cli_error(CLI_USAGE, "kms serve: --protocol aecs needs --store FILE (made by `initra kms aecs-admin`)");
+    if (coll && pccs) return cli_error(CLI_USAGE, "kms serve: give --collateral FILE or --pccs URL, not both");
+    if (!(c->protocol = strdup(protocol)) || (secrets && set_ref(&c->secrets, secrets)) || (clients && set_ref(&c->clients, clients)) ||
+        (policy && set_ref(&c->policy, policy)) || (store && set_ref(&c->store, store)) ||
+        (coll && set_ref(&c->collateral, coll)) || (pccs && !(c->pccs_url = strdup(pccs))))
+        return cli_error(CLI_FAIL, "out of memory");
+    for (size_t i = 0; i < n_roots; i++)
+        if (set_ref(&c->trust_roots[i], roots[i])) return cli_error(CLI_FAIL, "out of memory");
+    c->n_trust_roots = n_roots;
+    return CLI_OK;
+}
+
+static int serve(int argc, char **argv)
+{
+    initra_kms_opts o;
+    memset(&o, 0, sizeof o);
+    const char *roots[INITRA_KMS_MAX_ROOTS];
+    size_t n_roots = 0;
+    const char *vals[9] = {0}; /* secure_flags' values, in order; [7] protocol, [8] --config */
+    const char *given = NULL; /* the first security flag given, other than --config */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--help")) return kms_usage(stdout, CLI_OK);
+        if (!strcmp(a, "--insecure-no-attestation")) {
+            o.insecure_no_attestation = 1;
+            continue;
+        }
+        int f = -1;
+        for (int j = 0; j < 9; j++)
+            if (!strcmp(a, secure_flags[j][0])) f = j;
+        if (f < 0 && strcmp(a, "--listen"))
+            return cli_error(CLI_USAGE, "kms serve: unknown argument '%s'; see `initra kms --help`", a);
+        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        if (f < 0) o.listen = v;
+        else if (f == 6 && n_roots == INITRA_KMS_MAX_ROOTS) return cli_error(CLI_USAGE, "kms serve: at most 8 --trust-root");
+        else if (f == 6) roots[n_roots++] = v;
+        else vals[f] = v;
+        if (f >= 0 && f != 8 && !given) given = a;
+    }
+    if (!o.listen) return cli_error(CLI_USAGE, "kms serve: --listen HOST:PORT is required");
+    /* Inside an enclave (a quote provider answers) the host's argv and environment decide nothing. */
+    initra_err err, aerr;
+    initra_attester *probe = initra_attest_detect(&aerr);
+    int enclave = probe != NULL;
+    initra_kms_conf conf;
+    memset(&conf, 0, sizeof conf);
+    char where[300] = "command line";
+    int image_paths = 0;
+    if (enclave) {
+        if (vals[8]) {
+            initra_attest_free(probe);
+            return cli_error(CLI_USAGE, "kms serve: --config is refused inside an enclave (the host controls the "
+                                        "command line): the configuration is %s in the image, or attached by "
+                                        "CONFIGID (docs/kms.md)", INITRA_KMS_CONF_PATH);
+        }
+        for (size_t j = 0; j < sizeof secure_flags / sizeof *secure_flags; j++)
+            if (given && !strcmp(given, secure_flags[j][0])) {
+                initra_attest_free(probe);
+                return cli_error(CLI_USAGE, "kms serve: %s is refused inside an enclave (the host controls the command "
+                                            "line): set \"%s\" in %s (docs/kms.md)",
+                                 given, secure_flags[j][1], INITRA_KMS_CONF_PATH);
+            }
+        if (o.insecure_no_attestation) {
+            initra_attest_free(probe);
+            return cli_error(CLI_USAGE, "kms serve: --insecure-no-attestation is refused inside an enclave");
+        }
+        for (size_t j = 0; j < sizeof secure_env / sizeof *secure_env; j++)
+            if (getenv(secure_env[j][0])) {
+                initra_attest_free(probe);
+                return cli_error(CLI_USAGE, "kms serve: the environment variable %s is refused inside an enclave (the "
+                                            "host controls the environment): set \"%s\" in %s (docs/kms.md)",
+                                 secure_env[j][0], secure_env[j][1], INITRA_KMS_CONF_PATH);
+            }
+        int rc = initra_kms_conf_load_enclave(probe, &conf, where, sizeof where, &err);
+        initra_attest_free(probe);
+        if (rc) return cli_err(CLI_FAIL, &err);
+        image_paths = 1;
+    } else if (vals[8]) {
+        if (given)
+            return cli_error(CLI_USAGE, "kms serve: give --config FILE or the flags, not both (%s)", given);
+        uint8_t *text;
+        size_t n;
+        if (initra_kms_read_regular(vals[8], 1u << 20, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
+        int rc = initra_kms_conf_parse((const char *)text, n, vals[8], &conf, &err);
+        free(text);
+        if (rc) return cli_err(CLI_USAGE, &err);
+        if ((rc = default_pccs(&conf))) {
+            initra_kms_conf_free(&conf);
+            return rc;
+        }
+        snprintf(where, sizeof where, "%s", vals[8]);
+        image_paths = 1;
+    } else {
+        int rc = conf_from_flags(&conf, vals[7] ? vals[7] : "grpc_ratls", vals, roots, n_roots);
+        if (rc == CLI_OK) rc = default_pccs(&conf);
+        if (rc) {
+            initra_kms_conf_free(&conf);
+            return rc;
+        }
+    }
+    initra_kms_aecs_opts ao;
+    memset(&ao, 0, sizeof ao);
+    initra_kms_held held;
+    if (initra_kms_conf_apply(&conf, image_paths, &held, &o, &ao, &err)) {
+        initra_kms_conf_free(&conf);
+        return cli_err(CLI_FAIL, &err);
+    }
+    /* Signals are taken synchronously by this thread; the server's threads inherit the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    int rc = CLI_OK;
+    if (!strcmp(conf.protocol, "aecs")) {
+        ao.listen = o.listen;
+        ao.insecure_no_attestation = o.insecure_no_attestation;
+        rc = serve_aecs(&ao, &held, where, &set);
+    } else {
+        rc = serve_grpc(&o, &held, where, &set);
+    }
+    initra_kms_conf_free(&conf);
+    return rc;
 }
 
 int cmd_kms(int argc, char **argv)

@@ -226,6 +226,8 @@ typedef struct {
     initra_dcap *dcap;
     const char *file;
     const char *pccs_url;
+    const uint8_t *data; /* the bundle already read (instead of file) */
+    size_t len;
 } initra_ua_collateral_src;
 int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
 

@@ -65,6 +65,8 @@ void initra_dcap_free(initra_dcap *d);
 /* Trusts another root CA (DER, self-signed). It is reported as "sim" when its subject CN contains
  * "initra sim", else "custom". 0 or -1. */
 int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
+/* The same from a certificate in memory, DER or PEM. */
+int initra_dcap_add_root_bytes(initra_dcap *d, const uint8_t *buf, size_t n, initra_err *err);
 /* The same from a certificate file, DER or PEM; errors name the file. */
 int initra_dcap_add_root_file(initra_dcap *d, const char *path, initra_err *err);
 

@@ -41,6 +41,10 @@ typedef struct {
     const char *clients_path;   /* dynamic_config.json (Occlum or initra format): every secret */
     const char *policy_path;    /* per-secret policy: who may read which secret */
     initra_ratls_verifier_opts verifier; /* trust roots and collateral for verifying clients */
+    const uint8_t *secrets_sha256, *clients_sha256, *policy_sha256; /* pinned by the KMS config (NULL: not) */
+    int image_paths;                     /* named by a KMS config: an unpinned file must be inside the image */
+    unsigned max_connections;            /* 0 = INITRA_KMS_DEFAULT_MAX_CONNECTIONS */
+    unsigned max_concurrent_streams;     /* per connection; 0 = INITRA_KMS_DEFAULT_MAX_STREAMS */
     int insecure_no_attestation;         /* serve with a plain certificate when there is no quote provider */
     int no_client_attestation;           /* benchmarks only: plain mutual TLS, no evidence, no policy */
     int accept_any_enclave;              /* policies may pin neither mr_enclave nor mr_signer (a warning is
@@ -78,6 +82,15 @@ typedef struct {
     size_t n_trust_roots;
     int insecure_no_attestation; /* serve without a quote provider (clients will refuse this server) */
     int threads;                 /* 0 = 8 */
+    const uint8_t *store_sha256; /* pinned by the KMS config (NULL: not) */
+    int image_paths;             /* named by a KMS config: an unpinned store must be inside the image */
+    const uint8_t *collateral_data; /* the collateral bundle already read (instead of `collateral`) */
+    size_t collateral_len;
+    const uint8_t *const *trust_root_data; /* roots already read, DER or PEM (besides trust_roots) */
+    const size_t *trust_root_lens;
+    size_t n_trust_root_data;
+    unsigned max_connections;    /* 0 = INITRA_KMS_DEFAULT_MAX_CONNECTIONS */
+    unsigned max_concurrent_streams; /* per connection; 0 = INITRA_KMS_DEFAULT_MAX_STREAMS */
     FILE *log;                   /* one line per request and decision; NULL = stderr */
     int accept_any_enclave;      /* store rules may pin neither mrenclave nor mrsigner (a warning is logged
                                   * at every use); set only from the measured KMS configuration */
@@ -93,5 +106,70 @@ int initra_kms_aecs_port(const initra_kms_aecs *k);
 /* Re-reads the store; on any error keeps the old one. */
 int initra_kms_aecs_reload(initra_kms_aecs *k, initra_err *err);
 void initra_kms_aecs_stop(initra_kms_aecs *k);
+
+/* ---- the KMS configuration file (docs/kms.md) ---- */
+
+#include "initra/attest.h"
+
+#define INITRA_KMS_CONF_PATH "/etc/initra/kms.json"       /* in the image: measured */
+#define INITRA_KMS_ATTACHED_CONF "/etc/init_ra_conf.json" /* attached by `initra run --config`: CONFIGID-bound */
+#define INITRA_KMS_MAX_ROOTS 8
+#define INITRA_KMS_DEFAULT_MAX_CONNECTIONS 256
+#define INITRA_KMS_DEFAULT_MAX_STREAMS 16
+
+/* A file the configuration names: "PATH" (must be inside the image) or {"path": PATH, "sha256": HEX}
+ * (anywhere; its bytes must hash to HEX). */
+typedef struct {
+    char *path; /* NULL: not set */
+    int pinned;
+    uint8_t sha256[32];
+} initra_kms_file_ref;
+
+typedef struct {
+    char *protocol; /* "grpc_ratls" (default) or "aecs" */
+    initra_kms_file_ref secrets, clients, policy, store, collateral;
+    char *pccs_url;
+    initra_kms_file_ref trust_roots[INITRA_KMS_MAX_ROOTS];
+    size_t n_trust_roots;
+    int accept_any_enclave;
+    int ratls_format; /* the GRPC-RATLS server's certificate (enum initra_ratls_format); 0 = default */
+    unsigned max_connections, max_concurrent_streams;
+} initra_kms_conf;
+
+/* Strict: unknown keys, wrong types, duplicate keys and contradictions are errors naming `where`, the key
+ * (or line and column) and what to do. */
+int initra_kms_conf_parse(const char *text, size_t len, const char *where, initra_kms_conf *c, initra_err *err);
+void initra_kms_conf_free(initra_kms_conf *c);
+/* "Inside the image": an absolute, normalised path (no "." or ".." components, no "//") outside /proc,
+ * /dev, /sys and /host (host-provided: inherited descriptors, devices, Occlum's host file system).
+ * 0, or -1 with err. */
+int initra_kms_path_in_image(const char *path, initra_err *err);
+/* Reads a regular file once (open, fstat on that descriptor, read): a FIFO, device or socket is refused.
+ * *buf is NUL-terminated. */
+int initra_kms_read_regular(const char *path, size_t max, uint8_t **buf, size_t *n, initra_err *err);
+/* Reads a file the configuration names: when sha256 is set its bytes must hash to it; otherwise, with
+ * image_paths, the path and its resolved target must be inside the image. The bytes returned are the
+ * bytes checked. */
+int initra_kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
+                         size_t *n, initra_err *err);
+/* Inside an enclave: the configuration from /etc/initra/kms.json in the image, or, when the measured
+ * /etc/initra/config_binding says config_id, the attached one, whose SHA-512 must equal the CONFIGID in
+ * this enclave's own report (a quote from `a`). Read once; the bytes hashed are the bytes parsed.
+ * `where` receives the file used. */
+int initra_kms_conf_load_enclave(initra_attester *a, initra_kms_conf *c, char *where, size_t where_size,
+                                 initra_err *err);
+
+
+/* The configuration turned into server options: trust roots and collateral read once through their pins
+ * (held here until the server has started), the other files' pins copied for every (re)load. */
+typedef struct {
+    uint8_t *root_data[INITRA_KMS_MAX_ROOTS];
+    size_t root_lens[INITRA_KMS_MAX_ROOTS];
+    uint8_t *collateral;
+    size_t collateral_len;
+} initra_kms_held;
+int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_held *h, initra_kms_opts *o,
+                          initra_kms_aecs_opts *ao, initra_err *err);
+void initra_kms_held_free(initra_kms_held *h);
 
 #endif

@@ -90,6 +90,11 @@ typedef struct {
     const char *pccs_url;           /* a PCCS / Intel PCS base URL (one of the two is required; the
                                        environment is never read) */
     const char *cache_dir;          /* on-disk collateral cache for the PCCS (NULL: none) */
+    const uint8_t *const *trust_root_data; /* roots already read (DER or PEM bytes), besides trust_roots */
+    const size_t *trust_root_lens;
+    size_t n_trust_root_data;
+    const uint8_t *collateral_data; /* a bundle already read (instead of the collateral file) */
+    size_t collateral_len;
 } initra_ratls_verifier_opts;
 
 typedef struct initra_ratls_verifier initra_ratls_verifier;

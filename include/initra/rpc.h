@@ -88,6 +88,9 @@ typedef struct {
     initra_rpc_handler_fn handler;
     void *handler_ctx;
     int threads;                /* worker threads (handshakes, verify and handler calls); 0 = 8 */
+    unsigned max_concurrent_streams; /* per connection (HTTP/2 SETTINGS); 0 = 100 */
+    unsigned max_connections;   /* a call arriving while the server holds more TCP connections than
+                                   this is answered RESOURCE_EXHAUSTED; 0 = no cap */
 } initra_rpc_server_opts;
 
 typedef struct initra_rpc_server initra_rpc_server;
@@ -96,6 +99,12 @@ typedef struct initra_rpc_server initra_rpc_server;
 initra_rpc_server *initra_rpc_server_start(const initra_rpc_server_opts *opts, initra_err *err);
 /* The bound TCP port. */
 int initra_rpc_server_port(const initra_rpc_server *s);
+/* TCP connections this process holds open with local port `port` (the ones a server on that port
+ * accepted), from /proc/self/fd; -1 when they cannot be counted here. With at_most > 0, a process with
+ * no more descriptors than at_most returns its descriptor count (a bound) without looking further. */
+int initra_rpc_connections(int port, int at_most);
+/* 1 when the server has a connection cap and more connections than it are open now. */
+int initra_rpc_server_over_cap(const initra_rpc_server *s);
 /* Stops accepting, cancels calls in flight, joins the workers and frees s. NULL is fine. */
 void initra_rpc_server_stop(initra_rpc_server *s);
 

@@ -241,6 +241,15 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
 int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err)
 {
     const initra_ua_collateral_src *s = ctx;
+    if (s->data) {
+        initra_collateral *c = initra_collateral_parse((const char *)s->data, s->len, err);
+        if (!c) return -1;
+        initra_collateral_release(c);
+        if (!(*json = malloc(s->len + 1))) return initra_fail(err, "out of memory");
+        memcpy(*json, s->data, s->len);
+        (*json)[s->len] = 0;
+        return 0;
+    }
     if (s->file) {
         uint8_t *text;
         size_t n;

@@ -348,24 +348,26 @@ int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_
     return 0;
 }
 
+int initra_dcap_add_root_bytes(initra_dcap *d, const uint8_t *buf, size_t n, initra_err *err)
+{
+    if (!(n > 10 && !memcmp(buf, "-----BEGIN", 10))) return initra_dcap_add_root(d, buf, n, err);
+    BIO *bio = BIO_new_mem_buf(buf, (int)n); /* PEM accepted too */
+    X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+    unsigned char *der = NULL;
+    int len = x ? i2d_X509(x, &der) : -1;
+    int rc = len > 0 ? initra_dcap_add_root(d, der, (size_t)len, err) : initra_fail(err, "not a PEM certificate");
+    OPENSSL_free(der);
+    X509_free(x);
+    BIO_free(bio);
+    return rc;
+}
+
 int initra_dcap_add_root_file(initra_dcap *d, const char *path, initra_err *err)
 {
     uint8_t *buf;
     size_t n;
     if (initra_read_file(path, 1u << 20, &buf, &n, err)) return -1;
-    int rc;
-    if (n > 10 && !memcmp(buf, "-----BEGIN", 10)) { /* PEM accepted too */
-        BIO *bio = BIO_new_mem_buf(buf, (int)n);
-        X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        unsigned char *der = NULL;
-        int len = x ? i2d_X509(x, &der) : -1;
-        rc = len > 0 ? initra_dcap_add_root(d, der, (size_t)len, err) : initra_fail(err, "not a PEM certificate");
-        OPENSSL_free(der);
-        X509_free(x);
-        BIO_free(bio);
-    } else {
-        rc = initra_dcap_add_root(d, buf, n, err);
-    }
+    int rc = initra_dcap_add_root_bytes(d, buf, n, err);
     free(buf);
     return rc ? initra_fail_prefix(err, "%s", path) : 0;
 }

@@ -129,7 +129,8 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
     initra_ua_collateral_src src = {dcap, c->ua_pccs_url ? NULL : c->collateral,
                                     c->ua_pccs_url     ? c->ua_pccs_url
                                     : c->pccs_url      ? c->pccs_url
-                                                       : c->ua_dcap_pccs_url};
+                                                       : c->ua_dcap_pccs_url,
+                                    NULL, 0};
     if (initra_ua_report_create(attester_quote, a, initra_ua_collateral_from_src, &src, "", pem, &self, err)) {
         initra_fail_prefix(err, "init: this enclave's Passport report (set ua_env_pccs_url or \"initra\": "
                                 "{\"collateral\"} in %s)",

@@ -22,6 +22,8 @@ typedef struct {
 struct initra_kms_aecs {
     char *store_path;
     int accept_any;
+    int pinned, image_paths;
+    uint8_t store_sha256[32];
     char listen[320];
     initra_dcap *dcap;
     initra_ua_dcap_ctx vctx;
@@ -41,16 +43,26 @@ static void cfg_destroy(kms_shared *s)
     free(c);
 }
 
-static aecs_cfg *cfg_load(const char *path, int accept_any, initra_err *err)
+static aecs_cfg *cfg_load(const initra_kms_aecs *k, initra_err *err)
 {
     aecs_cfg *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
     c->base = (kms_shared){1, cfg_destroy};
-    if (initra_aecs_store_load(path, 0, &c->store, err)) {
+    uint8_t *text;
+    size_t n;
+    if (initra_kms_read_file(k->store_path, k->pinned ? k->store_sha256 : NULL, k->image_paths, 64u << 20, &text, &n,
+                             err)) {
+        initra_fail_prefix(err, "store");
         free(c);
         return NULL;
     }
-    if (!accept_any && initra_aecs_store_check_pinned(&c->store, path, err)) {
+    int rc = initra_aecs_store_from_json((const char *)text, n, k->store_path, &c->store, err);
+    initra_free_secret(text, n);
+    if (rc) {
+        free(c);
+        return NULL;
+    }
+    if (!k->accept_any && initra_aecs_store_check_pinned(&c->store, k->store_path, err)) {
         cfg_destroy(&c->base);
         return NULL;
     }
@@ -75,7 +87,7 @@ static void warn_unpinned(initra_kms_aecs *k, const initra_aecs_store *st, const
 
 int initra_kms_aecs_reload(initra_kms_aecs *k, initra_err *err)
 {
-    aecs_cfg *c = cfg_load(k->store_path, k->accept_any, err);
+    aecs_cfg *c = cfg_load(k, err);
     if (!c) return -1;
     kms_shared_swap(&k->lock, &k->cfg, &c->base);
     return 0;
@@ -162,13 +174,20 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     char *pem = NULL;
     if (!(k->store_path = strdup(o->store_path))) goto oom;
     k->accept_any = o->accept_any_enclave;
-    aecs_cfg *cfg = cfg_load(k->store_path, k->accept_any, err);
+    k->image_paths = o->image_paths;
+    if ((k->pinned = o->store_sha256 != NULL)) memcpy(k->store_sha256, o->store_sha256, 32);
+    aecs_cfg *cfg = cfg_load(k, err);
     if (!cfg) goto fail;
     k->cfg = &cfg->base;
     if (!(k->dcap = initra_dcap_new(err))) goto fail;
     for (size_t i = 0; i < o->n_trust_roots; i++)
         if (initra_dcap_add_root_file(k->dcap, o->trust_roots[i], err)) {
             initra_fail_prefix(err, "kms: --trust-root");
+            goto fail;
+        }
+    for (size_t i = 0; i < o->n_trust_root_data; i++)
+        if (initra_dcap_add_root_bytes(k->dcap, o->trust_root_data[i], o->trust_root_lens[i], err)) {
+            initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
             goto fail;
         }
     k->vctx = (initra_ua_dcap_ctx){k->dcap, 0, NULL, 0};
@@ -182,7 +201,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     }
     if (!(k->key = initra_aecs_session_key(err)) || !(pem = initra_aecs_rsa_public_pem(k->key, err))) goto fail;
     if (k->attester) {
-        initra_ua_collateral_src src = {k->dcap, o->collateral, o->pccs_url};
+        initra_ua_collateral_src src = {k->dcap, o->collateral, o->pccs_url, o->collateral_data, o->collateral_len};
         if (initra_ua_report_create(attester_quote, k->attester, initra_ua_collateral_from_src, &src, "", pem, &k->self,
                                     err)) {
             initra_fail_prefix(err, "kms: the server's Passport report");
@@ -195,13 +214,24 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
                !(k->self.pem_public_key = strdup(pem))) {
         goto oom;
     }
-    initra_rpc_server_opts so = {k->listen, {1, NULL, NULL, NULL, NULL}, handle, k, o->threads};
+    unsigned maxc = o->max_connections ? o->max_connections : INITRA_KMS_DEFAULT_MAX_CONNECTIONS;
+    initra_rpc_server_opts so = {
+        .listen = k->listen,
+        .tls = {1, NULL, NULL, NULL, NULL},
+        .handler = handle,
+        .handler_ctx = k,
+        .threads = o->threads,
+        .max_concurrent_streams = o->max_concurrent_streams ? o->max_concurrent_streams : INITRA_KMS_DEFAULT_MAX_STREAMS,
+        .max_connections = maxc,
+    };
     if (!(k->server = initra_rpc_server_start(&so, err))) goto fail;
     free(pem);
     logf_(k, "serving %s on port %d (%s; %zu services, %zu secrets, plaintext HTTP/2)", INITRA_AECS_METHOD,
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
           cfg->store.n_services, cfg->store.n_secrets);
+    if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
+        logf_(k, "warning: max_connections (%u) cannot be enforced here (no /proc/self/fd)", maxc);
     return k;
 oom:
     initra_fail(err, "out of memory");

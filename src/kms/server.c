@@ -10,6 +10,7 @@
 #include "initra/attest.h"
 #include "initra/kms.h"
 #include "initra/rpc.h"
+#include <jansson.h>
 #include "internal.h"
 #include "ratls.pb-c.h"
 
@@ -24,6 +25,7 @@ typedef struct {
 
 struct initra_kms {
     initra_kms_opts o;
+    uint8_t pins[3][32]; /* o's *_sha256 point here */
     char *listen;
     char *secrets_path, *clients_path, *policy_path;
     initra_ratls_verifier *verifier;
@@ -44,19 +46,59 @@ static void config_destroy(kms_shared *s)
     free(c);
 }
 
+/* A JSON file the configuration names, read once through its pin (src/kms/conf.c) and parsed from
+ * those bytes. */
+static json_t *load_json_pinned(const char *key, const char *path, const uint8_t *sha256, int image_paths,
+                                initra_err *err)
+{
+    uint8_t *text;
+    size_t n;
+    if (initra_kms_read_file(path, sha256, image_paths, 16u << 20, &text, &n, err)) {
+        initra_fail_prefix(err, "%s", key);
+        return NULL;
+    }
+    json_error_t je;
+    json_t *j = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &je);
+    if (!j) initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    free(text);
+    return j;
+}
+
 static kms_config *config_load(initra_kms *k, initra_err *err)
 {
     kms_config *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
     c->base = (kms_shared){1, config_destroy};
     initra_policy_opts po = {k->o.accept_any_enclave, "the client"};
-    if ((k->secrets_path && initra_kms_secrets_load(k->secrets_path, &c->secrets, err)) ||
-        (k->clients_path && !(c->clients = initra_policy_load_opts(k->clients_path, &po, err))) ||
-        (k->policy_path && !(c->per_secret = initra_secret_policy_load_opts(k->policy_path, &po, err)))) {
-        config_destroy(&c->base);
-        return NULL;
+    int img = k->o.image_paths;
+    if (k->secrets_path) {
+        uint8_t *text;
+        size_t n;
+        if (initra_kms_read_file(k->secrets_path, k->o.secrets_sha256, img, 16u << 20, &text, &n, err)) {
+            initra_fail_prefix(err, "secrets");
+            goto fail;
+        }
+        int rc = initra_kms_secrets_parse((const char *)text, n, k->secrets_path, &c->secrets, err);
+        initra_free_secret(text, n);
+        if (rc) goto fail;
+    }
+    json_t *j;
+    if (k->clients_path) {
+        if (!(j = load_json_pinned("clients", k->clients_path, k->o.clients_sha256, img, err))) goto fail;
+        c->clients = initra_policy_from_json_opts(j, k->clients_path, &po, err);
+        json_decref(j);
+        if (!c->clients) goto fail;
+    }
+    if (k->policy_path) {
+        if (!(j = load_json_pinned("policy", k->policy_path, k->o.policy_sha256, img, err))) goto fail;
+        c->per_secret = initra_secret_policy_from_json_opts(j, k->policy_path, &po, err);
+        json_decref(j);
+        if (!c->per_secret) goto fail;
     }
     return c;
+fail:
+    config_destroy(&c->base);
+    return NULL;
 }
 
 int initra_kms_reload(initra_kms *k, initra_err *err)
@@ -73,6 +115,11 @@ static int verify_client(void *ctx, const char *pem, initra_err *err)
 {
     initra_kms *k = ctx;
     initra_ratls_peer peer;
+    /* A handshake costs a quote verification: refuse it early when the server is at its cap. */
+    if (initra_rpc_server_over_cap(k->server)) {
+        logf_(k, "handshake refused: more than %u connections open (max_connections)", k->o.max_connections);
+        return initra_fail(err, "the KMS has more connections open than its max_connections; try again later");
+    }
     if (initra_ratls_verify_peer(k->verifier, pem, time(NULL), &peer, err) == 0) return 0;
     logf_(k, "handshake refused: %s", err->msg);
     return -1;
@@ -191,9 +238,16 @@ static int start_server(initra_kms *k, initra_err *err)
     int fmt = k->o.ratls_format ? k->o.ratls_format : INITRA_RATLS_DEFAULT_FORMAT;
     if (initra_ratls_create(k->attester ? attester_quote : NULL, k->attester, fmt, secs, &cert, &key, err))
         return -1;
-    initra_rpc_server_opts so = {k->listen,
-                                 {0, cert, key, k->o.no_client_attestation ? initra_rpc_accept_any : verify_client, k},
-                                 get_secret, k, k->o.threads};
+    initra_rpc_server_opts so = {
+        .listen = k->listen,
+        .tls = {0, cert, key, k->o.no_client_attestation ? initra_rpc_accept_any : verify_client, k},
+        .handler = get_secret,
+        .handler_ctx = k,
+        .threads = k->o.threads,
+        .max_concurrent_streams = k->o.max_concurrent_streams ? k->o.max_concurrent_streams
+                                                              : INITRA_KMS_DEFAULT_MAX_STREAMS,
+        .max_connections = k->o.max_connections ? k->o.max_connections : INITRA_KMS_DEFAULT_MAX_CONNECTIONS,
+    };
     initra_rpc_server *s = initra_rpc_server_start(&so, err);
     free(cert);
     initra_free_secret(key, strlen(key));
@@ -212,6 +266,12 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     initra_kms *k = calloc(1, sizeof *k);
     if (!k) return initra_fail(err, "out of memory"), NULL;
     k->o = *o;
+    if (!k->o.max_connections) k->o.max_connections = INITRA_KMS_DEFAULT_MAX_CONNECTIONS;
+    const uint8_t *src[3] = {o->secrets_sha256, o->clients_sha256, o->policy_sha256};
+    const uint8_t **dst[3] = {&k->o.secrets_sha256, &k->o.clients_sha256, &k->o.policy_sha256};
+    for (int i = 0; i < 3; i++)
+        if (src[i]) *dst[i] = memcpy(k->pins[i], src[i], 32);
+    k->o.verifier = (initra_ratls_verifier_opts){0}; /* used at start only: the caller's pointers */
     pthread_mutex_init(&k->lock, NULL);
     k->log = o->log ? o->log : stderr;
     k->listen = strdup(o->listen);
@@ -229,14 +289,23 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
                     aerr.msg);
         goto fail;
     }
+    if (o->no_client_attestation && k->attester) {
+        initra_fail(err, "kms: running without client attestation is refused inside an enclave (it is for "
+                         "benchmarks outside one)");
+        goto fail;
+    }
     if (!o->no_client_attestation && !(k->verifier = initra_ratls_verifier_new(&o->verifier, err))) {
         initra_fail_prefix(err, "kms: cannot verify clients");
         goto fail;
     }
     if (start_server(k, err)) goto fail;
-    logf_(k, "serving %s on port %d (%s; %zu secrets%s%s)", GETSECRET, initra_rpc_server_port(k->server),
+    logf_(k, "serving %s on port %d (%s; %zu secrets%s%s; max_connections %u)", GETSECRET,
+          initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
-          cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "");
+          cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
+          k->o.max_connections);
+    if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
+        logf_(k, "warning: max_connections cannot be enforced here (no /proc/self/fd)");
     return k;
 fail:
     initra_kms_stop(k);

@@ -47,7 +47,13 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
     for (size_t i = 0; i < o->n_trust_roots; i++) {
         if (initra_dcap_add_root_file(v->dcap, o->trust_roots[i], err)) goto fail;
     }
-    if (o->collateral) {
+    for (size_t i = 0; i < o->n_trust_root_data; i++) {
+        if (initra_dcap_add_root_bytes(v->dcap, o->trust_root_data[i], o->trust_root_lens[i], err)) goto fail;
+    }
+    if (o->collateral_data) {
+        if (!(v->bundle = initra_dcap_collateral(v->dcap, (const char *)o->collateral_data, o->collateral_len, err)))
+            goto fail;
+    } else if (o->collateral) {
         uint8_t *text;
         size_t n;
         if (initra_read_file(o->collateral, 16u << 20, &text, &n, err)) goto fail;

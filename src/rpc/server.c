@@ -4,9 +4,13 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "rpc/rpc_internal.h"
 
@@ -32,6 +36,7 @@ struct initra_rpc_server {
     initra_rpc_handler_fn handler;
     void *handler_ctx;
     int port;
+    unsigned max_connections;
     int nthreads;
     pthread_t threads[MAX_THREADS];
     pthread_mutex_t mu;
@@ -123,11 +128,16 @@ static void reply(initra_rpc_server *s, call_state *cs, int received)
             grpc_byte_buffer_reader_destroy(&rd);
         }
         char *method = slice_strdup(cs->details.method);
+        int over = initra_rpc_server_over_cap(s);
         char *peer = grpc_call_get_peer(cs->call);
         char *pem = peer_cert(cs->call);
         if (!method) {
             r.code = INITRA_RPC_RESOURCE_EXHAUSTED;
             snprintf(r.msg, sizeof r.msg, "server out of memory");
+        } else if (over) {
+            r.code = INITRA_RPC_RESOURCE_EXHAUSTED;
+            snprintf(r.msg, sizeof r.msg, "more than %u connections are open to this server (its max_connections); "
+                     "try again later", s->max_connections);
         } else {
             initra_rpc_request q = {
                 .method = method,
@@ -256,13 +266,17 @@ initra_rpc_server *initra_rpc_server_start(const initra_rpc_server_opts *o, init
     if (!creds) goto fail;
 
     /* A peer that connects and stalls the handshake is dropped after 10 s (gRPC's default: 120 s). */
-    grpc_arg args[2];
-    args[0].type = args[1].type = GRPC_ARG_INTEGER;
+    grpc_arg args[3];
+    args[0].type = args[1].type = args[2].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[0].value.integer = MAX_MESSAGE;
     args[1].key = (char *)GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS;
     args[1].value.integer = 10000;
-    grpc_channel_args cargs = {.num_args = 2, .args = args};
+    args[2].key = (char *)GRPC_ARG_MAX_CONCURRENT_STREAMS;
+    args[2].value.integer = o->max_concurrent_streams > 0 && o->max_concurrent_streams < 1u << 30
+                                ? (int)o->max_concurrent_streams : 100;
+    grpc_channel_args cargs = {.num_args = 3, .args = args};
+    s->max_connections = o->max_connections;
     s->server = grpc_server_create(&cargs, NULL);
     s->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
@@ -297,6 +311,45 @@ fail:
 }
 
 int initra_rpc_server_port(const initra_rpc_server *s) { return s->port; }
+
+int initra_rpc_connections(int port, int at_most)
+{
+    /* This process's connected sockets whose local port is `port`: the connections the server accepted
+     * (the listener has no peer; our own client sockets have ephemeral local ports). */
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    int fds = 0, n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') fds++;
+    if (at_most > 0 && fds <= at_most) { /* cannot be more: no per-descriptor look-ups */
+        closedir(d);
+        return fds;
+    }
+    rewinddir(d);
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        int fd = atoi(e->d_name);
+        if (fd == dirfd(d)) continue;
+        struct sockaddr_storage a;
+        socklen_t l = sizeof a;
+        if (getsockname(fd, (struct sockaddr *)&a, &l) != 0) continue; /* not a socket */
+        int p = a.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&a)->sin_port)
+                : a.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&a)->sin6_port)
+                                          : -1;
+        l = sizeof a;
+        if (p == port && getpeername(fd, (struct sockaddr *)&a, &l) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+int initra_rpc_server_over_cap(const initra_rpc_server *s)
+{
+    if (!s || !s->max_connections) return 0;
+    int n = initra_rpc_connections(s->port, (int)s->max_connections);
+    return n >= 0 && (unsigned)n > s->max_connections;
+}
 
 void initra_rpc_server_stop(initra_rpc_server *s)
 {

@@ -115,7 +115,8 @@ static void kms_pinning(const initra_aecs_client *cli)
     CHECK(sim_serve_start(&ss) == 0, "sim quotes served on a descriptor");
     const char *roots[] = {rootp};
     FILE *log = fopen(logp, "w");
-    initra_kms_aecs_opts o = {"127.0.0.1:0", store, collp, NULL, roots, 1, 0, 2, log, 0};
+    initra_kms_aecs_opts o = {.listen = "127.0.0.1:0", .store_path = store, .collateral = collp, .trust_roots = roots,
+                              .n_trust_roots = 1, .threads = 2, .log = log};
     initra_kms_aecs *k = initra_kms_aecs_start(&o, &err);
     CHECK(k == NULL && strstr(err.msg, "store.json: secrets[0] (service1/any).policy: [0]: the entry pins neither "
                                        "hex_ta_measurement (mrenclave) nor hex_signer (mrsigner)"),
@@ -246,7 +247,7 @@ int main(void)
     EVP_PKEY_free(rogue);
 
     /* over gRPC */
-    initra_rpc_server_opts so = {"127.0.0.1:0", {1, NULL, NULL, NULL, NULL}, initra_aecs_rpc_handler, &srv, 2};
+    initra_rpc_server_opts so = {"127.0.0.1:0", {1, NULL, NULL, NULL, NULL}, initra_aecs_rpc_handler, &srv, 2, 0, 0};
     initra_rpc_server *rs = initra_rpc_server_start(&so, &err);
     CHECK(rs != NULL, "AECS server on plaintext HTTP/2: %s", rs ? "" : err.msg);
     if (rs) {

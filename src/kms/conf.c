@@ -1,0 +1,412 @@
+/* The KMS configuration file (docs/kms.md): everything that decides a release comes from one strictly
+ * parsed JSON file that is either measured (inside the image) or bound by the enclave's CONFIGID, and
+ * every file it names is either inside the image or pinned by its SHA-256. */
+#include "initra/kms.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "initra/enclave.h"
+#include "initra/sgx.h"
+
+static void ref_free(initra_kms_file_ref *r)
+{
+    free(r->path);
+    memset(r, 0, sizeof *r);
+}
+
+void initra_kms_conf_free(initra_kms_conf *c)
+{
+    free(c->protocol);
+    free(c->pccs_url);
+    ref_free(&c->secrets);
+    ref_free(&c->clients);
+    ref_free(&c->policy);
+    ref_free(&c->store);
+    ref_free(&c->collateral);
+    for (size_t i = 0; i < c->n_trust_roots; i++) ref_free(&c->trust_roots[i]);
+    memset(c, 0, sizeof *c);
+}
+
+/* "<where>: <key>: <value> <what>", the value shortened. */
+static int bad(initra_err *err, const char *where, const char *key, const json_t *v, const char *what)
+{
+    char *val = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    if (val && strlen(val) > 100) strcpy(val + 96, "...");
+    initra_fail(err, "%s: %s: %s %s", where, key, val ? val : "(missing)", what);
+    free(val);
+    return -1;
+}
+
+static const char *const host_dirs[] = {"/proc", "/dev", "/sys", "/host", NULL};
+
+static int under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return !strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/');
+}
+
+int initra_kms_path_in_image(const char *path, initra_err *err)
+{
+    if (path[0] != '/')
+        return initra_fail(err, "\"%.200s\" is not an absolute path inside the image", path);
+    for (const char *p = path; *p; p++) {
+        if (*p != '/') continue;
+        if (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == 0)) ||
+            (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == 0)))
+            return initra_fail(err, "\"%.200s\" is not a normalised path (no \"//\", \".\" or \"..\")", path);
+    }
+    for (int i = 0; host_dirs[i]; i++)
+        if (under(path, host_dirs[i]))
+            return initra_fail(err, "\"%.200s\" is under %s, which the host provides, not the measured image: put the "
+                                    "file in the image or pin it with {\"path\": ..., \"sha256\": ...} in a "
+                                    "CONFIGID-bound configuration",
+                               path, host_dirs[i]);
+    return 0;
+}
+
+int initra_kms_read_regular(const char *path, size_t max, uint8_t **buf, size_t *n, initra_err *err)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return initra_fail(err, "%s: is not a regular file (a FIFO, device or socket can give each reader "
+                                "different bytes)", path);
+    }
+    if ((size_t)st.st_size > max) {
+        close(fd);
+        return initra_fail(err, "%s: %lld bytes, more than the limit of %zu", path, (long long)st.st_size, max);
+    }
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    uint8_t *b = malloc(cap);
+    if (!b) {
+        close(fd);
+        return initra_fail(err, "out of memory");
+    }
+    for (;;) {
+        uint8_t extra;
+        int full = len == cap - 1; /* the file grew since fstat: read on, up to max */
+        ssize_t r = full ? read(fd, &extra, 1) : read(fd, b + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 || (r > 0 && full && len >= max)) {
+            int e = errno;
+            initra_free_secret(b, len);
+            close(fd);
+            return r < 0 ? initra_fail(err, "%s: read failed: %s", path, strerror(e))
+                         : initra_fail(err, "%s: more than the limit of %zu bytes", path, max);
+        }
+        if (r == 0) break;
+        if (full) {
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            uint8_t *nb = malloc(ncap);
+            if (!nb) {
+                initra_free_secret(b, len);
+                close(fd);
+                return initra_fail(err, "out of memory");
+            }
+            memcpy(nb, b, len);
+            initra_free_secret(b, len);
+            b = nb;
+            cap = ncap;
+            b[len] = extra;
+        }
+        len += (size_t)r;
+    }
+    close(fd);
+    b[len] = 0;
+    *buf = b;
+    *n = len;
+    return 0;
+}
+
+int initra_kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
+                         size_t *n, initra_err *err)
+{
+    if (!sha256 && image_paths) {
+        if (initra_kms_path_in_image(path, err)) return -1;
+        char real[PATH_MAX];
+        if (!realpath(path, real)) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        initra_err e;
+        if (initra_kms_path_in_image(real, &e))
+            return initra_fail(err, "%s: resolves to %s: %s", path, real, e.msg);
+    }
+    if (initra_kms_read_regular(path, max, buf, n, err)) return -1;
+    if (!sha256) return 0;
+    uint8_t got[32];
+    SHA256(*buf, *n, got);
+    if (!memcmp(got, sha256, 32)) return 0;
+    char g[65], w[65];
+    initra_hex(got, 32, g);
+    initra_hex(sha256, 32, w);
+    initra_free_secret(*buf, *n);
+    *buf = NULL;
+    return initra_fail(err, "%s: its SHA-256 is %s, not the %s the configuration pins (the file changed, or is "
+                            "not the one the configuration names)", path, g, w);
+}
+
+/* A file reference: "PATH" or {"path": PATH, "sha256": 64 hex digits}. */
+static int parse_ref(const char *where, const char *key, const json_t *v, initra_kms_file_ref *r, initra_err *err)
+{
+    const char *path;
+    const json_t *pv = v;
+    if (json_is_string(v)) {
+        path = json_string_value(v);
+    } else if (json_is_object(v)) {
+        const char *k;
+        const json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            if (strcmp(k, "path") && strcmp(k, "sha256")) {
+                char kk[80];
+                snprintf(kk, sizeof kk, "%s.%.40s", key, k);
+                return bad(err, where, kk, x, "is not a known key (path, sha256)");
+            }
+        }
+        const json_t *p = json_object_get(v, "path"), *h = json_object_get(v, "sha256");
+        char kk[80];
+        snprintf(kk, sizeof kk, "%s.path", key);
+        if (!json_is_string(p)) return bad(err, where, kk, p, "is not a string (the file's absolute path)");
+        path = json_string_value(p);
+        pv = p;
+        snprintf(kk, sizeof kk, "%s.sha256", key);
+        if (!json_is_string(h) || json_string_length(h) != 64 || initra_unhex(json_string_value(h), r->sha256, 32))
+            return bad(err, where, kk, h, "is not 64 hex digits (the file's SHA-256: `sha256sum FILE`)");
+        r->pinned = 1;
+    } else {
+        return bad(err, where, key, v, "is not a path string or {\"path\": ..., \"sha256\": ...}");
+    }
+    if (!*path || strlen(path) > 1024 || path[0] != '/' || strlen(path) != json_string_length(pv))
+        return bad(err, where, key, v, "is not an absolute path (1 to 1024 characters)");
+    if (!r->pinned) {
+        initra_err e;
+        if (initra_kms_path_in_image(path, &e)) return initra_fail(err, "%s: %s: %s", where, key, e.msg);
+    }
+    if (!(r->path = strdup(path))) return initra_fail(err, "out of memory");
+    return 0;
+}
+
+static int parse_uint(const char *where, const char *key, const json_t *v, unsigned max, unsigned *out,
+                      initra_err *err)
+{
+    char what[64];
+    snprintf(what, sizeof what, "is not an integer from 1 to %u", max);
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > (json_int_t)max)
+        return bad(err, where, key, v, what);
+    *out = (unsigned)json_integer_value(v);
+    return 0;
+}
+
+static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_err *err)
+{
+    if (!json_is_object(j)) return bad(err, where, "(top level)", j, "is not a JSON object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        initra_kms_file_ref *ref = !strcmp(k, "secrets")      ? &c->secrets
+                                   : !strcmp(k, "clients")    ? &c->clients
+                                   : !strcmp(k, "policy")     ? &c->policy
+                                   : !strcmp(k, "store")      ? &c->store
+                                   : !strcmp(k, "collateral") ? &c->collateral
+                                                              : NULL;
+        if (ref) {
+            if (parse_ref(where, k, v, ref, err)) return -1;
+        } else if (!strcmp(k, "protocol")) {
+            if (!json_is_string(v) || (strcmp(json_string_value(v), "grpc_ratls") && strcmp(json_string_value(v), "aecs")))
+                return bad(err, where, k, v, "is not \"grpc_ratls\" or \"aecs\"");
+            c->protocol = strdup(json_string_value(v));
+        } else if (!strcmp(k, "pccs_url")) {
+            const char *u = json_is_string(v) ? json_string_value(v) : "";
+            if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
+                return bad(err, where, k, v, "is not an http:// or https:// URL");
+            c->pccs_url = strdup(u);
+        } else if (!strcmp(k, "trust_roots")) {
+            if (!json_is_array(v) || json_array_size(v) > INITRA_KMS_MAX_ROOTS)
+                return bad(err, where, k, v, "is not an array of at most 8 files (DER or PEM root certificates)");
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x) {
+                char kk[32];
+                snprintf(kk, sizeof kk, "trust_roots[%zu]", i);
+                if (parse_ref(where, kk, x, &c->trust_roots[i], err)) return -1;
+                c->n_trust_roots = i + 1;
+            }
+        } else if (!strcmp(k, "accept_any_enclave")) {
+            if (!json_is_boolean(v)) return bad(err, where, k, v, "is not true or false");
+            c->accept_any_enclave = json_is_true(v);
+        } else if (!strcmp(k, "ratls_format")) {
+            if (!(c->ratls_format = initra_ratls_format_parse(json_is_string(v) ? json_string_value(v) : "")))
+                return bad(err, where, k, v, "is not \"occlum\", \"tcg\" or \"occlum+tcg\"");
+        } else if (!strcmp(k, "max_connections")) {
+            if (parse_uint(where, k, v, 65535, &c->max_connections, err)) return -1;
+        } else if (!strcmp(k, "max_concurrent_streams")) {
+            if (parse_uint(where, k, v, 1024, &c->max_concurrent_streams, err)) return -1;
+        } else {
+            return bad(err, where, k, v,
+                       "is not a known key (protocol, secrets, clients, policy, store, collateral, pccs_url, "
+                       "trust_roots, accept_any_enclave, ratls_format, max_connections, max_concurrent_streams)");
+        }
+    }
+    if (!c->protocol && !(c->protocol = strdup("grpc_ratls"))) return initra_fail(err, "out of memory");
+    if (!c->max_connections) c->max_connections = INITRA_KMS_DEFAULT_MAX_CONNECTIONS;
+    if (!c->max_concurrent_streams) c->max_concurrent_streams = INITRA_KMS_DEFAULT_MAX_STREAMS;
+    if (c->collateral.path && c->pccs_url)
+        return initra_fail(err, "%s: give \"collateral\" or \"pccs_url\", not both", where);
+    if (!strcmp(c->protocol, "aecs")) {
+        if (c->secrets.path || c->clients.path || c->policy.path)
+            return initra_fail(err, "%s: \"secrets\", \"clients\" and \"policy\" are for protocol grpc_ratls; the AECS "
+                                    "server takes \"store\"", where);
+        if (!c->store.path)
+            return initra_fail(err, "%s: protocol \"aecs\" needs \"store\" (made by `initra kms aecs-admin`)", where);
+    } else {
+        if (c->store.path) return initra_fail(err, "%s: \"store\" is for protocol \"aecs\"", where);
+        if (!c->clients.path && !c->policy.path)
+            return initra_fail(err, "%s: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a "
+                                    "policy any attested enclave would get every secret", where);
+    }
+    return 0;
+}
+
+int initra_kms_conf_parse(const char *text, size_t len, const char *where, initra_kms_conf *c, initra_err *err)
+{
+    memset(c, 0, sizeof *c);
+    json_error_t je;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", where, je.line, je.column, je.text);
+    int rc = parse_obj(where, j, c, err);
+    json_decref(j);
+    if (rc) initra_kms_conf_free(c);
+    return rc;
+}
+
+/* The binding marker is measured: "config_id" means the configuration is attached and CONFIGID-bound. */
+static int config_id_bound(void)
+{
+    uint8_t *t;
+    size_t n;
+    initra_err e;
+    if (initra_read_file(INITRA_BINDING_FILE, 64, &t, &n, &e)) return 0;
+    int bound = n >= 9 && !memcmp(t, "config_id", 9);
+    free(t);
+    return bound;
+}
+
+int initra_kms_conf_load_enclave(initra_attester *a, initra_kms_conf *c, char *where, size_t where_size,
+                                 initra_err *err)
+{
+    int bound = config_id_bound();
+    const char *path = bound ? INITRA_KMS_ATTACHED_CONF : INITRA_KMS_CONF_PATH;
+    snprintf(where, where_size, "%s", path);
+    uint8_t *text;
+    size_t n;
+    if (initra_kms_read_regular(path, 1u << 20, &text, &n, err))
+        return initra_fail_prefix(err, "kms: inside an enclave the configuration is %s (%s; docs/kms.md)", path,
+                                  bound ? "attached by `initra run --config`, bound by CONFIGID"
+                                        : "in the measured image");
+    int rc = -1;
+    if (bound) {
+        uint8_t rd[64] = {0}, *q = NULL, got[64];
+        size_t qlen;
+        initra_quote pq;
+        unsigned hl = 64;
+        if (initra_attest_quote(a, rd, &q, &qlen, err) || initra_quote_parse(q, qlen, &pq, err)) {
+            initra_fail_prefix(err, "kms: %s: cannot read this enclave's CONFIGID", path);
+            free(q);
+            goto done;
+        }
+        free(q);
+        if (!EVP_Digest(text, n, got, &hl, EVP_sha512(), NULL)) {
+            initra_fail(err, "SHA-512 unavailable");
+            goto done;
+        }
+        if (memcmp(got, pq.enclave.config_id, 64)) {
+            char *g = initra_b64_encode(got, 64), *w = initra_b64_encode(pq.enclave.config_id, 64);
+            initra_fail(err, "kms: %s: its SHA-512 (base64 %.88s) is not this enclave's CONFIGID (%.88s): the attached "
+                             "configuration is not the one bound at launch; launch with --config-id $(initra config-id "
+                             "FILE)", path, g ? g : "?", w ? w : "?");
+            free(g);
+            free(w);
+            goto done;
+        }
+    }
+    rc = initra_kms_conf_parse((const char *)text, n, path, c, err);
+    if (rc) initra_fail_prefix(err, "kms");
+done:
+    free(text);
+    return rc;
+}
+
+void initra_kms_held_free(initra_kms_held *h)
+{
+    for (size_t i = 0; i < INITRA_KMS_MAX_ROOTS; i++) free(h->root_data[i]);
+    free(h->collateral);
+    memset(h, 0, sizeof *h);
+}
+
+int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_held *h, initra_kms_opts *o,
+                          initra_kms_aecs_opts *ao, initra_err *err)
+{
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < c->n_trust_roots; i++) {
+        const initra_kms_file_ref *r = &c->trust_roots[i];
+        if (initra_kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, 1u << 20, &h->root_data[i],
+                                 &h->root_lens[i], err)) {
+            initra_kms_held_free(h);
+            return initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
+        }
+    }
+    if (c->collateral.path &&
+        initra_kms_read_file(c->collateral.path, c->collateral.pinned ? c->collateral.sha256 : NULL, image_paths,
+                             16u << 20, &h->collateral, &h->collateral_len, err)) {
+        initra_kms_held_free(h);
+        return initra_fail_prefix(err, "kms: collateral");
+    }
+#define PIN(r) ((r).path && (r).pinned ? (r).sha256 : NULL)
+    o->secrets_path = c->secrets.path;
+    o->secrets_sha256 = PIN(c->secrets);
+    o->clients_path = c->clients.path;
+    o->clients_sha256 = PIN(c->clients);
+    o->policy_path = c->policy.path;
+    o->policy_sha256 = PIN(c->policy);
+    o->image_paths = image_paths;
+    o->accept_any_enclave = c->accept_any_enclave;
+    o->ratls_format = c->ratls_format;
+    o->max_connections = c->max_connections;
+    o->max_concurrent_streams = c->max_concurrent_streams;
+    o->verifier.trust_roots = NULL;
+    o->verifier.n_trust_roots = 0;
+    o->verifier.trust_root_data = (const uint8_t *const *)h->root_data;
+    o->verifier.trust_root_lens = h->root_lens;
+    o->verifier.n_trust_root_data = c->n_trust_roots;
+    o->verifier.collateral = NULL;
+    o->verifier.collateral_data = h->collateral;
+    o->verifier.collateral_len = h->collateral_len;
+    o->verifier.pccs_url = c->pccs_url;
+    ao->store_path = c->store.path;
+    ao->store_sha256 = PIN(c->store);
+    ao->image_paths = image_paths;
+    ao->collateral = NULL;
+    ao->collateral_data = h->collateral;
+    ao->collateral_len = h->collateral_len;
+    ao->pccs_url = c->pccs_url;
+    ao->trust_roots = NULL;
+    ao->n_trust_roots = 0;
+    ao->trust_root_data = (const uint8_t *const *)h->root_data;
+    ao->trust_root_lens = h->root_lens;
+    ao->n_trust_root_data = c->n_trust_roots;
+    ao->accept_any_enclave = c->accept_any_enclave;
+    ao->max_connections = c->max_connections;
+    ao->max_concurrent_streams = c->max_concurrent_streams;
+#undef PIN
+    return 0;
+}
