@@ -15,7 +15,7 @@ secrets_conf "$D/evil_secrets.json" demo_key="$D/evil"
 clients_conf "$D/dynamic_config.json" "$SIGNER" 1
 # An attacker policy that allows any enclave, for --clients / --policy.
 echo '[{"mr_signer": "'"$SIGNER"'", "allow_debug": true}]' >"$D/evil_clients.json"
-GOOD_B64=$(base64 -w0 "$D/pw")
+GOOD_B64="\"$(base64 -w0 "$D/pw")\"" # the reply form: quoted base64 (Occlum's)
 EVIL_B64=$(base64 -w0 "$D/evil")
 kms_instance "$D/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' \
   "$D/secret_config.json" "$D/dynamic_config.json" || { not_ok "kmsconf: KMS instance builds"; return 0; }

@@ -64,14 +64,14 @@ secrets_conf "$P/secret_config.json" demo_key="$P/evil"
 "$INITRA" new "$P/probe" >/dev/null && "$INITRA" build "$P/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$P/probe" | field)
 clients_conf "$P/dynamic_config.json" "$SIGNER" 0
-kms_instance "$P/kms" "$P/secret_config.json" "$P/dynamic_config.json" || { not_ok "pinning: KMS instance"; return 0; }
+kms_instance "$P/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$P/secret_config.json" "$P/dynamic_config.json" || { not_ok "pinning: KMS instance"; return 0; }
 GENUINE_MRE=$("$INITRA" print mrenclave "$P/kms" | field)
 pin_debug "$P/kms" || { not_ok "pinning: debug KMS instance"; return 0; }
 EVIL_MRE=$("$INITRA" print mrenclave "$P/kms" | field)
 check_eq "the debug build of the KMS image has the genuine MRENCLAVE (DEBUG is an attribute, not measured)" \
   "$EVIL_MRE" "$GENUINE_MRE"
 EVIL_PORT=$(free_port)
-if kms_start "$P/kms" "$EVIL_PORT" "$P/evil-kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json; then
+if kms_start "$P/kms" "$EVIL_PORT" "$P/evil-kms.log"; then
   PIDS="$PIDS $KMS_PID"
   ok "the attacker's debug enclave KMS serves"
 else not_ok "attacker KMS starts: $(cat "$P/evil-kms.log")"; fi
@@ -120,9 +120,9 @@ pin_attack t3 "$P/c3.json" "OCCLUM_INIT_RA_KMS_SERVER -> debug KMS of the pinned
 printf 'kind: SecretPolicy\nsecrets:\n- spec: {name: k, type: SECRET_TYPE_IMPORT_DATA, service: app-svc, policy: {enclaveMatchAnyRules: [{mrsigner: "%s"}]}}\n  data: attacker key\n' \
   "$SIGNER" >"$P/spec.yaml"
 "$INITRA" kms aecs-admin --store "$P/store.json" create-secret --file "$P/spec.yaml" >/dev/null
-kms_instance "$P/aecs" "$P/store.json" && pin_debug "$P/aecs" || { not_ok "pinning: AECS KMS instance"; return 0; }
+kms_instance "$P/aecs" '{"protocol": "aecs", "store": "/etc/kms/store.json"}' "$P/store.json" && pin_debug "$P/aecs" || { not_ok "pinning: AECS KMS instance"; return 0; }
 AECS_PORT=$(free_port)
-if kms_start "$P/aecs" "$AECS_PORT" "$P/evil-aecs.log" --protocol aecs --store /etc/kms/store.json; then
+if kms_start "$P/aecs" "$AECS_PORT" "$P/evil-aecs.log"; then
   PIDS="$PIDS $KMS_PID"
   ok "the attacker's debug enclave AECS KMS serves"
 else not_ok "attacker AECS KMS starts: $(cat "$P/evil-aecs.log")"; fi

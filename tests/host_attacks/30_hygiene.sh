@@ -9,13 +9,12 @@ secrets_conf "$HY/secret_config.json" hy_key="$HY/secret"
 "$INITRA" new "$HY/probe" >/dev/null && "$INITRA" build "$HY/probe" >/dev/null 2>&1
 HY_SIGNER=$("$INITRA" print mrsigner "$HY/probe" | field)
 clients_conf "$HY/dynamic_config.json" "$HY_SIGNER" 0
-kms_instance "$HY/kms" "$HY/secret_config.json" "$HY/dynamic_config.json" || not_ok "hygiene: KMS instance"
+kms_instance "$HY/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$HY/secret_config.json" "$HY/dynamic_config.json" || not_ok "hygiene: KMS instance"
 HY_MRE=$("$INITRA" print mrenclave "$HY/kms" | field)
 HY_PORT=$(free_port)
 # 3. gRPC tracing from the environment: the KMS runs with it too.
 export GRPC_VERBOSITY=debug GRPC_TRACE=secure_endpoint,tcp,http,api
-kms_start "$HY/kms" "$HY_PORT" "$HY/kms.log" --secrets /etc/kms/secret_config.json \
-  --clients /etc/kms/dynamic_config.json || not_ok "hygiene: KMS starts: $(head -c 300 "$HY/kms.log")"
+kms_start "$HY/kms" "$HY_PORT" "$HY/kms.log" || not_ok "hygiene: KMS starts: $(head -c 300 "$HY/kms.log")"
 unset GRPC_VERBOSITY GRPC_TRACE
 PIDS="$PIDS $KMS_PID"
 hy_asked() { grep -c 'asked for' "$HY/kms.log"; }

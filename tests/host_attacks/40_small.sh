@@ -10,10 +10,9 @@ SM_SIGNER=$("$INITRA" print mrsigner --key "$T/keys/"*.pem 2>/dev/null | field)
 [ -n "$SM_SIGNER" ] || { "$INITRA" new "$S/probe" >/dev/null; "$INITRA" build "$S/probe" >/dev/null 2>&1;
   SM_SIGNER=$("$INITRA" print mrsigner "$S/probe" | field); }
 clients_conf "$S/dynamic_config.json" "$SM_SIGNER" 1
-kms_instance "$S/kms" "$S/secret_config.json" "$S/dynamic_config.json" || not_ok "small: KMS instance builds"
+kms_instance "$S/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$S/secret_config.json" "$S/dynamic_config.json" || not_ok "small: KMS instance builds"
 SM_PORT=$(free_port)
-kms_start "$S/kms" "$SM_PORT" "$S/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json \
-  || not_ok "small: KMS starts"
+kms_start "$S/kms" "$SM_PORT" "$S/kms.log" || not_ok "small: KMS starts"
 PIDS="$PIDS $KMS_PID"
 "$INITRA" sim ratls-cert --mrsigner "$SM_SIGNER" --config-svn 1 --key-out "$S/good.key" --cert-out "$S/good.pem"
 # kms_get PORT NAME: a Python grpcio client (with the RA-TLS identity good.pem) asks the KMS on PORT for NAME;
@@ -88,10 +87,9 @@ json.dump({"identities": {"new": {"mr_signer": sys.argv[2], "min_tcb_evaluation_
            "secrets": {"demo_key": ["new"], "old_key": ["old"]}}, open(sys.argv[1], "w"), indent=2)
 PY
 secrets_conf "$S/secrets2.json" demo_key="$S/pw" old_key="$S/pw"
-kms_instance "$S/kms2" "$S/secrets2.json" "$S/policy_eval.json" || not_ok "small: second KMS instance builds"
+kms_instance "$S/kms2" '{"secrets": "/etc/kms/secrets2.json", "policy": "/etc/kms/policy_eval.json"}' "$S/secrets2.json" "$S/policy_eval.json" || not_ok "small: second KMS instance builds"
 SM_PORT2=$(free_port)
-kms_start "$S/kms2" "$SM_PORT2" "$S/kms2.log" --secrets /etc/kms/secrets2.json --policy /etc/kms/policy_eval.json \
-  || not_ok "small: second KMS starts"
+kms_start "$S/kms2" "$SM_PORT2" "$S/kms2.log" || not_ok "small: second KMS starts"
 PIDS="$PIDS $KMS_PID"
 sm_get2() { kms_get "$SM_PORT2" "$1"; }
 case "$(sm_get2 demo_key)" in "ERROR PERMISSION_DENIED"*) ok "min_tcb_evaluation_data_number 2, collateral of 1: refused";;
@@ -120,11 +118,11 @@ $PY "$S/dead_pccs.py" "$S/pccs_requests" "$S/pccs_port" &
 PIDS="$PIDS $!"
 i=0; while [ ! -s "$S/pccs_port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 SM_PORT3=$(free_port)
-"$INITRA" run "$S/kms" -- /bin/initra kms serve --listen "127.0.0.1:$SM_PORT3" --pccs "http://127.0.0.1:$(cat "$S/pccs_port")" \
-  --trust-root /etc/kms/sim-root.der --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json \
-  >"$S/kms3.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_for "$S/kms3.log" serving || not_ok "small: KMS with a PCCS starts: $(cat "$S/kms3.log")"
+kms_instance "$S/kms3" "{\"secrets\": \"/etc/kms/secret_config.json\", \"clients\": \"/etc/kms/dynamic_config.json\",
+  \"collateral\": null, \"pccs_url\": \"http://127.0.0.1:$(cat "$S/pccs_port")\"}" "$S/secret_config.json" "$S/dynamic_config.json" \
+  || not_ok "small: KMS instance with a PCCS builds"
+kms_start "$S/kms3" "$SM_PORT3" "$S/kms3.log" || not_ok "small: KMS with a PCCS starts: $(cat "$S/kms3.log")"
+PIDS="$PIDS $KMS_PID"
 sm_get3() { kms_get "$SM_PORT3" demo_key; }
 case "$(sm_get3)" in ERROR*) ok "PCCS down: the client is refused";; *) not_ok "PCCS down: released?";; esac
 first=$(wc -l <"$S/pccs_requests")
