@@ -23,9 +23,9 @@ secrets:
   data: "bench data"
 Y
 "$INITRA" kms aecs-admin --store "$S" create-secret --file "$W/spec.yaml" >/dev/null
-kms_instance "$W/kms" "$S"
+kms_instance "$W/kms" '{"protocol": "aecs", "store": "/etc/kms/store.json"}' "$S"
 PORT=$(free_port)
-kms_start "$W/kms" "$PORT" "$W/kms.log" --protocol aecs --store /etc/kms/store.json
+kms_start "$W/kms" "$PORT" "$W/kms.log"
 trap 'kill $KMS_PID 2>/dev/null || true' EXIT
 aecs_init_conf "$W/conf.json" "$PORT" "$("$INITRA" print mrenclave "$W/kms" | field)" \
   k0=bench:/etc/keys/k0 k1=bench:/etc/keys/k1 k2=bench:/etc/keys/k2
