@@ -29,6 +29,15 @@ PY
   fi
   check "quote dump (human) $name" "$INITRA" quote dump "$dir/quote.bin"
   grep -q '^  mr_' "$T/out" && ok "human dump of $name is labelled" || not_ok "human dump of $name has no mr_ labels"
+  if [ -f "$dir/collateral.json" ]; then  # the PCK extension against the Intel-signed TCB info
+    check "quote dump --pck --json $name" "$INITRA" quote dump --pck --json "$dir/quote.bin"
+    res=$(python3 -c "
+import json, sys
+p, c = json.load(open(sys.argv[1])), json.loads(json.load(open(sys.argv[2]))['tcb_info'])
+got, want = (p['fmspc'], p['pce_id']), (c['fmspc'].upper(), c['pceId'].upper())
+print('OK %s %s' % got if got == want else 'got %s want %s' % (got, want))" "$T/out" "$dir/collateral.json")
+    case "$res" in OK*) ok "PCK extension of $name matches its TCB info: $res";; *) not_ok "PCK extension of $name: $res";; esac
+  fi
 done
 
 Q="$VECTORS/sgx-phala-2025/quote.bin"
