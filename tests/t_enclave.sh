@@ -1,7 +1,7 @@
 # initra new / build / print / config-id / run: instances holding Debian's static busybox.
 . tests/lib.sh
 export INITRA_SIGN_KEY_DIR="$T/keys"
-REF="${INITRA_REFERENCE:-$VECTORS/../../reference}"
+REF="${INITRA_REFERENCE:-${VECTORS:+$VECTORS/../../reference}}"  # "": no seed to compare with (tests/vectors.sh)
 BB=/bin/busybox
 
 # ---- new ----
@@ -11,6 +11,7 @@ check_fails "new refuses an existing instance" 2 'already exists and is not an e
 check_fails "new refuses an unknown init-ra flavour" 2 "--init-ra 'grpc' is not a known flavour" "$INITRA" new "$T/x" --init-ra grpc
 for fl in grpc_ratls aecs; do
   check "new --init-ra $fl" "$INITRA" new "$T/ra-$fl" --init-ra "$fl"
+  [ -n "$REF" ] || continue
   res=$(python3 - "$REF/seed-occlum-init-ra.txt" "$fl" "$T/ra-$fl/init_ra_conf.json" <<'PY'
 import sys
 seed = open(sys.argv[1]).read()

@@ -84,8 +84,10 @@ check "openssl verify: PCK leaf + Processor CA against the sim root" \
 check "openssl verify with both CRLs" openssl verify -crl_check_all -CRLfile "$T/root_ca_crl.der" -CRLfile "$T/pck_crl.der" \
   -CAfile "$T/root.pem" -untrusted "$T/inter.pem" "$T/leaf.pem"
 check "openssl verify: TCB signing certificate against the sim root" openssl verify -CAfile "$T/root.pem" "$T/tcbsign.pem"
-openssl verify -CAfile "$VECTORS/../dcap/IntelSGXRootCA.der" -untrusted "$T/inter.pem" "$T/leaf.pem" >/dev/null 2>&1 \
-  && not_ok "sim chain verifies against Intel's root" || ok "sim chain does not verify against Intel's root"
+if [ -n "$VECTORS" ]; then
+  openssl verify -CAfile "$VECTORS/IntelSGXRootCA.der" -untrusted "$T/inter.pem" "$T/leaf.pem" >/dev/null 2>&1 \
+    && not_ok "sim chain verifies against Intel's root" || ok "sim chain does not verify against Intel's root"
+fi
 
 # KSS values and the identity dump back exactly.
 CFG_B64=$(python3 -c 'import os,base64;print(base64.b64encode(os.urandom(64)).decode())')
