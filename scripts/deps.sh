@@ -12,7 +12,9 @@ stamp=$1; shift
 # What each target needs: one "KIND:NAME debian-package  # why" per line. KIND: pc (a pkg-config
 # module), cmd (a command on PATH), py (a module Debian's /usr/bin/python3 imports, not a venv's),
 # glob (a file pattern that must match). To add a dependency, add a line; a new target, a new list.
-deps_build='
+gccv=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)   # libstdc++'s -dev package follows gcc's version
+deps_build="
+glob:/usr/lib/gcc/*/$gccv/libstdc++.so libstdc++-$gccv-dev  # the static gRPC in the binary is C++
 pc:openssl libssl-dev                  # TLS, X.509, ASN.1, hashes
 pc:jansson libjansson-dev              # JSON
 pc:libcurl libcurl4-openssl-dev        # PCCS fetches (libcurl is loaded when first used)
@@ -24,8 +26,8 @@ cmd:pkg-config pkg-config              # the build finds the libraries above
 cmd:protoc-c protobuf-c-compiler       # proto/*.proto to C
 cmd:openssl openssl                    # the demo checks the sim chain with OpenSSL itself
 cmd:python3 python3                    # the demo and tests write configs
-cmd:busybox busybox-static             # the demo and test enclaves userland (/bin/busybox)
-'
+cmd:busybox busybox-static             # the demo and test enclaves' userland (/bin/busybox)
+"
 deps_test='
 py:grpc python3-grpcio                 # the gRPC interop peer (t_rpc_interop, t_grpc_ratls)
 py:google.protobuf python3-protobuf    # its messages
