@@ -1,5 +1,6 @@
 # initra: make | make test | make demo | make bench | make fuzz | make install PREFIX=...
-# Everything builds under $(BUILD); `make` first installs missing Debian packages (scripts/deps.sh).
+# Everything builds under $(BUILD); `make` first installs the missing Debian packages the goals need
+# (scripts/deps.sh: the build's for make/demo/install, plus the test peers for test, clang for fuzz).
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -47,7 +48,21 @@ FUZZ_TARGETS := $(filter-out replay,$(FUZZ_SRC:fuzz/%.c=%))
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 LIB       := $(BUILD)/lib/libinitra.a
 BIN       := $(BUILD)/bin/initra
-DEPS_STAMP := $(BUILD)/.deps-ok
+# One scripts/deps.sh run for the goals given (e.g. build+test), so apt runs once, before any compile.
+DEPS_FOR   := $(sort $(filter test fuzz bench,$(MAKECMDGOALS)))
+DEPS_STAMP := $(BUILD)/.deps-build$(subst $(eval) ,,$(DEPS_FOR:%=+%))
+
+# make test without the real-quote vectors: the one skip line comes first, before the build.
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+VECTORS_NOTE := $(shell sh tests/vectors.sh 2>&1)
+ifneq ($(.SHELLSTATUS),0)
+$(error $(VECTORS_NOTE))
+endif
+ifneq ($(VECTORS_NOTE),)
+$(info $(VECTORS_NOTE))
+export INITRA_VECTORS_SAID := 1
+endif
+endif
 
 .PHONY: all deps test unit demo bench fuzz install clean
 all: $(BIN)
@@ -55,7 +70,7 @@ all: $(BIN)
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(BUILD)
-	@sh scripts/deps.sh $@
+	@sh scripts/deps.sh $@ $(DEPS_FOR)
 
 .SECONDARY: $(PROTO_C) $(PROTO_H)
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto | $(DEPS_STAMP)
@@ -98,7 +113,7 @@ unit: $(UNIT_BIN) $(REPLAY_BIN)
 
 # make test: the normal build and the ASan+UBSan build of the unit tests and corpus replays,
 # then every test under tests/ (tests/run.sh prints "N passed, N failed").
-test: all unit $(HELPER_BIN)
+test: $(DEPS_STAMP) all unit $(HELPER_BIN)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 unit
 	@INITRA_BUILD=$(BUILD) sh tests/run.sh
 

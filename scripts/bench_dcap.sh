@@ -4,7 +4,11 @@
 # Prints: verify_per_s initra N / verify_per_s dcap_qvl_js N / verify_ratio R
 set -eu
 B=${INITRA_BUILD:-build}
-VECTORS=${INITRA_VECTORS:-../shared/vectors/dcap}
+. tests/vectors.sh   # VECTORS, or "" and the skip line (the bench needs a real quote)
+if [ -z "$VECTORS" ]; then
+  echo "bench: skipped: the DCAP comparison needs a real quote: no vectors at ../shared/vectors/dcap; set INITRA_VECTORS=DIR (see README)"
+  exit 0
+fi
 SECS=${BENCH_SECONDS:-3}
 V=sgx-phala-2025
 Q="$VECTORS/$V/quote.bin"

@@ -1,7 +1,7 @@
 # initra new / build / print / config-id / run: instances holding Debian's static busybox.
 . tests/lib.sh
 export INITRA_SIGN_KEY_DIR="$T/keys"
-REF="${INITRA_REFERENCE:-$VECTORS/../../reference}"
+REF="${INITRA_REFERENCE:-${VECTORS:+$VECTORS/../../reference}}"  # "": no seed to compare with (tests/vectors.sh)
 BB=/bin/busybox
 
 # ---- new ----
@@ -11,6 +11,7 @@ check_fails "new refuses an existing instance" 2 'already exists and is not an e
 check_fails "new refuses an unknown init-ra flavour" 2 "--init-ra 'grpc' is not a known flavour" "$INITRA" new "$T/x" --init-ra grpc
 for fl in grpc_ratls aecs; do
   check "new --init-ra $fl" "$INITRA" new "$T/ra-$fl" --init-ra "$fl"
+  [ -n "$REF" ] || continue
   res=$(python3 - "$REF/seed-occlum-init-ra.txt" "$fl" "$T/ra-$fl/init_ra_conf.json" <<'PY'
 import sys
 seed = open(sys.argv[1]).read()
@@ -158,6 +159,16 @@ check_fails "config id with KSS off refused" 1 'need KSS.*set metadata.enable_ks
 check_fails "config svn with KSS off refused" 1 'need KSS' "$INITRA" run "$T/nokss" --config-svn 1 /bin/sh -c 'echo started'
 check_eq "nothing started on refusal" "$(cat "$T/out")" ""
 check "config id and svn accepted with KSS" "$INITRA" run "$T/k" --config-svn 0x12ab --config-id "$CID" -- /bin/sh -c 'echo started'
+# a leading zero: Occlum's launcher (strtoul base 0) reads 0123 as octal 83, so it is refused
+check_fails "config svn 0123 refused (octal under Occlum)" 2 \
+  "--config-svn: '0123' has a leading zero: Occlum's launcher \(strtoul base 0\) reads it as octal 83, initra would read decimal 123; write 123 for decimal, or 0x53 if you meant octal" \
+  "$INITRA" run "$T/k" --config-svn 0123 --config-id "$CID" -- /bin/sh -c 'echo started'
+check_eq "nothing started on a leading zero" "$(cat "$T/out")" ""
+check_fails "config svn 0089 refused (not even octal)" 2 "--config-svn: '0089' has a leading zero: .*stops at the first 8 or 9, initra would read decimal 89; write 89$" \
+  "$INITRA" run "$T/k" --config-svn 0089 -- /bin/sh -c 'echo started'
+check_fails "config svn 00 refused" 2 "--config-svn: '00' has a leading zero: .*write 0 for decimal" "$INITRA" run "$T/k" --config-svn 00 -- /bin/sh -c 'echo started'
+check "config svn 0 accepted" "$INITRA" run "$T/k" --config-svn 0 -- /bin/sh -c 'echo started'
+check_eq "config svn 0: the program started" "$(cat "$T/out")" started
 
 # a changed image, another key, changed metadata
 cp -a "$T/k" "$T/k-changed"
@@ -228,6 +239,8 @@ check_eq "isv_prod_id, isv_svn, kss, debug from SIGSTRUCT" \
   "$(jget "$T/q.json" isv_prod_id) $(jget "$T/q.json" isv_svn) $(jget "$T/q.json" kss) $(jget "$T/q.json" debug)" "7 3 True True"
 check_eq "mr_enclave = print mrenclave" "$(jget "$T/q.json" mr_enclave)" "$("$INITRA" print mrenclave "$T/k")"
 check_eq "mr_signer = print mrsigner" "$(jget "$T/q.json" mr_signer)" "$("$INITRA" print mrsigner "$T/k")"
+check "quote self inside (config svn 0x0053: zeros after 0x are hex)" "$INITRA" run "$T/k" --config-svn 0x0053 -- /bin/initra quote self --json
+check_eq "config_svn 0x0053 is 83" "$(jget "$T/out" config_svn)" 83
 check "quote self without KSS options" "$INITRA" run "$T/k" -- /bin/initra quote self --json --report-data 00112233
 cp "$T/out" "$T/q0.json"
 check_eq "no config id/svn given: zeros" "$(jget "$T/q0.json" config_svn) $(jget "$T/q0.json" config_id)" "0 $(printf '%0128d' 0)"

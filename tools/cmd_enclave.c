@@ -154,7 +154,7 @@ int cmd_run(int argc, char **argv)
         "  /dev/zero, /dev/urandom, /proc, the host network. When DIR has init_ra_conf.json, /bin/init runs\n"
         "  first and PROG only after it exits 0. The exit status is PROG's (or init's when it fails).\n"
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
-        "  --config-svn N    CONFIGSVN: 0..65535, decimal or 0x hex (needs metadata.enable_kss)\n"
+        "  --config-svn N    CONFIGSVN: 0..65535, decimal (no leading zero) or 0x hex (needs metadata.enable_kss)\n"
         "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(usage, stdout), CLI_OK;
     initra_run_opts o = {.config_svn = -1};

@@ -1,18 +1,21 @@
-/* initra quote dump FILE [--json] */
+/* initra quote dump FILE [--json] [--pck] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "initra/dcap.h"
 #include "initra/sgx.h"
 
 static int quote_usage(FILE *f, int code)
 {
-    fprintf(f, "usage: initra quote dump FILE [--json]\n"
+    fprintf(f, "usage: initra quote dump FILE [--json] [--pck]\n"
                "       initra quote verify FILE [--collateral FILE | --pccs URL] [--at UNIX_TIME] ...\n"
                "       initra quote self [--report-data HEX] [--json] [-o FILE]\n"
                "  Prints every header and report body field of an SGX (v3, v4) or TDX (v4, v5) quote.\n"
-               "  FILE '-' reads standard input.\n");
+               "  --pck: instead, the PCK certificate's SGX extension (%s): FMSPC, PCE-ID, PCESVN,\n"
+               "  CPUSVN, TCB components, SGX type, PPID (the chain is not verified: that is `quote verify`).\n"
+               "  FILE '-' reads standard input.\n", INITRA_OID_SGX_EXT);
     return code;
 }
 
@@ -28,12 +31,32 @@ void cli_print_quote(const initra_quote *q, int as_json)
     }
 }
 
+static int print_pck(const initra_quote *q, int as_json, initra_err *err)
+{
+    initra_pck_ext e;
+    char subject[128], issuer[128];
+    if (initra_quote_pck_ext(q, &e, subject, issuer, err)) return -1;
+    if (as_json) {
+        json_t *o = initra_pck_ext_to_json(&e);
+        json_object_set_new(o, "subject", json_string(subject));
+        json_object_set_new(o, "issuer", json_string(issuer));
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        printf("PCK certificate '%s' issued by '%s', SGX extension %s\n", subject, issuer, INITRA_OID_SGX_EXT);
+        initra_pck_ext_print(stdout, &e);
+    }
+    return 0;
+}
+
 static int dump(int argc, char **argv)
 {
     const char *file = NULL;
-    int as_json = 0;
+    int as_json = 0, pck = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = 1;
+        else if (!strcmp(argv[i], "--pck")) pck = 1;
         else if (!strcmp(argv[i], "--help")) return quote_usage(stdout, CLI_OK);
         else if (argv[i][0] == '-' && argv[i][1]) return cli_error(CLI_USAGE, "quote dump: unknown option %s", argv[i]);
         else if (!file) file = argv[i];
@@ -49,6 +72,11 @@ static int dump(int argc, char **argv)
     if (initra_quote_parse(buf, n, &q, &err)) {
         free(buf);
         return cli_error(CLI_FAIL, "%s: %s", file, err.msg);
+    }
+    if (pck) {
+        int rc = print_pck(&q, as_json, &err);
+        free(buf);
+        return rc ? cli_error(CLI_FAIL, "%s: %s", file, err.msg) : CLI_OK;
     }
     cli_print_quote(&q, as_json);
     free(buf);

@@ -27,7 +27,7 @@ static int sim_usage(FILE *f, int code)
             "            ($INITRA_SIM_DIR/collateral.json) is expired, for tests (opening the platform refreshes it).\n"
             "  quote     a DCAP v3 quote for the given enclave identity (defaults: zeros, attributes INIT|MODE64BIT,\n"
             "            xfrm 0xe7). Any of --config-id/--config-svn/--family-id/--ext-prod-id sets the KSS attribute.\n"
-            "            --report-data: up to 64 bytes of hex, zero padded. N: decimal or 0x hex, at most 65535.\n"
+            "            --report-data: up to 64 bytes of hex, zero padded. N: decimal (no leading zero) or 0x hex, <= 65535.\n"
             "  ratls-cert  an RA-TLS key (0600) and self-signed certificate whose quote binds the key (default\n"
             "            format occlum: OID 1.2.840.113741.1; tcg: OID 2.23.133.5.4.9; occlum+tcg: both, each with\n"
             "            its own quote, as the KMS and init present by default), valid 12 hours by default.\n"
@@ -87,6 +87,8 @@ static int opt_hex(const char *cmd, const char *opt, const char *v, uint8_t *out
 static int opt_u16(const char *cmd, const char *opt, const char *v, uint16_t *out)
 {
     uint64_t x;
+    initra_err err;
+    if (initra_refuse_leading_zero(opt, v, &err)) return cli_error(CLI_USAGE, "sim %s: %s", cmd, err.msg);
     if (initra_parse_uint(v, 0xffff, &x))
         return cli_error(CLI_USAGE, "sim %s: %s '%.80s': want a number from 0 to 65535 (decimal or 0x hex)", cmd, opt,
                          v);

@@ -34,6 +34,14 @@ int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, in
 int initra_pck_ext_from_cert(X509 *cert, initra_pck_ext *out, initra_err *err);
 /* DER of the extension value (fresh buffer, OPENSSL_free it). */
 int initra_pck_ext_encode(const initra_pck_ext *in, uint8_t **der, size_t *len, initra_err *err);
+/* The PCK certificate of a quote (the first certificate of its PEM chain, certification data type 5,
+ * also inside type 6) and its SGX extension, read without verifying the chain (that is
+ * initra_dcap_verify's job). subject and issuer receive the certificates' CNs. 0 or -1. */
+int initra_quote_pck_ext(const initra_quote *q, initra_pck_ext *out, char subject[128], char issuer[128],
+                         initra_err *err);
+/* The extension's fields, labelled as `quote dump` labels a quote's; JSON with the same names. */
+void initra_pck_ext_print(FILE *f, const initra_pck_ext *e);
+json_t *initra_pck_ext_to_json(const initra_pck_ext *e);
 
 /* ---- Trust: the built-in Intel SGX Root CA ---- */
 extern const uint8_t INITRA_INTEL_SGX_ROOT_CA_DER[];

@@ -148,7 +148,7 @@ int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t conf
 
 /* --config-id: standard base64 (padding optional) of at most 64 bytes, zero padded to 64. */
 int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err);
-/* --config-svn: decimal (leading zeros stay decimal) or 0x hex, 0..65535. */
+/* --config-svn: decimal without leading zeros, or 0x hex; 0..65535 (see initra_refuse_leading_zero). */
 int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err);
 
 /* CONFIGID of files: one file = SHA-512 of its bytes (so `sha512sum` agrees); several = SHA-512 over

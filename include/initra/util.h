@@ -53,6 +53,10 @@ int initra_b64_decode(const char *in, uint8_t **out, size_t *n, initra_err *err)
 /* Unsigned integer parsing: decimal (leading zeros stay decimal) or 0x hex; the whole string must be
  * consumed and the value must be <= max. 0 or -1. */
 int initra_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* Identity numbers typed on a command line (CONFIGSVN, ISVSVN...): "0123" is refused, as C's
+ * strtoul(s, NULL, 0) (Occlum's launcher) reads it as octal 83 where initra reads 123; "0" and "0x..."
+ * are fine. 0, or -1 with err naming opt, both readings and what to write instead. */
+int initra_refuse_leading_zero(const char *opt, const char *s, initra_err *err);
 
 /* Reads a whole file (at most max bytes). 0 or -1 with err naming the path. */
 int initra_read_file(const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err);

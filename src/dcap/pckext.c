@@ -2,11 +2,16 @@
  * SEQUENCE OF { OID, INTEGER | OCTET STRING }. Encoded and decoded with OpenSSL's ASN.1 templates. */
 #include "initra/dcap.h"
 
+#include <inttypes.h>
 #include <string.h>
+
+#include <openssl/pem.h>
 
 #include <openssl/asn1t.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
+
+#include "internal.h"
 
 typedef struct {
     ASN1_OBJECT *oid;
@@ -243,4 +248,58 @@ int initra_pck_ext_encode(const initra_pck_ext *in, uint8_t **der, size_t *len, 
     *der = out;
     *len = (size_t)n;
     return 0;
+}
+
+/* ---- reading it from a quote, printing it ---- */
+
+int initra_quote_pck_ext(const initra_quote *q, initra_pck_ext *out, char subject[128], char issuer[128],
+                         initra_err *err)
+{
+    if (q->cert_type != INITRA_CERT_TYPE_PCK_CHAIN)
+        return initra_fail(err, "quote: certification data is %s, not a PCK certificate chain (5)",
+                           initra_cert_type_name(q->cert_type));
+    STACK_OF(X509) *chain = dcap_pem_chain((const char *)q->cert_data, q->cert_size);
+    if (!chain) return initra_fail(err, "quote: certification data (%u bytes) holds no readable PEM certificate", q->cert_size);
+    X509 *leaf = sk_X509_value(chain, 0);
+    dcap_cn(X509_get_subject_name(leaf), subject, 128);
+    dcap_cn(X509_get_issuer_name(leaf), issuer, 128);
+    int rc = initra_pck_ext_from_cert(leaf, out, err);
+    sk_X509_pop_free(chain, X509_free);
+    return rc;
+}
+
+static const char *sgx_type_name(int t)
+{
+    return t == INITRA_SGX_TYPE_STANDARD ? "Standard" : t == INITRA_SGX_TYPE_SCALABLE ? "Scalable"
+           : t == INITRA_SGX_TYPE_SCALABLE_INTEGRITY ? "ScalableWithIntegrity" : "unknown";
+}
+
+void initra_pck_ext_print(FILE *f, const initra_pck_ext *e)
+{
+    char h[33];
+    fprintf(f, "  %-18s %s\n", "fmspc", initra_hex_upper(e->fmspc, 6, h));
+    fprintf(f, "  %-18s %s\n", "pce_id", initra_hex_upper(e->pce_id, 2, h));
+    fprintf(f, "  %-18s %u (0x%x)\n", "pce_svn", e->pce_svn, e->pce_svn);
+    fprintf(f, "  %-18s %s\n", "cpu_svn", initra_hex(e->cpu_svn, 16, h));
+    fprintf(f, "  %-18s %s\n", "tcb_comp_svn", initra_hex(e->comp_svn, 16, h));
+    fprintf(f, "  %-18s %s (%d)\n", "sgx_type", sgx_type_name(e->sgx_type), e->sgx_type);
+    fprintf(f, "  %-18s %s\n", "ppid", initra_hex(e->ppid, 16, h));
+    if (e->has_platform_instance_id)
+        fprintf(f, "  %-18s %s\n", "platform_inst_id", initra_hex(e->platform_instance_id, 16, h));
+}
+
+json_t *initra_pck_ext_to_json(const initra_pck_ext *e)
+{
+    char h[33];
+    json_t *o = json_object();
+    json_object_set_new(o, "fmspc", json_string(initra_hex_upper(e->fmspc, 6, h)));
+    json_object_set_new(o, "pce_id", json_string(initra_hex_upper(e->pce_id, 2, h)));
+    json_object_set_new(o, "pce_svn", json_integer(e->pce_svn));
+    json_object_set_new(o, "cpu_svn", json_string(initra_hex(e->cpu_svn, 16, h)));
+    json_object_set_new(o, "tcb_comp_svn", json_string(initra_hex(e->comp_svn, 16, h)));
+    json_object_set_new(o, "sgx_type", json_string(sgx_type_name(e->sgx_type)));
+    json_object_set_new(o, "ppid", json_string(initra_hex(e->ppid, 16, h)));
+    if (e->has_platform_instance_id)
+        json_object_set_new(o, "platform_instance_id", json_string(initra_hex(e->platform_instance_id, 16, h)));
+    return o;
 }

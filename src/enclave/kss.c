@@ -27,6 +27,7 @@ int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err)
 int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err)
 {
     uint64_t v;
+    if (initra_refuse_leading_zero("--config-svn", s, err)) return -1;
     if (initra_parse_uint(s, 65535, &v))
         return initra_fail(err, "--config-svn: '%.40s' is not a number from 0 to 65535 (decimal, or hex with 0x)", s);
     *out = (uint16_t)v;

@@ -168,6 +168,24 @@ int initra_parse_uint(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+int initra_refuse_leading_zero(const char *opt, const char *s, initra_err *err)
+{
+    if (!s || s[0] != '0' || s[1] < '0' || s[1] > '9') return 0;
+    const char *digits = s + strspn(s, "0");
+    uint64_t dec = 0, oct = 0;
+    if (!*digits) digits = "0";
+    if (strspn(s, "0123456789") != strlen(s) || initra_parse_uint(digits, UINT64_MAX, &dec)) return 0;
+    if (strspn(s, "01234567") != strlen(s))
+        return initra_fail(err, "%s: '%.40s' has a leading zero: Occlum's launcher (strtoul base 0) reads it as "
+                                "octal and stops at the first 8 or 9, initra would read decimal %llu; write %llu",
+                           opt, s, (unsigned long long)dec, (unsigned long long)dec);
+    for (const char *p = s; *p; p++) oct = oct > UINT64_MAX / 8 ? UINT64_MAX : oct * 8 + (uint64_t)(*p - '0');
+    return initra_fail(err, "%s: '%.40s' has a leading zero: Occlum's launcher (strtoul base 0) reads it as octal "
+                            "%llu, initra would read decimal %llu; write %llu for decimal, or 0x%llx if you meant octal",
+                       opt, s, (unsigned long long)oct, (unsigned long long)dec, (unsigned long long)dec,
+                       (unsigned long long)oct);
+}
+
 /* Reads fd to EOF (at most max bytes) and closes it. */
 static int read_fd(int fd, const char *path, size_t max, uint8_t **out, size_t *n, initra_err *err)
 {

@@ -217,6 +217,7 @@ static void test_simfd_detect(void)
     char g[512], num[16];
     env_none();
     snprintf(g, sizeof g, "%s/gramine", tmp);
+    mkdir(g, 0700); /* test_gramine made it too, when the vectors are present */
     put(g, "attestation_type", "dcap", 4);
     setenv("INITRA_GRAMINE_DIR", g, 1);
 
@@ -372,12 +373,14 @@ int main(void)
     const char *base = getenv("TMPDIR");
     snprintf(tmp, sizeof tmp, "%s/initra-attest.XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmp)) return 2;
-    test_gramine();
-    test_tsm();
+    if (vectors_dir()) { /* these serve real quotes from the vectors, when present */
+        test_gramine();
+        test_tsm();
+    }
     test_occlum_and_none();
     test_simfd_detect();
     test_hardware_wins();
-    test_simfd_codec();
+    if (vectors_dir()) test_simfd_codec();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

@@ -51,19 +51,20 @@ out:
 
 int main(void)
 {
-    size_t n;
-    char *root = slurp(".", "IntelSGXRootCA.der", &n);
-    CHECK(root && n == INITRA_INTEL_SGX_ROOT_CA_DER_LEN && !memcmp(root, INITRA_INTEL_SGX_ROOT_CA_DER, n),
-          "built-in Intel SGX Root CA equals IntelSGXRootCA.der (%zu bytes)", n);
-    free(root);
-
     initra_err err;
     initra_dcap *d = initra_dcap_new(&err);
     CHECK(d != NULL, "context");
-    vector(d, "sgx-phala-2025", 1751624924, 1, "ConfigurationAndSWHardeningNeeded", "INTEL-SA-00289,INTEL-SA-00615");
-    vector(d, "sgx-automata-v3", 1755236700, 1, "SWHardeningNeeded", "INTEL-SA-00615");
-    vector(d, "tdx-automata-v4", 1753175614, 1, "OutOfDate", "INTEL-SA-00960,INTEL-SA-00982,INTEL-SA-00986");
-    vector(d, "tdx-go-spr-e4", 1688173200, 0, "TcbNotSupported", "");
+    if (vectors_dir()) { /* the real-quote vectors, when present */
+        size_t n = 0;
+        char *root = slurp(".", "IntelSGXRootCA.der", &n);
+        CHECK(root && n == INITRA_INTEL_SGX_ROOT_CA_DER_LEN && !memcmp(root, INITRA_INTEL_SGX_ROOT_CA_DER, n),
+              "built-in Intel SGX Root CA equals IntelSGXRootCA.der (%zu bytes)", n);
+        free(root);
+        vector(d, "sgx-phala-2025", 1751624924, 1, "ConfigurationAndSWHardeningNeeded", "INTEL-SA-00289,INTEL-SA-00615");
+        vector(d, "sgx-automata-v3", 1755236700, 1, "SWHardeningNeeded", "INTEL-SA-00615");
+        vector(d, "tdx-automata-v4", 1753175614, 1, "OutOfDate", "INTEL-SA-00960,INTEL-SA-00982,INTEL-SA-00986");
+        vector(d, "tdx-go-spr-e4", 1688173200, 0, "TcbNotSupported", "");
+    }
 
     /* status convergence, PROTOCOLS.md 3 step 8 */
     CHECK(dcap_status_converge(INITRA_TCB_UP_TO_DATE, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE, "UpToDate + QE OutOfDate");

@@ -95,7 +95,12 @@ static void test_kss_options(void)
           "bad character refused: %s", err.msg);
     uint16_t svn;
     CHECK(initra_config_svn_parse("0x12ab", &svn, &err) == 0 && svn == 4779, "0x12ab = 4779");
-    CHECK(initra_config_svn_parse("0123", &svn, &err) == 0 && svn == 123, "0123 is decimal 123");
+    /* issue 14: Occlum's launcher reads 0123 with strtoul(.., 0) as octal 83; refused, not read as 123 */
+    CHECK(initra_config_svn_parse("0123", &svn, &err) == -1 && strstr(err.msg, "octal 83, initra would read decimal 123"),
+          "0123 refused (octal under Occlum): %s", err.msg);
+    CHECK(initra_config_svn_parse("0", &svn, &err) == 0 && svn == 0, "0 accepted");
+    CHECK(initra_config_svn_parse("0x0123", &svn, &err) == 0 && svn == 0x123, "0x0123 is hex 291");
+    CHECK(initra_config_svn_parse("123", &svn, &err) == 0 && svn == 123, "123 is decimal 123");
     CHECK(initra_config_svn_parse("65535", &svn, &err) == 0 && svn == 65535, "65535 accepted");
     CHECK(initra_config_svn_parse("65536", &svn, &err) == -1, "65536 refused: %s", err.msg);
     CHECK(initra_config_svn_parse("12a", &svn, &err) == -1, "12a refused");

@@ -43,8 +43,10 @@ static void vector(const char *name, const char *fmspc_hex)
 
 int main(void)
 {
-    vector("sgx-phala-2025", "00A067110000");
-    vector("tdx-phala-v4", "B0C06F000000");
+    if (vectors_dir()) { /* the real-quote vectors, when present */
+        vector("sgx-phala-2025", "00A067110000");
+        vector("tdx-phala-v4", "B0C06F000000");
+    }
     initra_pck_ext e;
     initra_err err;
     const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x05};

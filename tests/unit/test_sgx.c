@@ -13,7 +13,7 @@ int main(void)
 {
     char path[512];
     initra_err err;
-    for (size_t v = 0; v < sizeof names / sizeof names[0]; v++) {
+    for (size_t v = 0; vectors_dir() && v < sizeof names / sizeof names[0]; v++) { /* when present */
         snprintf(path, sizeof path, "%s/%s/quote.bin", vectors_dir(), names[v]);
         uint8_t *buf;
         size_t n;
