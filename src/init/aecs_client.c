@@ -45,9 +45,11 @@ static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const
             return initra_fail(err, "init: this enclave was refused by the AECS server for key \"%s\" of service \"%s\" "
                                     "(%s); the KMS log says which attribute failed",
                                k->key, k->service, e.msg);
-        if (code == INITRA_RPC_NOT_FOUND)
-            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (kms_keys[%zu] in %s)",
-                               k->key, k->service, i, conf_path);
+        if (code == INITRA_RPC_NOT_FOUND) {
+            char ref[128];
+            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (%s in %s)", k->key,
+                               k->service, init_key_ref(c, i, ref, sizeof ref), conf_path);
+        }
         if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED)
             return initra_fail(err, "init: key \"%s\": %s", k->key, e.msg);
         if (init_backoff(c, deadline, backoff))
@@ -114,8 +116,10 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
     for (size_t i = 0; i < c->n_keys; i++) {
         if (fetch_one(&ac, rpc, conf_path, c, i, deadline, &backoff, &data[i], &lens[i], err)) goto done;
         if (c->keys[i].base64 && decode_key(&c->keys[i], &data[i], &lens[i], err)) goto done;
+        init_trace(i == 0 ? "connected, first key" : "key");
     }
-    rc = init_write_keys(c, data, lens, n_written, err);
+    rc = init_finish(a, c, data, lens, n_written, err);
+    if (rc == 0) init_trace("files written");
 done:
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
     free(data);
