@@ -47,6 +47,13 @@ check_eq "INITRA_INIT_TRACE shows fetch, mount, write in that order" "$order" "f
 grep -q 'asked for "image_key": released' "$T/kms.log" && ok "the KMS released image_key through the same verified connection" \
   || not_ok "KMS log: $(tail -3 "$T/kms.log")"
 
+# The copy list of docs/occlum.md: init ran (above) in a root holding only initra, the shared libraries
+# it needs (and libcurl, which it dlopens), and its configuration files.
+extra=$(cd "$T/genc/initfs" && find . ! -type d | sed 's|^\.||' | grep -Ev '^/bin/init$|^/bin/initra$|^/lib(64)?/([a-z0-9_-]+/)?[^/]+\.so(\.[0-9.]+)?$|^/etc/(init_ra_conf|image_config)\.json$|^/etc/initra/(config_binding|sim-root\.der|collateral\.json)$')
+check_eq "the initfs holds only init, its shared libraries and its files" "$extra" ""
+check_eq "initfs/bin/init is initra" "$(readlink "$T/genc/initfs/bin/init")" initra
+(cd "$T/genc/initfs" && find . -name 'libcurl.so.4' | grep -q .) && ok "libcurl (dlopened for PCCS) is in the initfs" || not_ok "libcurl missing from the initfs"
+
 # 2. Wrong image_key: the KMS's key is not the image's; the mount fails, the application never starts,
 # nothing is written.
 occlum_instance "$T/gwrong" "$T/g.json" grpc_ratls --image-key "$T/other_key" || not_ok "second encrypted instance builds"
