@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t key[16];
     if (initra_image_key_parse(data, size, key, &err) == 0) {
-        char text[48];
+        char text[16 * 3 + 1];
         for (int i = 0; i < 16; i++) snprintf(text + 3 * i, 4, "%02x-", key[i]);
         size_t n = size;
         while (n > 0 && (data[n - 1] == '\r' || data[n - 1] == '\n')) n--;

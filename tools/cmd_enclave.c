@@ -164,6 +164,8 @@ int cmd_run(int argc, char **argv)
         "  its own user, mount and PID namespaces, root = DIR/image with writes to a private tmpfs, /dev/null,\n"
         "  /dev/zero, /dev/urandom, /proc, the host network. When DIR has init_ra_conf.json, /bin/init runs\n"
         "  first and PROG only after it exits 0. The exit status is PROG's (or init's when it fails).\n"
+        "  With an initfs/ stage, init runs in DIR/initfs and PROG starts in DIR/image only after init mounted\n"
+        "  it (MountRootFS, with the key of `initra build --image-key` if encrypted; docs/occlum.md).\n"
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
         "  --config-svn N    CONFIGSVN: 0..65535, decimal or 0x hex (needs metadata.enable_kss)\n"
         "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
