@@ -151,7 +151,7 @@ PY
 
 # occlum_instance DIR CONF FLAVOUR [BUILD ARGS...]: Occlum's two-stage layout (`initra new --initfs`): the
 # initfs holds init, CONF as init_ra_conf.json and the sim root and collateral in /etc/initra; the image
-# holds busybox only. enable_kss; BUILD ARGS e.g. --image-key FILE.
+# holds busybox only. enable_kss, not debuggable; BUILD ARGS e.g. --image-key FILE.
 occlum_instance() {
   dir=$1 conf=$2 flavour=$3; shift 3
   rm -rf "$dir"
@@ -162,7 +162,7 @@ occlum_instance() {
   cp "$conf" "$dir/init_ra_conf.json"
   python3 - "$dir/Occlum.json" <<'PY'
 import json, sys
-j = json.load(open(sys.argv[1])); j["metadata"]["enable_kss"] = True
+j = json.load(open(sys.argv[1])); j["metadata"]["enable_kss"] = True; j["metadata"]["debuggable"] = False
 json.dump(j, open(sys.argv[1], "w"), indent=4)
 PY
   "$INITRA" build "$dir" "$@" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
