@@ -13,15 +13,27 @@
 #include "initra/enclave.h"
 #include "internal.h"
 
+/* At most 40 bytes of s for a message, anything but printable ASCII as '?' (one line, always). */
+static const char *shown(const char *s, char out[41])
+{
+    size_t i = 0;
+    for (; s[i] && i < 40; i++) out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    out[i] = 0;
+    return out;
+}
+
 /* init_grpc_ratls/src/main.rs:207-211: struct ImageConfig { image_type: String } with
  * #[serde(deny_unknown_fields)]; main.rs:141-175: "encrypted" or "integrity-only", nothing else. */
 int initra_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err)
 {
     json_error_t je;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j)
+    if (!j) {
+        for (char *p = je.text; *p; p++) /* jansson quotes the bytes near the error: keep one line */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) *p = '?';
         return initra_fail(err, "%s: line %d column %d: %s; Occlum's build writes {\"image_type\": \"encrypted\"} or "
                                 "{\"image_type\": \"integrity-only\"}", file, je.line, je.column, je.text);
+    }
     int rc = -1;
     const char *k;
     json_t *v;
@@ -31,7 +43,8 @@ int initra_image_config_parse(const char *text, size_t len, const char *file, in
     }
     json_object_foreach(j, k, v) {
         if (strcmp(k, "image_type")) {
-            initra_fail(err, "%s: unknown key \"%.40s\" (only \"image_type\" is allowed)", file, k);
+            char buf[41];
+            initra_fail(err, "%s: unknown key \"%s\" (only \"image_type\" is allowed)", file, shown(k, buf));
             goto out;
         }
     }
@@ -45,7 +58,9 @@ int initra_image_config_parse(const char *text, size_t len, const char *file, in
     if (!strcmp(s, "encrypted")) *type = INITRA_IMAGE_ENCRYPTED;
     else if (!strcmp(s, "integrity-only")) *type = INITRA_IMAGE_INTEGRITY_ONLY;
     else {
-        initra_fail(err, "%s: image_type \"%.40s\" is unknown; Occlum knows \"encrypted\" and \"integrity-only\"", file, s);
+        char buf[41];
+        initra_fail(err, "%s: image_type \"%s\" is unknown; Occlum knows \"encrypted\" and \"integrity-only\"", file,
+                    shown(s, buf));
         goto out;
     }
     rc = 0;
