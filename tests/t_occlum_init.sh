@@ -152,3 +152,10 @@ check_fails "--image-key in the wrong form: one line, nothing built" 1 "build: -
   "$INITRA" build "$T/gint" --image-key "$T/bk_two"
 check_fails "--image-key without an initfs stage" 1 "build: --image-key needs Occlum's initfs stage" \
   "$INITRA" build "$T/probe" --image-key "$T/image_key"
+
+# 8. Inside Occlum (its device found) without image_config.json: refused before any key is fetched.
+: >"$T/fake_sgx"
+mkdir -p "$T/noimg" && cp "$T/g.json" "$T/noimg/init_ra_conf.json"
+check_fails "Occlum's device but no image_config.json: one line, nothing fetched" 1 \
+  "init: this is Occlum \(its /dev/sgx quotes\), but .*/noimg/image_config.json is missing" \
+  env -u INITRA_SIM_FD INITRA_OCCLUM_DEV="$T/fake_sgx" INITRA_GRAMINE_DIR="$T/none" "$INITRA" init --conf "$T/noimg/init_ra_conf.json"

@@ -155,7 +155,14 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *user, unsig
         free(keys);
         return initra_fail(err, "init: %s", e.msg);
     }
-    int rc = check_config_binding(a, conf_path, err);
+    int rc = 0;
+    if (occ.occlum_image == INITRA_IMAGE_NONE && !strcmp(initra_attest_name(a), "occlum"))
+        rc = initra_fail(err, "init: this is Occlum (its /dev/sgx quotes), but %.*s/" INITRA_IMAGE_CONFIG_FILE " is "
+                              "missing: Occlum's build writes it into initfs/etc/, and without MountRootFS the "
+                              "application cannot start; rebuild the instance with `occlum build`",
+                         (int)(strrchr(conf_path, '/') ? strrchr(conf_path, '/') - conf_path : 1),
+                         strrchr(conf_path, '/') ? conf_path : ".");
+    if (!rc) rc = check_config_binding(a, conf_path, err);
     if (rc) initra_attest_free(a);
     else if (occ.flavour == INITRA_INIT_AECS) rc = init_fetch_aecs(a, conf_path, &occ, flags, n_written, err);
     else rc = fetch_grpc(a, conf_path, &occ, flags, n_written, err);
