@@ -159,3 +159,15 @@ mkdir -p "$T/noimg" && cp "$T/g.json" "$T/noimg/init_ra_conf.json"
 check_fails "Occlum's device but no image_config.json: one line, nothing fetched" 1 \
   "init: this is Occlum \(its /dev/sgx quotes\), but .*/noimg/image_config.json is missing" \
   env -u INITRA_SIM_FD INITRA_OCCLUM_DEV="$T/fake_sgx" INITRA_GRAMINE_DIR="$T/none" "$INITRA" init --conf "$T/noimg/init_ra_conf.json"
+
+# 9. config_binding "config_id" with two stages: the configuration attached at launch lands in the
+# initfs, bound by CONFIGID; a wrong CONFIGID stops init before the mount.
+occlum_instance "$T/gcid" "$T/g.json" grpc_ratls || not_ok "config_id instance builds"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); j["config_binding"]="config_id"; json.dump(j, open(sys.argv[1],"w"))' "$T/gcid/Occlum.json"
+"$INITRA" build "$T/gcid" >"$T/build.log" 2>&1 || not_ok "config_id rebuild: $(cat "$T/build.log")"
+[ ! -e "$T/gcid/initfs/etc/init_ra_conf.json" ] && ok "config_id: init_ra_conf.json is not in the measured initfs" || not_ok "config_id: conf still in initfs"
+"$INITRA" run "$T/gcid" --config "$T/g.json" --config-id "$("$INITRA" config-id "$T/g.json")" -- /bin/busybox cat /etc/keys/app_secret >"$T/g9.out" 2>"$T/g9.err"
+check_eq "config_id: the attached configuration drives init, the application reads its key" "$?:$(cat "$T/g9.out")" "0:app secret"
+"$INITRA" run "$T/gcid" --config "$T/g.json" --config-id AAAA -- /bin/busybox echo APP-STARTED >"$T/g9b.out" 2>"$T/g9b.err"; rc=$?
+[ $rc != 0 ] && ! grep -q APP-STARTED "$T/g9b.out" && grep -q "is not this enclave's CONFIGID" "$T/g9b.err" \
+  && ok "config_id: a wrong CONFIGID stops init, the application never starts" || not_ok "config_id wrong: rc=$rc $(cat "$T/g9b.err")"
