@@ -1,6 +1,7 @@
 /* initra enclave: Occlum-style enclave instances on the simulated SGX platform.
  * An instance is a directory: Occlum.json (metadata section of PROTOCOLS.md 1.4), image/ (the enclave's
- * root file system), optionally init_ra_conf.json, and build/ (Enclave.xml, enclave.sig, mrsigner).
+ * root file system), optionally init_ra_conf.json and Occlum's initfs/ stage (docs/occlum.md), and build/
+ * (Enclave.xml, enclave.sig, mrsigner; image_config.json and image_key_check with an initfs).
  * See docs/kss.md for the measurement definition, SIGSTRUCT and the CONFIGID binding flow. */
 #ifndef INITRA_ENCLAVE_H
 #define INITRA_ENCLAVE_H

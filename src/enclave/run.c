@@ -5,7 +5,8 @@
  * namespaces; its child (PID 1 of the enclave) mounts an overlay (image below, tmpfs above) or a tmpfs
  * copy of the image, /dev nodes and /proc, pivots into it, runs /bin/init (when the instance has an
  * init_ra_conf.json) and PROG, and reports PROG's exit status. Setup errors travel back on a pipe as one
- * line; nothing has been started when one is reported. */
+ * line; nothing has been started when one is reported. An instance with an initfs/ stage boots as
+ * Occlum does (docs/occlum.md): init in the initfs, the image only after MountRootFS. */
 #include "internal.h"
 
 #include <dirent.h>
