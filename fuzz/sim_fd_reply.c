@@ -1,6 +1,6 @@
 /* libFuzzer target: the sim descriptor protocol's decoders (untrusted bytes from the peer). Input:
  * 64 bytes of requested report_data, then a whole reply; the first 72 bytes also go to the request
- * decoder (the launcher's side of the same protocol). */
+ * decoders (quote and mount: the launcher's side), the first 12 to the mount reply decoder. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +10,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
     uint8_t rd[64];
-    if (size >= INITRA_SIMFD_REQUEST_SIZE) initra_simfd_decode_request(data, rd, &err);
+    if (size >= INITRA_SIMFD_REQUEST_SIZE) {
+        initra_simfd_decode_request(data, rd, &err);
+        int has_key = 0;
+        uint8_t key[16];
+        if (initra_simfd_decode_mount(data, &has_key, key, &err) == 0 && (has_key & ~1)) abort();
+    }
+    if (size >= INITRA_SIMFD_MOUNT_REPLY_SIZE) {
+        uint32_t e = 0;
+        if (initra_simfd_decode_mount_reply(data, &e, &err) == 0 && e > 255) abort();
+    }
     if (size < 64) return 0;
     uint8_t *quote = NULL;
     size_t len = 0;

@@ -155,4 +155,41 @@ cat "$W/kms.log"
 kill $KMS_PID; wait $KMS_PID 2>/dev/null || true
 echo "AECS KMS stopped."
 
+W="$D/occlum"
+mkdir -p "$W"
+sim_export
+step "17. Occlum's two stages: an encrypted image, its key (occlum gen-image-key's form) held by a GRPC-RATLS KMS"
+head -c 16 /dev/urandom | od -An -tx1 | tr -s ' \n' '-' | sed 's/^-//; s/-$//' >"$W/image_key"
+echo >>"$W/image_key"
+echo "image_key: 16 hex bytes separated by '-' (its text stays in $W/image_key and at the KMS)"
+printf 'demo password' >"$W/demo_key"
+secrets_conf "$W/secret_config.json" image_key="$W/image_key" demo_key="$W/demo_key"
+"$INITRA" new "$W/probe" >/dev/null && "$INITRA" build "$W/probe" >/dev/null 2>&1
+clients_conf "$W/dynamic_config.json" "$("$INITRA" print mrsigner "$W/probe" | field)" 0
+kms_instance "$W/kms" "$W/secret_config.json" "$W/dynamic_config.json"
+KMS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
+PORT=$(free_port)
+kms_start "$W/kms" "$PORT" "$W/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json
+trap 'kill $KMS_PID 2>/dev/null || true' EXIT
+init_conf "$W/init_ra_conf.json" "$PORT" "$KMS_MRE" demo_key=/etc/keys/demo_key
+echo "$ initra new $W/app --init-ra grpc_ratls --initfs; initra build $W/app --image-key $W/image_key"
+occlum_instance "$W/app" "$W/init_ra_conf.json" grpc_ratls --image-key "$W/image_key"
+echo "initfs/etc/image_config.json: $(cat "$W/app/initfs/etc/image_config.json")"
+echo "the initfs (init's root before the mount):"; (cd "$W/app/initfs" && find bin etc ! -type d | sort | sed 's/^/  /')
+echo "the image (the application's root): $(cd "$W/app/image" && find . ! -type d | tr '\n' ' ')"
+
+step "18. Boot it: init fetches image_key and demo_key, MountRootFS switches to the image, then the key is written there"
+run env INITRA_INIT_TRACE=1 "$INITRA" run "$W/app" -- /bin/busybox sh -c 'busybox ls -l /etc/keys; busybox sha256sum /etc/keys/demo_key; busybox ls /bin'
+echo "The same key, hashed on the host:"
+(cd "$W" && sha256sum demo_key)
+
+step "19. The same image built with another key: MountRootFS refuses, the application never starts"
+printf '%s\n' "$(tr '0-9a-f' '1-9a-f0' <"$W/image_key")" >"$W/other_key"
+occlum_instance "$W/app2" "$W/init_ra_conf.json" grpc_ratls --image-key "$W/other_key"
+rc=0
+"$INITRA" run "$W/app2" -- /bin/busybox echo "application started" || rc=$?
+[ $rc != 0 ] || { echo "unexpected: the application started"; exit 1; }
+echo "(initra run exited with status $rc, as expected)"
+kill $KMS_PID; wait $KMS_PID 2>/dev/null || true
+
 step "Done. Files are in $D"

@@ -187,3 +187,22 @@ conf["initra"].update(json.loads(os.environ.get("INITRA_EXTRA") or "{}"))
 json.dump(conf, open(out, "w"), indent=4)
 PY
 }
+
+# occlum_instance DIR CONF FLAVOUR [BUILD ARGS...]: Occlum's two-stage layout (`initra new --initfs`): the
+# initfs holds init, CONF as init_ra_conf.json and the sim root and collateral in /etc/initra; the image
+# holds busybox only. enable_kss, not debuggable; BUILD ARGS e.g. --image-key FILE.
+occlum_instance() {
+  dir=$1 conf=$2 flavour=$3; shift 3
+  rm -rf "$dir"
+  "$INITRA" new "$dir" --init-ra "$flavour" --initfs >/dev/null || return 1
+  mkdir -p "$dir/image/bin" "$dir/initfs/etc/initra"
+  cp "$(command -v busybox)" "$dir/image/bin/busybox"
+  cp "$W/sim-root.der" "$W/collateral.json" "$dir/initfs/etc/initra/"
+  cp "$conf" "$dir/init_ra_conf.json"
+  python3 - "$dir/Occlum.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["metadata"]["enable_kss"] = True; j["metadata"]["debuggable"] = False
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+  "$INITRA" build "$dir" "$@" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
+}

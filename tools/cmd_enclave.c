@@ -20,39 +20,50 @@ static void note_stderr(const char *msg) { fprintf(stderr, "initra: %s\n", msg);
 
 int cmd_new(int argc, char **argv)
 {
-    const char *usage = "usage: initra new DIR [--init-ra grpc_ratls|aecs]\n"
+    const char *usage = "usage: initra new DIR [--init-ra grpc_ratls|aecs [--initfs]]\n"
                         "  Creates an enclave instance: DIR/Occlum.json (metadata: product_id, version_number,\n"
                         "  debuggable, enable_kss, family_id, ext_prod_id), DIR/image/ (the enclave's root file\n"
-                        "  system) and, with --init-ra, the init_ra_conf.json template of that flavour.\n";
+                        "  system) and, with --init-ra, the init_ra_conf.json template of that flavour. --initfs adds\n"
+                        "  Occlum's initfs/ stage: init boots there, then mounts image/ (docs/occlum.md).\n";
     if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
     const char *dir = NULL, *init_ra = NULL;
+    int initfs = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--init-ra")) {
             if (!(init_ra = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--initfs")) {
+            initfs = 1;
         } else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "new: unknown option %s", argv[i]);
         else if (!dir) dir = argv[i];
         else return cli_error(CLI_USAGE, "new: one DIR only (got '%s' too)", argv[i]);
     }
     if (!dir) return fputs(usage, stderr), CLI_USAGE;
     initra_err err;
-    if (initra_instance_new(dir, init_ra, &err)) return cli_err(CLI_USAGE, &err);
+    if (initfs && !init_ra) return cli_error(CLI_USAGE, "new: --initfs needs --init-ra grpc_ratls|aecs (the initfs runs init)");
+    if (initra_instance_new(dir, init_ra, &err) || (initfs && initra_instance_add_initfs(dir, &err)))
+        return cli_err(CLI_USAGE, &err);
     printf("created %s: edit %s/Occlum.json, put your files in %s/image/, then `initra build %s`\n", dir, dir, dir, dir);
     return CLI_OK;
 }
 
 int cmd_build(int argc, char **argv)
 {
-    const char *usage = "usage: initra build DIR [--sign-key PEM]\n"
+    const char *usage = "usage: initra build DIR [--sign-key PEM] [--image-key FILE]\n"
                         "  Validates DIR/Occlum.json, copies initra and the ELF libraries the image's programs need\n"
                         "  into DIR/image, measures it (sim MRENCLAVE) and writes DIR/build/Enclave.xml and\n"
                         "  DIR/build/enclave.sig (SIGSTRUCT, RSA-3072 e=3). Without --sign-key a development key is\n"
-                        "  used ($INITRA_SIGN_KEY_DIR or ~/.local/share/initra/dev-sign-key.pem, made on first use).\n";
+                        "  used ($INITRA_SIGN_KEY_DIR or ~/.local/share/initra/dev-sign-key.pem, made on first use).\n"
+                        "  With an initfs/ stage (`initra new --initfs`), init and its files go to DIR/initfs and\n"
+                        "  --image-key FILE (xx-xx-...-xx, 16 hex bytes, as `occlum gen-image-key` writes) makes the\n"
+                        "  image \"encrypted\": it mounts only with that key (docs/occlum.md).\n";
     if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
     const char *dir = NULL;
     initra_build_opts o = {.note = note_stderr};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--sign-key")) {
             if (!(o.sign_key = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(argv[i], "--image-key")) {
+            if (!(o.image_key = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "build: unknown option %s", argv[i]);
         else if (!dir) dir = argv[i];
         else return cli_error(CLI_USAGE, "build: one DIR only (got '%s' too)", argv[i]);
@@ -153,6 +164,8 @@ int cmd_run(int argc, char **argv)
         "  its own user, mount and PID namespaces, root = DIR/image with writes to a private tmpfs, /dev/null,\n"
         "  /dev/zero, /dev/urandom, /proc, the host network. When DIR has init_ra_conf.json, /bin/init runs\n"
         "  first and PROG only after it exits 0. The exit status is PROG's (or init's when it fails).\n"
+        "  With an initfs/ stage, init runs in DIR/initfs and PROG starts in DIR/image only after init mounted\n"
+        "  it (MountRootFS, with the key of `initra build --image-key` if encrypted; docs/occlum.md).\n"
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
         "  --config-svn N    CONFIGSVN: 0..65535, decimal (no leading zero) or 0x hex (needs metadata.enable_kss)\n"
         "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "initra/enclave.h"
 #include "initra/attest.h"
 #include "initra/ratls.h"
 
@@ -19,6 +20,7 @@ static int sim_usage(FILE *f, int code)
             "                        [--valid-hours N] --key-out KEY.pem --cert-out CERT.pem\n"
             "       initra sim collateral -o FILE\n"
             "       initra sim root -o FILE\n"
+            "       initra sim mount-rootfs [--key-file FILE]\n"
             "  The simulated SGX platform in $INITRA_SIM_DIR (default ~/.local/share/initra/sim), created on first use.\n"
             "  init      rebuilds it (new keys and certificates) with the given TCB status: UpToDate (default),\n"
             "            SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate,\n"
@@ -33,6 +35,8 @@ static int sim_usage(FILE *f, int code)
             "            its own quote, as the KMS and init present by default), valid 12 hours by default.\n"
             "  collateral  the collateral bundle (JSON) a verifier needs for sim quotes.\n"
             "  root      the sim root CA certificate (DER): the trust anchor for sim quotes.\n"
+            "  mount-rootfs  inside an enclave: Occlum's MountRootFS (syscall 363 on Occlum, the sim descriptor's\n"
+            "            mount exchange under `initra run`), with the key of FILE (xx-xx-...-xx) or none.\n"
             "  -o - writes to standard output.\n");
     return code;
 }
@@ -281,6 +285,32 @@ static int sim_export(int argc, char **argv)
     return rc;
 }
 
+static int sim_mount_cmd(int argc, char **argv)
+{
+    const char *key_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) return sim_usage(stdout, CLI_OK);
+        if (!strcmp(argv[i], "--key-file")) {
+            if (!(key_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else {
+            return cli_error(CLI_USAGE, "sim mount-rootfs: unknown argument '%s'", argv[i]);
+        }
+    }
+    initra_err err;
+    uint8_t key[16], *buf = NULL;
+    size_t n = 0;
+    if (key_file && (initra_read_file(key_file, 4096, &buf, &n, &err) || initra_image_key_parse(buf, n, key, &err))) {
+        if (buf) initra_free_secret(buf, n);
+        return cli_err(CLI_FAIL, &err);
+    }
+    if (buf) initra_free_secret(buf, n);
+    initra_attester *a = initra_attest_detect(&err);
+    int rc = a ? initra_attest_mount_rootfs(a, key_file ? key : NULL, &err) : -1;
+    initra_zero(key, sizeof key);
+    if (a) initra_attest_free(a);
+    return rc ? cli_err(CLI_FAIL, &err) : CLI_OK;
+}
+
 int cmd_sim(int argc, char **argv)
 {
     if (argc < 2) return sim_usage(stderr, CLI_USAGE);
@@ -290,5 +320,7 @@ int cmd_sim(int argc, char **argv)
     if (!strcmp(sub, "quote")) return sim_quote_cmd(argc - 1, argv + 1);
     if (!strcmp(sub, "ratls-cert")) return sim_ratls_cmd(argc - 1, argv + 1);
     if (!strcmp(sub, "collateral") || !strcmp(sub, "root")) return sim_export(argc - 1, argv + 1);
-    return cli_error(CLI_USAGE, "sim: unknown subcommand '%s' (init, quote, ratls-cert, collateral, root)", sub);
+    if (!strcmp(sub, "mount-rootfs")) return sim_mount_cmd(argc - 1, argv + 1);
+    return cli_error(CLI_USAGE, "sim: unknown subcommand '%s' (init, quote, ratls-cert, collateral, root, mount-rootfs)",
+                     sub);
 }

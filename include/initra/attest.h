@@ -127,4 +127,47 @@ int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_
 int initra_simfd_encode_reply(uint16_t status, const uint8_t *payload, size_t len, uint8_t **out, size_t *out_len,
                               initra_err *err);
 
+/* ---------------- sim descriptor: the MountRootFS exchange (its own version 1) ----------------
+ * Stands in for Occlum's MountRootFS syscall (number 363, arguments: a pointer to a 16-byte key or
+ * NULL, and a pointer to a user_rootfs_config or NULL; see docs/occlum.md). Same descriptor, same
+ * one-exchange-at-a-time rule; the launcher tells the two requests apart by their magic, both are 72
+ * bytes.
+ *
+ *   request, 72 bytes:  magic "ISM?" (49 53 4d 3f) | version u16 = 1 | flags u16 (bit 0: a key follows;
+ *                       other bits 0) | key[16] (all 0 without bit 0) | rootfs_config u64 = 0 (Occlum's
+ *                       NULL rootfs config: mount the instance's own image) | zero[40]
+ *   reply, 12 bytes:    magic "ISM!" (49 53 4d 21) | version u16 = 1 | reserved u16 = 0 | errno u32
+ *       errno 0: mounted; else the errno Occlum's syscall would return: EPERM (already mounted), EACCES
+ *       (the key does not open the image), EINVAL (key given for an integrity-only image or missing for
+ *       an encrypted one, bad request), ENOENT (this instance has no initfs stage), EIO (the launcher
+ *       could not switch the root). Nothing else.
+ * A bad mount request gets the EINVAL reply and serving stops (framing is lost). */
+#define INITRA_SIMFD_MOUNT_VERSION 1
+#define INITRA_SIMFD_MOUNT_REPLY_SIZE 12
+extern const uint8_t INITRA_SIMFD_MOUNT_MAGIC[4];
+extern const uint8_t INITRA_SIMFD_MOUNT_REPLY_MAGIC[4];
+/* key NULL: integrity-only (no key). */
+void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+/* Checks magic, version, flags and the zero fields; *has_key and key (16 bytes) set. */
+int initra_simfd_decode_mount(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], int *has_key, uint8_t key[16],
+                              initra_err *err);
+void initra_simfd_encode_mount_reply(uint32_t errnum, uint8_t out[INITRA_SIMFD_MOUNT_REPLY_SIZE]);
+/* Untrusted reply bytes: magic, version, reserved and errno (one of the values above) checked. */
+int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
+                                    initra_err *err);
+
+/* The launcher's side of a mount: key NULL for integrity-only. Returns 0 when the root was switched,
+ * else an errno of the list above. */
+typedef int (*initra_sim_mount_fn)(void *ctx, const uint8_t *key);
+/* initra_sim_serve_fd that also answers mount requests with mount(ctx, key); mount NULL answers them
+ * ENOENT (no initfs stage). */
+int initra_sim_serve_fd_mount(initra_sim *sim, int fd, const initra_sgx_report_body *identity,
+                              initra_sim_mount_fn mount, void *ctx, initra_err *err);
+
+/* MountRootFS from inside the enclave: on Occlum the syscall 363 (key or NULL, NULL rootfs config), on
+ * the sim platform the exchange above. Other providers: -1 (there is no such call). On refusal -1 with
+ * the errno's name and what it means. */
+#define INITRA_OCCLUM_SYS_MOUNT_ROOTFS 363
+int initra_attest_mount_rootfs(initra_attester *a, const uint8_t *key, initra_err *err);
+
 #endif

@@ -1,6 +1,7 @@
 /* initra enclave: Occlum-style enclave instances on the simulated SGX platform.
  * An instance is a directory: Occlum.json (metadata section of PROTOCOLS.md 1.4), image/ (the enclave's
- * root file system), optionally init_ra_conf.json, and build/ (Enclave.xml, enclave.sig, mrsigner).
+ * root file system), optionally init_ra_conf.json and Occlum's initfs/ stage (docs/occlum.md), and build/
+ * (Enclave.xml, enclave.sig, mrsigner; image_config.json and image_key_check with an initfs).
  * See docs/kss.md for the measurement definition, SIGSTRUCT and the CONFIGID binding flow. */
 #ifndef INITRA_ENCLAVE_H
 #define INITRA_ENCLAVE_H
@@ -52,6 +53,12 @@ const char *initra_init_ra_template(const char *flavour);
 /* Creates DIR (must not exist or be empty): Occlum.json, image/ with the usual directories, and with
  * init_ra (NULL or "grpc_ratls" / "aecs") the init_ra_conf.json template. */
 int initra_instance_new(const char *dir, const char *init_ra, initra_err *err);
+/* Adds Occlum's initfs stage to a new instance: initfs/{bin,lib,etc,dev,proc}. `initra build` then puts
+ * init (initra), its libraries, init_ra_conf.json and image_config.json there, and `initra run` boots in
+ * two stages (docs/occlum.md). */
+int initra_instance_add_initfs(const char *dir, initra_err *err);
+/* 1 if the instance has an initfs/ stage. */
+int initra_instance_two_stage(const char *dir);
 
 /* Paths inside an instance (buffers of PATH_MAX). */
 int initra_instance_path(const char *dir, const char *rel, char *out, size_t n, initra_err *err);
@@ -62,6 +69,7 @@ typedef struct {
     const char *sign_key; /* PEM path, or NULL for the development key */
     const char *self_exe; /* the initra binary to copy in (NULL = /proc/self/exe) */
     void (*note)(const char *msg); /* progress lines (NULL = silent) */
+    const char *image_key;  /* --image-key FILE (Occlum's key form) or NULL: the image's type */
 } initra_build_opts;
 
 /* initra build: validates the config, copies initra (+ /bin/init), ELF dependencies and
@@ -80,6 +88,29 @@ char *initra_enclave_xml(const initra_enclave_meta *m);
  * || path ("/bin/sh") || u32le (mode & 07777) || u64le content length || content ) where content is
  * the file's bytes, a symlink's target text, empty for a directory. Other file types are an error. */
 int initra_measure_image(const char *image_dir, uint8_t out[32], initra_err *err);
+
+/* ---------------- Occlum's two-stage boot (docs/occlum.md) ---------------- */
+
+#define INITRA_IMAGE_CONFIG_FILE "image_config.json"
+enum { INITRA_IMAGE_NONE = -1, INITRA_IMAGE_INTEGRITY_ONLY = 0, INITRA_IMAGE_ENCRYPTED = 1 };
+/* image_config.json, strict: exactly {"image_type": "encrypted" | "integrity-only"}. *type
+ * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY. Errors name file and field. */
+int initra_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err);
+/* The same from a file; a missing file gives INITRA_IMAGE_NONE. */
+int initra_image_config_load(const char *path, int *type, initra_err *err);
+/* An image key (Occlum's image_key secret, or the file of `--image-key`): trailing '\r'/'\n' trimmed,
+ * then exactly 16 two-digit hex bytes separated by '-'. Errors never show the bytes. */
+int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_err *err);
+/* The sim platform's stand-in for SEFS decryption: what `initra build --image-key` records (in
+ * build/image_key_check, measured) so that `initra run` can check a key without keeping it:
+ * HMAC-SHA256(key, "initra-sim-image-key-v1" 0x00 || image_mrenclave). */
+void initra_image_key_check(const uint8_t key[16], const uint8_t image_mrenclave[32], uint8_t out[32]);
+/* build/image_key_check of instance dir (zeros for an integrity-only image, where it must be absent). */
+int initra_image_key_check_load(const char *dir, int type, uint8_t out[32], initra_err *err);
+/* The sim MRENCLAVE of a two-stage instance (one with initfs/): SHA-256("initra-sim-mrenclave-v2" 0x00 ||
+ * image measurement || initfs measurement || image type byte (0 integrity-only, 1 encrypted) ||
+ * key check (32 bytes, zeros when integrity-only)). */
+int initra_measure_two_stage(const char *dir, uint8_t out[32], initra_err *err);
 
 /* ---------------- ELF dependencies ---------------- */
 

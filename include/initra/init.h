@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "initra/aecs.h"
+#include "initra/enclave.h"
 #include "initra/policy.h"
 #include "initra/util.h"
 
@@ -52,6 +53,7 @@ typedef struct {
     uint8_t sha512[64];          /* SHA-512 of the exact bytes parsed (the config_id binding checks it) */
     int ratls_format;            /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
     int accept_any_enclave;      /* explicit opt-out: ra_config may pin neither MRENCLAVE nor MRSIGNER (warned) */
+    int occlum_image;            /* INITRA_IMAGE_*: set by initra_init_fetch from image_config.json */
 } initra_init_conf;
 
 /* Loads and validates init_ra_conf.json, read once from a regular file (a FIFO or device is refused). The AECS schema is recognised by ua_env_pccs_url, a "service" in
@@ -64,6 +66,16 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
 void initra_init_conf_free(initra_init_conf *c);
 /* NULL, or (accept_any_enclave with a ra_config that pins nothing) the warning line to log at every use. */
 const char *initra_init_conf_warning(const initra_init_conf *c);
+
+/* ---------------- Occlum's two-stage boot (docs/occlum.md) ----------------
+ * init runs inside Occlum's two-stage boot when image_config.json lies beside init_ra_conf.json (Occlum's
+ * build puts both in initfs/etc/). Then: image_key is fetched with the other keys (encrypted images),
+ * MountRootFS mounts the application's image, and only then are the key files written. */
+/* The key name both Occlum inits fetch (tools/init_grpc_ratls/src/main.rs:144,
+ * tools/init_aecs/src/main.rs:191-192: service "service1"). */
+#define INITRA_IMAGE_KEY_NAME "image_key"
+#define INITRA_IMAGE_KEY_SERVICE "service1"
+/* The parsers of image_config.json and of the key are in initra/enclave.h. */
 
 /* "host:port", "[v6]:port": host and port 1-65535. */
 int initra_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err);

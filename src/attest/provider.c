@@ -166,6 +166,53 @@ static int sim_quote(initra_attester *a, const uint8_t rd[64], uint8_t **quote, 
     return rc;
 }
 
+/* MountRootFS through the sim descriptor (protocol in include/initra/attest.h). */
+static int sim_mount(initra_attester *a, const uint8_t *key, uint32_t *errnum, initra_err *err)
+{
+    uint8_t req[INITRA_SIMFD_REQUEST_SIZE], rep[INITRA_SIMFD_MOUNT_REPLY_SIZE];
+    size_t got;
+    initra_simfd_encode_mount(key, req);
+    int rc = initra_simfd_send_all(a->fd, req, sizeof req, err);
+    initra_zero(req, sizeof req);
+    if (rc || initra_simfd_recv_exact(a->fd, rep, sizeof rep, &got, err)) return -1;
+    if (got < sizeof rep)
+        return initra_fail(err, "sim descriptor %d: the launcher closed the connection after %zu of %d mount reply bytes",
+                           a->fd, got, INITRA_SIMFD_MOUNT_REPLY_SIZE);
+    return initra_simfd_decode_mount_reply(rep, errnum, err);
+}
+
+/* Occlum's MountRootFS (occlum/occlum 690d5db): src/libos/src/syscall/mod.rs:440
+ *   (MountRootFS = 363) => do_mount_rootfs(key_ptr: *const sgx_key_128bit_t,
+ *                                          rootfs_config_ptr: *const user_rootfs_config)
+ * key_ptr NULL = no key (integrity-only image); rootfs_config_ptr NULL = mount the "app" entry of
+ * .Occlum_sys.json (src/libos/src/fs/syscalls.rs:682-703); a second successful call fails with EPERM
+ * (src/libos/src/fs/fs_ops/mount.rs:22-24). Occlum's inits call it exactly so:
+ * tools/init_grpc_ratls/src/main.rs:186-194, tools/init_aecs/src/main.rs:235-243. */
+int initra_attest_mount_rootfs(initra_attester *a, const uint8_t *key, initra_err *err)
+{
+    uint32_t e = 0;
+    if (a->kind == K_SIM) {
+        if (sim_mount(a, key, &e, err)) return initra_fail_prefix(err, "MountRootFS");
+    } else if (a->kind == K_OCCLUM) {
+        const void *rootfs_config = NULL;
+        if (syscall(INITRA_OCCLUM_SYS_MOUNT_ROOTFS, key, rootfs_config) < 0) e = (uint32_t)errno;
+    } else {
+        return initra_fail(err, "MountRootFS: /etc/image_config.json asks for Occlum's two-stage boot, but this "
+                                "enclave's quote provider is %s, not Occlum (or the sim platform); remove "
+                                "image_config.json outside Occlum", kind_names[a->kind]);
+    }
+    if (e == 0) return 0;
+    const char *why = e == EPERM   ? "the root file system is already mounted (MountRootFS may succeed once)"
+                      : e == EACCES ? "image_key does not open the encrypted image; the KMS's image_key is not the "
+                                      "key the image was built with (`--image-key`)"
+                      : e == EINVAL ? "the image type and the key disagree (a key for an integrity-only image, or "
+                                      "none for an encrypted one)"
+                      : e == ENOENT ? "this instance has no initfs stage to leave"
+                                    : "the platform could not mount it";
+    return initra_fail(err, "MountRootFS refused (%s): %s", strerrorname_np((int)e) ? strerrorname_np((int)e) : "?",
+                       why);
+}
+
 /* ---------------- Gramine ---------------- */
 
 initra_attester *initra_attest_gramine(const char *dir, initra_err *err)

@@ -169,3 +169,75 @@ int initra_simfd_check_socket(int fd, initra_err *err)
         return initra_fail(err, "sim descriptor %d: socket not connected (%s)", fd, strerror(errno));
     return 0;
 }
+
+/* ---------------- the MountRootFS exchange ---------------- */
+
+const uint8_t INITRA_SIMFD_MOUNT_MAGIC[4] = {'I', 'S', 'M', '?'};
+const uint8_t INITRA_SIMFD_MOUNT_REPLY_MAGIC[4] = {'I', 'S', 'M', '!'};
+
+void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE])
+{
+    memset(out, 0, INITRA_SIMFD_REQUEST_SIZE);
+    memcpy(out, INITRA_SIMFD_MOUNT_MAGIC, 4);
+    initra_put_le16(out + 4, INITRA_SIMFD_MOUNT_VERSION);
+    initra_put_le16(out + 6, key ? 1 : 0);
+    if (key) memcpy(out + 8, key, 16);
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= p[i];
+    return acc == 0;
+}
+
+int initra_simfd_decode_mount(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], int *has_key, uint8_t key[16],
+                              initra_err *err)
+{
+    if (memcmp(in, INITRA_SIMFD_MOUNT_MAGIC, 4) != 0)
+        return initra_fail(err, "sim descriptor: mount request magic %02x%02x%02x%02x is not \"ISM?\"", in[0], in[1],
+                           in[2], in[3]);
+    uint16_t version = initra_le16(in + 4), flags = initra_le16(in + 6);
+    if (version != INITRA_SIMFD_MOUNT_VERSION)
+        return initra_fail(err, "sim descriptor: mount request version %u, this launcher speaks version %d; use the "
+                                "same initra build inside and outside the enclave", version, INITRA_SIMFD_MOUNT_VERSION);
+    if (flags > 1) return initra_fail(err, "sim descriptor: mount request flags 0x%04x, only bit 0 (key) is defined", flags);
+    if (!flags && !all_zero(in + 8, 16))
+        return initra_fail(err, "sim descriptor: mount request carries key bytes without its key flag");
+    if (!all_zero(in + 24, 8))
+        return initra_fail(err, "sim descriptor: mount request rootfs_config is not 0 (only Occlum's NULL config, the "
+                                "instance's own image, is offered)");
+    if (!all_zero(in + 32, INITRA_SIMFD_REQUEST_SIZE - 32))
+        return initra_fail(err, "sim descriptor: mount request reserved bytes 32..71 are not 0");
+    *has_key = flags & 1;
+    memcpy(key, in + 8, 16);
+    return 0;
+}
+
+void initra_simfd_encode_mount_reply(uint32_t errnum, uint8_t out[INITRA_SIMFD_MOUNT_REPLY_SIZE])
+{
+    memcpy(out, INITRA_SIMFD_MOUNT_REPLY_MAGIC, 4);
+    initra_put_le16(out + 4, INITRA_SIMFD_MOUNT_VERSION);
+    initra_put_le16(out + 6, 0);
+    initra_put_le32(out + 8, errnum);
+}
+
+int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
+                                    initra_err *err)
+{
+    if (memcmp(in, INITRA_SIMFD_MOUNT_REPLY_MAGIC, 4) != 0)
+        return initra_fail(err, "sim descriptor: mount reply magic %02x%02x%02x%02x is not \"ISM!\"; $%s does not name "
+                                "a descriptor served by a launcher that offers MountRootFS", in[0], in[1], in[2], in[3],
+                           INITRA_SIM_FD_ENV);
+    uint16_t version = initra_le16(in + 4);
+    if (version != INITRA_SIMFD_MOUNT_VERSION)
+        return initra_fail(err, "sim descriptor: mount reply version %u, this client speaks version %d", version,
+                           INITRA_SIMFD_MOUNT_VERSION);
+    if (initra_le16(in + 6) != 0)
+        return initra_fail(err, "sim descriptor: mount reply reserved field is %u, must be 0", initra_le16(in + 6));
+    uint32_t e = initra_le32(in + 8);
+    if (e != 0 && e != EPERM && e != EACCES && e != EINVAL && e != ENOENT && e != EIO)
+        return initra_fail(err, "sim descriptor: mount reply errno %u is not 0, EPERM, EACCES, EINVAL, ENOENT or EIO", e);
+    *errnum = e;
+    return 0;
+}

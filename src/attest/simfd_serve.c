@@ -2,6 +2,7 @@
  * only report_data; the identity is the one the launcher was given, so an enclave cannot obtain a
  * quote for any other identity. Kept apart from the client so code that only requests quotes does
  * not link the simulated platform. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,25 @@ static void reply_error(int fd, const char *msg)
 
 int initra_sim_serve_fd(initra_sim *sim, int fd, const initra_sgx_report_body *identity, initra_err *err)
 {
+    return initra_sim_serve_fd_mount(sim, fd, identity, NULL, NULL, err);
+}
+
+/* A mount request (72 bytes already read): 0 to continue serving, -1 to stop. */
+static int serve_mount(int fd, const uint8_t req[INITRA_SIMFD_REQUEST_SIZE], initra_sim_mount_fn mount, void *ctx,
+                       initra_err *err)
+{
+    uint8_t key[16], out[INITRA_SIMFD_MOUNT_REPLY_SIZE];
+    int has_key = 0, bad = initra_simfd_decode_mount(req, &has_key, key, err) != 0;
+    uint32_t e = bad ? EINVAL : mount ? (uint32_t)mount(ctx, has_key ? key : NULL) : ENOENT;
+    initra_zero(key, sizeof key);
+    initra_simfd_encode_mount_reply(e, out);
+    int rc = initra_simfd_send_all(fd, out, sizeof out, err);
+    return bad || rc ? -1 : 0;
+}
+
+int initra_sim_serve_fd_mount(initra_sim *sim, int fd, const initra_sgx_report_body *identity,
+                              initra_sim_mount_fn mount, void *ctx, initra_err *err)
+{
     initra_err local;
     if (!err) err = &local; /* its message is sent to the peer */
     if (initra_simfd_check_socket(fd, err)) return -1;
@@ -33,6 +53,10 @@ int initra_sim_serve_fd(initra_sim *sim, int fd, const initra_sgx_report_body *i
         if (got < sizeof req)
             return initra_fail(err, "sim descriptor %d: the enclave closed after %zu of %d request bytes", fd, got,
                                INITRA_SIMFD_REQUEST_SIZE);
+        if (!memcmp(req, INITRA_SIMFD_MOUNT_MAGIC, 4)) {
+            if (serve_mount(fd, req, mount, ctx, err)) return -1;
+            continue;
+        }
         uint8_t report_data[64];
         if (initra_simfd_decode_request(req, report_data, err)) {
             reply_error(fd, err->msg);

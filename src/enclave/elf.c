@@ -282,7 +282,8 @@ static int copy_in(deps_ctx *c, const char *host, const char *rel, initra_err *e
     if (enc_copy_file(host, dst, (st.st_mode & 0111) ? 0755 : 0644, &changed, err)) return -1;
     if (c->note && changed) {
         char msg[PATH_MAX * 2 + 32];
-        snprintf(msg, sizeof msg, "copied %s -> image%s", host, rel);
+        const char *base = strrchr(c->image, '/');
+        snprintf(msg, sizeof msg, "copied %s -> %s%s", host, base ? base + 1 : c->image, rel);
         c->note(msg);
     }
     if (!strset_has(&c->scanned, rel) && !strset_has(&c->queue, rel)) return strset_add(&c->queue, rel);

@@ -151,7 +151,7 @@ static int stage_dlopened(const char *image, initra_err *err)
 }
 
 static int stage_image(const char *dir, const char *image, const initra_enclave_meta *m, const initra_build_opts *o,
-                       initra_err *err)
+                       int always_init, initra_err *err)
 {
     char p[PATH_MAX], conf[PATH_MAX];
     const char *self = o->self_exe ? o->self_exe : "/proc/self/exe";
@@ -161,12 +161,14 @@ static int stage_image(const char *dir, const char *image, const initra_enclave_
     struct stat st;
     if (initra_instance_path(dir, "init_ra_conf.json", conf, sizeof conf, err)) return -1;
     int have_conf = stat(conf, &st) == 0;
-    if (have_conf) {
+    if (have_conf || always_init) {
         json_t *j;
+        if (!have_conf) goto link_init;
         if (initra_json_load_file(conf, 1 << 20, &j, err)) return -1;
         int obj = json_is_object(j);
         json_decref(j);
         if (!obj) return initra_fail(err, "%s: the top level is not a JSON object", conf);
+    link_init:
         if (enc_join(image, "/bin/init", p, sizeof p, err)) return -1;
         if (lstat(p, &st) != 0) {
             if (symlink("initra", p) != 0) return initra_fail(err, "%s: cannot create symlink: %s", p, strerror(errno));
@@ -193,6 +195,59 @@ static int stage_image(const char *dir, const char *image, const initra_enclave_
     return initra_write_file_atomic(p, binding, strlen(binding), 0644, err);
 }
 
+/* --image-key FILE: Occlum's key form (what `occlum gen-image-key` writes). */
+static int load_image_key(const char *path, uint8_t key[16], initra_err *err)
+{
+    uint8_t *buf;
+    size_t n;
+    if (initra_read_file(path, 4096, &buf, &n, err)) return initra_fail_prefix(err, "build: --image-key");
+    int rc = initra_image_key_parse(buf, n, key, err);
+    initra_free_secret(buf, n);
+    return rc ? initra_fail_prefix(err, "build: --image-key %s", path) : 0;
+}
+
+/* Occlum's two stages (tools/occlum:432-434 copies init_ra_conf.json into initfs/etc/;
+ * tools/occlum_build.mk:100,108-112 writes build/image_config.json, "encrypted" with --image-key, and
+ * copies it into initfs/etc/): initra as initfs/bin/init with its libraries and both files; the image
+ * keeps only the application (and its libraries); with a key, build/image_key_check. */
+static int stage_two(const char *dir, const char *image, const initra_enclave_meta *m, const initra_build_opts *o,
+                     initra_err *err)
+{
+    char initfs[PATH_MAX], p[PATH_MAX], check_path[PATH_MAX];
+    uint8_t key[16], mi[32], check[32];
+    if (initra_instance_path(dir, "initfs", initfs, sizeof initfs, err) ||
+        initra_instance_path(dir, "build/image_key_check", check_path, sizeof check_path, err))
+        return -1;
+    if (o->image_key && load_image_key(o->image_key, key, err)) return -1;
+    const char *conf = o->image_key ? "{\"image_type\": \"encrypted\"}\n" : "{\"image_type\": \"integrity-only\"}\n";
+    int rc = -1;
+    if (stage_image(dir, initfs, m, o, 1, err) || enc_copy_elf_deps(initfs, o->note, err) ||
+        enc_copy_elf_deps(image, o->note, err) || initra_instance_path(dir, "build", p, sizeof p, err) ||
+        initra_mkdir_p(p, 0755, err) || write_text(dir, "build/image_config.json", conf, 0644, err) ||
+        write_text(dir, "initfs/etc/" INITRA_IMAGE_CONFIG_FILE, conf, 0644, err))
+        goto out;
+    if (!o->image_key) {
+        if (unlink(check_path) != 0 && errno != ENOENT) {
+            initra_fail(err, "%s: cannot remove: %s", check_path, strerror(errno));
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
+    if (initra_measure_image(image, mi, err)) goto out;
+    initra_image_key_check(key, mi, check);
+    char hex[66];
+    initra_hex(check, 32, hex);
+    hex[64] = '\n';
+    hex[65] = 0;
+    rc = initra_write_file_atomic(check_path, hex, 65, 0644, err);
+    note(o, "encrypted image: build/image_key_check records HMAC-SHA256 of the image under the key (not the key)%s%s",
+         "", "");
+out:
+    initra_zero(key, sizeof key);
+    return rc;
+}
+
 int initra_instance_build(const char *dir, const initra_build_opts *o, initra_err *err)
 {
     initra_enclave_meta m;
@@ -215,9 +270,19 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
     uint8_t sig[INITRA_SIGSTRUCT_SIZE], mrsigner[32];
     initra_sigstruct s;
     char *xml = NULL;
-    if (stage_image(dir, image, &m, o, err) || enc_copy_elf_deps(image, o->note, err)) goto out;
     memset(&s, 0, sizeof s);
-    if (initra_measure_image(image, s.enclave_hash, err)) goto out;
+    if (initra_instance_two_stage(dir)) {
+        if (stage_two(dir, image, &m, o, err) || initra_measure_two_stage(dir, s.enclave_hash, err)) goto out;
+    } else {
+        if (o->image_key) {
+            initra_fail(err, "build: --image-key needs Occlum's initfs stage: create the instance with `initra new %s "
+                             "--init-ra FLAVOUR --initfs`", dir);
+            goto out;
+        }
+        if (stage_image(dir, image, &m, o, 0, err) || enc_copy_elf_deps(image, o->note, err) ||
+            initra_measure_image(image, s.enclave_hash, err))
+            goto out;
+    }
     s.date = bcd_date();
     s.misc_select = 0;
     s.misc_mask = 0xFFFFFFFFu;

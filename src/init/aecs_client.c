@@ -41,6 +41,7 @@ static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const
         size_t req_len, resp_len = 0;
         int code = 0;
         initra_err e;
+        char ref[128];
         if (initra_aecs_nonce(nonce, err) ||
             initra_aecs_request_encode(ac->self, k->service, k->key, nonce, &req, &req_len, err))
             return -1;
@@ -56,11 +57,11 @@ static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const
         }
         if (code == INITRA_RPC_PERMISSION_DENIED)
             return initra_fail(err, "init: this enclave was refused by the AECS server for key \"%s\" of service \"%s\" "
-                                    "(kms_keys[%zu] in %s): %s",
-                               k->key, k->service, i, conf_path, e.msg);
+                                    "(%s in %s): %s",
+                               k->key, k->service, init_key_ref(c, i, ref, sizeof ref), conf_path, e.msg);
         if (code == INITRA_RPC_NOT_FOUND)
-            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (kms_keys[%zu] in %s)",
-                               k->key, k->service, i, conf_path);
+            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (%s in %s)", k->key,
+                               k->service, init_key_ref(c, i, ref, sizeof ref), conf_path);
         if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED)
             return initra_fail(err, "init: key \"%s\": %s", k->key, e.msg);
         if (init_backoff(c, deadline, backoff))
@@ -143,11 +144,11 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
     long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
     for (size_t i = 0; i < c->n_keys; i++) {
         if (fetch_one(&ac, rpc, conf_path, c, i, deadline, &backoff, &data[i], &lens[i], err)) goto done;
-        init_trace(i == 0 ? "connected, first key" : "key");
         if (c->keys[i].base64 && decode_key(&c->keys[i], &data[i], &lens[i], err)) goto done;
+        init_trace(i == 0 ? "connected, first key" : "key");
     }
-    rc = init_write_keys(c, data, lens, n_written, err);
-    init_trace("keys written");
+    rc = init_finish(a, c, data, lens, n_written, err);
+    if (rc == 0) init_trace("files written");
 done:
     if (kt_running) pthread_join(kt, NULL);
     EVP_PKEY_free(kg.key);

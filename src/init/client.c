@@ -1,6 +1,7 @@
 /* The Init-RA client: one RA-TLS connection to the KMS for every key, the server verified against
  * ra_config, retries with exponential backoff up to a deadline, then every key written or none. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -116,19 +117,66 @@ void init_trace(const char *what)
     fprintf(stderr, "init-trace %4ld ms %s\n", init_now_ms() - t0, what);
 }
 
-int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned flags, int *n_written,
+/* Occlum's two-stage boot: image_config.json beside the conf. With an encrypted image the key list gets
+ * image_key first (Occlum's inits fetch it first too), through the same verified connection. */
+static int occlum_keys(const char *conf_path, const initra_init_conf *c, initra_init_conf *out,
+                       initra_init_key **keys, initra_err *err)
+{
+    char path[PATH_MAX];
+    const char *slash = strrchr(conf_path, '/');
+    int dl = slash ? (int)(slash - conf_path) : 1;
+    if ((size_t)snprintf(path, sizeof path, "%.*s/%s", dl, slash ? conf_path : ".", INITRA_IMAGE_CONFIG_FILE) >=
+        sizeof path)
+        return initra_fail(err, "init: %s: path too long", conf_path);
+    *out = *c;
+    *keys = NULL;
+    if (initra_image_config_load(path, &out->occlum_image, err)) return initra_fail_prefix(err, "init");
+    if (out->occlum_image != INITRA_IMAGE_ENCRYPTED) return 0;
+    if (!(*keys = calloc(c->n_keys + 1, sizeof **keys))) return initra_fail(err, "out of memory");
+    (*keys)[0] = (initra_init_key){INITRA_IMAGE_KEY_NAME, NULL, INITRA_IMAGE_KEY_SERVICE, 0};
+    if (c->n_keys) memcpy(*keys + 1, c->keys, c->n_keys * sizeof **keys);
+    out->keys = *keys;
+    out->n_keys = c->n_keys + 1;
+    return 0;
+}
+
+static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
+                      int *n_written, initra_err *err);
+
+int initra_init_fetch(const char *conf_path, const initra_init_conf *user, unsigned flags, int *n_written,
                       initra_err *err)
 {
     init_trace("start");
+    initra_err e;
+    initra_init_conf occ;
+    initra_init_key *keys = NULL;
+    if (occlum_keys(conf_path, user, &occ, &keys, err)) return -1;
+    initra_attester *a = initra_attest_detect(&e);
+    if (!a) {
+        free(keys);
+        return initra_fail(err, "init: %s", e.msg);
+    }
+    int rc = 0;
+    if (occ.occlum_image == INITRA_IMAGE_NONE && !strcmp(initra_attest_name(a), "occlum"))
+        rc = initra_fail(err, "init: this is Occlum (its /dev/sgx quotes), but %.*s/" INITRA_IMAGE_CONFIG_FILE " is "
+                              "missing: Occlum's build writes it into initfs/etc/, and without MountRootFS the "
+                              "application cannot start; rebuild the instance with `occlum build`",
+                         (int)(strrchr(conf_path, '/') ? strrchr(conf_path, '/') - conf_path : 1),
+                         strrchr(conf_path, '/') ? conf_path : ".");
+    if (!rc) rc = check_config_binding(a, conf_path, &occ, err);
+    if (rc) initra_attest_free(a);
+    else if (occ.flavour == INITRA_INIT_AECS) rc = init_fetch_aecs(a, conf_path, &occ, flags, n_written, err);
+    else rc = fetch_grpc(a, conf_path, &occ, flags, n_written, err);
+    free(keys);
+    return rc;
+}
+
+static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
+                      int *n_written, initra_err *err)
+{
     int rc = -1;
     initra_err e;
-    initra_attester *a = initra_attest_detect(&e);
-    if (!a) return initra_fail(err, "init: %s", e.msg);
-    if (check_config_binding(a, conf_path, c, err)) {
-        initra_attest_free(a);
-        return -1;
-    }
-    if (c->flavour == INITRA_INIT_AECS) return init_fetch_aecs(a, conf_path, c, flags, n_written, err);
+    char ref[128];
     initra_ratls_verifier_opts vo = {(const char *const *)c->trust_roots, c->n_trust_roots, c->collateral,
                                      c->pccs_url, NULL, NULL, NULL, 0, NULL, 0};
     server_check sc = {NULL, c->server_policy, 0, ""};
@@ -203,14 +251,14 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
                 goto done;
             }
             if (code == INITRA_RPC_NOT_FOUND) {
-                initra_fail(err, "init: the KMS has no key named \"%s\" (kms_keys[%zu].key in %s)", c->keys[i].key, i,
-                            conf_path);
+                initra_fail(err, "init: the KMS has no key named \"%s\" (%s in %s)", c->keys[i].key,
+                            init_key_ref(c, i, ref, sizeof ref), conf_path);
                 goto done;
             }
             if (code == INITRA_RPC_CANCELLED) {
                 initra_fail(err, "init: the KMS cancelled the call for key \"%s\" (Occlum's server does so for a name "
-                                 "it does not have: check kms_keys[%zu].key in %s)",
-                            c->keys[i].key, i, conf_path);
+                                 "it does not have: check %s in %s)",
+                            c->keys[i].key, init_key_ref(c, i, ref, sizeof ref), conf_path);
                 goto done;
             }
             if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED) {
@@ -224,8 +272,8 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
             }
         }
     }
-    rc = init_write_keys(c, data, lens, n_written, err);
-    init_trace("files written");
+    rc = init_finish(a, c, data, lens, n_written, err);
+    if (rc == 0) init_trace("files written");
 done:
     init_trace("cleanup begins");
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);

@@ -18,6 +18,15 @@ unsigned init_call_ms(const initra_init_conf *c, long deadline);
 int init_write_keys(const initra_init_conf *c, uint8_t *const *data, const size_t *lens, int *n_written,
                     initra_err *err);
 
+/* The end of both clients: without an Occlum image config, init_write_keys; with one, the image_key
+ * (data[0] when encrypted) parsed, MountRootFS, the key zeroized, then the other keys written. */
+int init_finish(initra_attester *a, const initra_init_conf *c, uint8_t *const *data, const size_t *lens,
+                int *n_written, initra_err *err);
+/* "kms_keys[i]" (index in the user's file) or the image key, for messages. */
+const char *init_key_ref(const initra_init_conf *c, size_t i, char *buf, size_t n);
+/* INITRA_INIT_TRACE=1: each phase's end, in ms since the client started, on stderr. */
+void init_trace(const char *what);
+
 /* The AECS client: the rest of initra_init_fetch once the attester is found and the binding checked. */
 int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
                     int *n_written, initra_err *err);
