@@ -166,10 +166,11 @@ printf 'demo password' >"$W/demo_key"
 secrets_conf "$W/secret_config.json" image_key="$W/image_key" demo_key="$W/demo_key"
 "$INITRA" new "$W/probe" >/dev/null && "$INITRA" build "$W/probe" >/dev/null 2>&1
 clients_conf "$W/dynamic_config.json" "$("$INITRA" print mrsigner "$W/probe" | field)" 0
-kms_instance "$W/kms" "$W/secret_config.json" "$W/dynamic_config.json"
+kms_instance "$W/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' \
+  "$W/secret_config.json" "$W/dynamic_config.json"
 KMS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
 PORT=$(free_port)
-kms_start "$W/kms" "$PORT" "$W/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json
+kms_start "$W/kms" "$PORT" "$W/kms.log"
 trap 'kill $KMS_PID 2>/dev/null || true' EXIT
 init_conf "$W/init_ra_conf.json" "$PORT" "$KMS_MRE" demo_key=/etc/keys/demo_key
 echo "$ initra new $W/app --init-ra grpc_ratls --initfs; initra build $W/app --image-key $W/image_key"

@@ -20,10 +20,10 @@ trap 'kill $PIDS 2>/dev/null' EXIT
 grpc_kms() {
   secrets_conf "$T/$1.secrets.json" image_key="$2" app_secret="$T/app_secret"
   cp "$T/$1.secrets.json" "$T/secret_config.json"
-  kms_instance "$T/$1" "$T/secret_config.json" "$T/dynamic_config.json" || return 1
+  kms_instance "$T/$1" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$T/secret_config.json" "$T/dynamic_config.json" || return 1
   MRE=$("$INITRA" print mrenclave "$T/$1" | field)
   PORT=$(free_port)
-  kms_start "$T/$1" "$PORT" "$T/$1.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json || return 1
+  kms_start "$T/$1" "$PORT" "$T/$1.log" || return 1
   PIDS="$PIDS $KMS_PID"
 }
 APP='busybox cat /etc/keys/app_secret; echo; busybox ls /bin; busybox test ! -e /etc/init_ra_conf.json || echo INITFS-VISIBLE'
@@ -49,7 +49,7 @@ grep -q 'asked for "image_key": released' "$T/kms.log" && ok "the KMS released i
 
 # The copy list of docs/occlum.md: init ran (above) in a root holding only initra, the shared libraries
 # it needs (and libcurl, which it dlopens), and its configuration files.
-extra=$(cd "$T/genc/initfs" && find . ! -type d | sed 's|^\.||' | grep -Ev '^/bin/init$|^/bin/initra$|^/lib(64)?/([a-z0-9_-]+/)?[^/]+\.so(\.[0-9.]+)?$|^/etc/(init_ra_conf|image_config)\.json$|^/etc/initra/(config_binding|sim-root\.der|collateral\.json)$')
+extra=$(cd "$T/genc/initfs" && find . ! -type d | sed 's|^\.||' | grep -Ev '^/bin/init$|^/bin/initra$|^(/usr)?/lib(64)?/([a-z0-9_-]+/)?[^/]+\.so(\.[0-9.]+)?$|^/etc/(init_ra_conf|image_config)\.json$|^/etc/initra/(config_binding|sim-root\.der|collateral\.json)$')
 check_eq "the initfs holds only init, its shared libraries and its files" "$extra" ""
 check_eq "initfs/bin/init is initra" "$(readlink "$T/genc/initfs/bin/init")" initra
 (cd "$T/genc/initfs" && find . -name 'libcurl.so.4' | grep -q .) && ok "libcurl (dlopened for PCCS) is in the initfs" || not_ok "libcurl missing from the initfs"
@@ -113,10 +113,10 @@ secrets:
   data: "app secret"
 YAML
 adm create-secret --file "$T/spec.yaml" || not_ok "AECS store created"
-kms_instance "$T/akms" "$S" || { not_ok "AECS KMS instance builds"; exit 1; }
+kms_instance "$T/akms" '{"protocol": "aecs", "store": "/etc/kms/store.json"}' "$S" || { not_ok "AECS KMS instance builds"; exit 1; }
 AMRE=$("$INITRA" print mrenclave "$T/akms" | field)
 APORT=$(free_port)
-kms_start "$T/akms" "$APORT" "$T/akms.log" --protocol aecs --store /etc/kms/store.json || { not_ok "AECS KMS starts"; exit 1; }
+kms_start "$T/akms" "$APORT" "$T/akms.log" || { not_ok "AECS KMS starts"; exit 1; }
 PIDS="$PIDS $KMS_PID"
 aecs_init_conf "$T/a.json" "$APORT" "$AMRE" imp=app-svc:/etc/keys/app_secret
 occlum_instance "$T/aenc" "$T/a.json" aecs --image-key "$T/image_key" || not_ok "AECS encrypted instance builds"
