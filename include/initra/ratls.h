@@ -90,6 +90,7 @@ typedef struct {
     const char *pccs_url;           /* a PCCS / Intel PCS base URL (one of the two is required; the
                                        environment is never read) */
     const char *cache_dir;          /* on-disk collateral cache for the PCCS (NULL: none) */
+    const char *pccs_ca;            /* PEM CA file for TLS to the PCCS (NULL: the system's CA store) */
 } initra_ratls_verifier_opts;
 
 typedef struct initra_ratls_verifier initra_ratls_verifier;

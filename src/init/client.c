@@ -130,7 +130,7 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned
     }
     if (c->flavour == INITRA_INIT_AECS) return init_fetch_aecs(a, conf_path, c, flags, n_written, err);
     initra_ratls_verifier_opts vo = {(const char *const *)c->trust_roots, c->n_trust_roots, c->collateral,
-                                     c->pccs_url, NULL};
+                                     c->pccs_url, NULL, c->pccs_ca};
     server_check sc = {NULL, c->server_policy, 0, ""};
     char *cert = NULL, *key = NULL;
     initra_rpc_client *cl = NULL;
