@@ -217,6 +217,10 @@ import json,sys
 o=json.load(open(sys.argv[1]))
 sys.exit(0 if o['verified'] is False and 'no cached collateral' in o['error'] else 1)" "$T/out" \
   && ok "--json prints {\"verified\": false, \"error\": ...} on a fetch error" || not_ok "json: $(head -c 300 "$T/out")"
+check_fails "--json, PCCS CA file missing: usage error" 2 "PCCS CA file" \
+  "$INITRA" quote verify "$Q" --pccs "$URL_tdx" --pccs-ca "$T/nope.pem" --cache-dir "$(cache)" --at "$AT" --json
+python3 -c "import json,sys;o=json.load(open(sys.argv[1]));sys.exit(0 if o['verified'] is False and 'PCCS CA file' in o['error'] else 1)" \
+  "$T/out" && ok "--json prints the refusal as JSON for a PCCS set-up error too" || not_ok "json: $(head -c 300 "$T/out")"
 "$INITRA" quote verify --help >"$T/help" 2>&1
 grep -q "5 s to connect, 30 s for the whole transfer" "$T/help" && ok "--help documents the 5 s / 30 s timeouts" \
   || not_ok "help: $(cat "$T/help")"

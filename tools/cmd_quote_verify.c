@@ -203,6 +203,7 @@ int cmd_quote_verify(int argc, char **argv)
         }
         if (!po.ca_file && qc.ca_file[0]) po.ca_file = qc.ca_file;
         if (!po.url || !(pccs = initra_pccs_open(&po, &err))) {
+            if (as_json) print_json_error(err.msg);
             code = cli_error(CLI_USAGE, "quote verify: %s (or pass --collateral FILE)", err.msg);
             goto out;
         }
