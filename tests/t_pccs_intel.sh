@@ -224,3 +224,41 @@ python3 -c "import json,sys;o=json.load(open(sys.argv[1]));sys.exit(0 if o['veri
 "$INITRA" quote verify --help >"$T/help" 2>&1
 grep -q "5 s to connect, 30 s for the whole transfer" "$T/help" && ok "--help documents the 5 s / 30 s timeouts" \
   || not_ok "help: $(cat "$T/help")"
+
+# 7. Inside an enclave: init verifies the KMS with collateral from a self-signed PCCS named only by
+#    init_ra_conf.json's initra section (pccs_url + pccs_ca); without pccs_ca the PCCS is refused.
+. scripts/instances.sh
+W=$T
+export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
+"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+start sim "$T/collateral.json"
+printf 'k3y' >"$T/pw"
+secrets_conf "$T/secret_config.json" demo_key="$T/pw"
+"$INITRA" new "$T/probe" >/dev/null && "$INITRA" build "$T/probe" >/dev/null 2>&1
+SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
+clients_conf "$T/dynamic_config.json" "$SIGNER" 0
+kms_instance "$T/kms" "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
+KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
+PORT=$(free_port)
+kms_start "$T/kms" "$PORT" "$T/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json \
+  || { not_ok "KMS starts"; exit 1; }
+PIDS="$PIDS $KMS_PID"
+# pccs_app NAME EXTRA_JSON: an application instance whose init takes collateral from the sim PCCS
+pccs_app() {
+  INITRA_EXTRA="$2" init_conf "$T/$1.json" "$PORT" "$KMS_MRE" demo_key=/etc/keys/demo_key
+  python3 -c "import json,sys;c=json.load(open(sys.argv[1]));del c['initra']['collateral'];json.dump(c,open(sys.argv[1],'w'))" "$T/$1.json"
+  app_instance "$T/$1" "$T/$1.json" --init-ra >/dev/null || return 1
+  cp "$T/pccs.crt" "$T/$1/image/etc/initra/pccs.crt" && "$INITRA" build "$T/$1" >"$T/build.log" 2>&1
+}
+: >"$T/sim.log"
+pccs_app app "{\"pccs_url\": \"$URL_sim\", \"pccs_ca\": \"/etc/initra/pccs.crt\"}" || not_ok "app instance builds"
+"$INITRA" run "$T/app" -- /bin/busybox sh -c 'busybox sha256sum /etc/keys/demo_key | cut -c1-64' >"$T/app.out" 2>"$T/app.err"
+check_eq "init verifies the KMS with collateral from the self-signed PCCS (initra.pccs_ca)" \
+  "$(cat "$T/app.out")" "$(sha256sum "$T/pw" | cut -c1-64)"
+grep -q '^/sgx/certification/v4/tcb?fmspc=' "$T/sim.log" && ok "init asked the PCCS named in init_ra_conf.json" \
+  || not_ok "PCCS requests: $(cat "$T/sim.log"); init: $(cat "$T/app.err")"
+pccs_app noca "{\"pccs_url\": \"$URL_sim\"}" || not_ok "app instance builds"
+"$INITRA" run "$T/noca" -- /bin/busybox sh -c 'busybox ls /etc/keys 2>&1' >"$T/noca.out" 2>"$T/noca.err"
+grep -q "certificate" "$T/noca.err" && ! grep -q demo_key "$T/noca.out" \
+  && ok "without pccs_ca the self-signed PCCS is refused and no key is written: $(grep -m1 'certificate' "$T/noca.err" | cut -c1-160)" \
+  || not_ok "no pccs_ca: $(cat "$T/noca.out" "$T/noca.err")"
