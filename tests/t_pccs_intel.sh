@@ -234,9 +234,7 @@ export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 start sim "$T/collateral.json"
 printf 'k3y' >"$T/pw"
 secrets_conf "$T/secret_config.json" demo_key="$T/pw"
-"$INITRA" new "$T/probe" >/dev/null && "$INITRA" build "$T/probe" >/dev/null 2>&1
-SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
-clients_conf "$T/dynamic_config.json" "$SIGNER" 0
+clients_conf "$T/dynamic_config.json" "$(probe_signer "$T/probe")" 0
 kms_instance "$T/kms" "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
 KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
 PORT=$(free_port)
