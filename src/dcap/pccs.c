@@ -187,7 +187,7 @@ int initra_qcnl_parse(const char *data, size_t len, const char *file, initra_qcn
     memset(q, 0, sizeof *q);
     q->use_secure_cert = 1;
     if (len && !data) return initra_fail(err, "%s: no text", file);
-    if (memchr(data, 0, len)) return initra_fail(err, "%s: holds a NUL byte; it is not a QCNL configuration", file);
+    if (len && memchr(data, 0, len)) return initra_fail(err, "%s: holds a NUL byte; it is not a QCNL configuration", file);
     char *text = strndup(data ? data : "", len);
     if (!text) return initra_fail(err, "out of memory");
     int rc;
