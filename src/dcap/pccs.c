@@ -233,7 +233,7 @@ int initra_pccs_default(initra_qcnl *q, initra_err *err)
         if (!conf || !*conf) conf = "/etc/sgx_default_qcnl.conf";
         uint8_t *data;
         size_t len;
-        if (initra_read_file(conf, 1 << 20, &data, &len, err)) {
+        if (initra_read_regular_file(conf, 1 << 20, &data, &len, err)) {
             memset(q, 0, sizeof *q);
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err->msg);
