@@ -140,6 +140,12 @@ PY
 
 field() { awk '{print $NF}'; }
 
+# probe_signer DIR: the MRSIGNER that `initra build` signs with here (from a throw-away instance DIR).
+probe_signer() {
+  "$INITRA" new "$1" >/dev/null && "$INITRA" build "$1" >/dev/null 2>&1
+  "$INITRA" print mrsigner "$1" | field
+}
+
 # Init failure cases through an instance whose program runs the client itself, so what was written is visible.
 # try_init NAME CONF [run options]: runs init in a fresh instance $T/NAME, prints init's stderr and the files left.
 try_init() {

@@ -92,6 +92,8 @@ bad_conf "isv_svn of the wrong type" 'sgx_mrs\[0\].isv_svn: "1" is not an intege
 bad_conf "missing sgx_mrs field" 'sgx_mrs\[0\].debuggable: \(missing\) is required' 'del c["ra_config"]["sgx_mrs"][0]["debuggable"]'
 bad_conf "not JSON" 'bad.json: line 1, column [0-9]+' 'c = "{\"kms_server\": "'
 bad_conf "unknown initra option" 'initra.retries: 3 is not a known key' 'c["initra"]["retries"] = 3'
+bad_conf "pccs_ca without pccs_url" 'initra.pccs_ca: ".*" is set without initra.pccs_url' 'c["initra"].pop("pccs_url", None); c["initra"]["pccs_ca"] = "/etc/pccs.pem"'
+bad_conf "pccs_ca not a string" 'initra.pccs_ca: 1 is not a non-empty string' 'c["initra"]["pccs_ca"] = 1'
 bad_conf "unknown RA-TLS format" 'initra.ratls_format: "gramine" is not "occlum", "tcg" or "occlum\+tcg"' 'c["initra"]["ratls_format"] = "gramine"'
 # initra.ratls_format chooses init's certificate.
 $PY - "$T/conf.json" "$T/c8.json" <<'PY'

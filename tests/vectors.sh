@@ -18,7 +18,7 @@ else
   [ -f "$VECTORS/manifest.json" ] || VECTORS=""
 fi
 if [ -z "$VECTORS" ]; then
-  VECTORS_SKIP="tests: skipped: the real-quote checks (t_quote_dump, t_quote_verify, t_pccs; parts of t_sim, t_quote_verify_sim, t_enclave and unit test_dcap, test_sgx, test_pckext, test_attest): no vectors at ../shared/vectors/dcap; set INITRA_VECTORS=DIR to a directory of real DCAP quotes with collateral to run them (see README)"
+  VECTORS_SKIP="tests: skipped: the real-quote checks (t_quote_dump, t_quote_verify, t_pccs, t_pccs_intel; parts of t_sim, t_quote_verify_sim, t_enclave and unit test_dcap, test_sgx, test_pckext, test_attest): no vectors at ../shared/vectors/dcap; set INITRA_VECTORS=DIR to a directory of real DCAP quotes with collateral to run them (see README)"
 fi
 case "$0" in
   *vectors.sh) [ -z "$VECTORS_SKIP" ] || echo "$VECTORS_SKIP";;

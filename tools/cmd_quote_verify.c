@@ -1,4 +1,4 @@
-/* initra quote verify FILE [--collateral FILE | --pccs URL] [--at UNIX_TIME] [--trust-root DER]...
+/* initra quote verify FILE [--collateral FILE | --pccs URL [--pccs-ca FILE]] [--at UNIX_TIME] [--trust-root DER]...
  *                          [--allow-expired-collateral] [--cache-dir DIR] [--json]
  * Exit 0 verified (any non-terminal TCB status), 1 verification failed, 2 usage or unreadable input. */
 #include <stdio.h>
@@ -16,13 +16,17 @@
 static int usage(FILE *f, int code)
 {
     fprintf(f,
-            "usage: initra quote verify FILE [--collateral FILE | --pccs URL] [--at UNIX_TIME]\n"
+            "usage: initra quote verify FILE [--collateral FILE | --pccs URL [--pccs-ca FILE]] [--at UNIX_TIME]\n"
             "                           [--trust-root DER]... [--allow-expired-collateral] [--cache-dir DIR] [--json]\n"
             "  Verifies a DCAP quote (SGX v3, SGX/TDX v4 and v5) completely: PCK chain to the built-in Intel SGX\n"
             "  Root CA (or a root named with --trust-root), CRLs, TCB info, QE identity, QE report, quote signature,\n"
-            "  TCB level. Collateral: a bundle file, or a PCCS / Intel PCS (default $PCCS_URL, then pccs_url in\n"
-            "  /etc/sgx_default_qcnl.conf) with an on-disk cache (--cache-dir, default $INITRA_COLLATERAL_CACHE or\n"
-            "  ~/.cache/initra/collateral). --at: verification time (default now).\n"
+            "  TCB level. Collateral: a bundle file, or a PCCS / Intel PCS (default $PCCS_URL, then Intel's QCNL\n"
+            "  file /etc/sgx_default_qcnl.conf or $QCNL_CONF_PATH: pccs_url, collateral_service, use_secure_cert)\n"
+            "  with an on-disk cache (--cache-dir, default $INITRA_COLLATERAL_CACHE or ~/.cache/initra/collateral).\n"
+            "  Each PCCS request: 5 s to connect, 30 s for the whole transfer. TLS to the PCCS is verified with\n"
+            "  --pccs-ca FILE (PEM), else $CURL_CA_BUNDLE / $SSL_CERT_FILE, else the system's CA store; only the\n"
+            "  QCNL file's use_secure_cert false turns it off (with a warning). --allow-expired-collateral also\n"
+            "  uses an expired cache entry while the PCCS fails. --at: verification time (default now).\n"
             "  Exit 0 verified, 1 verification failed (TcbNotSupported and Revoked are failures), 2 usage.\n");
     return code;
 }
@@ -70,6 +74,17 @@ static json_t *result_json(const initra_dcap_result *r, const initra_quote *q)
     return o;
 }
 
+/* A refusal before verification, in --json's shape. */
+static void print_json_error(const char *msg)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "verified", json_false());
+    json_object_set_new(o, "error", json_string(msg));
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(o);
+}
+
 static void print_human(const initra_dcap_result *r)
 {
     printf("verified:   %s\n", r->verified ? "yes" : "no");
@@ -91,7 +106,7 @@ static void print_human(const initra_dcap_result *r)
 
 int cmd_quote_verify(int argc, char **argv)
 {
-    const char *file = NULL, *coll_file = NULL, *pccs_url = NULL, *cache_dir = NULL;
+    const char *file = NULL, *coll_file = NULL, *pccs_url = NULL, *pccs_ca = NULL, *cache_dir = NULL;
     const char *roots[MAX_ROOTS];
     int n_roots = 0, as_json = 0;
     unsigned flags = 0;
@@ -106,6 +121,8 @@ int cmd_quote_verify(int argc, char **argv)
             if (!(coll_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(a, "--pccs")) {
             if (!(pccs_url = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+        } else if (!strcmp(a, "--pccs-ca")) {
+            if (!(pccs_ca = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(a, "--cache-dir")) {
             if (!(cache_dir = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(a, "--trust-root")) {
@@ -125,6 +142,7 @@ int cmd_quote_verify(int argc, char **argv)
     }
     if (!file) return usage(stderr, CLI_USAGE);
     if (coll_file && pccs_url) return cli_error(CLI_USAGE, "quote verify: --collateral and --pccs exclude each other");
+    if (coll_file && pccs_ca) return cli_error(CLI_USAGE, "quote verify: --pccs-ca is for a PCCS, not with --collateral");
     if (!have_at) at = time(NULL); /* the command reads the clock; the library never does */
 
     initra_err err;
@@ -150,6 +168,7 @@ int cmd_quote_verify(int argc, char **argv)
             goto out;
         }
     if (!parsed) {
+        if (as_json) print_json_error(err.msg);
         code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
         goto out;
     }
@@ -163,16 +182,28 @@ int cmd_quote_verify(int argc, char **argv)
         c = initra_dcap_collateral(d, (const char *)cb, cn, &err);
         free(cb);
         if (!c) {
+            if (as_json) print_json_error(err.msg);
             code = cli_error(CLI_FAIL, "%s: %s", coll_file, err.msg);
             goto out;
         }
     } else {
-        char dir[4096], url[1024];
+        char dir[4096];
         if (cache_dir) snprintf(dir, sizeof dir, "%s", cache_dir);
         else default_cache_dir(dir, sizeof dir);
-        /* A front-end: the default PCCS may come from the environment ($PCCS_URL, the qcnl file). */
-        if (!pccs_url && initra_pccs_default_url(url, sizeof url, &err) == 0) pccs_url = url;
-        if (!pccs_url || !(pccs = initra_pccs_new(pccs_url, dir[0] ? dir : NULL, &err))) {
+        /* A front-end: the default PCCS may come from the environment ($PCCS_URL, the QCNL file), and the
+         * TLS CA file from $CURL_CA_BUNDLE / $SSL_CERT_FILE as curl's tool takes it. */
+        initra_qcnl qc;
+        int have_conf = initra_pccs_default(&qc, &err) == 0;
+        initra_pccs_opts po = {.url = pccs_url, .ca_file = pccs_ca, .cache_dir = dir[0] ? dir : NULL,
+                               .serve_expired = !!(flags & INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL)};
+        if (!pccs_url && have_conf) {
+            po.url = qc.pccs_url;
+            po.collateral_url = qc.collateral_service;
+            po.insecure = !qc.use_secure_cert;
+        }
+        if (!po.ca_file && qc.ca_file[0]) po.ca_file = qc.ca_file;
+        if (!po.url || !(pccs = initra_pccs_open(&po, &err))) {
+            if (as_json) print_json_error(err.msg);
             code = cli_error(CLI_USAGE, "quote verify: %s (or pass --collateral FILE)", err.msg);
             goto out;
         }
@@ -180,10 +211,12 @@ int cmd_quote_verify(int argc, char **argv)
         char ca[16];
         int tdx;
         if (initra_dcap_quote_pck(d, qbuf, qlen, fmspc, ca, &tdx, &err)) {
+            if (as_json) print_json_error(err.msg);
             code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
             goto out;
         }
         if (!(c = initra_pccs_collateral(pccs, d, fmspc, ca, tdx, at, &err))) {
+            if (as_json) print_json_error(err.msg);
             code = cli_error(CLI_FAIL, "%s", err.msg);
             goto out;
         }

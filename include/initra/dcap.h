@@ -133,23 +133,56 @@ int initra_dcap_quote_signed(initra_dcap *d, const uint8_t *quote, size_t len, i
 /* ---- Collateral sources: PCCS / Intel PCS, on-disk cache, in-memory cache ---- */
 typedef struct initra_pccs initra_pccs;
 
-/* base_url is required: the library never takes a PCCS from the environment (inside an enclave the host
- * sets it); a front-end outside an enclave may pass initra_pccs_default_url's answer.
- * cache_dir NULL: no disk cache. The disk cache keeps one bundle per (TEE, FMSPC, CA) and serves it
- * until its earliest nextUpdate. */
+/* How to reach a PCCS. url is required: the library never takes a PCCS from the environment (inside an
+ * enclave the host sets it); a front-end outside an enclave may fill this from initra_pccs_default. */
+typedef struct {
+    const char *url;            /* pccs_url: scheme://host[:port][/prefix][/sgx/certification/v3|v4/] */
+    const char *collateral_url; /* QCNL collateral_service: verification collateral comes from here when set */
+    const char *ca_file;        /* "pccs_ca": PEM file of CAs that verify the PCCS's TLS certificate
+                                   (NULL: the system's CA store) */
+    int insecure;               /* QCNL use_secure_cert false: no TLS peer verification (one warning line on
+                                   stderr when the PCCS object is made; collateral is still verified by
+                                   Intel's signatures, so this costs availability, never integrity) */
+    int serve_expired;          /* --allow-expired-collateral: when the PCCS fails, hand out an expired cache
+                                   entry (verification then flags it as for an expired bundle) */
+    const char *cache_dir;      /* NULL: no disk cache */
+} initra_pccs_opts;
+
+/* The disk cache keeps one bundle per (TEE, FMSPC, CA) and serves it until its earliest nextUpdate.
+ * Transfers: 5 s to connect, 30 s for the whole transfer. */
+initra_pccs *initra_pccs_open(const initra_pccs_opts *o, initra_err *err);
+/* initra_pccs_open with only url and cache_dir. */
 initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err);
 void initra_pccs_free(initra_pccs *p);
+/* The URL collateral is fetched from (collateral_url when set, else url), for messages. */
 const char *initra_pccs_url(const initra_pccs *p);
-/* Collateral for (fmspc, ca, tee) valid at `at`: memory, then disk cache, then the PCCS (API v4, v3
- * accepted). A fresh reference. */
+/* Collateral for (fmspc, ca, tee) valid at `at`: memory, then disk cache, then the PCCS (API v4; v3 only
+ * where the v4 route does not exist, never mixed in one bundle). A fresh reference. */
 initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
                                           int tdx, time_t at, initra_err *err);
 /* Fetches from the PCCS without caching: the bundle JSON text (fresh, free()). */
 int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
                              initra_err *err);
-/* The default PCCS URL for front-ends outside enclaves ($PCCS_URL, then pccs_url in
- * /etc/sgx_default_qcnl.conf or $INITRA_QCNL_CONF); -1 when none is configured. Never used inside an
- * enclave, where the PCCS comes from the measured configuration only. */
+
+/* Intel's QCNL configuration (sgx_default_qcnl.conf) as Intel's QCNL reads it: JSON with // and / * * /
+ * comments, or, when the text is not JSON and does not start with '{', the older KEY=value lines
+ * (PCCS_URL, USE_SECURE_CERT, COLLATERAL_SERVICE, PCCS_API_VERSION; whitespace removed, '#' comments). */
+typedef struct {
+    char pccs_url[1024];
+    char collateral_service[1024]; /* "" when not set */
+    int use_secure_cert;           /* 1 unless set to false */
+    char pccs_api_version[16];     /* "3.0", "3.1" or "" (initra accepts both CRL encodings either way) */
+    int legacy;                    /* 1: read in the KEY=value format */
+    char ca_file[1024];            /* initra_pccs_default only: $CURL_CA_BUNDLE, else $SSL_CERT_FILE */
+    char source[1100];             /* where pccs_url came from, for messages */
+} initra_qcnl;
+/* Parses QCNL text (untrusted bytes; a fuzz target). A file without pccs_url is an error. */
+int initra_qcnl_parse(const char *text, size_t len, const char *file, initra_qcnl *q, initra_err *err);
+/* Front-ends outside enclaves only: $PCCS_URL, else the QCNL file ($INITRA_QCNL_CONF, $QCNL_CONF_PATH as
+ * Intel's QCNL, else /etc/sgx_default_qcnl.conf); the TLS CA file as curl's tool takes it
+ * ($CURL_CA_BUNDLE, then $SSL_CERT_FILE). Never used inside an enclave. */
+int initra_pccs_default(initra_qcnl *q, initra_err *err);
+/* initra_pccs_default's pccs_url; -1 when none is configured. */
 int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
 
 /* ---- Parsers of untrusted collateral pieces (also the fuzz targets' entry points) ---- */

@@ -48,6 +48,7 @@ typedef struct {
     unsigned call_timeout_ms;    /* per GetSecret call, default 5000 */
     char *collateral;            /* collateral bundle file for verifying the KMS's quote (optional) */
     char *pccs_url;              /* or a PCCS (optional) */
+    char *pccs_ca;               /* PEM CA file for TLS to that PCCS (optional; default the system's store) */
     char **trust_roots;          /* extra trusted roots (DER files), e.g. the sim root */
     size_t n_trust_roots;
     uint8_t sha512[64];          /* SHA-512 of the exact bytes parsed (the config_id binding checks it) */

@@ -129,6 +129,7 @@ typedef struct {
     char *protocol; /* "grpc_ratls" (default) or "aecs" */
     initra_kms_file_ref secrets, clients, policy, store, collateral;
     char *pccs_url;
+    char *pccs_ca; /* PEM CA file for TLS to the PCCS (grpc_ratls; NULL: the system's store) */
     initra_kms_file_ref trust_roots[INITRA_KMS_MAX_ROOTS];
     size_t n_trust_roots;
     int accept_any_enclave;

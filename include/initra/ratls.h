@@ -95,6 +95,7 @@ typedef struct {
     size_t n_trust_root_data;
     const uint8_t *collateral_data; /* a bundle already read (instead of the collateral file) */
     size_t collateral_len;
+    const char *pccs_ca;            /* PEM CA file for TLS to the PCCS (NULL: the system's CA store) */
 } initra_ratls_verifier_opts;
 
 typedef struct initra_ratls_verifier initra_ratls_verifier;

@@ -2,6 +2,7 @@
  * keyed by (TEE, FMSPC, CA) and an in-memory map to the context's parsed and verified collateral.
  * Entries are served until their earliest nextUpdate and refetched after it. */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,10 +83,13 @@ typedef struct {
 } fail_entry;
 
 struct initra_pccs {
-    char root[1024]; /* scheme://host[:port][/prefix] without /sgx/certification/vN */
-    char version[4]; /* "v4" or "v3" */
-    char url[1200];  /* as configured, for messages */
-    char dir[4096];  /* "" = no disk cache */
+    char root[1024];   /* scheme://host[:port][/prefix] without /sgx/certification/vN */
+    char version[4];   /* "v4" or "v3" */
+    char url[1200];    /* the collateral URL as configured, for messages */
+    char dir[4096];    /* "" = no disk cache */
+    char ca_file[1024]; /* "" = the system's CA store */
+    int insecure;      /* no TLS peer verification (QCNL use_secure_cert false) */
+    int serve_expired; /* an expired cache entry when the PCCS fails */
     pthread_mutex_t lock;
     mem_entry mem[PCCS_MEM_SLOTS];
     size_t mem_next;
@@ -93,9 +97,10 @@ struct initra_pccs {
     size_t fail_next;
 };
 
-/* ---- default URL ---- */
+/* ---- QCNL configuration ---- */
 
-/* Strips // and / * * / comments outside JSON strings, in place. */
+/* Strips // and / * * / comments outside JSON strings, in place (RapidJSON's kParseCommentsFlag, which
+ * Intel's QCNL parses its JSON with). */
 static void strip_comments(char *s)
 {
     char *w = s;
@@ -118,67 +123,162 @@ static void strip_comments(char *s)
     *w = 0;
 }
 
-static int conf_url(const char *path, char *buf, size_t n)
+static int qcnl_str(char *dst, size_t n, const char *src, const char *file, const char *key, initra_err *err)
 {
-    uint8_t *data;
-    size_t len;
-    initra_err e;
-    if (initra_read_file(path, 1 << 20, &data, &len, &e)) return -1;
-    char *s = (char *)data;
-    s[len - (len > 0 && s[len - 1] == 0)] = 0;
-    char *text = strndup(s, len);
-    free(data);
-    if (!text) return -1;
-    int rc = -1;
+    if (strlen(src) >= n) return initra_fail(err, "%s: %s is longer than %zu bytes", file, key, n - 1);
+    snprintf(dst, n, "%s", src);
+    return 0;
+}
+
+/* The older format, as QcnlConfigLegacy::load_config: every whitespace character removed, '#' lines
+ * skipped, NAME=VALUE split at the first '='. Names are case-sensitive. */
+static int qcnl_legacy(char *text, const char *file, initra_qcnl *q, initra_err *err)
+{
+    for (char *line = text; line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        char *w = line;
+        for (char *r = line; *r; r++)
+            if (!isspace((unsigned char)*r)) *w++ = *r;
+        *w = 0;
+        char *eq = strchr(line, '=');
+        if (line[0] && line[0] != '#' && eq) {
+            *eq = 0;
+            const char *v = eq + 1;
+            int rc = 0;
+            if (!strcmp(line, "PCCS_URL")) rc = qcnl_str(q->pccs_url, sizeof q->pccs_url, v, file, "PCCS_URL", err);
+            else if (!strcmp(line, "USE_SECURE_CERT") && (!strcmp(v, "FALSE") || !strcmp(v, "false")))
+                q->use_secure_cert = 0;
+            else if (!strcmp(line, "COLLATERAL_SERVICE"))
+                rc = qcnl_str(q->collateral_service, sizeof q->collateral_service, v, file, "COLLATERAL_SERVICE", err);
+            else if (!strcmp(line, "PCCS_API_VERSION"))
+                rc = qcnl_str(q->pccs_api_version, sizeof q->pccs_api_version, v, file, "PCCS_API_VERSION", err);
+            if (rc) return -1;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    q->legacy = 1;
+    return 0;
+}
+
+static int qcnl_json(json_t *o, const char *file, initra_qcnl *q, initra_err *err)
+{
+    static const struct {
+        const char *key;
+        size_t off, n;
+    } strs[] = {
+        {"pccs_url", offsetof(initra_qcnl, pccs_url), sizeof q->pccs_url},
+        {"collateral_service", offsetof(initra_qcnl, collateral_service), sizeof q->collateral_service},
+        {"pccs_api_version", offsetof(initra_qcnl, pccs_api_version), sizeof q->pccs_api_version},
+    };
+    /* As Intel's QCNL: a key of another type is ignored (use_secure_cert then stays true). */
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        json_t *v = json_object_get(o, strs[i].key);
+        if (json_is_string(v) && qcnl_str((char *)q + strs[i].off, strs[i].n, json_string_value(v), file, strs[i].key, err))
+            return -1;
+    }
+    json_t *sec = json_object_get(o, "use_secure_cert");
+    if (json_is_boolean(sec)) q->use_secure_cert = json_is_true(sec);
+    return 0;
+}
+
+int initra_qcnl_parse(const char *data, size_t len, const char *file, initra_qcnl *q, initra_err *err)
+{
+    memset(q, 0, sizeof *q);
+    q->use_secure_cert = 1;
+    if (len && !data) return initra_fail(err, "%s: no text", file);
+    if (len && memchr(data, 0, len)) return initra_fail(err, "%s: holds a NUL byte; it is not a QCNL configuration", file);
+    char *text = strndup(data ? data : "", len);
+    if (!text) return initra_fail(err, "out of memory");
+    int rc;
     strip_comments(text);
-    json_t *o = json_loads(text, JSON_ALLOW_NUL, NULL);
-    json_t *u = json_is_object(o) ? json_object_get(o, "pccs_url") : NULL;
-    if (json_is_string(u) && json_string_length(u) > 0) {
-        snprintf(buf, n, "%s", json_string_value(u));
-        rc = 0;
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    if (json_is_object(o)) {
+        rc = qcnl_json(o, file, q, err);
+    } else if (len && data[0] == '{') {
+        /* as Intel's QCNL: text starting with '{' is JSON, and broken JSON is an error */
+        rc = initra_fail(err, "%s: not valid JSON (line %d: %s); fix the file or use the KEY=value format", file,
+                         je.line, je.text);
+    } else {
+        free(text);
+        if (!(text = strndup(data ? data : "", len))) return initra_fail(err, "out of memory");
+        rc = qcnl_legacy(text, file, q, err);
     }
     json_decref(o);
-    /* the older key=value format: PCCS_URL=https://... */
-    for (char *line = text; rc && line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        while (*line == ' ' || *line == '\t') line++;
-        if (!strncasecmp(line, "PCCS_URL", 8)) {
-            char *v = line + 8;
-            while (*v == ' ' || *v == '=' || *v == ':' || *v == '"') v++;
-            size_t k = strcspn(v, "\"\r\n ,");
-            if (k) {
-                snprintf(buf, n, "%.*s", (int)k, v);
-                rc = 0;
-            }
+    free(text);
+    if (rc) return -1;
+    if (!q->pccs_url[0])
+        return initra_fail(err, "%s: no %s set; add the PCCS URL", file, q->legacy ? "PCCS_URL=https://..." : "\"pccs_url\"");
+    snprintf(q->source, sizeof q->source, "%s", file);
+    return 0;
+}
+
+int initra_pccs_default(initra_qcnl *q, initra_err *err)
+{
+    char ca_file[sizeof q->ca_file] = "";
+    const char *ca = getenv("CURL_CA_BUNDLE");
+    if (!ca || !*ca) ca = getenv("SSL_CERT_FILE");
+    if (ca && *ca && qcnl_str(ca_file, sizeof ca_file, ca, "$CURL_CA_BUNDLE/$SSL_CERT_FILE", "the path", err)) return -1;
+    int rc = 0;
+    const char *e = getenv("PCCS_URL");
+    if (e && *e) {
+        memset(q, 0, sizeof *q);
+        q->use_secure_cert = 1;
+        rc = qcnl_str(q->pccs_url, sizeof q->pccs_url, e, "$PCCS_URL", "the URL", err);
+        snprintf(q->source, sizeof q->source, "$PCCS_URL");
+    } else {
+        const char *conf = getenv("INITRA_QCNL_CONF");
+        if (!conf || !*conf) conf = getenv("QCNL_CONF_PATH");
+        if (!conf || !*conf) conf = "/etc/sgx_default_qcnl.conf";
+        uint8_t *data;
+        size_t len;
+        if (initra_read_regular_file(conf, 1 << 20, &data, &len, err)) {
+            memset(q, 0, sizeof *q);
+            char why[sizeof err->msg];
+            snprintf(why, sizeof why, "%s", err->msg);
+            rc = initra_fail(err, "no PCCS configured: set PCCS_URL, or pccs_url in %s (%s)", conf, why);
+        } else {
+            rc = initra_qcnl_parse((const char *)data, len, conf, q, err);
+            free(data);
         }
     }
-    free(text);
-    return rc;
+    snprintf(q->ca_file, sizeof q->ca_file, "%s", ca_file); /* kept on failure: it applies to --pccs too */
+    return rc ? -1 : 0;
 }
 
 int initra_pccs_default_url(char *buf, size_t n, initra_err *err)
 {
-    const char *e = getenv("PCCS_URL");
-    if (e && *e) {
-        snprintf(buf, n, "%s", e);
-        return 0;
-    }
-    const char *conf = getenv("INITRA_QCNL_CONF");
-    if (!conf || !*conf) conf = "/etc/sgx_default_qcnl.conf";
-    if (conf_url(conf, buf, n) == 0) return 0;
-    return initra_fail(err, "no PCCS configured: set PCCS_URL or pccs_url in %s", conf);
+    initra_qcnl q;
+    if (initra_pccs_default(&q, err)) return -1;
+    snprintf(buf, n, "%s", q.pccs_url);
+    return 0;
 }
 
-initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err)
+initra_pccs *initra_pccs_open(const initra_pccs_opts *o, initra_err *err)
 {
+    const char *base = o->collateral_url && *o->collateral_url ? o->collateral_url : o->url;
     char url[1024];
-    if (!base_url || !*base_url) {
+    if (!base || !*base) {
         initra_fail(err, "no PCCS URL given");
         return NULL;
     }
-    snprintf(url, sizeof url, "%s", base_url);
+    if (strlen(base) >= sizeof url) {
+        initra_fail(err, "PCCS URL '%.64s...' is longer than %zu bytes", base, sizeof url - 1);
+        return NULL;
+    }
+    snprintf(url, sizeof url, "%s", base);
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
         initra_fail(err, "PCCS URL '%s' is not http:// or https://", url);
         return NULL;
+    }
+    if (o->ca_file && *o->ca_file) {
+        struct stat st;
+        if (stat(o->ca_file, &st) || !S_ISREG(st.st_mode) || strlen(o->ca_file) >= sizeof ((initra_pccs *)0)->ca_file) {
+            initra_fail(err, "PCCS CA file '%s' is not a readable regular file; give a PEM file of the CAs that "
+                             "issued the PCCS's TLS certificate", o->ca_file);
+            return NULL;
+        }
     }
     initra_pccs *p = calloc(1, sizeof *p);
     if (!p) {
@@ -197,9 +297,21 @@ initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra
     size_t l = strlen(url);
     while (l && url[l - 1] == '/') url[--l] = 0;
     snprintf(p->root, sizeof p->root, "%s", url);
-    if (cache_dir) snprintf(p->dir, sizeof p->dir, "%s", cache_dir);
+    if (o->cache_dir) snprintf(p->dir, sizeof p->dir, "%s", o->cache_dir);
+    if (o->ca_file) snprintf(p->ca_file, sizeof p->ca_file, "%s", o->ca_file);
+    p->insecure = o->insecure;
+    p->serve_expired = o->serve_expired;
+    if (p->insecure && !strncmp(p->url, "https://", 8))
+        fprintf(stderr, "initra: warning: PCCS %s: TLS peer verification is off (use_secure_cert false); collateral "
+                        "is still verified by Intel's signatures\n", p->url);
     pthread_mutex_init(&p->lock, NULL);
     return p;
+}
+
+initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err)
+{
+    initra_pccs_opts o = {.url = base_url, .cache_dir = cache_dir};
+    return initra_pccs_open(&o, err);
 }
 
 void initra_pccs_free(initra_pccs *p)
@@ -261,11 +373,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static int http_get(initra_pccs *p, const char *path, http_resp *r, long *status, initra_err *err)
+static int http_get(initra_pccs *p, const char *url, const char *path, http_resp *r, long *status, initra_err *err)
 {
     if (curl_ready(err)) return -1;
-    char url[2048];
-    snprintf(url, sizeof url, "%s%s", p->root, path);
     CURL *c = curl.easy_init();
     if (!c) return initra_fail(err, "libcurl initialisation failed");
     char cerr[CURL_ERROR_SIZE] = "";
@@ -279,12 +389,21 @@ static int http_get(initra_pccs *p, const char *path, http_resp *r, long *status
     curl.easy_setopt(c, CURLOPT_TIMEOUT, 30L);
     curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (p->ca_file[0]) curl.easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
+    if (p->insecure) {
+        curl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     CURLcode rc = curl.easy_perform(c);
     curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     curl.easy_cleanup(c);
     if (rc != CURLE_OK)
-        return initra_fail(err, "PCCS %s: GET %s failed: %s", p->url, path,
-                           r->too_big ? "response too large" : cerr[0] ? cerr : curl.easy_strerror(rc));
+        return initra_fail(err, "PCCS %s: GET %s failed: %s%s", p->url, path,
+                           r->too_big ? "response too large" : cerr[0] ? cerr : curl.easy_strerror(rc),
+                           rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE
+                               ? " (name the PCCS's CA with --pccs-ca FILE / \"pccs_ca\", or set use_secure_cert "
+                                 "false in the QCNL file)"
+                               : "");
     return 0;
 }
 
@@ -295,41 +414,62 @@ static void resp_free(http_resp *r)
     memset(r, 0, sizeof *r);
 }
 
-/* GET one item; tries API v4 then v3 on 404 (unless configured for v3). The chain header is required
- * when hdr4 is given. */
-static int fetch(initra_pccs *p, const char *tee, const char *rest, const char *hdr4, const char *hdr3, http_resp *r,
+/* One bundle fetch: its API version (never mixed) and every URL asked, for the error. */
+typedef struct {
+    const char *ver;
+    char tried[2048];
+} fetch_ctx;
+
+#define ROUTE_MISSING 1
+
+/* A 404 from Intel's PCCS for data it lacks says "No cache data for this platform."; a route that does
+ * not exist gets Express's "Cannot GET ..." page (other servers: their own page). Only the latter
+ * means "this API version is not served". */
+static int no_cache_data(const http_resp *r)
+{
+    return r->body && !strncmp(r->body, "No cache data", 13);
+}
+
+/* GET {root}/{tee}/certification/{ver}/{rest}. 0, -1 with err set, or ROUTE_MISSING (err set) when the
+ * route does not exist. The chain header is required when hdr is given. */
+static int fetch(initra_pccs *p, fetch_ctx *x, const char *tee, const char *rest, const char *hdr, http_resp *r,
                  initra_err *err)
 {
-    const char *versions[2] = {p->version, strcmp(p->version, "v4") ? NULL : "v3"};
-    for (int i = 0; i < 2 && versions[i]; i++) {
-        char path[512];
-        long status = 0;
-        snprintf(path, sizeof path, "/%s/certification/%s/%s", tee, versions[i], rest);
-        memset(r, 0, sizeof *r);
-        r->want_header[0] = hdr4;
-        r->want_header[1] = hdr3;
-        if (http_get(p, path, r, &status, err)) {
-            resp_free(r);
-            return -1;
-        }
-        if (status == 404 && i == 0 && versions[1]) {
-            resp_free(r);
-            continue;
-        }
-        if (status != 200) {
-            initra_fail(err, "PCCS %s: GET %s answered HTTP %ld", p->url, path, status);
-            resp_free(r);
-            return -1;
-        }
-        if (hdr4 && !r->chain) {
-            initra_fail(err, "PCCS %s: GET %s: response lacks the %s header", p->url, path, hdr4);
-            resp_free(r);
-            return -1;
-        }
-        if (!r->body) r->body = strdup("");
-        return r->body ? 0 : initra_fail(err, "out of memory");
+    char path[512], url[1600];
+    long status = 0;
+    snprintf(path, sizeof path, "/%s/certification/%s/%s", tee, x->ver, rest);
+    snprintf(url, sizeof url, "%s%s", p->root, path);
+    size_t tl = strlen(x->tried);
+    snprintf(x->tried + tl, sizeof x->tried - tl, "%s%s", tl ? " " : "", path);
+    memset(r, 0, sizeof *r);
+    r->want_header[0] = hdr;
+    if (http_get(p, url, path, r, &status, err)) {
+        resp_free(r);
+        return -1;
     }
-    return initra_fail(err, "PCCS %s: no API version answered", p->url);
+    if (status == 404 && !no_cache_data(r)) {
+        initra_fail(err, "PCCS %s: GET %s answered HTTP 404: the route does not exist", p->url, path);
+        resp_free(r);
+        return ROUTE_MISSING;
+    }
+    if (status != 200) {
+        char what[64] = "";
+        if (r->body && r->len) {
+            size_t k = 0;
+            while (k < r->len && k < sizeof what - 1 && isprint((unsigned char)r->body[k])) k++;
+            snprintf(what, sizeof what, " (%.*s)", (int)k, r->body);
+        }
+        initra_fail(err, "PCCS %s: GET %s answered HTTP %ld%s", p->url, path, status, what);
+        resp_free(r);
+        return -1;
+    }
+    if (hdr && !r->chain) {
+        initra_fail(err, "PCCS %s: GET %s: response lacks the %s header", p->url, path, hdr);
+        resp_free(r);
+        return -1;
+    }
+    if (!r->body) r->body = strdup("");
+    return r->body ? 0 : initra_fail(err, "out of memory");
 }
 
 /* A CRL body as hex of DER, accepting DER, PEM or hex text. */
@@ -367,31 +507,35 @@ static char *crl_hex(const http_resp *r)
     return h;
 }
 
-int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
-                             initra_err *err)
+/* The four items of one bundle, all under API version x->ver. */
+static int fetch_bundle_ver(initra_pccs *p, fetch_ctx *x, const uint8_t fmspc[6], const char *ca, int tdx,
+                            char **bundle, initra_err *err)
 {
     const char *tee = tdx ? "tdx" : "sgx";
+    int v3 = !strcmp(x->ver, "v3");
     char rest[128], fm[13];
     size_t n;
     http_resp tcb = {0}, qe = {0}, pck = {0}, root = {0};
     char *tcb_text = NULL, *tcb_sig = NULL, *qe_text = NULL, *qe_sig = NULL, *pck_hex = NULL, *root_hex = NULL;
-    int rc = -1;
-    if (strcmp(ca, "processor") && strcmp(ca, "platform"))
-        return initra_fail(err, "PCK CA '%s' is neither processor nor platform", ca);
+    int rc;
     snprintf(rest, sizeof rest, "tcb?fmspc=%s", initra_hex_upper(fmspc, 6, fm));
-    if (fetch(p, tee, rest, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain", &tcb, err)) goto out;
+    /* Intel's PCCS names the TCB info chain SGX-TCB-Info-Issuer-Chain in v3, TCB-Info-Issuer-Chain in v4 */
+    if ((rc = fetch(p, x, tee, rest, v3 ? "SGX-TCB-Info-Issuer-Chain" : "TCB-Info-Issuer-Chain", &tcb, err))) goto out;
+    rc = -1;
     if (initra_dcap_signed_body(tcb.body, tcb.len, "tcbInfo", &tcb_text, &n, &tcb_sig, err)) {
         initra_fail_prefix(err, "PCCS %s: TCB info", p->url);
         goto out;
     }
-    if (fetch(p, tee, "qe/identity", "SGX-Enclave-Identity-Issuer-Chain", NULL, &qe, err)) goto out;
+    if ((rc = fetch(p, x, tee, "qe/identity", "SGX-Enclave-Identity-Issuer-Chain", &qe, err))) goto out;
+    rc = -1;
     if (initra_dcap_signed_body(qe.body, qe.len, "enclaveIdentity", &qe_text, &n, &qe_sig, err)) {
         initra_fail_prefix(err, "PCCS %s: QE identity", p->url);
         goto out;
     }
     snprintf(rest, sizeof rest, "pckcrl?ca=%s&encoding=der", ca);
-    if (fetch(p, "sgx", rest, "SGX-PCK-CRL-Issuer-Chain", NULL, &pck, err)) goto out;
-    if (fetch(p, "sgx", "rootcacrl", NULL, NULL, &root, err)) goto out;
+    if ((rc = fetch(p, x, "sgx", rest, "SGX-PCK-CRL-Issuer-Chain", &pck, err))) goto out;
+    if ((rc = fetch(p, x, "sgx", "rootcacrl", NULL, &root, err))) goto out;
+    rc = -1;
     pck_hex = crl_hex(&pck);
     root_hex = crl_hex(&root);
     if (!pck_hex || !root_hex) {
@@ -423,6 +567,36 @@ out:
     free(pck_hex);
     free(root_hex);
     return rc;
+}
+
+int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
+                             initra_err *err)
+{
+    if (strcmp(ca, "processor") && strcmp(ca, "platform"))
+        return initra_fail(err, "PCK CA '%s' is neither processor nor platform", ca);
+    if (tdx && !strcmp(p->version, "v3"))
+        return initra_fail(err, "PCCS %s: TDX collateral has no API v3 routes in Intel's PCCS (/tdx/certification/v4 "
+                                "only); configure the PCCS URL with /sgx/certification/v4/ or without a version",
+                           p->url);
+    fetch_ctx x = {p->version, ""};
+    int rc = fetch_bundle_ver(p, &x, fmspc, ca, tdx, bundle, err);
+    if (rc != ROUTE_MISSING) return rc ? -1 : 0;
+    char first[sizeof err->msg];
+    snprintf(first, sizeof first, "%s", err->msg);
+    if (strcmp(x.ver, "v4")) return initra_fail(err, "%s (URLs tried under %s: %s)", first, p->root, x.tried);
+    if (tdx)
+        return initra_fail(err, "%s; TDX has no API v3 routes in Intel's PCCS, so v3 is not tried (URLs tried under "
+                                "%s: %s)", first, p->root, x.tried);
+    /* The v4 route does not exist: the whole bundle again under v3, never v3 items next to v4 ones. */
+    x.ver = "v3";
+    rc = fetch_bundle_ver(p, &x, fmspc, ca, tdx, bundle, err);
+    if (rc == 0) return 0;
+    char second[sizeof err->msg];
+    const char *m = err->msg;
+    size_t pl = strlen(p->url);
+    if (!strncmp(m, "PCCS ", 5) && !strncmp(m + 5, p->url, pl) && !strncmp(m + 5 + pl, ": ", 2)) m += 7 + pl;
+    snprintf(second, sizeof second, "%s", m);
+    return initra_fail(err, "%s; then under API v3: %s (URLs tried under %s: %s)", first, second, p->root, x.tried);
 }
 
 /* ---- caches ---- */
@@ -504,8 +678,7 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
     initra_collateral *c = e ? initra_collateral_ref(e->c) : NULL;
     pthread_mutex_unlock(&p->lock);
     if (c && at <= c->expires) return c;
-    time_t stale = c ? c->expires : 0;
-    initra_collateral_release(c);
+    initra_collateral *stale = c; /* the newest expired entry, handed out only with serve_expired */
     c = NULL;
     /* disk */
     char path[4200];
@@ -518,11 +691,16 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
             c = initra_dcap_collateral(d, (const char *)buf, n, &ignored);
             free(buf);
             if (c && at <= c->expires) {
+                initra_collateral_release(stale);
                 mem_put(p, fmspc, ca, tdx, c);
                 return c;
             }
-            if (c && c->expires > stale) stale = c->expires;
-            initra_collateral_release(c);
+            if (c && (!stale || c->expires > stale->expires)) {
+                initra_collateral_release(stale);
+                stale = c;
+            } else {
+                initra_collateral_release(c);
+            }
             c = NULL;
         }
     }
@@ -532,15 +710,24 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
     int cached = fail_cached(p, fmspc, ca, tdx, &ferr);
     if (cached || initra_pccs_fetch_bundle(p, fmspc, ca, tdx, &bundle, &ferr)) {
         if (!cached) fail_put(p, fmspc, ca, tdx, ferr.msg);
+        if (stale && p->serve_expired) {
+            /* as a bundle file with --allow-expired-collateral: verification flags it as expired */
+            dcap_fmt_time(stale->expires, when);
+            fprintf(stderr, "initra: warning: %s; using the cached collateral for %s FMSPC %s (%s CA), expired at %s\n",
+                    ferr.msg, tdx ? "TDX" : "SGX", fm, ca, when);
+            return stale;
+        }
         if (stale) {
-            dcap_fmt_time(stale, when);
+            dcap_fmt_time(stale->expires, when);
             initra_fail(err, "%s; the cached collateral for %s FMSPC %s (%s CA) expired at %s, so there is none valid to use",
                         ferr.msg, tdx ? "TDX" : "SGX", fm, ca, when);
         } else {
             initra_fail(err, "%s (no cached collateral for %s FMSPC %s, %s CA)", ferr.msg, tdx ? "TDX" : "SGX", fm, ca);
         }
+        initra_collateral_release(stale);
         return NULL;
     }
+    initra_collateral_release(stale);
     c = initra_dcap_collateral(d, bundle, strlen(bundle), err);
     if (!c) {
         fail_put(p, fmspc, ca, tdx, err->msg);

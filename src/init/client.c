@@ -177,8 +177,11 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
     int rc = -1;
     initra_err e;
     char ref[128];
-    initra_ratls_verifier_opts vo = {(const char *const *)c->trust_roots, c->n_trust_roots, c->collateral,
-                                     c->pccs_url, NULL, NULL, NULL, 0, NULL, 0};
+    initra_ratls_verifier_opts vo = {.trust_roots = (const char *const *)c->trust_roots,
+                                     .n_trust_roots = c->n_trust_roots,
+                                     .collateral = c->collateral,
+                                     .pccs_url = c->pccs_url,
+                                     .pccs_ca = c->pccs_ca};
     server_check sc = {NULL, c->server_policy, 0, ""};
     char *cert = NULL, *key = NULL;
     initra_rpc_client *cl = NULL;

@@ -78,8 +78,8 @@ static int get_str_opt(const char *file, const json_t *o, const char *key, char 
 static int load_initra_section(const char *file, const json_t *o, initra_init_conf *c, initra_err *err)
 {
     static const char *const known[] = {"deadline_ms", "initial_backoff_ms", "max_backoff_ms", "call_timeout_ms",
-                                        "collateral", "pccs_url", "trust_roots", "ratls_format", "accept_any_enclave",
-                                        NULL};
+                                        "collateral", "pccs_url", "pccs_ca", "trust_roots", "ratls_format",
+                                        "accept_any_enclave", NULL};
     if (!json_is_object(o)) return key_error(err, file, "initra", o, "is not an object");
     const char *k;
     const json_t *v;
@@ -90,7 +90,7 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
             char path[160];
             snprintf(path, sizeof path, "initra.%s", k);
             return key_error(err, file, path, v, "is not a known key (deadline_ms, initial_backoff_ms, max_backoff_ms, "
-                                                 "call_timeout_ms, collateral, pccs_url, trust_roots, ratls_format, "
+                                                 "call_timeout_ms, collateral, pccs_url, pccs_ca, trust_roots, ratls_format, "
                                                  "accept_any_enclave)");
         }
     }
@@ -102,8 +102,12 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
         get_uint_opt(file, o, "initial_backoff_ms", 1, 60000, &c->initial_backoff_ms, err) ||
         get_uint_opt(file, o, "max_backoff_ms", 1, 600000, &c->max_backoff_ms, err) ||
         get_uint_opt(file, o, "call_timeout_ms", 10, 600000, &c->call_timeout_ms, err) ||
-        get_str_opt(file, o, "collateral", &c->collateral, err) || get_str_opt(file, o, "pccs_url", &c->pccs_url, err))
+        get_str_opt(file, o, "collateral", &c->collateral, err) || get_str_opt(file, o, "pccs_url", &c->pccs_url, err) ||
+        get_str_opt(file, o, "pccs_ca", &c->pccs_ca, err))
         return -1;
+    if (c->pccs_ca && !c->pccs_url)
+        return key_error(err, file, "initra.pccs_ca", json_object_get(o, "pccs_ca"),
+                         "is set without initra.pccs_url (it names the CA of that PCCS's TLS certificate)");
     const json_t *fmt = json_object_get(o, "ratls_format");
     if (fmt && !(c->ratls_format = initra_ratls_format_parse(json_string_value(fmt))))
         return key_error(err, file, "initra.ratls_format", fmt, "is not \"occlum\", \"tcg\" or \"occlum+tcg\"");
@@ -344,6 +348,7 @@ void initra_init_conf_free(initra_init_conf *c)
     free(c->ua_dcap_pccs_url);
     free(c->collateral);
     free(c->pccs_url);
+    free(c->pccs_ca);
     for (size_t i = 0; i < c->n_trust_roots; i++) free(c->trust_roots[i]);
     free(c->trust_roots);
     memset(c, 0, sizeof *c);

@@ -28,6 +28,7 @@ void initra_kms_conf_free(initra_kms_conf *c)
 {
     free(c->protocol);
     free(c->pccs_url);
+    free(c->pccs_ca);
     ref_free(&c->secrets);
     ref_free(&c->clients);
     ref_free(&c->policy);
@@ -230,6 +231,11 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
                 return bad(err, where, k, v, "is not an http:// or https:// URL");
             c->pccs_url = strdup(u);
+        } else if (!strcmp(k, "pccs_ca")) {
+            /* TLS to a PCCS protects availability only (collateral is signed by Intel): a plain path. */
+            if (!json_is_string(v) || json_string_value(v)[0] != '/')
+                return bad(err, where, k, v, "is not an absolute path (a PEM CA file for TLS to the PCCS)");
+            c->pccs_ca = strdup(json_string_value(v));
         } else if (!strcmp(k, "trust_roots")) {
             if (!json_is_array(v) || json_array_size(v) > INITRA_KMS_MAX_ROOTS)
                 return bad(err, where, k, v, "is not an array of at most 8 files (DER or PEM root certificates)");
@@ -253,7 +259,7 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             if (parse_uint(where, k, v, 1024, &c->max_concurrent_streams, err)) return -1;
         } else {
             return bad(err, where, k, v,
-                       "is not a known key (protocol, secrets, clients, policy, store, collateral, pccs_url, "
+                       "is not a known key (protocol, secrets, clients, policy, store, collateral, pccs_url, pccs_ca, "
                        "trust_roots, accept_any_enclave, ratls_format, max_connections, max_concurrent_streams)");
         }
     }
@@ -392,6 +398,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     o->verifier.collateral_data = h->collateral;
     o->verifier.collateral_len = h->collateral_len;
     o->verifier.pccs_url = c->pccs_url;
+    o->verifier.pccs_ca = c->pccs_ca;
     ao->store_path = c->store.path;
     ao->store_sha256 = PIN(c->store);
     ao->image_paths = image_paths;

@@ -63,7 +63,9 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
             initra_fail_prefix(err, "%s", o->collateral);
             goto fail;
         }
-    } else if (!(v->pccs = initra_pccs_new(o->pccs_url, o->cache_dir, err))) {
+    } else if (!(v->pccs = initra_pccs_open(&(initra_pccs_opts){.url = o->pccs_url, .ca_file = o->pccs_ca,
+                                                                 .cache_dir = o->cache_dir},
+                                            err))) {
         initra_fail_prefix(err, "no collateral bundle given, and no PCCS");
         goto fail;
     }

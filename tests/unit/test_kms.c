@@ -93,7 +93,7 @@ int main(void)
     o.listen = "127.0.0.1:0";
     o.secrets_path = sec;
     o.clients_path = cl;
-    o.verifier = (initra_ratls_verifier_opts){roots, 1, coll, NULL, NULL, NULL, NULL, 0, NULL, 0};
+    o.verifier = (initra_ratls_verifier_opts){.trust_roots = roots, .n_trust_roots = 1, .collateral = coll};
     snprintf(p, sizeof p, "%s/kms.log", tmp);
     o.log = fopen(p, "w");
     initra_kms *k = initra_kms_start(&o, &err);

@@ -78,6 +78,7 @@ int main(void)
     refused("{\"clients\": \"/etc/c.json\", \"protocol\": \"tls\"}", "protocol: \"tls\" is not \"grpc_ratls\" or \"aecs\"");
     refused("{\"clients\": \"/etc/c.json\", \"pccs_url\": \"ftp://x\"}", "pccs_url: \"ftp://x\" is not an http");
     refused("{\"clients\": \"/etc/c.json\", \"accept_any_enclave\": \"yes\"}", "accept_any_enclave: \"yes\" is not true or false");
+    refused("{\"clients\": \"/etc/c.json\", \"pccs_ca\": \"ca.pem\"}", "pccs_ca: \"ca.pem\" is not an absolute path");
     refused("{\"clients\": \"/etc/c.json\", \"ratls_format\": \"gramine\"}", "ratls_format: \"gramine\" is not \"occlum\", \"tcg\" or \"occlum+tcg\"");
     refused("{\"clients\": \"/etc/c.json\", \"max_connections\": 0}", "max_connections: 0 is not an integer from 1 to 65535");
     refused("{\"clients\": \"/etc/c.json\", \"max_concurrent_streams\": 5000}", "max_concurrent_streams: 5000 is not an integer from 1 to 1024");
