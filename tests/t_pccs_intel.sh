@@ -236,10 +236,10 @@ start sim "$T/collateral.json"
 printf 'k3y' >"$T/pw"
 secrets_conf "$T/secret_config.json" demo_key="$T/pw"
 clients_conf "$T/dynamic_config.json" "$(probe_signer "$T/probe")" 0
-kms_instance "$T/kms" "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
+kms_instance "$T/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
 KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
 PORT=$(free_port)
-kms_start "$T/kms" "$PORT" "$T/kms.log" --secrets /etc/kms/secret_config.json --clients /etc/kms/dynamic_config.json \
+kms_start "$T/kms" "$PORT" "$T/kms.log" \
   || { not_ok "KMS starts"; exit 1; }
 PIDS="$PIDS $KMS_PID"
 # pccs_app NAME EXTRA_JSON: an application instance whose init takes collateral from the sim PCCS
