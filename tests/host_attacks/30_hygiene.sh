@@ -133,11 +133,12 @@ wait_for "$HYD/kms.log" serving || not_ok "hygiene: unprivileged KMS starts: $(c
 check_eq "the KMS process is not dumpable (/proc/$HY_KMS/environ owned by root)" "$(hy_owner $HY_KMS)" 0
 kill $HY_KMS 2>/dev/null
 # init, held inside its quote request: a fake Gramine tree whose quote is a FIFO nobody writes.
-mkdir -p "$HYD/gramine"
+mkdir -m 755 "$HYD/gramine"   # modes set explicitly: the unprivileged init must reach them whatever the umask
 printf dcap >"$HYD/gramine/attestation_type"
 : >"$HYD/gramine/user_report_data"
+chmod 644 "$HYD/gramine/attestation_type"
 chmod 666 "$HYD/gramine/user_report_data"
-mkfifo "$HYD/gramine/quote"
+mkfifo -m 666 "$HYD/gramine/quote"
 /usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["initra"]={"collateral": sys.argv[3]+"/collateral.json", "trust_roots": [sys.argv[3]+"/sim-root.der"]}; c["kms_keys"][0]["path"]=sys.argv[3]+"/out/k"; json.dump(c, open(sys.argv[2], "w"))' \
   "$HY/conf.json" "$HYD/conf.json" "$HYD"
 chmod 644 "$HYD/conf.json"
