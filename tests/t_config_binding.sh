@@ -1,6 +1,7 @@
 # KSS used: one pre-signed instance, configurations attached at launch and bound by CONFIGID. The init
 # client fetches keys with the configuration whose hash is its CONFIGID, and refuses a swapped one.
 . tests/lib.sh
+plan 5
 . scripts/instances.sh
 W=$T
 export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys

@@ -2,6 +2,7 @@
 # the initfs, fetches image_key with the other keys, MountRootFS (the sim descriptor's mount exchange)
 # switches to the application's image, then the keys are written there. Both flavours, both image types.
 . tests/lib.sh
+plan 36
 . scripts/instances.sh
 W=$T
 export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys

@@ -6,6 +6,7 @@
 #  - Occlum-shaped certificates (RSA-2048, X.509 v1 with the extension, sha1WithRSA, notBefore = the
 #    moment they were made) on both sides, with clock skew up to 5 minutes and no SHA-1 dependence.
 . tests/lib.sh
+plan 46
 . scripts/instances.sh
 W=$T
 export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
