@@ -34,6 +34,14 @@ stop_server() {
     if kill -0 "$2" 2>/dev/null; then not_ok "$1 (still running after SIGTERM)"; else ok "$1"; fi
   else not_ok "$1 (it had already exited: $(tail -3 "$3" 2>/dev/null))"; fi
 }
+# sim_platform: this script's own simulated platform (INITRA_SIM_DIR=$T/sim, signing keys in $T/keys),
+# its root and collateral exported to W=$T for instances (scripts/instances.sh, sourced first); the
+# script stops when the platform cannot be made.
+sim_platform() {
+  W=$T
+  export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
+  "$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+}
 # bad_conf DESC PATTERN PYTHON-EDIT: $T/conf.json (an init_ra_conf.json) edited by the Python statement
 # PYTHON-EDIT (the JSON is `c`, a string replaces the whole text; key paths are redirected under $T/out)
 # must make `initra init` exit 1 with one stderr line matching PATTERN and write nothing.

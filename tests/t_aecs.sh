@@ -5,11 +5,9 @@
 . tests/lib.sh
 plan 68
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 PY=/usr/bin/python3
 AECS="$PY tests/helpers/aecs.py"
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 "$INITRA" new "$T/probe" >/dev/null && "$INITRA" build "$T/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
 OTHER=$(printf 'ab%.0s' $(seq 32))

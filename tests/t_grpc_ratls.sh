@@ -4,11 +4,9 @@
 . tests/lib.sh
 plan 72
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 PY=/usr/bin/python3
 GRS="$PY tests/helpers/grsecret.py"
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 
 # Secrets of awkward lengths (not multiples of 3) and a 100-byte binary key.
 printf 'hunter2' >"$T/pw"; printf 'A' >"$T/one"; printf 'AB' >"$T/two"; printf 'ABCD' >"$T/four"
