@@ -1,7 +1,13 @@
-# Shell test helpers, sourced by tests/t_*.sh. Each check prints "ok - ..." or "not ok - ...".
+# Shell test helpers, sourced by tests/t_*.sh. Each check prints "ok - ..." or "not ok - ...", and each
+# script declares how many checks it runs (plan).
 # Environment from tests/run.sh: INITRA (the binary), VECTORS, T (a fresh temp dir for this script).
 set -u
 ok() { echo "ok - $*"; }
+# plan N: this script (or this section of it) runs N checks. A script's plans add up; tests/run.sh fails
+# a script that runs a different number of checks, or declares none. A section that cannot run here (no
+# real-quote vectors) declares `skip WHAT` instead of its plan.
+plan() { echo "# plan $1"; }
+skip() { echo "# skip $*"; }
 not_ok() { echo "not ok - $*"; }
 # check DESC CMD...: CMD must exit 0.
 check() {
@@ -19,6 +25,22 @@ check_fails() {
 # check_eq DESC GOT WANT
 check_eq() {
   if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
+}
+# stop_server DESC PID LOG: the server PID is still alive at the end of the checks (it did not crash
+# or exit under them) and stops on SIGTERM.
+stop_server() {
+  if kill "$2" 2>/dev/null; then
+    wait "$2" 2>/dev/null
+    if kill -0 "$2" 2>/dev/null; then not_ok "$1 (still running after SIGTERM)"; else ok "$1"; fi
+  else not_ok "$1 (it had already exited: $(tail -3 "$3" 2>/dev/null))"; fi
+}
+# sim_platform: this script's own simulated platform (INITRA_SIM_DIR=$T/sim, signing keys in $T/keys),
+# its root and collateral exported to W=$T for instances (scripts/instances.sh, sourced first); the
+# script stops when the platform cannot be made.
+sim_platform() {
+  W=$T
+  export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
+  "$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
 }
 # bad_conf DESC PATTERN PYTHON-EDIT: $T/conf.json (an init_ra_conf.json) edited by the Python statement
 # PYTHON-EDIT (the JSON is `c`, a string replaces the whole text; key paths are redirected under $T/out)

@@ -29,7 +29,20 @@ run() { # name cmd...
     echo "not ok - [$name] exited $rc with no failed check; output:"; tail -20 "$out"
     echo "not ok - [$name] crashed" >>"$LOG.extra"
   fi
+  case "$name" in *.sh) plan_check "$name" "$out";; esac
   if grep -q '^not ok - ' "$out"; then echo "--- output of [$name] ---"; tail -30 "$out"; fi
+}
+# plan_check NAME OUT: a shell test runs exactly the checks its plan lines declare (tests/lib.sh plan;
+# a section that cannot run here declares `skip` instead), so a check that silently did not run, or a
+# loop that found nothing, is a failure rather than a smaller pass count.
+plan_check() {
+  planned=$(sed -n 's/^# plan \([0-9][0-9]*\)$/\1/p' "$2" | awk '{s += $1} END {print s + 0}')
+  ran=$(grep -Ec '^(not )?ok - ' "$2")
+  if ! grep -Eq '^# (plan [0-9]+|skip .+)$' "$2"; then msg="declares no plan (tests/lib.sh: plan N)"
+  elif [ "$ran" != "$planned" ]; then msg="ran $ran checks, its plan declares $planned"
+  else return 0; fi
+  echo "not ok - [$1] $msg" | tee -a "$2"
+  echo "not ok - [$1] $msg" >>"$LOG.extra"
 }
 for t in "$B"/tests/test_*; do [ -x "$t" ] && run "unit $(basename "$t")" "$t"; done
 for t in "$B"/asan/tests/test_*; do [ -x "$t" ] && run "asan $(basename "$t")" "$t"; done

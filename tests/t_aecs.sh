@@ -3,12 +3,11 @@
 # wire compatibility with a Python grpcio peer (tests/helpers/aecs.py) built from the upstream protos:
 # upstream-shaped Passports both ways, parsed as UAL parses them (unknown fields refused).
 . tests/lib.sh
+plan 68
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 PY=/usr/bin/python3
 AECS="$PY tests/helpers/aecs.py"
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 "$INITRA" new "$T/probe" >/dev/null && "$INITRA" build "$T/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
 OTHER=$(printf 'ab%.0s' $(seq 32))
@@ -208,8 +207,7 @@ case "$(pyget bad/svc imp)" in ERROR\ INVALID_ARGUMENT*forbidden*) ok "forbidden
   || not_ok "nosuch secret: $(pyget app-svc nosuch "$OTHER")"
 grep -q 'asked for nosuch/imp: denied: service "nosuch" has no secret "imp"' "$T/kms.log" && ok "the KMS log says the secret does not exist" \
   || not_ok "KMS log nosuch: $(grep nosuch "$T/kms.log" | tail -1)"
-kill $KMS_PID 2>/dev/null; wait $KMS_PID 2>/dev/null
-ok "KMS stopped"
+stop_server "KMS still serving after the checks, stops on SIGTERM" "$KMS_PID" "$T/kms.log"
 
 # ---- An upstream-shaped Python server serving our init client (its Passport from `initra sim quote`) ----
 PYMRE=$(printf 'cd%.0s' $(seq 32))

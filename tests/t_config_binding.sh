@@ -1,10 +1,9 @@
 # KSS used: one pre-signed instance, configurations attached at launch and bound by CONFIGID. The init
 # client fetches keys with the configuration whose hash is its CONFIGID, and refuses a swapped one.
 . tests/lib.sh
+plan 5
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 printf 'site-a secret' >"$T/pw"
 secrets_conf "$T/secret_config.json" demo_key="$T/pw"
 "$INITRA" new "$T/probe" >/dev/null; "$INITRA" build "$T/probe" >/dev/null 2>&1

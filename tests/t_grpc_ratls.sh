@@ -2,12 +2,11 @@
 # launched with `initra run`, real sockets, Occlum's three config files. Every bad input of issue 5
 # gives one clear line and nothing is written or released.
 . tests/lib.sh
+plan 72
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 PY=/usr/bin/python3
 GRS="$PY tests/helpers/grsecret.py"
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 
 # Secrets of awkward lengths (not multiples of 3) and a 100-byte binary key.
 printf 'hunter2' >"$T/pw"; printf 'A' >"$T/one"; printf 'AB' >"$T/two"; printf 'ABCD' >"$T/four"
@@ -141,8 +140,7 @@ grep -q "does not bind this certificate's key" "$T/kms.log" && ok "KMS log: evid
 "$INITRA" sim ratls-cert --mrsigner "$SIGNER" --config-svn 3 --key-out "$T/other.key" --cert-out "$T/other.pem"
 case "$(py_get demo_key "$T/other.pem" "$T/other.key")" in ERROR\ PERMISSION_DENIED*) ok "non-matching identity: PERMISSION_DENIED";; *) not_ok "other: $(py_get demo_key "$T/other.pem" "$T/other.key")";; esac
 case "$(py_get ghost "$T/good.pem" "$T/good.key")" in ERROR\ NOT_FOUND*) ok "unknown name: NOT_FOUND";; *) not_ok "ghost";; esac
-kill $KMS_PID 2>/dev/null; wait $KMS_PID 2>/dev/null
-ok "KMS stopped"
+stop_server "KMS still serving after the checks, stops on SIGTERM" "$KMS_PID" "$T/kms.log"
 
 # ---- KMS outside an enclave (--insecure-no-attestation), to reach its files: policies per secret,
 # TCB status, expired collateral, debug enclaves, SIGHUP reload, bad files. ----

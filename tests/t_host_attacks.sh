@@ -4,10 +4,8 @@
 # each is self-contained (its own instances under $T/<section>).
 . tests/lib.sh
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 PY=/usr/bin/python3
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 # The attacker's own platform: a root and collateral the genuine KMS must never accept.
 ATTACKER_SIM=$T/attacker-sim
 INITRA_SIM_DIR=$ATTACKER_SIM "$INITRA" sim init >/dev/null || { not_ok "attacker sim platform"; exit 1; }

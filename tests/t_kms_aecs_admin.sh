@@ -2,9 +2,9 @@
 # generated AES key, generated RSA key pair in AECS's JSON form), 0600 and valid JSON; list and
 # destroy-secret; each bad input a one-line error with the store left byte-for-byte unchanged.
 . tests/lib.sh
+plan 46
 
-if "$INITRA" kms aecs-admin --help >/dev/null 2>&1; then ADMIN="$INITRA kms aecs-admin"
-else ADMIN="$(dirname "$INITRA")/../helpers/aecs_admin aecs-admin"; fi
+ADMIN="$INITRA kms aecs-admin"
 S="$T/store.json"
 adm() { $ADMIN --store "$S" "$@"; }
 

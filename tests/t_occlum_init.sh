@@ -2,10 +2,9 @@
 # the initfs, fetches image_key with the other keys, MountRootFS (the sim descriptor's mount exchange)
 # switches to the application's image, then the keys are written there. Both flavours, both image types.
 . tests/lib.sh
+plan 36
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 "$INITRA" new "$T/probe" >/dev/null && "$INITRA" build "$T/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
 clients_conf "$T/dynamic_config.json" "$SIGNER" 0

@@ -6,13 +6,12 @@
 #  - Occlum-shaped certificates (RSA-2048, X.509 v1 with the extension, sha1WithRSA, notBefore = the
 #    moment they were made) on both sides, with clock skew up to 5 minutes and no SHA-1 dependence.
 . tests/lib.sh
+plan 46
 . scripts/instances.sh
-W=$T
-export INITRA_SIM_DIR=$T/sim INITRA_SIGN_KEY_DIR=$T/keys
 PY=/usr/bin/python3
 PEER="$PY tests/helpers/occlum_peer.py"
 OCERT="$(dirname "$INITRA")/../helpers/occlum_cert"
-"$INITRA" sim init >/dev/null && sim_export || { not_ok "sim platform"; exit 1; }
+sim_platform
 PIDS=""
 trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; wait' EXIT
 

@@ -1,6 +1,7 @@
 # initra quote verify on the simulated platform: the sim root must be named by the caller, the result
 # says which root anchored the chain, and the sim's TCB status and advisories come through.
 . tests/lib.sh
+plan 13  # and 1 with the vectors (or a skip)
 export INITRA_SIM_DIR="$T/sim"   # a private platform: this test rebuilds it
 sim() { "$INITRA" sim "$@"; }
 check "sim quote" sim quote --mrenclave "$(printf '11%.0s' $(seq 32))" -o "$T/q.bin"
@@ -12,8 +13,11 @@ python3 -c "import json,sys;o=json.load(open(sys.argv[1]));sys.exit(0 if o['veri
   && ok "sim quote: UpToDate, no advisories, root sim" || not_ok "sim result: $(head -c 400 "$T/out")"
 check_fails "a sim quote without --trust-root fails" 1 "PCK certificate chain ends at 'initra sim SGX Root CA', which is not a trusted root" \
   "$INITRA" quote verify "$T/q.bin" --collateral "$T/c.json" --at "$NOW"
-[ -z "$VECTORS" ] || check_fails "sim collateral with an Intel quote: roots differ" 1 "(collateral is signed under 'initra sim SGX Root CA' but the PCK certificate chain ends at 'Intel SGX Root CA'|PCK CRL is issued by)" \
-  "$INITRA" quote verify "$VECTORS/sgx-phala-2025/quote.bin" --collateral "$T/c.json" --trust-root "$T/root.der" --at 1751624924
+if [ -n "$VECTORS" ]; then
+  plan 1
+  check_fails "sim collateral with an Intel quote: roots differ" 1 "(collateral is signed under 'initra sim SGX Root CA' but the PCK certificate chain ends at 'Intel SGX Root CA'|PCK CRL is issued by)" \
+    "$INITRA" quote verify "$VECTORS/sgx-phala-2025/quote.bin" --collateral "$T/c.json" --trust-root "$T/root.der" --at 1751624924
+else skip "sim collateral with an Intel quote: no vectors (tests/vectors.sh)"; fi
 python3 -c "import sys;b=bytearray(open(sys.argv[1],'rb').read());b[120]^=1;open(sys.argv[2],'wb').write(b)" "$T/q.bin" "$T/qt.bin"
 check_fails "tampered sim quote" 1 'quote signature does not verify with the attestation key' \
   "$INITRA" quote verify "$T/qt.bin" --collateral "$T/c.json" --trust-root "$T/root.der" --at "$NOW"

@@ -3,6 +3,7 @@
 # presented by a Python grpcio client to a KMS: accepted, grafted evidence refused. initra's combined
 # Occlum+TCG certificate is read by models of Gramine's and Occlum's verifiers and its quote verified.
 . tests/lib.sh
+plan 25
 . scripts/instances.sh
 W=$T
 export INITRA_SIM_DIR=$T/sim

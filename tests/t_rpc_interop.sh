@@ -2,6 +2,7 @@
 # rpc transport interop with Python grpcio (Debian python3-grpcio): our C GrSecret server (mutual TLS,
 # peer checked by our callback) against a grpcio client, and our C client against a grpcio server.
 . tests/lib.sh
+plan 11
 PY=/usr/bin/python3
 PEER="$(dirname "$INITRA")/../helpers/rpc_peer"
 GRS=tests/helpers/grsecret.py

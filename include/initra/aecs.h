@@ -1,4 +1,4 @@
-/* initra aecs: the AECS (Alibaba Enclave Configuration Service) flavour of Init-RA, PROTOCOLS.md 1.3.
+/* initra aecs: the AECS (Alibaba Enclave Configuration Service) flavour of Init-RA, docs/protocols.md#aecs.
  *   - Unified Attestation (UA) attributes of an SGX_DCAP report and UA policy matching;
  *   - the AECS digital envelope (AES-256-GCM + RSA-OAEP + RSA PKCS#1 v1.5 SHA-256 signature);
  *   - UA "Passport" reports (quote + collateral) binding an RSA-2048 PKCS#1 public key;
@@ -59,7 +59,7 @@ void initra_ua_attrs_free(initra_ua_attrs *a);
 /* Replaces one value with a copy of value (NULL clears). 0 or -1 (out of memory). */
 int initra_ua_attrs_set(initra_ua_attrs *a, int attr, const char *value);
 
-/* What an SGX_DCAP report yields (PROTOCOLS.md 1.3): str_tee_platform "SGX_DCAP", hex_ta_measurement
+/* What an SGX_DCAP report yields (docs/protocols.md#aecs): str_tee_platform "SGX_DCAP", hex_ta_measurement
  * MRENCLAVE and hex_signer MRSIGNER (uppercase hex), hex_prod_id ISVPRODID and str_min_isvsvn ISVSVN
  * (decimal), bool_debug_disabled "true"/"false", hex_user_data report_data[0..32] and
  * hex_hash_or_pem_pubkey report_data[32..64] (uppercase hex), hex_spid ""; the rest NULL. */
@@ -168,7 +168,7 @@ typedef struct {
 
 void initra_ua_auth_report_free(initra_ua_auth_report *r);
 
-/* Collateral for a quote: initra's bundle JSON text (PROTOCOLS.md 3), converted for json_collateral. */
+/* Collateral for a quote: initra's bundle JSON text (docs/protocols.md#collateral), converted for json_collateral. */
 typedef int (*initra_collateral_fn)(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
 
 /* DcapReport.json_collateral is the protobuf JSON of UAL's SgxQlQveCollateral: {"version": "3",

@@ -1,4 +1,4 @@
-/* initra dcap: DCAP quote verification and collateral (PROTOCOLS.md section 3). */
+/* initra dcap: DCAP quote verification and collateral (docs/protocols.md#dcap). */
 #ifndef INITRA_DCAP_H
 #define INITRA_DCAP_H
 
@@ -83,7 +83,7 @@ int initra_dcap_add_root_file(initra_dcap *d, const char *path, initra_err *err)
  * (the outcome is remembered and reported by initra_dcap_verify). Reference counted, immutable. */
 typedef struct initra_collateral initra_collateral;
 
-/* Collateral from a bundle (JSON object in the vectors' format, PROTOCOLS.md section 3). Served from
+/* Collateral from a bundle (JSON object in the vectors' format, docs/protocols.md#collateral). Served from
  * the context's in-memory cache when the same text was loaded before (keyed by its SHA-256).
  * -1 only when the bundle does not parse; signature problems surface in initra_dcap_verify. */
 initra_collateral *initra_dcap_collateral(initra_dcap *d, const char *bundle, size_t len, initra_err *err);

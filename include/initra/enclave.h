@@ -1,5 +1,5 @@
 /* initra enclave: Occlum-style enclave instances on the simulated SGX platform.
- * An instance is a directory: Occlum.json (metadata section of PROTOCOLS.md 1.4), image/ (the enclave's
+ * An instance is a directory: Occlum.json (metadata section, docs/protocols.md#kss), image/ (the enclave's
  * root file system), optionally init_ra_conf.json and Occlum's initfs/ stage (docs/occlum.md), and build/
  * (Enclave.xml, enclave.sig, mrsigner; image_config.json and image_key_check with an initfs).
  * See docs/kss.md for the measurement definition, SIGSTRUCT and the CONFIGID binding flow. */
@@ -42,7 +42,7 @@ int initra_json_load_file(const char *path, size_t max, json_t **out, initra_err
 /* The 16-byte ISVFAMILYID / ISVEXTPRODID of high:low: bytes 0..7 = low LE, 8..15 = high LE. */
 void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16]);
 
-/* The Occlum.json template written by `initra new` (metadata of PROTOCOLS.md 1.4). */
+/* The Occlum.json template written by `initra new` (metadata: docs/protocols.md#kss). */
 extern const char INITRA_OCCLUM_JSON_TEMPLATE[];
 /* init_ra_conf.json templates, exactly as in the seed document; flavour "grpc_ratls" or "aecs".
  * NULL for an unknown flavour. */

@@ -1,5 +1,5 @@
 /* initra ratls: RA-TLS certificates. A self-signed certificate carries one or two quotes whose
- * report_data binds the certificate's key (PROTOCOLS.md section 4). The evidence extensions, as on the wire:
+ * report_data binds the certificate's key (docs/protocols.md#ra-tls). The evidence extensions, as on the wire:
  *   Occlum grpc_ratls   OID 1.2.840.113741.1          raw quote  report_data[0..32] = SHA-256(DER SPKI), [32..64] zero
  *                       (Occlum's generator zeroes [32..64]; its verifier compares [0..32] only)
  *   Gramine legacy      OID 0.6.9.42.840.113741.1337.6 raw quote  report_data[0..32] = SHA-256(DER SPKI)

@@ -1,4 +1,4 @@
-/* initra sgx: byte-exact SGX / TDX structures (PROTOCOLS.md section 2) with parse and serialise
+/* initra sgx: byte-exact SGX / TDX structures (docs/protocols.md#quote, #sigstruct) with parse and serialise
  * functions built on explicit little-endian reads and full bounds checks. */
 #ifndef INITRA_SGX_H
 #define INITRA_SGX_H

@@ -1,7 +1,7 @@
 /* DcapReport.json_collateral as Unified Attestation writes it: the protobuf JSON of SgxQlQveCollateral
  * (asterinas/jinzhao-attest ual/proto/attestation.proto), filled the way its PccsClient fills it
  * (ual/network/pccs/pccs_client.cpp): the raw PCCS response bodies and the URL-decoded issuer chain
- * headers. initra keeps its own bundle (PROTOCOLS.md 3) everywhere else; this is the AECS edge. */
+ * headers. initra keeps its own bundle (docs/protocols.md#collateral) everywhere else; this is the AECS edge. */
 #include "initra/aecs.h"
 
 #include <stdlib.h>

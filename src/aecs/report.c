@@ -1,4 +1,4 @@
-/* Unified Attestation "Passport" reports for SGX_DCAP (PROTOCOLS.md 1.3): the quote binds the auth
+/* Unified Attestation "Passport" reports for SGX_DCAP (docs/protocols.md#aecs): the quote binds the auth
  * report's pem_public_key (SHA-256 of its string bytes in report_data[32..64]) and the nonce or user
  * data (report_data[0..32]); json_report is UAL's DcapReport: the base64 quote and the collateral as
  * UAL's SgxQlQveCollateral JSON (collateral.c). */

@@ -1,4 +1,4 @@
-/* Unified Attestation attributes of an SGX_DCAP report and UA policy matching (PROTOCOLS.md 1.3):
+/* Unified Attestation attributes of an SGX_DCAP report and UA policy matching (docs/aecs.md, docs/protocols.md#aecs):
  * OR across entries, AND within an entry, empty field unchecked (except that a debug enclave needs an
  * entry with bool_debug_disabled "false"), empty list fails; decimal prod id,
  * >= on min isvsvn, prefix on user data and nonce, uppercase hex; attributes the platform never fills

@@ -29,7 +29,7 @@ int initra_tcb_status_from_name(const char *name)
     return -1;
 }
 
-/* PROTOCOLS.md 3 step 8: converge the platform status with the QE (or TDX module) status. */
+/* docs/protocols.md#dcap step 8: converge the platform status with the QE (or TDX module) status. */
 int dcap_status_converge(int platform, int other)
 {
     if (other == INITRA_TCB_REVOKED) return INITRA_TCB_REVOKED;

@@ -1,4 +1,4 @@
-/* DCAP quote verification (PROTOCOLS.md section 3) on collateral that was parsed and signature-checked
+/* DCAP quote verification (docs/protocols.md#dcap) on collateral that was parsed and signature-checked
  * once, and PCK chains that were checked once: the hot path parses the quote, looks both up by
  * SHA-256, compares times and SVN arrays, and verifies the QE report and quote signatures. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Occlum.json: the metadata section (PROTOCOLS.md 1.4), validated with errors that name the file, the
+/* Occlum.json: the metadata section (docs/protocols.md#kss), validated with errors that name the file, the
  * JSON path and the value; the templates written by `initra new`. */
 #include "initra/enclave.h"
 

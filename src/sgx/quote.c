@@ -10,7 +10,7 @@ const uint8_t INITRA_QE_VENDOR_INTEL[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 
 const uint8_t INITRA_QE_VENDOR_SIM[16] = {'i', 'n', 'i', 't', 'r', 'a', '.', 's',
                                           'i', 'm', '.', 'q', 'e', '.', 'v', '1'};
 
-/* Report body offsets (PROTOCOLS.md 2.1) */
+/* Report body offsets (docs/protocols.md#quote) */
 enum {
     RB_CPU_SVN = 0, RB_MISC_SELECT = 16, RB_RESERVED1 = 20, RB_EXT_PROD_ID = 32, RB_ATTR_FLAGS = 48,
     RB_ATTR_XFRM = 56, RB_MR_ENCLAVE = 64, RB_RESERVED2 = 96, RB_MR_SIGNER = 128, RB_RESERVED3 = 160,

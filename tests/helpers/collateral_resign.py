@@ -1,4 +1,4 @@
-"""Edits a collateral bundle (PROTOCOLS.md section 3: tcb_info / qe_identity JSON texts, their signatures
+"""Edits a collateral bundle (docs/protocols.md#collateral: tcb_info / qe_identity JSON texts, their signatures
 and issuer chains) and signs the edited texts again, as a host that holds some key would.
 
   collateral_resign.py IN OUT --key KEY.pem [--chain CERT.pem...] [--tcb-advisories N] [--qe-advisories N]

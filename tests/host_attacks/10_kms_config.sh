@@ -3,6 +3,7 @@
 # with flags, inherited descriptors and environment variables; a CONFIGID-bound KMS image gets swapped or
 # unpinned configurations. Each attempt: exit code, one line naming the config key to use, nothing served.
 # Plus the DoS cap (max_connections) over real sockets.
+plan 34  # checks in this section
 D=$T/kmsconf
 mkdir -p "$D"
 GRS="$PY tests/helpers/grsecret.py"

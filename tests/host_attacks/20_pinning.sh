@@ -4,6 +4,7 @@
 # is the same, and its MRSIGNER is the vendor's when the vendor signed a debug build), or runs an AECS
 # init whose ua_policy_* is empty, or that pins MRSIGNER, at a debug AECS KMS. Each: init exits 1 with one
 # line and writes nothing; a GRPC-RATLS KMS is refused in the handshake, before any request.
+plan 15  # checks in this section
 P=$T/pinning
 mkdir -p "$P"
 W=$P

@@ -1,6 +1,7 @@
 # Client hygiene (issue 9 part C): attacks 3, 4 and 5, and core dumps. The host sets the environment and
 # every file outside the measured image; none of that may print a secret, swap the configuration bound by
 # CONFIGID, choose the quote provider or the PCCS inside an enclave, or substitute libcurl.
+plan 14  # checks in this section
 HY=$T/hygiene
 mkdir -p "$HY"
 printf 'hygiene-secret-%s' "$(head -c 18 /dev/urandom | base64 | tr -d '/+=')" >"$HY/secret"

@@ -1,5 +1,6 @@
 # Issue 9 part D, the smaller findings: secret names and log lines, AECS denials, advisory limit, TCB
 # signing role, min_tcb_evaluation_data_number, key writing, PCCS failure cache.
+plan 22  # checks in this section
 S=$T/small
 mkdir -p "$S"
 

@@ -96,7 +96,7 @@ int main(void)
         vector(d, "tdx-go-spr-e4", 1688173200, 0, "TcbNotSupported", "");
     }
 
-    /* status convergence, PROTOCOLS.md 3 step 8 */
+    /* status convergence, docs/protocols.md#dcap step 8 */
     CHECK(dcap_status_converge(INITRA_TCB_UP_TO_DATE, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE, "UpToDate + QE OutOfDate");
     CHECK(dcap_status_converge(INITRA_TCB_SW_HARDENING_NEEDED, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE, "SWHardening + QE OutOfDate");
     CHECK(dcap_status_converge(INITRA_TCB_CONFIGURATION_NEEDED, INITRA_TCB_OUT_OF_DATE) == INITRA_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED,

@@ -71,6 +71,6 @@ int main(void)
     CHECK(!memcmp(raw, back, 384), "report body decode/encode is byte-exact");
     CHECK(b.config_svn == (uint16_t)(raw[260] | raw[261] << 8) && b.isv_family_id[0] == raw[304] &&
               b.isv_ext_prod_id[15] == raw[47] && b.config_id[63] == raw[255],
-          "KSS fields at PROTOCOLS.md 2.1 offsets");
+          "KSS fields at the report body offsets (docs/protocols.md)");
     CHECK_DONE();
 }

@@ -2,7 +2,7 @@
  * signature, the QE report signature, the attestation-key binding, the PCK chain against the sim root
  * (with both CRLs), TCB info / QE identity signatures by the TCB signing certificate, the QE report
  * against the QE identity, the TCB level matching; plus first use under concurrency and the refresh of
- * dated collateral. This is the contract with the DCAP verifier (PROTOCOLS.md section 3). */
+ * dated collateral. This is the contract with the DCAP verifier (docs/protocols.md#dcap). */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +116,7 @@ static void check_signed(json_t *coll, const char *what, const char *chain_key, 
     sk_X509_pop_free(sk, X509_free);
 }
 
-/* Intel's TCB level matching (PROTOCOLS.md 3.7): the first level the PCK TCB is >= on every component. */
+/* Intel's TCB level matching (docs/protocols.md#dcap step 7): the first level the PCK TCB is >= on every component. */
 static const char *match_level(json_t *tcb_info, const initra_pck_ext *e, json_t **advisories)
 {
     size_t i;
