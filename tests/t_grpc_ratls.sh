@@ -2,7 +2,7 @@
 # launched with `initra run`, real sockets, Occlum's three config files. Every bad input of issue 5
 # gives one clear line and nothing is written or released.
 . tests/lib.sh
-plan 72
+plan 74
 . scripts/instances.sh
 PY=/usr/bin/python3
 GRS="$PY tests/helpers/grsecret.py"

@@ -5,7 +5,8 @@
 # off silently), both QCNL formats as Intel ships them, collateral_service, the expired cache while the
 # PCCS is down, the v4->v3 fallback rules, TDX without v3, and --json errors.
 . tests/lib.sh
-[ -n "$VECTORS" ] || exit 0  # serves the vectors' collateral: skipped, as tests/run.sh said
+[ -n "$VECTORS" ] || { skip "all of t_pccs_intel: no vectors (tests/vectors.sh)"; exit 0; }  # as tests/run.sh said
+plan 51
 if [ ! -f "$VECTORS/sgx-phala-2025/collateral.json" ] || [ ! -f "$VECTORS/tdx-phala-v4/collateral.json" ]; then
   not_ok "t_pccs_intel: $VECTORS lacks sgx-phala-2025 or tdx-phala-v4"
   exit 1
