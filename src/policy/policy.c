@@ -3,20 +3,10 @@
  * JSON path and the value); checking reports the closest entry and the field that failed. */
 #include "initra/policy.h"
 
+#include "initra/dcap.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-const char *const INITRA_TCB_STATUSES[8] = {
-    "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",             "TcbNotSupported",
-};
-
-int initra_tcb_status_known(const char *s)
-{
-    for (size_t i = 0; i < 8; i++)
-        if (!strcmp(s, INITRA_TCB_STATUSES[i])) return 1;
-    return 0;
-}
 
 enum {
     F_MRENCLAVE = 1 << 0, F_MRSIGNER = 1 << 1, F_PRODID = 1 << 2, F_MIN_ISVSVN = 1 << 3, F_CONFIGID = 1 << 4,
@@ -130,13 +120,13 @@ static int get_statuses(ctx *c, const json_t *o, const char *key, entry *e)
     const json_t *s;
     json_array_foreach(v, i, s) {
         const char *name = json_string_value(s);
-        if (!name || !initra_tcb_status_known(name))
+        int st = name ? initra_tcb_status_from_name(name) : -1;
+        if (st < 0)
             return bad(c, key, s, "is not a TCB status (UpToDate, SWHardeningNeeded, ConfigurationNeeded, "
                                   "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)");
-        if (!strcmp(name, "Revoked") || !strcmp(name, "TcbNotSupported"))
+        if (st == INITRA_TCB_REVOKED || st == INITRA_TCB_NOT_SUPPORTED)
             return bad(c, key, s, "can never be accepted: the platform is not trustworthy");
-        for (size_t k = 0; k < 8; k++)
-            if (!strcmp(name, INITRA_TCB_STATUSES[k])) e->statuses[e->n_statuses++] = INITRA_TCB_STATUSES[k];
+        e->statuses[e->n_statuses++] = initra_tcb_status_name(st);
     }
     return 0;
 }
@@ -180,9 +170,9 @@ static int check_keys(ctx *c, const json_t *o, const char *const *allowed)
 
 static void set_default_statuses(entry *e, int occlum)
 {
-    e->statuses[0] = INITRA_TCB_STATUSES[0];
+    e->statuses[0] = initra_tcb_status_name(INITRA_TCB_UP_TO_DATE);
     e->n_statuses = 1;
-    if (occlum) e->statuses[e->n_statuses++] = INITRA_TCB_STATUSES[1];
+    if (occlum) e->statuses[e->n_statuses++] = initra_tcb_status_name(INITRA_TCB_SW_HARDENING_NEEDED);
 }
 
 /* An entry of initra's format. */
