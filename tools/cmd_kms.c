@@ -209,7 +209,7 @@ static int serve(int argc, char **argv)
             return cli_error(CLI_USAGE, "kms serve: give --config FILE or the flags, not both (%s)", given);
         uint8_t *text;
         size_t n;
-        if (initra_kms_read_regular(vals[8], 1u << 20, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
+        if (initra_kms_read_regular(vals[8], INITRA_MAX_CONFIG, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
         int rc = initra_kms_conf_parse((const char *)text, n, vals[8], &conf, &err);
         free(text);
         if (rc) return cli_err(CLI_USAGE, &err);

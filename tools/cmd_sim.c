@@ -194,17 +194,6 @@ static int sim_quote_cmd(int argc, char **argv)
     return rc;
 }
 
-typedef struct {
-    initra_sim *sim;
-    const initra_sgx_report_body *id;
-} ratls_ctx;
-
-static int ratls_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    ratls_ctx *c = ctx;
-    return initra_sim_quote(c->sim, c->id, rd, q, len, err);
-}
-
 /* sim ratls-cert [identity options] [--format occlum|tcg|occlum+tcg] [--valid-hours N] --key-out K --cert-out C */
 static int sim_ratls_cmd(int argc, char **argv)
 {
@@ -237,10 +226,10 @@ static int sim_ratls_cmd(int argc, char **argv)
     identity_finish(&o);
     initra_sim *sim;
     if ((rc = open_sim(&sim)) != CLI_OK) return rc;
-    ratls_ctx ctx = {sim, &o.id};
+    initra_sim_quoter ctx = {.sim = sim, .identity = &o.id};
     char *cert = NULL, *key = NULL;
     initra_err err;
-    rc = initra_ratls_create(ratls_quote, &ctx, format, (long)hours * 3600, &cert, &key, &err) ? cli_err(CLI_FAIL, &err)
+    rc = initra_ratls_create(initra_sim_quoter_quote, &ctx, format, (long)hours * 3600, &cert, &key, &err) ? cli_err(CLI_FAIL, &err)
                                                                                                  : CLI_OK;
     initra_sim_close(sim);
     if (rc == CLI_OK && (initra_write_file_atomic(key_out, key, strlen(key), 0600, &err) ||

@@ -15,6 +15,13 @@ int initra_fail(initra_err *err, const char *fmt, ...) __attribute__((format(pri
 /* Prefixes an existing message: "prefix: old message". Returns -1. */
 int initra_fail_prefix(initra_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- Size limits: the most bytes read from each kind of input (files and messages) ---- */
+#define INITRA_MAX_CONFIG (1u << 20)      /* a configuration, policy or Occlum.json; a PEM key or cert file */
+#define INITRA_MAX_COLLATERAL (16u << 20) /* a collateral bundle; a KMS secrets or clients file */
+#define INITRA_MAX_STORE (64u << 20)      /* the AECS store */
+#define INITRA_MAX_RPC_MESSAGE (4u << 20) /* one gRPC message */
+#define INITRA_MAX_CRL (8u << 20)         /* one CRL, DER */
+
 /* Little-endian reads and writes at an offset the caller has bounds-checked. */
 static inline uint16_t initra_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t initra_le32(const uint8_t *p)

@@ -247,7 +247,7 @@ int initra_aecs_store_load(const char *path, int allow_missing, initra_aecs_stor
     size_t n;
     struct stat sb;
     if (allow_missing && stat(path, &sb) != 0 && errno == ENOENT) return 0;
-    if (initra_read_file(path, 64u << 20, &buf, &n, err)) return -1;
+    if (initra_read_file(path, INITRA_MAX_STORE, &buf, &n, err)) return -1;
     int rc = initra_aecs_store_from_json((const char *)buf, n, path, st, err);
     initra_free_secret(buf, n);
     return rc;

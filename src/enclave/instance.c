@@ -63,7 +63,7 @@ int initra_instance_load(const char *dir, initra_enclave_meta *m, initra_err *er
         return initra_fail(err, "%s is not an enclave instance: %s is missing (create one with `initra new DIR`)", dir, p);
     uint8_t *text;
     size_t n;
-    if (initra_read_file(p, 1 << 20, &text, &n, err)) return -1;
+    if (initra_read_file(p, INITRA_MAX_CONFIG, &text, &n, err)) return -1;
     int rc = initra_occlum_json_parse((const char *)text, n, p, m, err);
     free(text);
     if (rc) return -1;
@@ -164,7 +164,7 @@ static int stage_image(const char *dir, const char *image, const initra_enclave_
     if (have_conf || always_init) {
         json_t *j;
         if (!have_conf) goto link_init;
-        if (initra_json_load_file(conf, 1 << 20, &j, err)) return -1;
+        if (initra_json_load_file(conf, INITRA_MAX_CONFIG, &j, err)) return -1;
         int obj = json_is_object(j);
         json_decref(j);
         if (!obj) return initra_fail(err, "%s: the top level is not a JSON object", conf);

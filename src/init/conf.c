@@ -213,7 +213,7 @@ int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err
     size_t n;
     memset(c, 0, sizeof *c);
     /* One read of a regular file: the bytes parsed are the bytes hashed for the config_id binding. */
-    if (initra_read_regular_file(file, 1u << 20, &text, &n, err)) return -1;
+    if (initra_read_regular_file(file, INITRA_MAX_CONFIG, &text, &n, err)) return -1;
     int rc = initra_init_conf_parse((const char *)text, n, file, c, err);
     free(text);
     return rc;

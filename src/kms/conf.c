@@ -309,7 +309,7 @@ int initra_kms_conf_load_enclave(initra_attester *a, initra_kms_conf *c, char *w
     snprintf(where, where_size, "%s", path);
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_regular(path, 1u << 20, &text, &n, err))
+    if (initra_kms_read_regular(path, INITRA_MAX_CONFIG, &text, &n, err))
         return initra_fail_prefix(err, "kms: inside an enclave the configuration is %s (%s; docs/kms.md)", path,
                                   bound ? "attached by `initra run --config`, bound by CONFIGID"
                                         : "in the measured image");
@@ -359,7 +359,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     memset(h, 0, sizeof *h);
     for (size_t i = 0; i < c->n_trust_roots; i++) {
         const initra_kms_file_ref *r = &c->trust_roots[i];
-        if (initra_kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, 1u << 20, &h->root_data[i],
+        if (initra_kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, INITRA_MAX_CONFIG, &h->root_data[i],
                                  &h->root_lens[i], err)) {
             initra_kms_held_free(h);
             return initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
@@ -367,7 +367,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     }
     if (c->collateral.path &&
         initra_kms_read_file(c->collateral.path, c->collateral.pinned ? c->collateral.sha256 : NULL, image_paths,
-                             16u << 20, &h->collateral, &h->collateral_len, err)) {
+                             INITRA_MAX_COLLATERAL, &h->collateral, &h->collateral_len, err)) {
         initra_kms_held_free(h);
         return initra_fail_prefix(err, "kms: collateral");
     }

@@ -21,7 +21,7 @@ int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err 
     memset(s, 0, sizeof *s);
     uint8_t *text;
     size_t n;
-    if (initra_read_file(path, 16u << 20, &text, &n, err)) return -1;
+    if (initra_read_file(path, INITRA_MAX_COLLATERAL, &text, &n, err)) return -1;
     int rc = initra_kms_secrets_parse((const char *)text, n, path, s, err);
     initra_free_secret(text, n);
     return rc;

@@ -53,7 +53,7 @@ static json_t *load_json_pinned(const char *key, const char *path, const uint8_t
 {
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_file(path, sha256, image_paths, 16u << 20, &text, &n, err)) {
+    if (initra_kms_read_file(path, sha256, image_paths, INITRA_MAX_COLLATERAL, &text, &n, err)) {
         initra_fail_prefix(err, "%s", key);
         return NULL;
     }
@@ -74,7 +74,7 @@ static kms_config *config_load(initra_kms *k, initra_err *err)
     if (k->secrets_path) {
         uint8_t *text;
         size_t n;
-        if (initra_kms_read_file(k->secrets_path, k->o.secrets_sha256, img, 16u << 20, &text, &n, err)) {
+        if (initra_kms_read_file(k->secrets_path, k->o.secrets_sha256, img, INITRA_MAX_COLLATERAL, &text, &n, err)) {
             initra_fail_prefix(err, "secrets");
             goto fail;
         }
@@ -226,17 +226,12 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
     ratls__secret_request__free_unpacked(req, NULL);
 }
 
-static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    return initra_attest_quote(ctx, rd, q, len, err);
-}
-
 static int start_server(initra_kms *k, initra_err *err)
 {
     char *cert = NULL, *key = NULL;
     long secs = k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600;
     int fmt = k->o.ratls_format ? k->o.ratls_format : INITRA_RATLS_DEFAULT_FORMAT;
-    if (initra_ratls_create(k->attester ? attester_quote : NULL, k->attester, fmt, secs, &cert, &key, err))
+    if (initra_ratls_create(k->attester ? initra_attest_quote_cb : NULL, k->attester, fmt, secs, &cert, &key, err))
         return -1;
     initra_rpc_server_opts so = {
         .listen = k->listen,
