@@ -164,7 +164,7 @@ static int stage_image(const char *dir, const char *image, const initra_enclave_
     if (have_conf || always_init) {
         json_t *j;
         if (!have_conf) goto link_init;
-        if (initra_json_load_file(conf, INITRA_MAX_CONFIG, &j, err)) return -1;
+        if (initra_json_load(conf, INITRA_MAX_CONFIG, &j, err)) return -1;
         int obj = json_is_object(j);
         json_decref(j);
         if (!obj) return initra_fail(err, "%s: the top level is not a JSON object", conf);

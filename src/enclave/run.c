@@ -666,7 +666,7 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
     size_t config_len = 0;
     if (o->config_file) {
         json_t *j;
-        if (initra_json_load_file(o->config_file, INITRA_MAX_CONFIG, &j, err)) return -1;
+        if (initra_json_load(o->config_file, INITRA_MAX_CONFIG, &j, err)) return -1;
         json_decref(j);
         if (initra_read_file(o->config_file, INITRA_MAX_CONFIG, &config, &config_len, err)) return -1;
         c.config = config;

@@ -40,11 +40,7 @@ void initra_kms_conf_free(initra_kms_conf *c)
 /* "<where>: <key>: <value> <what>", the value shortened. */
 static int bad(initra_err *err, const char *where, const char *key, const json_t *v, const char *what)
 {
-    char *val = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    if (val && strlen(val) > 100) strcpy(val + 96, "...");
-    initra_fail(err, "%s: %s: %s %s", where, key, val ? val : "(missing)", what);
-    free(val);
-    return -1;
+    return initra_json_bad(err, where, key, v, what);
 }
 
 static const char *const host_dirs[] = {"/proc", "/dev", "/sys", "/host", NULL};
@@ -201,9 +197,9 @@ static int parse_uint(const char *where, const char *key, const json_t *v, unsig
 {
     char what[64];
     snprintf(what, sizeof what, "is not an integer from 1 to %u", max);
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > (json_int_t)max)
-        return bad(err, where, key, v, what);
-    *out = (unsigned)json_integer_value(v);
+    uint64_t x;
+    if (initra_json_uint(v, 1, max, &x)) return bad(err, where, key, v, what);
+    *out = (unsigned)x;
     return 0;
 }
 
@@ -280,9 +276,8 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
 int initra_kms_conf_parse(const char *text, size_t len, const char *where, initra_kms_conf *c, initra_err *err)
 {
     memset(c, 0, sizeof *c);
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", where, je.line, je.column, je.text);
+    json_t *j;
+    if (initra_json_parse(text, len, where, 0, NULL, &j, err)) return -1;
     int rc = parse_obj(where, j, c, err);
     json_decref(j);
     if (rc) initra_kms_conf_free(c);

@@ -57,9 +57,8 @@ static json_t *load_json_pinned(const char *key, const char *path, const uint8_t
         initra_fail_prefix(err, "%s", key);
         return NULL;
     }
-    json_error_t je;
-    json_t *j = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &je);
-    if (!j) initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    json_t *j = NULL;
+    initra_json_parse(text, n, path, 0, NULL, &j, err);
     free(text);
     return j;
 }

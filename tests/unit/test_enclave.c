@@ -67,7 +67,7 @@ static void test_config(void)
          "Occlum.json: metadata.enable_ksss: unknown key"},
         {"{\"metadata\":{\"product_id\":0,\"version_number\":0,\"debuggable\":true},\"config_binding\":\"config_id\"}",
          "needs metadata.enable_kss: true"},
-        {"{\n  \"metadata\": {\n    \"product_id\": 0,,\n", "Occlum.json: not valid JSON: line 3 column 21"},
+        {"{\n  \"metadata\": {\n    \"product_id\": 0,,\n", "Occlum.json:3:21: not valid JSON"},
         {"{}", "Occlum.json: metadata: missing"},
         {"[1]", "Occlum.json: the top level is not a JSON object"},
     };
