@@ -16,6 +16,10 @@ int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Prints "initra: <err->msg>" and returns code. */
 int cli_err(int code, const initra_err *err);
 
+/* Prints err as cli_err does, with a leading "setting:" (the library's name, such as config_id) shown as
+ * "flag:" (the option the user typed, such as --config-id). */
+int cli_err_flag(int code, const initra_err *err, const char *setting, const char *flag);
+
 /* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
 const char *cli_optarg(int argc, char **argv, int *i);
 

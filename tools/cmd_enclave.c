@@ -182,12 +182,12 @@ int cmd_run(int argc, char **argv)
         }
         if (!strcmp(a, "--config-id")) {
             if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_config_id_parse(v, config_id, &err)) return cli_err(CLI_USAGE, &err);
+            if (initra_config_id_parse(v, config_id, &err)) return cli_err_flag(CLI_USAGE, &err, "config_id", a);
             o.config_id = config_id;
         } else if (!strcmp(a, "--config-svn")) {
             uint16_t svn;
             if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_config_svn_parse(v, &svn, &err)) return cli_err(CLI_USAGE, &err);
+            if (initra_config_svn_parse(v, &svn, &err)) return cli_err_flag(CLI_USAGE, &err, "config_svn", a);
             o.config_svn = svn;
         } else if (!strcmp(a, "--config")) {
             if (!(o.config_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;

@@ -134,16 +134,12 @@ static int identity_opt(const char *cmd, identity_opts *o, int argc, char **argv
     else if (!strcmp(a, "--family-id")) rc = opt_hex(cmd, a, v, id->isv_family_id, 16), o->kss = 1;
     else if (!strcmp(a, "--ext-prod-id")) rc = opt_hex(cmd, a, v, id->isv_ext_prod_id, 16), o->kss = 1;
     else { /* --config-id */
-        uint8_t *raw;
-        size_t n;
         initra_err err;
         o->kss = 1;
-        if (initra_b64_decode(v, &raw, &n, &err))
-            return -cli_error(CLI_USAGE, "sim %s: --config-id '%.80s' is not base64: %s", cmd, v, err.msg);
-        if (n > 64)
-            rc = cli_error(CLI_USAGE, "sim %s: --config-id decodes to %zu bytes; CONFIGID holds at most 64", cmd, n);
-        else memcpy(id->config_id, raw, n); /* zero padded */
-        free(raw);
+        if (initra_config_id_parse(v, id->config_id, &err)) {
+            size_t skip = strncmp(err.msg, "config_id: ", 11) ? 0 : 11;
+            rc = cli_error(CLI_USAGE, "sim %s: --config-id '%.80s': %s", cmd, v, err.msg + skip);
+        }
     }
     return rc == CLI_OK ? 1 : -rc;
 }

@@ -19,6 +19,13 @@ int cli_error(int code, const char *fmt, ...)
 
 int cli_err(int code, const initra_err *err) { return cli_error(code, "%s", err->msg); }
 
+int cli_err_flag(int code, const initra_err *err, const char *setting, const char *flag)
+{
+    size_t n = strlen(setting);
+    if (!strncmp(err->msg, setting, n) && err->msg[n] == ':') return cli_error(code, "%s%s", flag, err->msg + n);
+    return cli_err(code, err);
+}
+
 const char *cli_optarg(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {

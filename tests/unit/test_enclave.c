@@ -91,7 +91,7 @@ static void test_kss_options(void)
     free(b64);
     CHECK(initra_config_id_parse("aGVsbG8", id, &err) == 0 && memcmp(id, "hello", 5) == 0 && id[5] == 0 && id[63] == 0,
           "padding optional, zero padded");
-    CHECK(initra_config_id_parse("aGV*bG8=", id, &err) == -1 && strstr(err.msg, "--config-id: character '*' at position 3"),
+    CHECK(initra_config_id_parse("aGV*bG8=", id, &err) == -1 && strstr(err.msg, "config_id: character '*' at position 3"),
           "bad character refused: %s", err.msg);
     uint16_t svn;
     CHECK(initra_config_svn_parse("0x12ab", &svn, &err) == 0 && svn == 4779, "0x12ab = 4779");
