@@ -86,8 +86,7 @@ static int serve_grpc(const initra_kms_opts *o, initra_kms_held *held, const cha
             else fprintf(stderr, "kms: reloaded %s%s%s\n", o->secrets_path ? o->secrets_path : "",
                          o->clients_path ? " " : "", o->clients_path ? o->clients_path : "");
         }
-        /* Certificates live 24 hours: a fresh one every 12. */
-        if (initra_kms_cert_age(k) > 12 * 3600 && initra_kms_rotate(k, &err)) {
+        if (initra_kms_rotate_if_due(k, &err)) {
             fprintf(stderr, "kms: certificate rotation failed, stopping: %s\n", err.msg);
             initra_kms_stop(k);
             return CLI_FAIL;

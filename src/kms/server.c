@@ -225,10 +225,13 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
     ratls__secret_request__free_unpacked(req, NULL);
 }
 
+/* Our RA-TLS certificate's validity in seconds: the option, or 24 hours. */
+static long cert_validity(const initra_kms *k) { return k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600; }
+
 static int start_server(initra_kms *k, initra_err *err)
 {
     char *cert = NULL, *key = NULL;
-    long secs = k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600;
+    long secs = cert_validity(k);
     int fmt = k->o.ratls_format ? k->o.ratls_format : INITRA_RATLS_DEFAULT_FORMAT;
     if (initra_ratls_create(k->attester ? initra_attest_quote_cb : NULL, k->attester, fmt, secs, &cert, &key, err))
         return -1;
@@ -308,6 +311,11 @@ fail:
 
 int initra_kms_port(const initra_kms *k) { return initra_rpc_server_port(k->server); }
 long initra_kms_cert_age(const initra_kms *k) { return (long)(time(NULL) - k->cert_made); }
+
+int initra_kms_rotate_if_due(initra_kms *k, initra_err *err)
+{
+    return initra_kms_cert_age(k) > cert_validity(k) / 2 ? initra_kms_rotate(k, err) : 0;
+}
 
 int initra_kms_rotate(initra_kms *k, initra_err *err)
 {

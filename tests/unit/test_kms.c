@@ -104,6 +104,8 @@ int main(void)
     CHECK(initra_kms_rotate(k, &err) == 0 && initra_kms_port(k) == port, "rotation keeps port %d: %s", port,
           err.msg);
     CHECK(initra_kms_cert_age(k) <= 1, "certificate age restarts at 0");
+    CHECK(initra_kms_rotate_if_due(k, &err) == 0 && initra_kms_port(k) == port && initra_kms_cert_age(k) <= 1,
+          "a fresh certificate is not due for rotation: %s", err.msg);
     char *s2 = fetch(port, cert, key, &err);
     CHECK(s2 && !strcmp(s2, "\"b25l\""), "fetch after rotation: %s", s2 ? s2 : err.msg);
     CHECK(cert_before && seen_server_cert && strcmp(cert_before, seen_server_cert) != 0,
