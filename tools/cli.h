@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "initra/sgx.h"
 #include "initra/util.h"
@@ -19,6 +20,9 @@ int cli_err(int code, const initra_err *err);
 /* Prints err as cli_err does, with a leading "setting:" (the library's name, such as config_id) shown as
  * "flag:" (the option the user typed, such as --config-id). */
 int cli_err_flag(int code, const initra_err *err, const char *setting, const char *flag);
+
+/* -h and --help ask every command and subcommand for its usage (stdout, exit 0). */
+static inline int cli_is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
 /* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
 const char *cli_optarg(int argc, char **argv, int *i);

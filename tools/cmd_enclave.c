@@ -11,7 +11,7 @@ static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--")) return 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+        if (cli_is_help(argv[i])) return 1;
     }
     return 0;
 }
@@ -169,7 +169,7 @@ int cmd_run(int argc, char **argv)
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
         "  --config-svn N    CONFIGSVN: 0..65535, decimal (no leading zero) or 0x hex (needs metadata.enable_kss)\n"
         "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(usage, stdout), CLI_OK;
+    if (argc > 1 && cli_is_help(argv[1])) return fputs(usage, stdout), CLI_OK;
     initra_run_opts o = {.config_svn = -1};
     uint8_t config_id[64];
     initra_err err;

@@ -148,7 +148,7 @@ static int serve(int argc, char **argv)
     const char *given = NULL; /* the first security flag given, other than --config */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help")) return kms_usage(stdout, CLI_OK);
+        if (cli_is_help(a)) return kms_usage(stdout, CLI_OK);
         if (!strcmp(a, "--insecure-no-attestation")) {
             o.insecure_no_attestation = 1;
             continue;
@@ -257,7 +257,7 @@ int cmd_kms(int argc, char **argv)
     initra_err err;
     /* First: this process holds secrets (and the store's keys). */
     if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
-    if (argc < 2 || !strcmp(argv[1], "--help")) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
+    if (argc < 2 || cli_is_help(argv[1])) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "serve")) return serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "aecs-admin")) return cmd_kms_aecs_admin(argc - 1, argv + 1);
     return cli_error(CLI_USAGE, "kms: unknown subcommand '%s' (serve, aecs-admin)", argv[1]);

@@ -64,7 +64,7 @@ int cmd_kms_aecs_admin(int argc, char **argv)
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--store")) {
             if (!(store = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        } else if (cli_is_help(argv[i])) {
             return usage(stdout, CLI_OK);
         } else {
             break;

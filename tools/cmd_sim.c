@@ -64,7 +64,7 @@ static int sim_init(int argc, char **argv)
             if (!(o.tcb_status = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(argv[i], "--advisories")) {
             if (!(o.advisories = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--help")) {
+        } else if (cli_is_help(argv[i])) {
             return sim_usage(stdout, CLI_OK);
         } else {
             return cli_error(CLI_USAGE, "sim init: unknown argument '%s'; see `initra sim --help`", argv[i]);
@@ -158,7 +158,7 @@ static int sim_quote_cmd(int argc, char **argv)
     identity_init(&o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--help")) return sim_usage(stdout, CLI_OK);
+        if (cli_is_help(a)) return sim_usage(stdout, CLI_OK);
         if ((rc = identity_opt("quote", &o, argc, argv, &i)) != 0) {
             if (rc < 0) return -rc;
             continue;
@@ -200,7 +200,7 @@ static int sim_ratls_cmd(int argc, char **argv)
     identity_init(&o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--help")) return sim_usage(stdout, CLI_OK);
+        if (cli_is_help(a)) return sim_usage(stdout, CLI_OK);
         if ((rc = identity_opt("ratls-cert", &o, argc, argv, &i)) != 0) {
             if (rc < 0) return -rc;
             continue;
@@ -243,7 +243,7 @@ static int sim_export(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o")) {
             if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--help")) {
+        } else if (cli_is_help(argv[i])) {
             return sim_usage(stdout, CLI_OK);
         } else {
             return cli_error(CLI_USAGE, "sim %s: unknown argument '%s'; see `initra sim --help`", argv[0], argv[i]);
@@ -274,7 +274,7 @@ static int sim_mount_cmd(int argc, char **argv)
 {
     const char *key_file = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) return sim_usage(stdout, CLI_OK);
+        if (cli_is_help(argv[i])) return sim_usage(stdout, CLI_OK);
         if (!strcmp(argv[i], "--key-file")) {
             if (!(key_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else {
@@ -300,7 +300,7 @@ int cmd_sim(int argc, char **argv)
 {
     if (argc < 2) return sim_usage(stderr, CLI_USAGE);
     const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) return sim_usage(stdout, CLI_OK);
+    if (cli_is_help(sub)) return sim_usage(stdout, CLI_OK);
     if (!strcmp(sub, "init")) return sim_init(argc - 1, argv + 1);
     if (!strcmp(sub, "quote")) return sim_quote_cmd(argc - 1, argv + 1);
     if (!strcmp(sub, "ratls-cert")) return sim_ratls_cmd(argc - 1, argv + 1);

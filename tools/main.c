@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     if (!strcmp(self, "init")) return cmd_init(argc, argv);
     if (argc < 2) return usage(stderr, CLI_USAGE);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return usage(stdout, CLI_OK);
+    if (cli_is_help(argv[1]) || !strcmp(argv[1], "help")) return usage(stdout, CLI_OK);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     cli_error(CLI_USAGE, "unknown command '%s'; run `initra --help` for the list", argv[1]);
