@@ -24,6 +24,14 @@ int cli_err_flag(int code, const initra_err *err, const char *setting, const cha
 /* -h and --help ask every command and subcommand for its usage (stdout, exit 0). */
 static inline int cli_is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
+/* getopt_long over a command's option table (opterr off, shortopts starting with "+:"): the next
+ * option's val, with its value in optarg; 0 when the options are done and nothing is left; -1 after
+ * printing one usage line: "CMD: unknown argument 'X'; see `initra HELP --help`" (also for a leftover
+ * positional argument) or "option X needs a value". Set optind = 0 before the first call. */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
+               const char *help);
+
 /* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
 const char *cli_optarg(int argc, char **argv, int *i);
 

@@ -1,4 +1,5 @@
 /* initra: one multi-call binary. `initra COMMAND ...`; invoked as `init`, it runs the init-RA client. */
+#include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,21 @@ int cli_err_flag(int code, const initra_err *err, const char *setting, const cha
     size_t n = strlen(setting);
     if (!strncmp(err->msg, setting, n) && err->msg[n] == ':') return cli_error(code, "%s%s", flag, err->msg + n);
     return cli_err(code, err);
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
+               const char *help)
+{
+    opterr = 0;
+    int c = getopt_long(argc, argv, shortopts, opts, NULL);
+    if (c == ':') return cli_error(CLI_USAGE, "option %s needs a value", argv[optind - 1]), -1;
+    if (c == '?')
+        return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[optind - 1], help),
+               -1;
+    if (c != -1) return c;
+    if (optind < argc)
+        return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[optind], help), -1;
+    return 0;
 }
 
 const char *cli_optarg(int argc, char **argv, int *i)
