@@ -17,9 +17,10 @@ int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* Prints "initra: <err->msg>" and returns code. */
 int cli_err(int code, const initra_err *err);
 
-/* Prints err as cli_err does, with a leading "setting:" (the library's name, such as config_id) shown as
- * "flag:" (the option the user typed, such as --config-id). */
-int cli_err_flag(int code, const initra_err *err, const char *setting, const char *flag);
+/* Prints err as cli_err does, with the library's setting names shown as the options the user typed:
+ * map is {"config_id", "--config-id", ..., NULL}; a setting is replaced (first occurrence) where it stands
+ * as a word (after the start or a space, before a space, ':' or the end). */
+int cli_err_flags(int code, const initra_err *err, const char *const *map);
 
 /* -h and --help ask every command and subcommand for its usage (stdout, exit 0). */
 static inline int cli_is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }

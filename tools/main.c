@@ -20,11 +20,21 @@ int cli_error(int code, const char *fmt, ...)
 
 int cli_err(int code, const initra_err *err) { return cli_error(code, "%s", err->msg); }
 
-int cli_err_flag(int code, const initra_err *err, const char *setting, const char *flag)
+int cli_err_flags(int code, const initra_err *err, const char *const *map)
 {
-    size_t n = strlen(setting);
-    if (!strncmp(err->msg, setting, n) && err->msg[n] == ':') return cli_error(code, "%s%s", flag, err->msg + n);
-    return cli_err(code, err);
+    char msg[sizeof err->msg + 128];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    for (; map[0] && map[1]; map += 2) {
+        size_t n = strlen(map[0]), f = strlen(map[1]);
+        for (char *p = strstr(msg, map[0]); p; p = strstr(p + 1, map[0])) {
+            if ((p != msg && p[-1] != ' ') || (p[n] && p[n] != ' ' && p[n] != ':')) continue;
+            if (strlen(msg) + f - n >= sizeof msg) break;
+            memmove(p + f, p + n, strlen(p + n) + 1);
+            memcpy(p, map[1], f);
+            break;
+        }
+    }
+    return cli_error(code, "%s", msg);
 }
 
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,

@@ -34,7 +34,7 @@ int initra_instance_new(const char *dir, const char *init_ra, initra_err *err)
 {
     const char *tmpl = NULL;
     if (init_ra && !(tmpl = initra_init_ra_template(init_ra)))
-        return initra_fail(err, "new: --init-ra '%.40s' is not a known flavour (grpc_ratls or aecs)", init_ra);
+        return initra_fail(err, "new: init_ra '%.40s' is not a known flavour (grpc_ratls or aecs)", init_ra);
     struct stat st;
     if (stat(dir, &st) == 0 && !(S_ISDIR(st.st_mode) && is_empty_dir(dir)))
         return initra_fail(err, "new: %s already exists and is not an empty directory; choose a new path", dir);
@@ -200,10 +200,10 @@ static int load_image_key(const char *path, uint8_t key[16], initra_err *err)
 {
     uint8_t *buf;
     size_t n;
-    if (initra_read_file(path, 4096, &buf, &n, err)) return initra_fail_prefix(err, "build: --image-key");
+    if (initra_read_file(path, 4096, &buf, &n, err)) return initra_fail_prefix(err, "build: image_key");
     int rc = initra_image_key_parse(buf, n, key, err);
     initra_free_secret(buf, n);
-    return rc ? initra_fail_prefix(err, "build: --image-key %s", path) : 0;
+    return rc ? initra_fail_prefix(err, "build: image_key %s", path) : 0;
 }
 
 /* Occlum's two stages (tools/occlum:432-434 copies init_ra_conf.json into initfs/etc/;
@@ -275,7 +275,7 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
         if (stage_two(dir, image, &m, o, err) || initra_measure_two_stage(dir, s.enclave_hash, err)) goto out;
     } else {
         if (o->image_key) {
-            initra_fail(err, "build: --image-key needs Occlum's initfs stage: create the instance with `initra new %s "
+            initra_fail(err, "build: image_key needs Occlum's initfs stage: create the instance with `initra new %s "
                              "--init-ra FLAVOUR --initfs`", dir);
             goto out;
         }
