@@ -12,3 +12,10 @@ for c in "" quote "quote dump" "quote self" sim "sim init" "sim quote" "sim coll
   done
 done
 check "initra quote verify --help: exit 0" "$INITRA" quote verify --help
+
+# Option tables (getopt_long): long options must be spelled out, a missing value is one usage line.
+check_fails "kms serve: an abbreviated option is refused" 2 "^initra: kms serve: unknown argument '--secret'; see .initra kms --help.$" \
+  "$INITRA" kms serve --secret x --listen 127.0.0.1:0
+check_fails "sim quote: an abbreviated option is refused" 2 "sim quote: unknown argument '--mrencl'" "$INITRA" sim quote --mrencl 00 -o -
+check_fails "kms serve: --listen without a value" 2 "^initra: option --listen needs a value$" "$INITRA" kms serve --listen
+check_fails "kms serve: a positional argument is refused" 2 "kms serve: unknown argument 'extra'" "$INITRA" kms serve extra

@@ -1,4 +1,5 @@
 /* initra kms serve: the GRPC-RATLS key server. */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,25 +147,26 @@ static int serve(int argc, char **argv)
     size_t n_roots = 0;
     const char *vals[9] = {0}; /* secure_flags' values, in order; [7] protocol, [8] --config */
     const char *given = NULL; /* the first security flag given, other than --config */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (cli_is_help(a)) return kms_usage(stdout, CLI_OK);
-        if (!strcmp(a, "--insecure-no-attestation")) {
-            o.insecure_no_attestation = 1;
-            continue;
-        }
-        int f = -1;
-        for (int j = 0; j < 9; j++)
-            if (!strcmp(a, secure_flags[j][0])) f = j;
-        if (f < 0 && strcmp(a, "--listen"))
-            return cli_error(CLI_USAGE, "kms serve: unknown argument '%s'; see `initra kms --help`", a);
-        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        if (f < 0) o.listen = v;
+    /* The option table: secure_flags (values O_SECURE + index), then --listen, --insecure-no-attestation. */
+    enum { O_SECURE = 256, O_LISTEN = 512, O_INSECURE };
+    struct option opts[9 + 4] = {{0}};
+    for (int j = 0; j < 9; j++) opts[j] = (struct option){secure_flags[j][0] + 2, required_argument, NULL, O_SECURE + j};
+    opts[9] = (struct option){"listen", required_argument, NULL, O_LISTEN};
+    opts[10] = (struct option){"insecure-no-attestation", no_argument, NULL, O_INSECURE};
+    opts[11] = (struct option){"help", no_argument, NULL, 'h'};
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:h", opts, "kms serve", "kms")) > 0) {
+        int f = c - O_SECURE;
+        if (c == 'h') return kms_usage(stdout, CLI_OK);
+        else if (c == O_INSECURE) o.insecure_no_attestation = 1;
+        else if (c == O_LISTEN) o.listen = optarg;
         else if (f == 6 && n_roots == INITRA_KMS_MAX_ROOTS) return cli_error(CLI_USAGE, "kms serve: at most 8 --trust-root");
-        else if (f == 6) roots[n_roots++] = v;
-        else vals[f] = v;
-        if (f >= 0 && f != 8 && !given) given = a;
+        else if (f == 6) roots[n_roots++] = optarg;
+        else vals[f] = optarg;
+        if (f >= 0 && f < 8 && !given) given = secure_flags[f][0];
     }
+    if (c < 0) return CLI_USAGE;
     if (!o.listen) return cli_error(CLI_USAGE, "kms serve: --listen HOST:PORT is required");
     /* Inside an enclave (a quote provider answers) the host's argv and environment decide nothing. */
     initra_err err, aerr;

@@ -41,6 +41,15 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
                const char *help)
 {
     opterr = 0;
+    /* Long options must be spelled out: getopt_long would take an abbreviation (--secret for --secrets). */
+    int next = optind ? optind : 1;
+    if (next < argc && !strncmp(argv[next], "--", 2) && argv[next][2]) {
+        size_t n = strcspn(argv[next] + 2, "=");
+        const struct option *o = opts;
+        while (o->name && !(strlen(o->name) == n && !strncmp(o->name, argv[next] + 2, n))) o++;
+        if (!o->name)
+            return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[next], help), -1;
+    }
     int c = getopt_long(argc, argv, shortopts, opts, NULL);
     if (c == ':') return cli_error(CLI_USAGE, "option %s needs a value", argv[optind - 1]), -1;
     if (c == '?')
