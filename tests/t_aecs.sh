@@ -237,7 +237,7 @@ kms_bad() { # DESC PATTERN ARGS...
   else not_ok "$d (exit $rc, want /$pat/): $(cat "$T/kerr")"; fi
 }
 printf '{"version": 1, "services": ["s"], "secrets": [}' >"$T/broken.json"
-kms_bad "store not valid JSON" 'broken.json: line 1 column [0-9]+' --store "$T/broken.json" --insecure-no-attestation
+kms_bad "store not valid JSON" 'broken.json:1:[0-9]+: not valid JSON' --store "$T/broken.json" --insecure-no-attestation
 kms_bad "no quote provider" 'no quote provider, so clients could not verify this server' --store "$S"
 check_fails "--store required" 2 "--protocol aecs needs --store FILE" "$INITRA" kms serve --protocol aecs --listen 127.0.0.1:0
 check_fails "unknown protocol" 2 "--protocol 'tls' is not grpc_ratls or aecs" "$INITRA" kms serve --protocol tls --listen 127.0.0.1:0
@@ -249,5 +249,5 @@ wait_for "$T/h.log" serving && ok "host AECS KMS starts (--insecure-no-attestati
 grep -q 'NO ATTESTATION' "$T/h.log" || not_ok "insecure mode not in the log"
 kill -HUP $HPID; wait_for "$T/h.log" reloaded && ok "SIGHUP reloads the store" || not_ok "reload: $(cat "$T/h.log")"
 cp "$T/broken.json" "$T/hs.json"; kill -HUP $HPID; wait_for "$T/h.log" 'reload refused'
-grep -q 'reload refused, keeping the old store: .*hs.json: line 1' "$T/h.log" && ok "a bad store on SIGHUP keeps the old one" || not_ok "bad reload: $(tail -1 "$T/h.log")"
+grep -q 'reload refused, keeping the old store: .*hs.json:1:' "$T/h.log" && ok "a bad store on SIGHUP keeps the old one" || not_ok "bad reload: $(tail -1 "$T/h.log")"
 kill $HPID; wait $HPID; check_eq "SIGTERM stops the KMS (exit 0)" "$?" 0

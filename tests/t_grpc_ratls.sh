@@ -89,7 +89,7 @@ bad_conf "bad mr_enclave hex" 'sgx_mrs\[0\].mr_enclave: "12zz" is not 64 hex dig
 bad_conf "short mr_enclave (Occlum reads it as zeros)" 'mr_enclave: "abcd" is not 64 hex digits' 'c["ra_config"]["sgx_mrs"][0]["mr_enclave"] = "abcd"'
 bad_conf "isv_svn of the wrong type" 'sgx_mrs\[0\].isv_svn: "1" is not an integer' 'c["ra_config"]["sgx_mrs"][0]["isv_svn"] = "1"'
 bad_conf "missing sgx_mrs field" 'sgx_mrs\[0\].debuggable: \(missing\) is required' 'del c["ra_config"]["sgx_mrs"][0]["debuggable"]'
-bad_conf "not JSON" 'bad.json: line 1, column [0-9]+' 'c = "{\"kms_server\": "'
+bad_conf "not JSON" 'bad.json:1:[0-9]+: not valid JSON' 'c = "{\"kms_server\": "'
 bad_conf "unknown initra option" 'initra.retries: 3 is not a known key' 'c["initra"]["retries"] = 3'
 bad_conf "pccs_ca without pccs_url" 'initra.pccs_ca: ".*" is set without initra.pccs_url' 'c["initra"].pop("pccs_url", None); c["initra"]["pccs_ca"] = "/etc/pccs.pem"'
 bad_conf "pccs_ca not a string" 'initra.pccs_ca: 1 is not a non-empty string' 'c["initra"]["pccs_ca"] = 1'
@@ -212,7 +212,7 @@ grep -q '%%%' "$T/kerr" && not_ok "the bad secret value is echoed" || ok "the ba
 echo '{"demo_key": 5}' >"$T/bad_secrets2.json"
 kms_bad "secret not a string" 'demo_key: the value is not a string' --insecure-no-attestation --secrets "$T/bad_secrets2.json" --clients "$T/dynamic_config.json" $SIMARGS
 echo '{"demo_key": "aGVsbG8="' >"$T/bad_secrets3.json"
-kms_bad "secret_config.json not JSON" 'bad_secrets3.json: line [0-9]+, column [0-9]+' --insecure-no-attestation --secrets "$T/bad_secrets3.json" --clients "$T/dynamic_config.json" $SIMARGS
+kms_bad "secret_config.json not JSON" 'bad_secrets3.json:[0-9]+:[0-9]+: not valid JSON' --insecure-no-attestation --secrets "$T/bad_secrets3.json" --clients "$T/dynamic_config.json" $SIMARGS
 $PY -c "import json;d=json.load(open('$T/dynamic_config.json'));d['verify_config_svn']='ON';json.dump(d,open('$T/bad_dyn.json','w'))"
 kms_bad "dynamic_config.json bad switch" 'bad_dyn.json: verify_config_svn: "ON" must be "on" or "off"' --insecure-no-attestation --secrets "$T/secret_config.json" --clients "$T/bad_dyn.json" $SIMARGS
 kms_bad "no policy at all" 'give --clients FILE .* or --policy FILE' --insecure-no-attestation --secrets "$T/secret_config.json" $SIMARGS

@@ -149,7 +149,7 @@ same "bad destroy"
 
 # A store that is not valid: say what and where.
 printf '{"version": 1, "services": ["s"], "secrets": [}' >"$T/broken.json"
-check_fails "store not JSON" 2 "broken.json: line 1 column [0-9]+: not valid JSON" $ADMIN --store "$T/broken.json" list
+check_fails "store not JSON" 2 "broken.json:1:[0-9]+: not valid JSON" $ADMIN --store "$T/broken.json" list
 printf '{"version": 1, "services": ["s"], "secrets": [{"service": "s", "name": "k", "type": "AES256_KEY", "data": "abc", "policy": []}]}' >"$T/bad2.json"
 check_fails "store with a malformed AES key" 2 "bad2.json: secrets\[0\]\.data: an AES256_KEY is 64 uppercase hex digits" \
   $ADMIN --store "$T/bad2.json" list

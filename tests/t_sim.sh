@@ -131,8 +131,8 @@ bad() { # DESC REGEX ARGS...
   check_fails "$d" 2 "$pat" "$INITRA" sim quote "$@" -o "$T/bad.bin"
   [ ! -e "$T/bad.bin" ] && ok "$d: nothing written" || not_ok "$d: an output file was written"
 }
-bad "config-id not base64" "--config-id 'abc\*def'.*not base64" --config-id 'abc*def'
-bad "config-id over 64 bytes" "--config-id decodes to 66 bytes" --config-id "$(python3 -c 'import base64;print(base64.b64encode(bytes(66)).decode())')"
+bad "config-id not base64" "--config-id 'abc\*def'.*not in the base64 alphabet" --config-id 'abc*def'
+bad "config-id over 64 bytes" "--config-id '[A]+': decodes to 66 bytes" --config-id "$(python3 -c 'import base64;print(base64.b64encode(bytes(66)).decode())')"
 bad "config-svn above 65535" "--config-svn '65536'" --config-svn 65536
 bad "config-svn not a number" "--config-svn '12a'" --config-svn 12a
 bad "isv-svn above 65535" "--isv-svn '70000'" --isv-svn 70000

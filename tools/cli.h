@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "initra/sgx.h"
 #include "initra/util.h"
@@ -15,6 +16,23 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "initra: <err->msg>" and returns code. */
 int cli_err(int code, const initra_err *err);
+
+/* Prints err as cli_err does, with the library's setting names shown as the options the user typed:
+ * map is {"config_id", "--config-id", ..., NULL}; a setting is replaced (first occurrence) where it stands
+ * as a word (after the start or a space, before a space, ':' or the end). */
+int cli_err_flags(int code, const initra_err *err, const char *const *map);
+
+/* -h and --help ask every command and subcommand for its usage (stdout, exit 0). */
+static inline int cli_is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
+
+/* getopt_long over a command's option table (opterr off, shortopts starting with "+:"): the next
+ * option's val, with its value in optarg; 0 when the options are done and nothing is left; -1 after
+ * printing one usage line: "CMD: unknown argument 'X'; see `initra HELP --help`" (also for a leftover
+ * positional argument, or an abbreviated long option) or "option X needs a value". Set optind = 0 before the
+ * first call. */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
+               const char *help);
 
 /* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
 const char *cli_optarg(int argc, char **argv, int *i);

@@ -7,11 +7,16 @@
 #include "initra/attest.h"
 #include "initra/enclave.h"
 
+/* The library names settings; each command shows them as the options that set them. */
+static const char *const NEW_FLAGS[] = {"init_ra", "--init-ra", NULL};
+static const char *const BUILD_FLAGS[] = {"image_key", "--image-key", NULL};
+static const char *const RUN_FLAGS[] = {"config_id", "--config-id", "config_svn", "--config-svn", NULL};
+
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--")) return 0;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+        if (cli_is_help(argv[i])) return 1;
     }
     return 0;
 }
@@ -41,7 +46,7 @@ int cmd_new(int argc, char **argv)
     initra_err err;
     if (initfs && !init_ra) return cli_error(CLI_USAGE, "new: --initfs needs --init-ra grpc_ratls|aecs (the initfs runs init)");
     if (initra_instance_new(dir, init_ra, &err) || (initfs && initra_instance_add_initfs(dir, &err)))
-        return cli_err(CLI_USAGE, &err);
+        return cli_err_flags(CLI_USAGE, &err, NEW_FLAGS);
     printf("created %s: edit %s/Occlum.json, put your files in %s/image/, then `initra build %s`\n", dir, dir, dir, dir);
     return CLI_OK;
 }
@@ -70,7 +75,7 @@ int cmd_build(int argc, char **argv)
     }
     if (!dir) return fputs(usage, stderr), CLI_USAGE;
     initra_err err;
-    if (initra_instance_build(dir, &o, &err)) return cli_err(CLI_FAIL, &err);
+    if (initra_instance_build(dir, &o, &err)) return cli_err_flags(CLI_FAIL, &err, BUILD_FLAGS);
     initra_sigstruct s;
     uint8_t *sig;
     size_t n;
@@ -169,7 +174,7 @@ int cmd_run(int argc, char **argv)
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
         "  --config-svn N    CONFIGSVN: 0..65535, decimal (no leading zero) or 0x hex (needs metadata.enable_kss)\n"
         "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return fputs(usage, stdout), CLI_OK;
+    if (argc > 1 && cli_is_help(argv[1])) return fputs(usage, stdout), CLI_OK;
     initra_run_opts o = {.config_svn = -1};
     uint8_t config_id[64];
     initra_err err;
@@ -182,12 +187,12 @@ int cmd_run(int argc, char **argv)
         }
         if (!strcmp(a, "--config-id")) {
             if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_config_id_parse(v, config_id, &err)) return cli_err(CLI_USAGE, &err);
+            if (initra_config_id_parse(v, config_id, &err)) return cli_err_flags(CLI_USAGE, &err, RUN_FLAGS);
             o.config_id = config_id;
         } else if (!strcmp(a, "--config-svn")) {
             uint16_t svn;
             if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_config_svn_parse(v, &svn, &err)) return cli_err(CLI_USAGE, &err);
+            if (initra_config_svn_parse(v, &svn, &err)) return cli_err_flags(CLI_USAGE, &err, RUN_FLAGS);
             o.config_svn = svn;
         } else if (!strcmp(a, "--config")) {
             if (!(o.config_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
@@ -203,7 +208,7 @@ int cmd_run(int argc, char **argv)
     o.argv = argv + i;
     o.argc = argc - i;
     int status = initra_instance_run(&o, &err);
-    if (status < 0) return cli_err(CLI_FAIL, &err);
+    if (status < 0) return cli_err_flags(CLI_FAIL, &err, RUN_FLAGS);
     return status;
 }
 

@@ -29,7 +29,7 @@ int cmd_init(int argc, char **argv)
     if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
     const char *conf = INITRA_INIT_CONF_DEFAULT;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) {
+        if (cli_is_help(argv[i])) {
             printf("usage: initra init [--conf FILE]   (as /bin/init: no arguments)\n"
                    "  Reads FILE (default %s, Occlum's GRPC-RATLS or AECS init_ra_conf.json), attests this\n"
                    "  enclave to the KMS (kms_server, or $%s), verifies the KMS against ra_config, fetches\n"

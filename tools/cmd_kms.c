@@ -1,4 +1,5 @@
 /* initra kms serve: the GRPC-RATLS key server. */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,8 +87,7 @@ static int serve_grpc(const initra_kms_opts *o, initra_kms_held *held, const cha
             else fprintf(stderr, "kms: reloaded %s%s%s\n", o->secrets_path ? o->secrets_path : "",
                          o->clients_path ? " " : "", o->clients_path ? o->clients_path : "");
         }
-        /* Certificates live 24 hours: a fresh one every 12. */
-        if (initra_kms_cert_age(k) > 12 * 3600 && initra_kms_rotate(k, &err)) {
+        if (initra_kms_rotate_if_due(k, &err)) {
             fprintf(stderr, "kms: certificate rotation failed, stopping: %s\n", err.msg);
             initra_kms_stop(k);
             return CLI_FAIL;
@@ -147,25 +147,26 @@ static int serve(int argc, char **argv)
     size_t n_roots = 0;
     const char *vals[9] = {0}; /* secure_flags' values, in order; [7] protocol, [8] --config */
     const char *given = NULL; /* the first security flag given, other than --config */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (!strcmp(a, "--help")) return kms_usage(stdout, CLI_OK);
-        if (!strcmp(a, "--insecure-no-attestation")) {
-            o.insecure_no_attestation = 1;
-            continue;
-        }
-        int f = -1;
-        for (int j = 0; j < 9; j++)
-            if (!strcmp(a, secure_flags[j][0])) f = j;
-        if (f < 0 && strcmp(a, "--listen"))
-            return cli_error(CLI_USAGE, "kms serve: unknown argument '%s'; see `initra kms --help`", a);
-        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        if (f < 0) o.listen = v;
+    /* The option table: secure_flags (values O_SECURE + index), then --listen, --insecure-no-attestation. */
+    enum { O_SECURE = 256, O_LISTEN = 512, O_INSECURE };
+    struct option opts[9 + 4] = {{0}};
+    for (int j = 0; j < 9; j++) opts[j] = (struct option){secure_flags[j][0] + 2, required_argument, NULL, O_SECURE + j};
+    opts[9] = (struct option){"listen", required_argument, NULL, O_LISTEN};
+    opts[10] = (struct option){"insecure-no-attestation", no_argument, NULL, O_INSECURE};
+    opts[11] = (struct option){"help", no_argument, NULL, 'h'};
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:h", opts, "kms serve", "kms")) > 0) {
+        int f = c - O_SECURE;
+        if (c == 'h') return kms_usage(stdout, CLI_OK);
+        else if (c == O_INSECURE) o.insecure_no_attestation = 1;
+        else if (c == O_LISTEN) o.listen = optarg;
         else if (f == 6 && n_roots == INITRA_KMS_MAX_ROOTS) return cli_error(CLI_USAGE, "kms serve: at most 8 --trust-root");
-        else if (f == 6) roots[n_roots++] = v;
-        else vals[f] = v;
-        if (f >= 0 && f != 8 && !given) given = a;
+        else if (f == 6) roots[n_roots++] = optarg;
+        else vals[f] = optarg;
+        if (f >= 0 && f < 8 && !given) given = secure_flags[f][0];
     }
+    if (c < 0) return CLI_USAGE;
     if (!o.listen) return cli_error(CLI_USAGE, "kms serve: --listen HOST:PORT is required");
     /* Inside an enclave (a quote provider answers) the host's argv and environment decide nothing. */
     initra_err err, aerr;
@@ -209,7 +210,7 @@ static int serve(int argc, char **argv)
             return cli_error(CLI_USAGE, "kms serve: give --config FILE or the flags, not both (%s)", given);
         uint8_t *text;
         size_t n;
-        if (initra_kms_read_regular(vals[8], 1u << 20, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
+        if (initra_kms_read_regular(vals[8], INITRA_MAX_CONFIG, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
         int rc = initra_kms_conf_parse((const char *)text, n, vals[8], &conf, &err);
         free(text);
         if (rc) return cli_err(CLI_USAGE, &err);
@@ -258,7 +259,7 @@ int cmd_kms(int argc, char **argv)
     initra_err err;
     /* First: this process holds secrets (and the store's keys). */
     if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
-    if (argc < 2 || !strcmp(argv[1], "--help")) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
+    if (argc < 2 || cli_is_help(argv[1])) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "serve")) return serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "aecs-admin")) return cmd_kms_aecs_admin(argc - 1, argv + 1);
     return cli_error(CLI_USAGE, "kms: unknown subcommand '%s' (serve, aecs-admin)", argv[1]);

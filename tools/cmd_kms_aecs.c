@@ -64,7 +64,7 @@ int cmd_kms_aecs_admin(int argc, char **argv)
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--store")) {
             if (!(store = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        } else if (cli_is_help(argv[i])) {
             return usage(stdout, CLI_OK);
         } else {
             break;
@@ -91,7 +91,7 @@ int cmd_kms_aecs_admin(int argc, char **argv)
         uint8_t *text;
         size_t n;
         initra_aecs_specs specs;
-        if (initra_read_file(args[1], 1u << 20, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
+        if (initra_read_file(args[1], INITRA_MAX_CONFIG, &text, &n, &err)) return cli_err(CLI_USAGE, &err);
         rc = initra_aecs_specs_parse((const char *)text, n, args[1], &specs, &err);
         initra_free_secret(text, n);
         if (rc) return cli_err(CLI_USAGE, &err);

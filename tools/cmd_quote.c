@@ -57,7 +57,7 @@ static int dump(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) as_json = 1;
         else if (!strcmp(argv[i], "--pck")) pck = 1;
-        else if (!strcmp(argv[i], "--help")) return quote_usage(stdout, CLI_OK);
+        else if (cli_is_help(argv[i])) return quote_usage(stdout, CLI_OK);
         else if (argv[i][0] == '-' && argv[i][1]) return cli_error(CLI_USAGE, "quote dump: unknown option %s", argv[i]);
         else if (!file) file = argv[i];
         else return cli_error(CLI_USAGE, "quote dump: one FILE only (got '%s' too)", argv[i]);
@@ -85,7 +85,7 @@ static int dump(int argc, char **argv)
 
 int cmd_quote(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help")) return quote_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
+    if (argc < 2 || cli_is_help(argv[1])) return quote_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "dump")) return dump(argc - 1, argv + 1);
     if (!strcmp(argv[1], "verify")) return cmd_quote_verify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "self")) return cmd_quote_self(argc - 1, argv + 1);

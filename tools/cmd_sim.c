@@ -1,4 +1,5 @@
 /* initra sim init|quote|collateral|root: the simulated SGX platform ($INITRA_SIM_DIR). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,7 @@ static int sim_init(int argc, char **argv)
             if (!(o.tcb_status = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else if (!strcmp(argv[i], "--advisories")) {
             if (!(o.advisories = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--help")) {
+        } else if (cli_is_help(argv[i])) {
             return sim_usage(stdout, CLI_OK);
         } else {
             return cli_error(CLI_USAGE, "sim init: unknown argument '%s'; see `initra sim --help`", argv[i]);
@@ -113,37 +114,45 @@ static void identity_init(identity_opts *o)
     o->id.attributes.xfrm = 0xe7;
 }
 
-/* Consumes argv[*i] (and its value) if it is an identity option: 1 consumed, 0 not an identity option,
- * or -(exit code) on a bad value. */
-static int identity_opt(const char *cmd, identity_opts *o, int argc, char **argv, int *i)
+/* The option tables of `sim quote` and `sim ratls-cert`: the identity options, then each command's own.
+ * An option is added in its table and handled in one switch. */
+enum {
+    O_MRENCLAVE = 256, O_MRSIGNER, O_ISV_PROD_ID, O_ISV_SVN, O_CONFIG_ID, O_CONFIG_SVN, O_FAMILY_ID, O_EXT_PROD_ID,
+    O_DEBUG, O_KSS, O_REPORT_DATA, O_KEY_OUT, O_CERT_OUT, O_FORMAT, O_VALID_HOURS,
+};
+#define IDENTITY_OPTIONS                                                                                        \
+    {"mrenclave", required_argument, NULL, O_MRENCLAVE}, {"mrsigner", required_argument, NULL, O_MRSIGNER},     \
+    {"isv-prod-id", required_argument, NULL, O_ISV_PROD_ID}, {"isv-svn", required_argument, NULL, O_ISV_SVN},   \
+    {"config-id", required_argument, NULL, O_CONFIG_ID}, {"config-svn", required_argument, NULL, O_CONFIG_SVN}, \
+    {"family-id", required_argument, NULL, O_FAMILY_ID},                                                        \
+    {"ext-prod-id", required_argument, NULL, O_EXT_PROD_ID}, {"debug", no_argument, NULL, O_DEBUG},             \
+    {"kss", no_argument, NULL, O_KSS}, {"help", no_argument, NULL, 'h'}
+
+/* Applies identity option c (value v): 1 applied, 0 not an identity option, or -(exit code) on a bad value. */
+static int identity_opt(const char *cmd, identity_opts *o, int c, const char *v)
 {
-    const char *a = argv[*i], *v;
-    if (!strcmp(a, "--debug")) return o->id.attributes.flags |= INITRA_ATTR_DEBUG, 1;
-    if (!strcmp(a, "--kss")) return o->kss = 1, 1;
-    if (strcmp(a, "--mrenclave") && strcmp(a, "--mrsigner") && strcmp(a, "--isv-prod-id") && strcmp(a, "--isv-svn") &&
-        strcmp(a, "--config-id") && strcmp(a, "--config-svn") && strcmp(a, "--family-id") && strcmp(a, "--ext-prod-id"))
-        return 0;
-    if (!(v = cli_optarg(argc, argv, i))) return -CLI_USAGE;
     initra_sgx_report_body *id = &o->id;
     int rc = CLI_OK;
-    if (!strcmp(a, "--mrenclave")) rc = opt_hex(cmd, a, v, id->mr_enclave, 32);
-    else if (!strcmp(a, "--mrsigner")) rc = opt_hex(cmd, a, v, id->mr_signer, 32);
-    else if (!strcmp(a, "--isv-prod-id")) rc = opt_u16(cmd, a, v, &id->isv_prod_id);
-    else if (!strcmp(a, "--isv-svn")) rc = opt_u16(cmd, a, v, &id->isv_svn);
-    else if (!strcmp(a, "--config-svn")) rc = opt_u16(cmd, a, v, &id->config_svn), o->kss = 1;
-    else if (!strcmp(a, "--family-id")) rc = opt_hex(cmd, a, v, id->isv_family_id, 16), o->kss = 1;
-    else if (!strcmp(a, "--ext-prod-id")) rc = opt_hex(cmd, a, v, id->isv_ext_prod_id, 16), o->kss = 1;
-    else { /* --config-id */
-        uint8_t *raw;
-        size_t n;
+    switch (c) {
+    case O_DEBUG: id->attributes.flags |= INITRA_ATTR_DEBUG; break;
+    case O_KSS: o->kss = 1; break;
+    case O_MRENCLAVE: rc = opt_hex(cmd, "--mrenclave", v, id->mr_enclave, 32); break;
+    case O_MRSIGNER: rc = opt_hex(cmd, "--mrsigner", v, id->mr_signer, 32); break;
+    case O_ISV_PROD_ID: rc = opt_u16(cmd, "--isv-prod-id", v, &id->isv_prod_id); break;
+    case O_ISV_SVN: rc = opt_u16(cmd, "--isv-svn", v, &id->isv_svn); break;
+    case O_CONFIG_SVN: rc = opt_u16(cmd, "--config-svn", v, &id->config_svn), o->kss = 1; break;
+    case O_FAMILY_ID: rc = opt_hex(cmd, "--family-id", v, id->isv_family_id, 16), o->kss = 1; break;
+    case O_EXT_PROD_ID: rc = opt_hex(cmd, "--ext-prod-id", v, id->isv_ext_prod_id, 16), o->kss = 1; break;
+    case O_CONFIG_ID: {
         initra_err err;
         o->kss = 1;
-        if (initra_b64_decode(v, &raw, &n, &err))
-            return -cli_error(CLI_USAGE, "sim %s: --config-id '%.80s' is not base64: %s", cmd, v, err.msg);
-        if (n > 64)
-            rc = cli_error(CLI_USAGE, "sim %s: --config-id decodes to %zu bytes; CONFIGID holds at most 64", cmd, n);
-        else memcpy(id->config_id, raw, n); /* zero padded */
-        free(raw);
+        if (initra_config_id_parse(v, id->config_id, &err)) {
+            size_t skip = strncmp(err.msg, "config_id: ", 11) ? 0 : 11;
+            rc = cli_error(CLI_USAGE, "sim %s: --config-id '%.80s': %s", cmd, v, err.msg + skip);
+        }
+        break;
+    }
+    default: return 0;
     }
     return rc == CLI_OK ? 1 : -rc;
 }
@@ -159,18 +168,19 @@ static int sim_quote_cmd(int argc, char **argv)
     uint8_t rd[64] = {0};
     const char *out = NULL;
     int rc;
+    static const struct option opts[] = {IDENTITY_OPTIONS, {"report-data", required_argument, NULL, O_REPORT_DATA},
+                                         {NULL, 0, NULL, 0}};
     identity_init(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help")) return sim_usage(stdout, CLI_OK);
-        if ((rc = identity_opt("quote", &o, argc, argv, &i)) != 0) {
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:ho:", opts, "sim quote", "sim")) > 0) {
+        const char *v = optarg;
+        if (c == 'h') return sim_usage(stdout, CLI_OK);
+        if ((rc = identity_opt("quote", &o, c, v)) != 0) {
             if (rc < 0) return -rc;
             continue;
         }
-        if (strcmp(a, "--report-data") && strcmp(a, "-o"))
-            return cli_error(CLI_USAGE, "sim quote: unknown argument '%s'; see `initra sim --help`", a);
-        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        if (!strcmp(a, "-o")) {
+        if (c == 'o') {
             out = v;
         } else { /* --report-data */
             size_t len = strlen(v);
@@ -179,6 +189,7 @@ static int sim_quote_cmd(int argc, char **argv)
                                             "most 128 (64 bytes)", v, len > 80 ? "..." : "");
         }
     }
+    if (c < 0) return CLI_USAGE;
     if (!out) return cli_error(CLI_USAGE, "sim quote: -o FILE is required (-o - for standard output)");
     identity_finish(&o);
     initra_sim *sim;
@@ -194,17 +205,6 @@ static int sim_quote_cmd(int argc, char **argv)
     return rc;
 }
 
-typedef struct {
-    initra_sim *sim;
-    const initra_sgx_report_body *id;
-} ratls_ctx;
-
-static int ratls_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    ratls_ctx *c = ctx;
-    return initra_sim_quote(c->sim, c->id, rd, q, len, err);
-}
-
 /* sim ratls-cert [identity options] [--format occlum|tcg|occlum+tcg] [--valid-hours N] --key-out K --cert-out C */
 static int sim_ratls_cmd(int argc, char **argv)
 {
@@ -212,35 +212,41 @@ static int sim_ratls_cmd(int argc, char **argv)
     const char *key_out = NULL, *cert_out = NULL;
     int rc, format = INITRA_RATLS_OCCLUM;
     uint16_t hours = 12;
+    static const struct option opts[] = {IDENTITY_OPTIONS,
+                                         {"key-out", required_argument, NULL, O_KEY_OUT},
+                                         {"cert-out", required_argument, NULL, O_CERT_OUT},
+                                         {"format", required_argument, NULL, O_FORMAT},
+                                         {"valid-hours", required_argument, NULL, O_VALID_HOURS},
+                                         {NULL, 0, NULL, 0}};
     identity_init(&o);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--help")) return sim_usage(stdout, CLI_OK);
-        if ((rc = identity_opt("ratls-cert", &o, argc, argv, &i)) != 0) {
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:h", opts, "sim ratls-cert", "sim")) > 0) {
+        const char *v = optarg;
+        if (c == 'h') return sim_usage(stdout, CLI_OK);
+        if ((rc = identity_opt("ratls-cert", &o, c, v)) != 0) {
             if (rc < 0) return -rc;
             continue;
         }
-        if (strcmp(a, "--key-out") && strcmp(a, "--cert-out") && strcmp(a, "--format") && strcmp(a, "--valid-hours"))
-            return cli_error(CLI_USAGE, "sim ratls-cert: unknown argument '%s'; see `initra sim --help`", a);
-        if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        if (!strcmp(a, "--key-out")) key_out = v;
-        else if (!strcmp(a, "--cert-out")) cert_out = v;
-        else if (!strcmp(a, "--valid-hours")) {
-            if ((rc = opt_u16("ratls-cert", a, v, &hours)) != CLI_OK) return rc;
+        if (c == O_KEY_OUT) key_out = v;
+        else if (c == O_CERT_OUT) cert_out = v;
+        else if (c == O_VALID_HOURS) {
+            if ((rc = opt_u16("ratls-cert", "--valid-hours", v, &hours)) != CLI_OK) return rc;
             if (hours == 0 || hours > 24 * 30)
                 return cli_error(CLI_USAGE, "sim ratls-cert: --valid-hours %u: want 1 to 720 (RA-TLS certificates are short-lived)", hours);
         } else if (!(format = initra_ratls_format_parse(v)))
             return cli_error(CLI_USAGE, "sim ratls-cert: --format '%.40s': want occlum, tcg or occlum+tcg", v);
     }
+    if (c < 0) return CLI_USAGE;
     if (!key_out || !cert_out)
         return cli_error(CLI_USAGE, "sim ratls-cert: --key-out FILE and --cert-out FILE are required");
     identity_finish(&o);
     initra_sim *sim;
     if ((rc = open_sim(&sim)) != CLI_OK) return rc;
-    ratls_ctx ctx = {sim, &o.id};
+    initra_sim_quoter ctx = {.sim = sim, .identity = &o.id};
     char *cert = NULL, *key = NULL;
     initra_err err;
-    rc = initra_ratls_create(ratls_quote, &ctx, format, (long)hours * 3600, &cert, &key, &err) ? cli_err(CLI_FAIL, &err)
+    rc = initra_ratls_create(initra_sim_quoter_quote, &ctx, format, (long)hours * 3600, &cert, &key, &err) ? cli_err(CLI_FAIL, &err)
                                                                                                  : CLI_OK;
     initra_sim_close(sim);
     if (rc == CLI_OK && (initra_write_file_atomic(key_out, key, strlen(key), 0600, &err) ||
@@ -258,7 +264,7 @@ static int sim_export(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-o")) {
             if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--help")) {
+        } else if (cli_is_help(argv[i])) {
             return sim_usage(stdout, CLI_OK);
         } else {
             return cli_error(CLI_USAGE, "sim %s: unknown argument '%s'; see `initra sim --help`", argv[0], argv[i]);
@@ -289,7 +295,7 @@ static int sim_mount_cmd(int argc, char **argv)
 {
     const char *key_file = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) return sim_usage(stdout, CLI_OK);
+        if (cli_is_help(argv[i])) return sim_usage(stdout, CLI_OK);
         if (!strcmp(argv[i], "--key-file")) {
             if (!(key_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
         } else {
@@ -315,7 +321,7 @@ int cmd_sim(int argc, char **argv)
 {
     if (argc < 2) return sim_usage(stderr, CLI_USAGE);
     const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) return sim_usage(stdout, CLI_OK);
+    if (cli_is_help(sub)) return sim_usage(stdout, CLI_OK);
     if (!strcmp(sub, "init")) return sim_init(argc - 1, argv + 1);
     if (!strcmp(sub, "quote")) return sim_quote_cmd(argc - 1, argv + 1);
     if (!strcmp(sub, "ratls-cert")) return sim_ratls_cmd(argc - 1, argv + 1);

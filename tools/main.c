@@ -1,4 +1,5 @@
 /* initra: one multi-call binary. `initra COMMAND ...`; invoked as `init`, it runs the init-RA client. */
+#include <getopt.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,47 @@ int cli_error(int code, const char *fmt, ...)
 }
 
 int cli_err(int code, const initra_err *err) { return cli_error(code, "%s", err->msg); }
+
+int cli_err_flags(int code, const initra_err *err, const char *const *map)
+{
+    char msg[sizeof err->msg + 128];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    for (; map[0] && map[1]; map += 2) {
+        size_t n = strlen(map[0]), f = strlen(map[1]);
+        for (char *p = strstr(msg, map[0]); p; p = strstr(p + 1, map[0])) {
+            if ((p != msg && p[-1] != ' ') || (p[n] && p[n] != ' ' && p[n] != ':')) continue;
+            if (strlen(msg) + f - n >= sizeof msg) break;
+            memmove(p + f, p + n, strlen(p + n) + 1);
+            memcpy(p, map[1], f);
+            break;
+        }
+    }
+    return cli_error(code, "%s", msg);
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
+               const char *help)
+{
+    opterr = 0;
+    /* Long options must be spelled out: getopt_long would take an abbreviation (--secret for --secrets). */
+    int next = optind ? optind : 1;
+    if (next < argc && !strncmp(argv[next], "--", 2) && argv[next][2]) {
+        size_t n = strcspn(argv[next] + 2, "=");
+        const struct option *o = opts;
+        while (o->name && !(strlen(o->name) == n && !strncmp(o->name, argv[next] + 2, n))) o++;
+        if (!o->name)
+            return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[next], help), -1;
+    }
+    int c = getopt_long(argc, argv, shortopts, opts, NULL);
+    if (c == ':') return cli_error(CLI_USAGE, "option %s needs a value", argv[optind - 1]), -1;
+    if (c == '?')
+        return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[optind - 1], help),
+               -1;
+    if (c != -1) return c;
+    if (optind < argc)
+        return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[optind], help), -1;
+    return 0;
+}
 
 const char *cli_optarg(int argc, char **argv, int *i)
 {
@@ -67,7 +109,7 @@ int main(int argc, char **argv)
     const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     if (!strcmp(self, "init")) return cmd_init(argc, argv);
     if (argc < 2) return usage(stderr, CLI_USAGE);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return usage(stdout, CLI_OK);
+    if (cli_is_help(argv[1]) || !strcmp(argv[1], "help")) return usage(stdout, CLI_OK);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
     cli_error(CLI_USAGE, "unknown command '%s'; run `initra --help` for the list", argv[1]);

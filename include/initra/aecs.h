@@ -371,9 +371,6 @@ typedef struct {
  * or a policy refusal. The policy is decided before existence, so both look alike to the client. */
 int initra_aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t len, time_t now, uint8_t **resp,
                        size_t *resp_len, initra_err *reply, initra_err *err);
-/* initra_rpc_handler_fn for initra_rpc_server_start (ctx = initra_aecs_server *): method check, then
- * initra_aecs_handle; a refusal is logged as one line on stderr and sent as the status message. */
-void initra_aecs_rpc_handler(void *ctx, const initra_rpc_request *req, initra_rpc_reply *reply);
 
 /* The client side: its key and Passport, how to verify the server's report, and which server to trust
  * (server_policy NULL = any genuine enclave; the caller warns that the server is not pinned). */

@@ -39,6 +39,14 @@ int initra_sim_quote(initra_sim *sim, const initra_sgx_report_body *identity, co
                      uint8_t **quote, size_t *len, initra_err *err);
 /* The collateral bundle (vectors' JSON format), fresh NUL-terminated text. */
 int initra_sim_collateral(initra_sim *sim, char **json, initra_err *err);
+/* A simulated enclave with a fixed identity, for callers that take a quote callback (initra_quote_fn):
+ * pass initra_sim_quoter_quote with a pointer to this struct as its context. */
+typedef struct {
+    initra_sim *sim;
+    const initra_sgx_report_body *identity;
+} initra_sim_quoter;
+int initra_sim_quoter_quote(void *quoter, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                            initra_err *err);
 /* The sim root CA certificate, DER. Fresh buffer. */
 int initra_sim_root_der(initra_sim *sim, uint8_t **der, size_t *len, initra_err *err);
 
@@ -63,6 +71,10 @@ const char *initra_attest_name(const initra_attester *a);
 /* A quote over report_data (64 bytes). Fresh buffer. */
 int initra_attest_quote(initra_attester *a, const uint8_t report_data[64], uint8_t **quote, size_t *len,
                         initra_err *err);
+/* The same with the attester as a void * context: the quote callback (initra_quote_fn) that RA-TLS,
+ * the UA report and the KMS and init clients take. */
+int initra_attest_quote_cb(void *attester, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                           initra_err *err);
 void initra_attest_free(initra_attester *a);
 
 /* Launcher side of the sim descriptor: answers quote requests on fd for a fixed identity (the enclave

@@ -36,8 +36,6 @@ typedef struct {
  * text that is not JSON gives line and column. Sections initra does not use are accepted untouched. */
 int initra_occlum_json_parse(const char *text, size_t len, const char *name, initra_enclave_meta *m,
                              initra_err *err);
-/* Reads and parses a JSON file into a fresh reference; errors give the file, line and column. */
-int initra_json_load_file(const char *path, size_t max, json_t **out, initra_err *err);
 
 /* The 16-byte ISVFAMILYID / ISVEXTPRODID of high:low: bytes 0..7 = low LE, 8..15 = high LE. */
 void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16]);

@@ -69,6 +69,10 @@ int initra_kms_reload(initra_kms *k, initra_err *err);
 int initra_kms_rotate(initra_kms *k, initra_err *err);
 /* Seconds since the current certificate was made. */
 long initra_kms_cert_age(const initra_kms *k);
+/* The rotation schedule: a fresh certificate once the current one is past half its validity (12 h of the
+ * default 24 h). Call it every minute or so. 0 (rotated or not due), or -1 when the rotation failed and
+ * the listener is down: stop the KMS. */
+int initra_kms_rotate_if_due(initra_kms *k, initra_err *err);
 void initra_kms_stop(initra_kms *k);
 
 /* ---- the AECS server (kubetee.Aecs/GetEnclaveSecret, docs/aecs.md) ---- */

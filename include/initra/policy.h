@@ -78,8 +78,4 @@ void initra_secret_policy_free(initra_secret_policy *sp);
 int initra_secret_policy_check(const initra_secret_policy *sp, const char *secret, const initra_evidence *ev,
                                initra_err *why);
 
-/* TCB status names Intel defines, and whether s is one of them. */
-extern const char *const INITRA_TCB_STATUSES[8];
-int initra_tcb_status_known(const char *s);
-
 #endif

@@ -15,6 +15,13 @@ int initra_fail(initra_err *err, const char *fmt, ...) __attribute__((format(pri
 /* Prefixes an existing message: "prefix: old message". Returns -1. */
 int initra_fail_prefix(initra_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- Size limits: the most bytes read from each kind of input (files and messages) ---- */
+#define INITRA_MAX_CONFIG (1u << 20)      /* a configuration, policy or Occlum.json; a PEM key or cert file */
+#define INITRA_MAX_COLLATERAL (16u << 20) /* a collateral bundle; a KMS secrets or clients file */
+#define INITRA_MAX_STORE (64u << 20)      /* the AECS store */
+#define INITRA_MAX_RPC_MESSAGE (4u << 20) /* one gRPC message */
+#define INITRA_MAX_CRL (8u << 20)         /* one CRL, DER */
+
 /* Little-endian reads and writes at an offset the caller has bounds-checked. */
 static inline uint16_t initra_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t initra_le32(const uint8_t *p)
@@ -82,6 +89,28 @@ int initra_check_secret_name(const char *name, const char *where, const char *wh
 /* Copies s into out (size n, always terminated), with bytes outside printable ASCII and backslashes
  * escaped as \xNN and \\, so that untrusted text cannot forge a log line. Returns out. */
 char *initra_escape(const char *s, char *out, size_t n);
+
+/* ---- Strict JSON: the one reader every configuration, policy and store loader uses ----
+ * Duplicate keys are refused; errors name the file, the JSON path and the value. Declared on jansson's
+ * struct json_t so that this header does not pull jansson in. */
+struct json_t;
+/* Parses text as one JSON value. Error: "where:line:column: not valid JSON (reason)", then "; hint"
+ * when hint is not NULL. With INITRA_JSON_SECRET the reason names only the kind of error, never the
+ * text near it (which may be part of a secret). 0 or -1. */
+#define INITRA_JSON_SECRET 1u
+int initra_json_parse(const void *text, size_t len, const char *where, unsigned flags, const char *hint,
+                      struct json_t **out, initra_err *err);
+/* Reads path (at most max bytes) and parses it as above. 0 or -1. */
+int initra_json_load(const char *path, size_t max, struct json_t **out, initra_err *err);
+/* "where: path: VALUE what", VALUE as compact JSON (cut at 100 characters) or "(missing)" when v is
+ * NULL: the error form of every JSON reader. Returns -1. */
+int initra_json_bad(initra_err *err, const char *where, const char *path, const struct json_t *v, const char *what);
+/* The first key of object o that is not in known (NULL-terminated), or NULL when all are known. */
+const char *initra_json_unknown_key(const struct json_t *o, const char *const *known);
+/* The known keys as "a, b, c" into buf. Returns buf. */
+char *initra_json_key_list(const char *const *known, char *buf, size_t n);
+/* v is an integer from min to max: 0 and *out, or -1 (missing, not an integer, out of range). */
+int initra_json_uint(const struct json_t *v, uint64_t min, uint64_t max, uint64_t *out);
 
 /* Zeroizes memory in a way the compiler keeps; frees after zeroizing. */
 void initra_zero(void *p, size_t n);

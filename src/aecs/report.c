@@ -253,7 +253,7 @@ int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, c
     if (s->file) {
         uint8_t *text;
         size_t n;
-        if (initra_read_file(s->file, 16u << 20, &text, &n, err)) return -1;
+        if (initra_read_file(s->file, INITRA_MAX_COLLATERAL, &text, &n, err)) return -1;
         initra_collateral *c = initra_collateral_parse((const char *)text, n, err);
         if (!c) {
             free(text);

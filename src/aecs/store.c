@@ -116,15 +116,8 @@ static int check_data(int type, const char *data, initra_err *err)
 
 static int only_keys(const json_t *o, const char *const *keys, const char *where, const char *path, initra_err *err)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-    {
-        int known = 0;
-        for (size_t i = 0; keys[i]; i++) known |= !strcmp(k, keys[i]);
-        if (!known) return initra_fail(err, "%s: %s: unknown key \"%.64s\"", where, path, k);
-    }
-    return 0;
+    const char *k = initra_json_unknown_key(o, keys);
+    return k ? initra_fail(err, "%s: %s: unknown key \"%.64s\"", where, path, k) : 0;
 }
 
 static const char *get_str(const json_t *o, const char *key, const char *where, const char *path, initra_err *err)
@@ -141,12 +134,10 @@ int initra_aecs_store_from_json(const char *text, size_t len, const char *where,
                                 initra_err *err)
 {
     memset(st, 0, sizeof *st);
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j)
-        return initra_fail(err, "%s: line %d column %d: not valid JSON (%s); restore it from a backup or start a new "
-                                "store",
-                           where, je.line, je.column, je.text);
+    json_t *j;
+    if (initra_json_parse(text, len, where, INITRA_JSON_SECRET, "restore it from a backup or start a new store", &j,
+                          err))
+        return -1;
     static const char *const top_keys[] = {"version", "services", "secrets", NULL};
     const json_t *services = json_object_get(j, "services"), *secrets = json_object_get(j, "secrets");
     int rc = -1;
@@ -247,7 +238,7 @@ int initra_aecs_store_load(const char *path, int allow_missing, initra_aecs_stor
     size_t n;
     struct stat sb;
     if (allow_missing && stat(path, &sb) != 0 && errno == ENOENT) return 0;
-    if (initra_read_file(path, 64u << 20, &buf, &n, err)) return -1;
+    if (initra_read_file(path, INITRA_MAX_STORE, &buf, &n, err)) return -1;
     int rc = initra_aecs_store_from_json((const char *)buf, n, path, st, err);
     initra_free_secret(buf, n);
     return rc;
@@ -562,9 +553,7 @@ int initra_aecs_specs_parse(const char *text, size_t len, const char *where, ini
     while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
     json_t *j;
     if (i < len && text[i] == '{') {
-        json_error_t je;
-        j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-        if (!j) return initra_fail(err, "%s: line %d column %d: not valid JSON (%s)", where, je.line, je.column, je.text);
+        if (initra_json_parse(text, len, where, INITRA_JSON_SECRET, NULL, &j, err)) return -1;
     } else if (!(j = initra_yaml_to_json(text, len, where, err))) {
         return -1;
     }

@@ -180,25 +180,6 @@ done:
     return code;
 }
 
-void initra_aecs_rpc_handler(void *ctx, const initra_rpc_request *req, initra_rpc_reply *reply)
-{
-    initra_err err;
-    if (strcmp(req->method, INITRA_AECS_METHOD)) {
-        reply->code = INITRA_RPC_UNIMPLEMENTED;
-        snprintf(reply->msg, sizeof reply->msg, "unknown method %.200s", req->method);
-        return;
-    }
-    initra_err out;
-    reply->code =
-        initra_aecs_handle(ctx, req->req, req->req_len, time(NULL), &reply->resp, &reply->resp_len, &out, &err);
-    if (reply->code != INITRA_RPC_OK) {
-        char esc[4 * sizeof err.msg];
-        fprintf(stderr, "initra kms (aecs): %s: refused (%s): %s\n", req->peer_addr ? req->peer_addr : "?",
-                initra_rpc_code_name(reply->code), initra_escape(err.msg, esc, sizeof esc));
-        snprintf(reply->msg, sizeof reply->msg, "%s", out.msg);
-    }
-}
-
 /* ---- client ---- */
 
 int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce,

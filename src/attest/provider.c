@@ -545,4 +545,10 @@ int initra_attest_quote(initra_attester *a, const uint8_t report_data[64], uint8
     return 0;
 }
 
+int initra_attest_quote_cb(void *attester, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                           initra_err *err)
+{
+    return initra_attest_quote(attester, report_data, quote, len, err);
+}
+
 void initra_attest_free(initra_attester *a) { free(a); }

@@ -123,7 +123,7 @@ static int read_in(const char *dir, const char *name, uint8_t **out, size_t *n, 
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (initra_read_file(path, 1 << 20, out, n, err))
+    if (initra_read_file(path, INITRA_MAX_CONFIG, out, n, err))
         return initra_fail_prefix(err, "sim platform incomplete (run `initra sim init` to rebuild it)");
     return 0;
 }
@@ -478,6 +478,13 @@ int initra_sim_quote(initra_sim *sim, const initra_sgx_report_body *identity, co
     q.cert_data = (const uint8_t *)sim->chain;
     q.cert_size = (uint32_t)sim->chain_len;
     return initra_quote_v3_encode(&q, quote, len, err);
+}
+
+int initra_sim_quoter_quote(void *quoter, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                            initra_err *err)
+{
+    const initra_sim_quoter *q = quoter;
+    return initra_sim_quote(q->sim, q->identity, report_data, quote, len, err);
 }
 
 int initra_sim_collateral(initra_sim *sim, char **json, initra_err *err)

@@ -212,7 +212,7 @@ static void *load_pem(const char *dir, const char *name, int is_key, initra_err 
     uint8_t *buf;
     size_t n;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (initra_read_file(path, 1 << 20, &buf, &n, err)) return NULL;
+    if (initra_read_file(path, INITRA_MAX_CONFIG, &buf, &n, err)) return NULL;
     BIO *b = BIO_new_mem_buf(buf, (int)n);
     void *obj = !b ? NULL : is_key ? (void *)PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : (void *)PEM_read_bio_X509(b, NULL, NULL, NULL);
     BIO_free(b);

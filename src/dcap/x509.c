@@ -114,7 +114,7 @@ EVP_PKEY *dcap_p256_key(const uint8_t xy[64])
 
 STACK_OF(X509) *dcap_pem_chain(const char *pem, size_t len)
 {
-    if (len > (1u << 20)) return NULL;
+    if (len > INITRA_MAX_CONFIG) return NULL;
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     STACK_OF(X509) *sk = sk_X509_new_null();
     X509 *x;
@@ -176,7 +176,7 @@ int dcap_crl_revoked(const initra_crl *c, const dcap_serial *s)
 initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err)
 {
     const unsigned char *p = der;
-    if (len > (8u << 20)) {
+    if (len > INITRA_MAX_CRL) {
         initra_fail(err, "%s: %zu bytes is too large for a CRL", what, len);
         return NULL;
     }
@@ -366,7 +366,7 @@ int initra_dcap_add_root_file(initra_dcap *d, const char *path, initra_err *err)
 {
     uint8_t *buf;
     size_t n;
-    if (initra_read_file(path, 1u << 20, &buf, &n, err)) return -1;
+    if (initra_read_file(path, INITRA_MAX_CONFIG, &buf, &n, err)) return -1;
     int rc = initra_dcap_add_root_bytes(d, buf, n, err);
     free(buf);
     return rc ? initra_fail_prefix(err, "%s", path) : 0;

@@ -129,19 +129,6 @@ void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16])
     initra_put_le64(out + 8, high);
 }
 
-int initra_json_load_file(const char *path, size_t max, json_t **out, initra_err *err)
-{
-    uint8_t *buf;
-    size_t n;
-    if (initra_read_file(path, max, &buf, &n, err)) return -1;
-    json_error_t je;
-    json_t *j = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &je);
-    free(buf);
-    if (!j) return initra_fail(err, "%s: not valid JSON: line %d column %d: %s", path, je.line, je.column, je.text);
-    *out = j;
-    return 0;
-}
-
 /* The value as compact JSON text for an error message. */
 static const char *show(const json_t *v, char *buf, size_t n)
 {
@@ -163,9 +150,10 @@ static int get_u16(const json_t *o, const char *key, const char *name, const cha
                    initra_err *err)
 {
     const json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+    uint64_t x;
+    if (initra_json_uint(v, 0, 65535, &x))
         return bad(err, name, path, v, v ? "is not an integer from 0 to 65535" : "it must be an integer from 0 to 65535");
-    *out = (uint16_t)json_integer_value(v);
+    *out = (uint16_t)x;
     return 0;
 }
 
@@ -203,15 +191,13 @@ static int get_id(const json_t *meta, const char *key, const char *name, uint64_
     snprintf(path, sizeof path, "metadata.%s", key);
     if (!o) return 0;
     if (!json_is_object(o)) return bad(err, name, path, o, "is not an object with \"high\" and \"low\"");
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        if (strcmp(k, "high") && strcmp(k, "low")) {
-            snprintf(path, sizeof path, "metadata.%s.%.16s", key, k);
-            return initra_fail(err, "%s: %s: unknown key (known: high, low)", name, path);
-        }
+    static const char *const parts[] = {"high", "low", NULL};
+    const char *k = initra_json_unknown_key(o, parts);
+    if (k) {
+        snprintf(path, sizeof path, "metadata.%s.%.16s", key, k);
+        return initra_fail(err, "%s: %s: unknown key (known: high, low)", name, path);
     }
-    const char *parts[2] = {"high", "low"};
+    const json_t *v;
     uint64_t *dst[2] = {high, low};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "metadata.%s.%s", key, parts[i]);
@@ -229,9 +215,8 @@ int initra_occlum_json_parse(const char *text, size_t len, const char *name, ini
                              initra_err *err)
 {
     memset(m, 0, sizeof *m);
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return initra_fail(err, "%s: not valid JSON: line %d column %d: %s", name, je.line, je.column, je.text);
+    json_t *root;
+    if (initra_json_parse(text, len, name, 0, NULL, &root, err)) return -1;
     int rc = -1;
     const json_t *meta = json_object_get(root, "metadata");
     if (!json_is_object(root)) {
@@ -243,16 +228,12 @@ int initra_occlum_json_parse(const char *text, size_t len, const char *name, ini
                                                                      "debuggable (see `initra new`)");
         goto out;
     }
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)meta, k, v) {
-        int known = 0;
-        for (int i = 0; META_KEYS[i]; i++) known |= !strcmp(k, META_KEYS[i]);
-        if (!known) {
-            initra_fail(err, "%s: metadata.%.64s: unknown key (known: product_id, version_number, debuggable, "
-                             "enable_kss, family_id, ext_prod_id)", name, k);
-            goto out;
-        }
+    const char *k = initra_json_unknown_key(meta, META_KEYS);
+    if (k) {
+        char list[160];
+        initra_fail(err, "%s: metadata.%.64s: unknown key (known: %s)", name, k,
+                    initra_json_key_list(META_KEYS, list, sizeof list));
+        goto out;
     }
     if (get_u16(meta, "product_id", name, "metadata.product_id", &m->product_id, err) ||
         get_u16(meta, "version_number", name, "metadata.version_number", &m->version_number, err) ||

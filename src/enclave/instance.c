@@ -34,7 +34,7 @@ int initra_instance_new(const char *dir, const char *init_ra, initra_err *err)
 {
     const char *tmpl = NULL;
     if (init_ra && !(tmpl = initra_init_ra_template(init_ra)))
-        return initra_fail(err, "new: --init-ra '%.40s' is not a known flavour (grpc_ratls or aecs)", init_ra);
+        return initra_fail(err, "new: init_ra '%.40s' is not a known flavour (grpc_ratls or aecs)", init_ra);
     struct stat st;
     if (stat(dir, &st) == 0 && !(S_ISDIR(st.st_mode) && is_empty_dir(dir)))
         return initra_fail(err, "new: %s already exists and is not an empty directory; choose a new path", dir);
@@ -63,7 +63,7 @@ int initra_instance_load(const char *dir, initra_enclave_meta *m, initra_err *er
         return initra_fail(err, "%s is not an enclave instance: %s is missing (create one with `initra new DIR`)", dir, p);
     uint8_t *text;
     size_t n;
-    if (initra_read_file(p, 1 << 20, &text, &n, err)) return -1;
+    if (initra_read_file(p, INITRA_MAX_CONFIG, &text, &n, err)) return -1;
     int rc = initra_occlum_json_parse((const char *)text, n, p, m, err);
     free(text);
     if (rc) return -1;
@@ -164,7 +164,7 @@ static int stage_image(const char *dir, const char *image, const initra_enclave_
     if (have_conf || always_init) {
         json_t *j;
         if (!have_conf) goto link_init;
-        if (initra_json_load_file(conf, 1 << 20, &j, err)) return -1;
+        if (initra_json_load(conf, INITRA_MAX_CONFIG, &j, err)) return -1;
         int obj = json_is_object(j);
         json_decref(j);
         if (!obj) return initra_fail(err, "%s: the top level is not a JSON object", conf);
@@ -200,10 +200,10 @@ static int load_image_key(const char *path, uint8_t key[16], initra_err *err)
 {
     uint8_t *buf;
     size_t n;
-    if (initra_read_file(path, 4096, &buf, &n, err)) return initra_fail_prefix(err, "build: --image-key");
+    if (initra_read_file(path, 4096, &buf, &n, err)) return initra_fail_prefix(err, "build: image_key");
     int rc = initra_image_key_parse(buf, n, key, err);
     initra_free_secret(buf, n);
-    return rc ? initra_fail_prefix(err, "build: --image-key %s", path) : 0;
+    return rc ? initra_fail_prefix(err, "build: image_key %s", path) : 0;
 }
 
 /* Occlum's two stages (tools/occlum:432-434 copies init_ra_conf.json into initfs/etc/;
@@ -275,7 +275,7 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
         if (stage_two(dir, image, &m, o, err) || initra_measure_two_stage(dir, s.enclave_hash, err)) goto out;
     } else {
         if (o->image_key) {
-            initra_fail(err, "build: --image-key needs Occlum's initfs stage: create the instance with `initra new %s "
+            initra_fail(err, "build: image_key needs Occlum's initfs stage: create the instance with `initra new %s "
                              "--init-ra FLAVOUR --initfs`", dir);
             goto out;
         }

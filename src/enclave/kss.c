@@ -12,10 +12,10 @@ int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err)
 {
     uint8_t *raw;
     size_t n;
-    if (initra_b64_decode(b64, &raw, &n, err)) return initra_fail_prefix(err, "--config-id");
+    if (initra_b64_decode(b64, &raw, &n, err)) return initra_fail_prefix(err, "config_id");
     if (n > 64) {
         free(raw);
-        return initra_fail(err, "--config-id: decodes to %zu bytes; CONFIGID holds at most 64 "
+        return initra_fail(err, "config_id: decodes to %zu bytes; CONFIGID holds at most 64 "
                                 "(use `initra config-id FILE` for a 64-byte hash)", n);
     }
     memset(out, 0, 64);
@@ -27,9 +27,9 @@ int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err)
 int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err)
 {
     uint64_t v;
-    if (initra_refuse_leading_zero("--config-svn", s, err)) return -1;
+    if (initra_refuse_leading_zero("config_svn", s, err)) return -1;
     if (initra_parse_uint(s, 65535, &v))
-        return initra_fail(err, "--config-svn: '%.40s' is not a number from 0 to 65535 (decimal, or hex with 0x)", s);
+        return initra_fail(err, "config_svn: '%.40s' is not a number from 0 to 65535 (decimal, or hex with 0x)", s);
     *out = (uint16_t)v;
     return 0;
 }

@@ -26,14 +26,11 @@ static const char *shown(const char *s, char out[41])
  * #[serde(deny_unknown_fields)]; main.rs:141-175: "encrypted" or "integrity-only", nothing else. */
 int initra_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err)
 {
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) {
-        for (char *p = je.text; *p; p++) /* jansson quotes the bytes near the error: keep one line */
-            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f) *p = '?';
-        return initra_fail(err, "%s: line %d column %d: %s; Occlum's build writes {\"image_type\": \"encrypted\"} or "
-                                "{\"image_type\": \"integrity-only\"}", file, je.line, je.column, je.text);
-    }
+    json_t *j;
+    if (initra_json_parse(text, len, file, 0,
+                          "Occlum's build writes {\"image_type\": \"encrypted\"} or {\"image_type\": \"integrity-only\"}",
+                          &j, err))
+        return -1;
     int rc = -1;
     const char *k;
     json_t *v;

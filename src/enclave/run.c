@@ -646,7 +646,7 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
     if (o->argc < 1) return initra_fail(err, "run: no PROG given");
     if (initra_instance_load(o->dir, &m, err)) return -1;
     if ((o->config_id || o->config_svn >= 0) && !m.enable_kss)
-        return initra_fail(err, "run: --config-id and --config-svn need KSS, which %s was built without: set "
+        return initra_fail(err, "run: config_id and config_svn need KSS, which %s was built without: set "
                                 "metadata.enable_kss to true in %s/Occlum.json and run `initra build %s`",
                            o->dir, o->dir, o->dir);
     char p[PATH_MAX];
@@ -666,9 +666,9 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
     size_t config_len = 0;
     if (o->config_file) {
         json_t *j;
-        if (initra_json_load_file(o->config_file, 1 << 20, &j, err)) return -1;
+        if (initra_json_load(o->config_file, INITRA_MAX_CONFIG, &j, err)) return -1;
         json_decref(j);
-        if (initra_read_file(o->config_file, 1 << 20, &config, &config_len, err)) return -1;
+        if (initra_read_file(o->config_file, INITRA_MAX_CONFIG, &config, &config_len, err)) return -1;
         c.config = config;
         c.config_len = config_len;
     }

@@ -247,7 +247,7 @@ static EVP_PKEY *load_pem_key(const char *path, int want_private, initra_err *er
 {
     uint8_t *buf;
     size_t n;
-    if (initra_read_file(path, 1 << 20, &buf, &n, err)) return NULL;
+    if (initra_read_file(path, INITRA_MAX_CONFIG, &buf, &n, err)) return NULL;
     EVP_PKEY *key = NULL;
     OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", NULL, NULL,
                                                            want_private ? EVP_PKEY_KEYPAIR : 0, NULL, NULL);

@@ -12,11 +12,6 @@
 #include "initra/rpc.h"
 #include "internal.h"
 
-static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    return initra_attest_quote(ctx, rd, q, len, err);
-}
-
 typedef struct {
     EVP_PKEY *key;
     initra_err err;
@@ -132,7 +127,7 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
                                     : c->pccs_url      ? c->pccs_url
                                                        : c->ua_dcap_pccs_url,
                                     NULL, 0};
-    if (initra_ua_report_create(attester_quote, a, initra_ua_collateral_from_src, &src, "", pem, &self, err)) {
+    if (initra_ua_report_create(initra_attest_quote_cb, a, initra_ua_collateral_from_src, &src, "", pem, &self, err)) {
         initra_fail_prefix(err, "init: this enclave's Passport report (set ua_env_pccs_url or \"initra\": "
                                 "{\"collateral\"} in %s)",
                            conf_path);

@@ -42,11 +42,6 @@ static int verify_server(void *ctx, const char *pem, initra_err *err)
     return -1;
 }
 
-static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    return initra_attest_quote(ctx, rd, q, len, err);
-}
-
 long init_now_ms(void)
 {
     struct timespec ts;
@@ -204,7 +199,7 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
         goto done;
     }
     init_trace("verifier (roots, collateral)");
-    if (initra_ratls_create(attester_quote, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
+    if (initra_ratls_create(initra_attest_quote_cb, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
                             &cert, &key, err)) goto done;
     init_trace("RA-TLS key, quote and certificate");
     initra_rpc_tls tls = {0, cert, key, verify_server, &sc};

@@ -43,11 +43,7 @@ bad:
 
 static int key_error(initra_err *err, const char *file, const char *path, const json_t *v, const char *what)
 {
-    char *val = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    if (val && strlen(val) > 100) strcpy(val + 96, "...");
-    initra_fail(err, "%s: %s: %s %s", file, path, val ? val : "(missing)", what);
-    free(val);
-    return -1;
+    return initra_json_bad(err, file, path, v, what);
 }
 
 static int get_uint_opt(const char *file, const json_t *o, const char *key, unsigned min, unsigned max,
@@ -58,9 +54,9 @@ static int get_uint_opt(const char *file, const json_t *o, const char *key, unsi
     char path[64], what[96];
     snprintf(path, sizeof path, "initra.%s", key);
     snprintf(what, sizeof what, "is not an integer from %u to %u", min, max);
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return key_error(err, file, path, v, what);
-    *out = (unsigned)json_integer_value(v);
+    uint64_t x;
+    if (initra_json_uint(v, min, max, &x)) return key_error(err, file, path, v, what);
+    *out = (unsigned)x;
     return 0;
 }
 
@@ -81,18 +77,12 @@ static int load_initra_section(const char *file, const json_t *o, initra_init_co
                                         "collateral", "pccs_url", "pccs_ca", "trust_roots", "ratls_format",
                                         "accept_any_enclave", NULL};
     if (!json_is_object(o)) return key_error(err, file, "initra", o, "is not an object");
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        const char *const *p = known;
-        while (*p && strcmp(*p, k)) p++;
-        if (!*p) {
-            char path[160];
-            snprintf(path, sizeof path, "initra.%s", k);
-            return key_error(err, file, path, v, "is not a known key (deadline_ms, initial_backoff_ms, max_backoff_ms, "
-                                                 "call_timeout_ms, collateral, pccs_url, pccs_ca, trust_roots, ratls_format, "
-                                                 "accept_any_enclave)");
-        }
+    const char *k = initra_json_unknown_key(o, known);
+    if (k) {
+        char path[160], list[200], what[240];
+        snprintf(path, sizeof path, "initra.%s", k);
+        snprintf(what, sizeof what, "is not a known key (%s)", initra_json_key_list(known, list, sizeof list));
+        return key_error(err, file, path, json_object_get(o, k), what);
     }
     const json_t *any = json_object_get(o, "accept_any_enclave");
     if (any && !json_is_boolean(any))
@@ -217,7 +207,7 @@ int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err
     size_t n;
     memset(c, 0, sizeof *c);
     /* One read of a regular file: the bytes parsed are the bytes hashed for the config_id binding. */
-    if (initra_read_regular_file(file, 1u << 20, &text, &n, err)) return -1;
+    if (initra_read_regular_file(file, INITRA_MAX_CONFIG, &text, &n, err)) return -1;
     int rc = initra_init_conf_parse((const char *)text, n, file, c, err);
     free(text);
     return rc;
@@ -231,9 +221,8 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
     c->max_backoff_ms = 2000;
     c->call_timeout_ms = 5000;
     if (initra_config_id_of_bytes((const uint8_t *)text, len, c->sha512, err)) return -1;
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", file, je.line, je.column, je.text);
+    json_t *j;
+    if (initra_json_parse(text, len, file, 0, NULL, &j, err)) return -1;
     int rc = -1;
     if (!json_is_object(j)) {
         key_error(err, file, "(top level)", NULL, "is not a JSON object");

@@ -50,7 +50,7 @@ static aecs_cfg *cfg_load(const initra_kms_aecs *k, initra_err *err)
     c->base = (kms_shared){1, cfg_destroy};
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_file(k->store_path, k->pinned ? k->store_sha256 : NULL, k->image_paths, 64u << 20, &text, &n,
+    if (initra_kms_read_file(k->store_path, k->pinned ? k->store_sha256 : NULL, k->image_paths, INITRA_MAX_STORE, &text, &n,
                              err)) {
         initra_fail_prefix(err, "store");
         free(c);
@@ -155,11 +155,6 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
     }
 }
 
-static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    return initra_attest_quote(ctx, rd, q, len, err);
-}
-
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err)
 {
     if (!o->store_path) return initra_fail(err, "kms: --store FILE (made by `initra kms aecs-admin`) is required"), NULL;
@@ -202,7 +197,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     if (!(k->key = initra_aecs_session_key(err)) || !(pem = initra_aecs_rsa_public_pem(k->key, err))) goto fail;
     if (k->attester) {
         initra_ua_collateral_src src = {k->dcap, o->collateral, o->pccs_url, o->collateral_data, o->collateral_len};
-        if (initra_ua_report_create(attester_quote, k->attester, initra_ua_collateral_from_src, &src, "", pem, &k->self,
+        if (initra_ua_report_create(initra_attest_quote_cb, k->attester, initra_ua_collateral_from_src, &src, "", pem, &k->self,
                                     err)) {
             initra_fail_prefix(err, "kms: the server's Passport report");
             goto fail;

@@ -41,11 +41,7 @@ void initra_kms_conf_free(initra_kms_conf *c)
 /* "<where>: <key>: <value> <what>", the value shortened. */
 static int bad(initra_err *err, const char *where, const char *key, const json_t *v, const char *what)
 {
-    char *val = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    if (val && strlen(val) > 100) strcpy(val + 96, "...");
-    initra_fail(err, "%s: %s: %s %s", where, key, val ? val : "(missing)", what);
-    free(val);
-    return -1;
+    return initra_json_bad(err, where, key, v, what);
 }
 
 static const char *const host_dirs[] = {"/proc", "/dev", "/sys", "/host", NULL};
@@ -202,9 +198,9 @@ static int parse_uint(const char *where, const char *key, const json_t *v, unsig
 {
     char what[64];
     snprintf(what, sizeof what, "is not an integer from 1 to %u", max);
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > (json_int_t)max)
-        return bad(err, where, key, v, what);
-    *out = (unsigned)json_integer_value(v);
+    uint64_t x;
+    if (initra_json_uint(v, 1, max, &x)) return bad(err, where, key, v, what);
+    *out = (unsigned)x;
     return 0;
 }
 
@@ -286,9 +282,8 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
 int initra_kms_conf_parse(const char *text, size_t len, const char *where, initra_kms_conf *c, initra_err *err)
 {
     memset(c, 0, sizeof *c);
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!j) return initra_fail(err, "%s: line %d, column %d: %s", where, je.line, je.column, je.text);
+    json_t *j;
+    if (initra_json_parse(text, len, where, 0, NULL, &j, err)) return -1;
     int rc = parse_obj(where, j, c, err);
     json_decref(j);
     if (rc) initra_kms_conf_free(c);
@@ -315,7 +310,7 @@ int initra_kms_conf_load_enclave(initra_attester *a, initra_kms_conf *c, char *w
     snprintf(where, where_size, "%s", path);
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_regular(path, 1u << 20, &text, &n, err))
+    if (initra_kms_read_regular(path, INITRA_MAX_CONFIG, &text, &n, err))
         return initra_fail_prefix(err, "kms: inside an enclave the configuration is %s (%s; docs/kms.md)", path,
                                   bound ? "attached by `initra run --config`, bound by CONFIGID"
                                         : "in the measured image");
@@ -365,7 +360,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     memset(h, 0, sizeof *h);
     for (size_t i = 0; i < c->n_trust_roots; i++) {
         const initra_kms_file_ref *r = &c->trust_roots[i];
-        if (initra_kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, 1u << 20, &h->root_data[i],
+        if (initra_kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, INITRA_MAX_CONFIG, &h->root_data[i],
                                  &h->root_lens[i], err)) {
             initra_kms_held_free(h);
             return initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
@@ -373,7 +368,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     }
     if (c->collateral.path &&
         initra_kms_read_file(c->collateral.path, c->collateral.pinned ? c->collateral.sha256 : NULL, image_paths,
-                             16u << 20, &h->collateral, &h->collateral_len, err)) {
+                             INITRA_MAX_COLLATERAL, &h->collateral, &h->collateral_len, err)) {
         initra_kms_held_free(h);
         return initra_fail_prefix(err, "kms: collateral");
     }

@@ -21,7 +21,7 @@ int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err 
     memset(s, 0, sizeof *s);
     uint8_t *text;
     size_t n;
-    if (initra_read_file(path, 16u << 20, &text, &n, err)) return -1;
+    if (initra_read_file(path, INITRA_MAX_COLLATERAL, &text, &n, err)) return -1;
     int rc = initra_kms_secrets_parse((const char *)text, n, path, s, err);
     initra_free_secret(text, n);
     return rc;
@@ -30,14 +30,9 @@ int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err 
 int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err)
 {
     memset(s, 0, sizeof *s);
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    /* jansson's text quotes the bytes near the error, which may be part of a secret value: only its
-     * position and kind are reported. */
-    if (!j)
-        return initra_fail(err, "%s: line %d, column %d: not valid JSON (%s); fix the file", path, je.line, je.column,
-                           json_error_code(&je) == json_error_duplicate_key ? "a secret name appears twice"
-                                                                             : "syntax error or bad string");
+    json_t *j;
+    /* Only the error's position and kind are reported: the text near it may be part of a secret. */
+    if (initra_json_parse(text, len, path, INITRA_JSON_SECRET, "fix the file", &j, err)) return -1;
     int rc = 0;
     if (!json_is_object(j)) {
         rc = initra_fail(err, "%s: is not a JSON object of secret names to base64 values", path);

@@ -53,13 +53,12 @@ static json_t *load_json_pinned(const char *key, const char *path, const uint8_t
 {
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_file(path, sha256, image_paths, 16u << 20, &text, &n, err)) {
+    if (initra_kms_read_file(path, sha256, image_paths, INITRA_MAX_COLLATERAL, &text, &n, err)) {
         initra_fail_prefix(err, "%s", key);
         return NULL;
     }
-    json_error_t je;
-    json_t *j = json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, &je);
-    if (!j) initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
+    json_t *j = NULL;
+    initra_json_parse(text, n, path, 0, NULL, &j, err);
     free(text);
     return j;
 }
@@ -74,7 +73,7 @@ static kms_config *config_load(initra_kms *k, initra_err *err)
     if (k->secrets_path) {
         uint8_t *text;
         size_t n;
-        if (initra_kms_read_file(k->secrets_path, k->o.secrets_sha256, img, 16u << 20, &text, &n, err)) {
+        if (initra_kms_read_file(k->secrets_path, k->o.secrets_sha256, img, INITRA_MAX_COLLATERAL, &text, &n, err)) {
             initra_fail_prefix(err, "secrets");
             goto fail;
         }
@@ -226,17 +225,15 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
     ratls__secret_request__free_unpacked(req, NULL);
 }
 
-static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    return initra_attest_quote(ctx, rd, q, len, err);
-}
+/* Our RA-TLS certificate's validity in seconds: the option, or 24 hours. */
+static long cert_validity(const initra_kms *k) { return k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600; }
 
 static int start_server(initra_kms *k, initra_err *err)
 {
     char *cert = NULL, *key = NULL;
-    long secs = k->o.cert_seconds > 0 ? k->o.cert_seconds : 24 * 3600;
+    long secs = cert_validity(k);
     int fmt = k->o.ratls_format ? k->o.ratls_format : INITRA_RATLS_DEFAULT_FORMAT;
-    if (initra_ratls_create(k->attester ? attester_quote : NULL, k->attester, fmt, secs, &cert, &key, err))
+    if (initra_ratls_create(k->attester ? initra_attest_quote_cb : NULL, k->attester, fmt, secs, &cert, &key, err))
         return -1;
     initra_rpc_server_opts so = {
         .listen = k->listen,
@@ -314,6 +311,11 @@ fail:
 
 int initra_kms_port(const initra_kms *k) { return initra_rpc_server_port(k->server); }
 long initra_kms_cert_age(const initra_kms *k) { return (long)(time(NULL) - k->cert_made); }
+
+int initra_kms_rotate_if_due(initra_kms *k, initra_err *err)
+{
+    return initra_kms_cert_age(k) > cert_validity(k) / 2 ? initra_kms_rotate(k, err) : 0;
+}
 
 int initra_kms_rotate(initra_kms *k, initra_err *err)
 {

@@ -3,20 +3,10 @@
  * JSON path and the value); checking reports the closest entry and the field that failed. */
 #include "initra/policy.h"
 
+#include "initra/dcap.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-const char *const INITRA_TCB_STATUSES[8] = {
-    "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-    "OutOfDate", "OutOfDateConfigurationNeeded", "Revoked",             "TcbNotSupported",
-};
-
-int initra_tcb_status_known(const char *s)
-{
-    for (size_t i = 0; i < 8; i++)
-        if (!strcmp(s, INITRA_TCB_STATUSES[i])) return 1;
-    return 0;
-}
 
 enum {
     F_MRENCLAVE = 1 << 0, F_MRSIGNER = 1 << 1, F_PRODID = 1 << 2, F_MIN_ISVSVN = 1 << 3, F_CONFIGID = 1 << 4,
@@ -75,12 +65,9 @@ static void set_warning(char *out, size_t n, const char *where)
 
 static int bad(ctx *c, const char *key, const json_t *v, const char *what)
 {
-    char *val = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    if (val && strlen(val) > 80) strcpy(val + 76, "...");
-    int rc = initra_fail(c->err, "%s: %s%s%s: %s %s", c->where, c->path, c->path[0] && key ? "." : "", key ? key : "",
-                         val ? val : "(missing)", what);
-    free(val);
-    return rc;
+    char path[160];
+    snprintf(path, sizeof path, "%s%s%s", c->path, c->path[0] && key ? "." : "", key ? key : "");
+    return initra_json_bad(c->err, c->where, path, v, what);
 }
 
 static int get_hex(ctx *c, const json_t *o, const char *key, uint8_t *out, size_t n)
@@ -97,18 +84,19 @@ static int get_hex(ctx *c, const json_t *o, const char *key, uint8_t *out, size_
 static int get_u16(ctx *c, const json_t *o, const char *key, uint16_t *out)
 {
     const json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
-        return bad(c, key, v, "is not an integer from 0 to 65535");
-    *out = (uint16_t)json_integer_value(v);
+    uint64_t x;
+    if (initra_json_uint(v, 0, 65535, &x)) return bad(c, key, v, "is not an integer from 0 to 65535");
+    *out = (uint16_t)x;
     return 0;
 }
 
 static int get_u32(ctx *c, const json_t *o, const char *key, uint32_t *out)
 {
     const json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 4294967295LL)
+    uint64_t x;
+    if (initra_json_uint(v, 0, UINT32_MAX, &x))
         return bad(c, key, v, "is not an integer from 0 to 4294967295 (a tcbEvaluationDataNumber such as 17)");
-    *out = (uint32_t)json_integer_value(v);
+    *out = (uint32_t)x;
     return 0;
 }
 
@@ -130,13 +118,13 @@ static int get_statuses(ctx *c, const json_t *o, const char *key, entry *e)
     const json_t *s;
     json_array_foreach(v, i, s) {
         const char *name = json_string_value(s);
-        if (!name || !initra_tcb_status_known(name))
+        int st = name ? initra_tcb_status_from_name(name) : -1;
+        if (st < 0)
             return bad(c, key, s, "is not a TCB status (UpToDate, SWHardeningNeeded, ConfigurationNeeded, "
                                   "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)");
-        if (!strcmp(name, "Revoked") || !strcmp(name, "TcbNotSupported"))
+        if (st == INITRA_TCB_REVOKED || st == INITRA_TCB_NOT_SUPPORTED)
             return bad(c, key, s, "can never be accepted: the platform is not trustworthy");
-        for (size_t k = 0; k < 8; k++)
-            if (!strcmp(name, INITRA_TCB_STATUSES[k])) e->statuses[e->n_statuses++] = INITRA_TCB_STATUSES[k];
+        e->statuses[e->n_statuses++] = initra_tcb_status_name(st);
     }
     return 0;
 }
@@ -159,30 +147,19 @@ static int get_advisories(ctx *c, const json_t *o, const char *key, entry *e)
 
 static int check_keys(ctx *c, const json_t *o, const char *const *allowed)
 {
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        int known = 0;
-        for (const char *const *a = allowed; *a; a++) known |= !strcmp(key, *a);
-        if (!known) {
-            char what[300] = "is not a known key; known keys:";
-            for (const char *const *a = allowed; *a; a++) {
-                strncat(what, " ", sizeof what - strlen(what) - 1);
-                strncat(what, *a, sizeof what - strlen(what) - 1);
-            }
-            char path[160];
-            snprintf(path, sizeof path, "%s%s%s", c->path, c->path[0] ? "." : "", key);
-            return initra_fail(c->err, "%s: %s %s", c->where, path, what);
-        }
-    }
-    return 0;
+    const char *key = initra_json_unknown_key(o, allowed);
+    if (!key) return 0;
+    char list[300], path[160];
+    snprintf(path, sizeof path, "%s%s%s", c->path, c->path[0] ? "." : "", key);
+    return initra_fail(c->err, "%s: %s is not a known key; known keys: %s", c->where, path,
+                       initra_json_key_list(allowed, list, sizeof list));
 }
 
 static void set_default_statuses(entry *e, int occlum)
 {
-    e->statuses[0] = INITRA_TCB_STATUSES[0];
+    e->statuses[0] = initra_tcb_status_name(INITRA_TCB_UP_TO_DATE);
     e->n_statuses = 1;
-    if (occlum) e->statuses[e->n_statuses++] = INITRA_TCB_STATUSES[1];
+    if (occlum) e->statuses[e->n_statuses++] = initra_tcb_status_name(INITRA_TCB_SW_HARDENING_NEEDED);
 }
 
 /* An entry of initra's format. */
@@ -363,19 +340,10 @@ initra_policy *initra_policy_from_json(const json_t *j, const char *where, initr
 
 const char *initra_policy_warning(const initra_policy *p) { return p && p->warning[0] ? p->warning : NULL; }
 
-/* A JSON file; a syntax error names the line and column. */
-static json_t *load_json(const char *path, initra_err *err)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!j) initra_fail(err, "%s: line %d, column %d: %s", path, je.line, je.column, je.text);
-    return j;
-}
-
 initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
 {
-    json_t *j = load_json(path, err);
-    if (!j) return NULL;
+    json_t *j;
+    if (initra_json_load(path, INITRA_MAX_CONFIG, &j, err)) return NULL;
     initra_policy *p = initra_policy_from_json_opts(j, path, o, err);
     json_decref(j);
     return p;
@@ -610,8 +578,8 @@ initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char
 
 initra_secret_policy *initra_secret_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
 {
-    json_t *j = load_json(path, err);
-    if (!j) return NULL;
+    json_t *j;
+    if (initra_json_load(path, INITRA_MAX_CONFIG, &j, err)) return NULL;
     initra_secret_policy *sp = initra_secret_policy_from_json_opts(j, path, o, err);
     json_decref(j);
     return sp;

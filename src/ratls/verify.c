@@ -56,7 +56,7 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
     } else if (o->collateral) {
         uint8_t *text;
         size_t n;
-        if (initra_read_file(o->collateral, 16u << 20, &text, &n, err)) goto fail;
+        if (initra_read_file(o->collateral, INITRA_MAX_COLLATERAL, &text, &n, err)) goto fail;
         v->bundle = initra_dcap_collateral(v->dcap, (const char *)text, n, err);
         free(text);
         if (!v->bundle) {

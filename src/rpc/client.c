@@ -9,7 +9,7 @@
 
 #include "rpc/rpc_internal.h"
 
-#define MAX_MESSAGE (4 << 20)
+#define MAX_MESSAGE INITRA_MAX_RPC_MESSAGE
 
 struct initra_rpc_client {
     grpc_channel *channel;

@@ -15,7 +15,7 @@
 #include "rpc/rpc_internal.h"
 
 #define MAX_THREADS 256
-#define MAX_MESSAGE (4 << 20)
+#define MAX_MESSAGE INITRA_MAX_RPC_MESSAGE
 
 enum { PHASE_ACCEPT, PHASE_RECV, PHASE_SENT };
 

@@ -49,7 +49,7 @@ check_fails "secret_config.json: bad base64 value named without its characters" 
   "$INITRA" kms serve --listen 127.0.0.1:0 --insecure-no-attestation --clients "$S/dynamic_config.json" --secrets "$S/b64_secrets.json"
 grep -q '!' "$T/err" && not_ok "the error echoes a character of the secret: $(cat "$T/err")" || ok "no character of the bad value in the error"
 printf '{"k": "TOPSECRETVALUE\001"}' >"$S/ctl_value.json"
-check_fails "secret_config.json: a control character in a value" 1 'ctl_value.json: line 1, column [0-9]+: not valid JSON' \
+check_fails "secret_config.json: a control character in a value" 1 'ctl_value.json:1:[0-9]+: not valid JSON' \
   "$INITRA" kms serve --listen 127.0.0.1:0 --insecure-no-attestation --clients "$S/dynamic_config.json" --secrets "$S/ctl_value.json"
 grep -q 'TOPSECRET' "$T/err" && not_ok "the JSON error echoes the secret: $(cat "$T/err")" || ok "the JSON error carries no part of the value"
 # init: a key name with a control character in init_ra_conf.json.

@@ -67,7 +67,7 @@ static void test_config(void)
          "Occlum.json: metadata.enable_ksss: unknown key"},
         {"{\"metadata\":{\"product_id\":0,\"version_number\":0,\"debuggable\":true},\"config_binding\":\"config_id\"}",
          "needs metadata.enable_kss: true"},
-        {"{\n  \"metadata\": {\n    \"product_id\": 0,,\n", "Occlum.json: not valid JSON: line 3 column 21"},
+        {"{\n  \"metadata\": {\n    \"product_id\": 0,,\n", "Occlum.json:3:21: not valid JSON"},
         {"{}", "Occlum.json: metadata: missing"},
         {"[1]", "Occlum.json: the top level is not a JSON object"},
     };
@@ -91,7 +91,7 @@ static void test_kss_options(void)
     free(b64);
     CHECK(initra_config_id_parse("aGVsbG8", id, &err) == 0 && memcmp(id, "hello", 5) == 0 && id[5] == 0 && id[63] == 0,
           "padding optional, zero padded");
-    CHECK(initra_config_id_parse("aGV*bG8=", id, &err) == -1 && strstr(err.msg, "--config-id: character '*' at position 3"),
+    CHECK(initra_config_id_parse("aGV*bG8=", id, &err) == -1 && strstr(err.msg, "config_id: character '*' at position 3"),
           "bad character refused: %s", err.msg);
     uint16_t svn;
     CHECK(initra_config_svn_parse("0x12ab", &svn, &err) == 0 && svn == 4779, "0x12ab = 4779");

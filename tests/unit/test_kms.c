@@ -17,11 +17,6 @@ static initra_sim *sim;
 static initra_sgx_report_body kms_id, client_id;
 static char *seen_server_cert;
 
-static int client_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
-{
-    return initra_sim_quote(sim, &client_id, rd, q, len, err);
-}
-
 static int remember_server(void *ctx, const char *pem, initra_err *err)
 {
     free(seen_server_cert);
@@ -100,7 +95,8 @@ int main(void)
     CHECK(k != NULL, "KMS starts with the sim quote provider: %s", k ? "" : err.msg);
     if (!k) CHECK_DONE();
     char *cert, *key;
-    CHECK(initra_ratls_create(client_quote, NULL, INITRA_RATLS_OCCLUM, 3600, &cert, &key, &err) == 0, "client cert");
+    initra_sim_quoter client = {.sim = sim, .identity = &client_id};
+    CHECK(initra_ratls_create(initra_sim_quoter_quote, &client, INITRA_RATLS_OCCLUM, 3600, &cert, &key, &err) == 0, "client cert");
     int port = initra_kms_port(k);
     char *s1 = fetch(port, cert, key, &err);
     CHECK(s1 && !strcmp(s1, "\"b25l\""), "fetch before rotation: %s", s1 ? s1 : err.msg);
@@ -108,6 +104,8 @@ int main(void)
     CHECK(initra_kms_rotate(k, &err) == 0 && initra_kms_port(k) == port, "rotation keeps port %d: %s", port,
           err.msg);
     CHECK(initra_kms_cert_age(k) <= 1, "certificate age restarts at 0");
+    CHECK(initra_kms_rotate_if_due(k, &err) == 0 && initra_kms_port(k) == port && initra_kms_cert_age(k) <= 1,
+          "a fresh certificate is not due for rotation: %s", err.msg);
     char *s2 = fetch(port, cert, key, &err);
     CHECK(s2 && !strcmp(s2, "\"b25l\""), "fetch after rotation: %s", s2 ? s2 : err.msg);
     CHECK(cert_before && seen_server_cert && strcmp(cert_before, seen_server_cert) != 0,
