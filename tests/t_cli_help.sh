@@ -1,6 +1,7 @@
 # Every command and subcommand answers -h and --help with its usage on stdout and exit 0, and writes
 # nothing to stderr. (`quote verify` is left out until its front-end, being rewritten for the PCCS, has -h.)
 . tests/lib.sh
+plan 43
 
 for c in "" quote "quote dump" "quote self" sim "sim init" "sim quote" "sim collateral" "sim root" "sim ratls-cert" \
   new build run print kms "kms serve" "kms aecs-admin" init config-id; do
