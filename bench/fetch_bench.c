@@ -18,6 +18,7 @@
 #include "initra/policy.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
+#include "initra/sim.h"
 #include "ratls.pb-c.h"
 
 static initra_sim *sim;

@@ -8,6 +8,7 @@
 #include "initra/enclave.h"
 #include "initra/attest.h"
 #include "initra/ratls.h"
+#include "initra/sim.h"
 
 static int sim_usage(FILE *f, int code)
 {

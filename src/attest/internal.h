@@ -1,6 +1,4 @@
-/* Internal to attest (and its tests): socket I/O for the sim descriptor protocol (documented in
- * include/initra/attest.h), shared by the client (provider.c) and the server (simfd_serve.c), and
- * checks shared by every provider. */
+/* Internal to attest (and its tests): checks shared by every provider. */
 #ifndef INITRA_ATTEST_INTERNAL_H
 #define INITRA_ATTEST_INTERNAL_H
 
@@ -9,14 +7,6 @@
 
 #include "initra/attest.h"
 #include "initra/util.h"
-
-/* Reads up to n bytes, retrying on EINTR and short reads, stopping early only at EOF. 0 with *got
- * (== n unless the peer closed), or -1 on a socket error. */
-int initra_simfd_recv_exact(int fd, void *buf, size_t n, size_t *got, initra_err *err);
-/* Writes all n bytes (MSG_NOSIGNAL: a closed peer is an error, never SIGPIPE). 0 or -1. */
-int initra_simfd_send_all(int fd, const void *buf, size_t n, initra_err *err);
-/* Checks fd is an open, connected AF_UNIX SOCK_STREAM socket. 0 or -1 naming what it is instead. */
-int initra_simfd_check_socket(int fd, initra_err *err);
 
 /* A provider's quote must parse (SGX or TDX) and carry the report_data that was asked for: a stale or
  * crossed quote is refused. who names the provider and path for the message. 0 or -1. */

@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 typedef struct {
     const initra_run_opts *o;

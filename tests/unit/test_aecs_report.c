@@ -10,6 +10,7 @@
 #include "check.h"
 #include "initra/aecs.h"
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 static int debug_enclave;
 

@@ -8,6 +8,7 @@
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
+#include "initra/sim.h"
 #include "sim_serve.h"
 
 static initra_sim *sim;

@@ -10,6 +10,7 @@
 #include "initra/attest.h"
 #include "initra/kms.h"
 #include "initra/rpc.h"
+#include "initra/sim.h"
 #include "ratls.pb-c.h"
 #include "sim_serve.h"
 

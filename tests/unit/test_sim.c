@@ -22,6 +22,7 @@
 #include "check.h"
 #include "initra/attest.h"
 #include "initra/dcap.h"
+#include "initra/sim.h"
 
 /* ECDSA P-256 SHA-256 check of a raw r||s signature. */
 static int verify_rs(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t rs[64])
