@@ -13,8 +13,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "initra/attest.h"
 #include "initra/dcap.h"
-#include "initra/ratls.h"
 #include "initra/rpc.h"
 #include "initra/sgx.h"
 #include "initra/util.h"

@@ -19,6 +19,11 @@
  * INITRA_OCCLUM_DEV, INITRA_TSM_DIR (fake trees for tests). */
 #define INITRA_SIM_FD_ENV "INITRA_SIM_FD"
 
+/* Produces a quote over 64 bytes of report data: what RA-TLS, AECS reports and the servers take, made
+ * from an attester, the sim platform or a test's own source. */
+typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                               initra_err *err);
+
 typedef struct initra_attester initra_attester;
 
 /* Finds the provider: a hardware one at its fixed place (Gramine, Occlum, configfs-tsm, in that order),

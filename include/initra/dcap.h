@@ -4,12 +4,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "initra/sgx.h"
 #include "initra/util.h"
+
+/* ---- rendering a parsed quote (`initra quote dump`) ---- */
+/* Human-readable dump, aligned and labelled. */
+void initra_quote_print(FILE *out, const initra_quote *q);
+/* The quote's fields as a JSON object (keys as `initra quote dump --json`); new reference. */
+json_t *initra_quote_to_json(const initra_quote *q);
 
 /* ---- PCK certificate SGX extension (OID 1.2.840.113741.1.13.1) ---- */
 #define INITRA_OID_SGX_EXT "1.2.840.113741.1.13.1"

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "initra/sgx.h"
@@ -177,26 +178,6 @@ EVP_PKEY *initra_dev_key_load_or_create(char *path_out, size_t n, int *created, 
 int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
                                    initra_sgx_report_body *id);
 
-/* --config-id: standard base64 (padding optional) of at most 64 bytes, zero padded to 64. */
-int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err);
-/* --config-svn: decimal without leading zeros, or 0x hex; 0..65535 (see initra_refuse_leading_zero). */
-int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err);
-
-/* CONFIGID of files: one file = SHA-512 of its bytes (so `sha512sum` agrees); several = SHA-512 over
- * each file's u64le length followed by its bytes, in order. */
-int initra_config_id_of_files(const char *const *paths, size_t n, uint8_t out[64], initra_err *err);
-/* SHA-512 of one configuration's bytes: its CONFIGID as above. 0 or -1. */
-int initra_config_id_of_bytes(const uint8_t *bytes, size_t n, uint8_t out[64], initra_err *err);
-/* The enclave-side check of the config_id binding, on the SHA-512 of the very bytes that were parsed
- * (never a second read of a path: a FIFO or a file swapped in between would serve other bytes). name
- * says where they came from. 0 if sha512 == config_id; -1 with an error naming both values. */
-int initra_config_id_compare(const char *name, const uint8_t sha512[64], const uint8_t config_id[64],
-                             initra_err *err);
-/* The same for a file that is not parsed from the same buffer: read once (a regular file only, see
- * initra_read_regular_file), hashed, compared. A caller that also parses the file reads it with
- * initra_read_regular_file, parses and hashes that buffer, and uses initra_config_id_compare. */
-int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err);
-
 typedef struct {
     const char *dir;
     const uint8_t *config_id; /* NULL = none given (zeros) */
@@ -210,8 +191,5 @@ typedef struct {
  * status to use (PROG's, or /bin/init's when init fails), or -1 with err when nothing was started or
  * the launch failed. */
 int initra_instance_run(const initra_run_opts *o, initra_err *err);
-
-/* The measured file telling the enclave's /bin/init how init_ra_conf.json is bound. */
-#define INITRA_BINDING_FILE "/etc/initra/config_binding"
 
 #endif

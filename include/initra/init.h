@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include "initra/aecs.h"
-#include "initra/enclave.h"
 #include "initra/policy.h"
 #include "initra/util.h"
 

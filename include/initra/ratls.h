@@ -19,13 +19,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
 #include <time.h>
 
 #include <openssl/x509.h>
 
+#include "initra/attest.h"
 #include "initra/sgx.h"
-
 #include "initra/util.h"
 
 #define INITRA_OID_RATLS_OCCLUM "1.2.840.113741.1"
@@ -54,10 +53,6 @@ const char *initra_ratls_format_short(int format);
 /* Gramine-made certificates (any with the legacy extension): Gramine's verifier ignores their validity
  * dates (its defaults are 2001-01-01..2030-12-31, settable by the attester), so initra does too. */
 int initra_ratls_format_is_gramine(int format);
-
-/* Produces a quote over 64 bytes of report data (an attester, the sim platform, ...). */
-typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote, size_t *len,
-                               initra_err *err);
 
 /* A fresh EC P-256 key and a self-signed certificate valid from now-5min to now+valid_seconds, carrying
  * quotes from quote_fn in `format` (OCCLUM, TCG, or OCCLUM_TCG: two quotes, each binding the key);

@@ -1,7 +1,7 @@
 /* init_ra_conf.json (GRPC-RATLS schema) and all-or-nothing secret files. */
 #include "initra/init.h"
-#include "initra/enclave.h"
 #include "initra/ratls.h"
+#include "initra/sgx.h"
 
 #include <errno.h>
 #include <fcntl.h>

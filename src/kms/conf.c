@@ -15,7 +15,6 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "initra/enclave.h"
 #include "initra/sgx.h"
 
 static void ref_free(initra_kms_file_ref *r)
