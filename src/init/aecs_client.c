@@ -10,7 +10,7 @@
 #include "initra/aecs.h"
 #include "initra/dcap.h"
 #include "initra/rpc.h"
-#include "internal.h"
+#include "init/internal.h"
 
 static int attester_quote(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
 {

@@ -11,7 +11,7 @@
 #include "initra/init.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
-#include "internal.h"
+#include "init/internal.h"
 #include "ratls.pb-c.h"
 
 #define GETSECRET "/ratls.GrSecret/GetSecret"

@@ -11,7 +11,7 @@
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
-#include "internal.h"
+#include "kms/internal.h"
 #include "aecs.pb-c.h"
 
 typedef struct {

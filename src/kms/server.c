@@ -11,7 +11,7 @@
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include <jansson.h>
-#include "internal.h"
+#include "kms/internal.h"
 #include "ratls.pb-c.h"
 
 #define GETSECRET "/ratls.GrSecret/GetSecret"
