@@ -39,21 +39,6 @@ int initra_attest_quote(initra_attester *a, const uint8_t report_data[64], uint8
                         initra_err *err);
 void initra_attest_free(initra_attester *a);
 
-/* Explicit constructors (detection uses them; tests call them with their own paths):
- *   sim_fd: fd must be a connected AF_UNIX SOCK_STREAM socket served by initra_sim_serve_fd. The fd is
- *           inherited and stays open after initra_attest_free (other programs of the enclave use it).
- *   gramine: dir is Gramine's /dev/attestation; its attestation_type must be "dcap".
- *   occlum: dev is Occlum's /dev/sgx (opened per quote).
- *   tsm: dir is configfs-tsm's report directory; entry NULL makes a unique entry per quote and removes
- *        it afterwards, a name uses that entry (created if missing, then removed; kept if it existed). */
-initra_attester *initra_attest_sim_fd(int fd, initra_err *err);
-initra_attester *initra_attest_gramine(const char *dir, initra_err *err);
-initra_attester *initra_attest_occlum(const char *dev, initra_err *err);
-initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_err *err);
-/* What the provider reported about itself, for display: configfs-tsm's `provider` attribute (e.g.
- * "tdx_guest") after the first quote; "" otherwise. */
-const char *initra_attest_detail(const initra_attester *a);
-
 /* Environment for tests: INITRA_TSM_ENTRY names the configfs-tsm entry to use (see initra_attest_tsm). */
 #define INITRA_TSM_ENTRY_ENV "INITRA_TSM_ENTRY"
 
@@ -81,18 +66,9 @@ const char *initra_attest_detail(const initra_attester *a);
 extern const uint8_t INITRA_SIMFD_REQUEST_MAGIC[4];
 extern const uint8_t INITRA_SIMFD_REPLY_MAGIC[4];
 
-/* Request codec. encode fills 72 bytes; decode checks magic, version and reserved. 0 or -1. */
-void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+/* Request decoder (server side): checks magic, version and reserved. 0 or -1. */
 int initra_simfd_decode_request(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], uint8_t report_data[64],
                                 initra_err *err);
-/* Reply header (untrusted bytes from the peer): status and payload length, all bounds checked. */
-int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
-                                     uint32_t *len, initra_err *err);
-/* A whole reply (header and payload, exactly n bytes) to the request for report_data: status 0 gives a
- * fresh copy of the quote, which must parse and carry report_data; status 1 gives -1 with the peer's
- * message (non-printable bytes replaced by '?'). */
-int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
-                              size_t *len, initra_err *err);
 /* Reply encoders (server side); fresh buffers. */
 int initra_simfd_encode_reply(uint16_t status, const uint8_t *payload, size_t len, uint8_t **out, size_t *out_len,
                               initra_err *err);
@@ -124,15 +100,10 @@ int initra_simfd_check_socket(int fd, initra_err *err);
 #define INITRA_SIMFD_MOUNT_REPLY_SIZE 12
 extern const uint8_t INITRA_SIMFD_MOUNT_MAGIC[4];
 extern const uint8_t INITRA_SIMFD_MOUNT_REPLY_MAGIC[4];
-/* key NULL: integrity-only (no key). */
-void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
 /* Checks magic, version, flags and the zero fields; *has_key and key (16 bytes) set. */
 int initra_simfd_decode_mount(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], int *has_key, uint8_t key[16],
                               initra_err *err);
 void initra_simfd_encode_mount_reply(uint32_t errnum, uint8_t out[INITRA_SIMFD_MOUNT_REPLY_SIZE]);
-/* Untrusted reply bytes: magic, version, reserved and errno (one of the values above) checked. */
-int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
-                                    initra_err *err);
 
 /* MountRootFS from inside the enclave: on Occlum the syscall 363 (key or NULL, NULL rootfs config), on
  * the sim platform the exchange above. Other providers: -1 (there is no such call). On refusal -1 with

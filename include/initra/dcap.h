@@ -36,8 +36,6 @@ typedef struct {
     uint8_t platform_instance_id[16]; /* .6, Platform CA certificates only */
 } initra_pck_ext;
 
-/* Parses the extension's value (the DER inside the X.509 extension's OCTET STRING). */
-int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err);
 /* Finds the extension in cert and parses it. */
 int initra_pck_ext_from_cert(X509 *cert, initra_pck_ext *out, initra_err *err);
 /* DER of the extension value (fresh buffer, OPENSSL_free it). */
@@ -78,10 +76,8 @@ typedef struct initra_dcap initra_dcap;
 /* A context trusting the built-in Intel SGX Root CA. Thread-safe after setup (add_root). */
 initra_dcap *initra_dcap_new(initra_err *err);
 void initra_dcap_free(initra_dcap *d);
-/* Trusts another root CA (DER, self-signed). It is reported as "sim" when its subject CN contains
- * "initra sim", else "custom". 0 or -1. */
-int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
-/* The same from a certificate in memory, DER or PEM. */
+/* Trusts another root CA from a certificate in memory, DER or PEM (self-signed). It is reported as
+ * "sim" when its subject CN contains "initra sim", else "custom". 0 or -1. */
 int initra_dcap_add_root_bytes(initra_dcap *d, const uint8_t *buf, size_t n, initra_err *err);
 /* The same from a certificate file, DER or PEM; errors name the file. */
 int initra_dcap_add_root_file(initra_dcap *d, const char *path, initra_err *err);
@@ -97,11 +93,6 @@ typedef struct initra_collateral initra_collateral;
 initra_collateral *initra_dcap_collateral(initra_dcap *d, const char *bundle, size_t len, initra_err *err);
 initra_collateral *initra_collateral_ref(initra_collateral *c);
 void initra_collateral_release(initra_collateral *c);
-/* Earliest nextUpdate / notAfter of the collateral's own items (TCB info, QE identity, CRLs, signing
- * chains): after this time a cache must refetch. */
-time_t initra_collateral_expires(const initra_collateral *c);
-/* The TCB info's FMSPC and TEE ("SGX" or "TDX"). */
-void initra_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
 
 /* ---- Verification ---- */
 #define INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL 0x1u /* accept items outside their validity window */
@@ -147,7 +138,6 @@ typedef struct initra_pccs initra_pccs;
  * until its earliest nextUpdate. */
 initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err);
 void initra_pccs_free(initra_pccs *p);
-const char *initra_pccs_url(const initra_pccs *p);
 /* Collateral for (fmspc, ca, tee) valid at `at`: memory, then disk cache, then the PCCS (API v4, v3
  * accepted). A fresh reference. */
 initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
@@ -164,12 +154,6 @@ int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
 typedef struct initra_tcb_info initra_tcb_info;
 typedef struct initra_qe_identity initra_qe_identity;
 typedef struct initra_crl initra_crl;
-initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err *err);
-void initra_tcb_info_free(initra_tcb_info *t);
-initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initra_err *err);
-void initra_qe_identity_free(initra_qe_identity *q);
-initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
-void initra_crl_free(initra_crl *c);
 /* A PCCS TCB info or QE identity response body {"KEY": {...}, "signature": "..."} (KEY "tcbInfo" or
  * "enclaveIdentity"): the exact text of the KEY object (what the signature covers; fresh, *text_len
  * bytes, NUL-terminated) and the signature string (fresh). Duplicate keys are refused. 0 or -1. */

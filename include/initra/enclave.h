@@ -32,22 +32,11 @@ typedef struct {
     int config_binding;      /* top-level "config_binding": "measured" (default) | "config_id" */
 } initra_enclave_meta;
 
-/* Parses and validates Occlum.json text. `name` is used in errors, which name the file, the JSON path
- * and the bad value ("Occlum.json: metadata.family_id.high: \"0xZZ\" is not a 64-bit hex number ...");
- * text that is not JSON gives line and column. Sections initra does not use are accepted untouched. */
-int initra_occlum_json_parse(const char *text, size_t len, const char *name, initra_enclave_meta *m,
-                             initra_err *err);
 /* Reads and parses a JSON file into a fresh reference; errors give the file, line and column. */
 int initra_json_load_file(const char *path, size_t max, json_t **out, initra_err *err);
 
-/* The 16-byte ISVFAMILYID / ISVEXTPRODID of high:low: bytes 0..7 = low LE, 8..15 = high LE. */
-void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16]);
-
 /* The Occlum.json template written by `initra new` (metadata of PROTOCOLS.md 1.4). */
 extern const char INITRA_OCCLUM_JSON_TEMPLATE[];
-/* init_ra_conf.json templates, exactly as in the seed document; flavour "grpc_ratls" or "aecs".
- * NULL for an unknown flavour. */
-const char *initra_init_ra_template(const char *flavour);
 
 /* ---------------- instances ---------------- */
 
@@ -58,8 +47,6 @@ int initra_instance_new(const char *dir, const char *init_ra, initra_err *err);
  * init (initra), its libraries, init_ra_conf.json and image_config.json there, and `initra run` boots in
  * two stages (docs/occlum.md). */
 int initra_instance_add_initfs(const char *dir, initra_err *err);
-/* 1 if the instance has an initfs/ stage. */
-int initra_instance_two_stage(const char *dir);
 
 /* Paths inside an instance (buffers of PATH_MAX). */
 int initra_instance_path(const char *dir, const char *rel, char *out, size_t n, initra_err *err);
@@ -78,40 +65,17 @@ typedef struct {
  * build/mrsigner. */
 int initra_instance_build(const char *dir, const initra_build_opts *o, initra_err *err);
 
-/* Enclave.xml text for the metadata (decimal values, KSS zeros when enable_kss is false). Fresh. */
-char *initra_enclave_xml(const initra_enclave_meta *m);
-
-/* ---------------- measurement ---------------- */
-
-/* The sim MRENCLAVE of an image directory (docs/kss.md "Measurement"):
- * SHA-256( "initra-sim-mrenclave-v1" 0x00 || for each entry of the image except the root, sorted
- * bytewise by path: type (1 byte: 'd' directory, 'f' regular file, 'l' symlink) || u32le path length
- * || path ("/bin/sh") || u32le (mode & 07777) || u64le content length || content ) where content is
- * the file's bytes, a symlink's target text, empty for a directory. Other file types are an error. */
-int initra_measure_image(const char *image_dir, uint8_t out[32], initra_err *err);
-
 /* ---------------- Occlum's two-stage boot (docs/occlum.md) ---------------- */
 
 #define INITRA_IMAGE_CONFIG_FILE "image_config.json"
 enum { INITRA_IMAGE_NONE = -1, INITRA_IMAGE_INTEGRITY_ONLY = 0, INITRA_IMAGE_ENCRYPTED = 1 };
-/* image_config.json, strict: exactly {"image_type": "encrypted" | "integrity-only"}. *type
- * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY. Errors name file and field. */
-int initra_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err);
-/* The same from a file; a missing file gives INITRA_IMAGE_NONE. */
+/* image_config.json from a file, strict: exactly {"image_type": "encrypted" | "integrity-only"}; *type
+ * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY, or INITRA_IMAGE_NONE for a missing file.
+ * Errors name file and field. */
 int initra_image_config_load(const char *path, int *type, initra_err *err);
 /* An image key (Occlum's image_key secret, or the file of `--image-key`): trailing '\r'/'\n' trimmed,
  * then exactly 16 two-digit hex bytes separated by '-'. Errors never show the bytes. */
 int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_err *err);
-/* The sim platform's stand-in for SEFS decryption: what `initra build --image-key` records (in
- * build/image_key_check, measured) so that `initra run` can check a key without keeping it:
- * HMAC-SHA256(key, "initra-sim-image-key-v1" 0x00 || image_mrenclave). */
-void initra_image_key_check(const uint8_t key[16], const uint8_t image_mrenclave[32], uint8_t out[32]);
-/* build/image_key_check of instance dir (zeros for an integrity-only image, where it must be absent). */
-int initra_image_key_check_load(const char *dir, int type, uint8_t out[32], initra_err *err);
-/* The sim MRENCLAVE of a two-stage instance (one with initfs/): SHA-256("initra-sim-mrenclave-v2" 0x00 ||
- * image measurement || initfs measurement || image type byte (0 integrity-only, 1 encrypted) ||
- * key check (32 bytes, zeros when integrity-only)). */
-int initra_measure_two_stage(const char *dir, uint8_t out[32], initra_err *err);
 
 /* ---------------- ELF dependencies ---------------- */
 
@@ -123,12 +87,6 @@ typedef struct {
     size_t n_runpath;
     uint16_t machine;   /* e_machine */
 } initra_elf_deps;
-
-/* 1 if buf starts with the ELF magic. */
-int initra_is_elf(const uint8_t *buf, size_t len);
-/* Parses an ELF64 little-endian file image (untrusted: every offset bounds-checked). */
-int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, initra_err *err);
-void initra_elf_deps_free(initra_elf_deps *d);
 
 /* ---------------- SIGSTRUCT ---------------- */
 
@@ -152,31 +110,16 @@ typedef struct {
 /* Parses 1808 bytes: size, both header constants, exponent 3 and zero reserved bytes are checked;
  * not the signature. */
 int initra_sigstruct_parse(const uint8_t *buf, size_t len, initra_sigstruct *s, initra_err *err);
-/* Serialises all fields. */
-void initra_sigstruct_encode(const initra_sigstruct *s, uint8_t out[INITRA_SIGSTRUCT_SIZE]);
-/* Fills modulus, exponent, signature, Q1, Q2 of s (its other fields already set) with key (RSA-3072,
- * e = 3) and serialises into out. */
-int initra_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA_SIGSTRUCT_SIZE], initra_err *err);
 /* Verifies a SIGSTRUCT: PKCS#1 v1.5 SHA-256 signature over bytes 0..127 || 900..1027 with its own
  * modulus, and Q1 / Q2. Fills s. */
 int initra_sigstruct_verify(const uint8_t *buf, size_t len, initra_sigstruct *s, initra_err *err);
 /* MRSIGNER: SHA-256 of the 384-byte little-endian modulus. */
 void initra_mrsigner_of_modulus(const uint8_t modulus_le[384], uint8_t out[32]);
 
-/* Signing keys. RSA-3072 with e = 3; anything else is an error naming the file. */
-EVP_PKEY *initra_sign_key_load(const char *path, initra_err *err);
 /* Public or private PEM; must be RSA-3072. MRSIGNER of its modulus. */
 int initra_mrsigner_of_key_file(const char *path, uint8_t out[32], initra_err *err);
-/* The development key: $INITRA_SIGN_KEY_DIR/dev-sign-key.pem, else ~/.local/share/initra/dev-sign-key.pem;
- * generated (0600) on first use, *created set to 1 then. */
-int initra_dev_key_path(char *buf, size_t n, initra_err *err);
-EVP_PKEY *initra_dev_key_load_or_create(char *path_out, size_t n, int *created, initra_err *err);
 
 /* ---------------- launch ---------------- */
-
-/* The identity an instance launches with: SIGSTRUCT fields plus CONFIGID / CONFIGSVN. */
-int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
-                                   initra_sgx_report_body *id);
 
 typedef struct {
     const char *dir;

@@ -1,5 +1,6 @@
 /* SIGSTRUCT (PROTOCOLS.md 2.2; Intel SDM Vol. 3D, linux-sgx sgx_sigstruct_t): codec, RSA-3072 e=3
  * PKCS#1 v1.5 SHA-256 signing and verification with Q1 / Q2, signing keys. */
+#include "enclave/internal.h"
 #include "initra/enclave.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* init_ra_conf.json (GRPC-RATLS schema) and all-or-nothing secret files. */
+#include "init/internal.h"
 #include "initra/init.h"
 #include "initra/ratls.h"
 #include "initra/sgx.h"

@@ -16,6 +16,7 @@
 #include <openssl/sha.h>
 
 #include "initra/sgx.h"
+#include "kms/internal.h"
 
 static void ref_free(initra_kms_file_ref *r)
 {

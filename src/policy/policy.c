@@ -2,6 +2,7 @@
  * identity list, and the KMS's per-secret rules. Loading is strict (every error names the source, the
  * JSON path and the value); checking reports the closest entry and the field that failed. */
 #include "initra/policy.h"
+#include "policy/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

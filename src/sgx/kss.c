@@ -1,6 +1,7 @@
 /* KSS configuration binding: CONFIGID / CONFIGSVN parsing, CONFIGID of configuration files and its
  * enclave-side check. Here, below attest, so that the launcher (enclave), init and the KMS share it. */
 #include "initra/sgx.h"
+#include "sgx/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

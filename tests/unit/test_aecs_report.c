@@ -7,7 +7,9 @@
 
 #include <openssl/sha.h>
 
+#include "aecs/internal.h"
 #include "check.h"
+#include "dcap/internal.h"
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/sim.h"

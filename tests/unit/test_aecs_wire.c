@@ -4,11 +4,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "aecs/internal.h"
 #include "check.h"
+#include "dcap/internal.h"
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
 #include "initra/sim.h"
+#include "kms/internal.h"
 #include "sim_serve.h"
 
 static initra_sim *sim;

@@ -12,7 +12,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "attest/internal.h"
 #include "check.h"
+#include "enclave/internal.h"
 #include "initra/attest.h"
 #include "initra/enclave.h"
 #include "initra/init.h"

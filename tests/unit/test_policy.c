@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "initra/policy.h"
+#include "policy/internal.h"
 
 static initra_policy *pol(const char *text, initra_err *err)
 {
