@@ -59,7 +59,7 @@ static int verify_server(void *ctx, const char *pem, initra_err *err)
 
 static initra_rpc_client *connect_one(const char *cert, const char *key, initra_err *err)
 {
-    initra_rpc_tls tls = {0, cert, key, attested ? verify_server : initra_rpc_accept_any, NULL};
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = attested ? verify_server : initra_rpc_accept_any};
     return initra_rpc_client_new(target, &tls, err);
 }
 
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     write_text(root, der, der_len);
     write_text(coll, cj, strlen(cj));
     const char *roots[] = {root};
-    initra_ratls_verifier_opts vo = {roots, 1, coll, NULL, NULL, NULL, NULL, 0, NULL, 0};
+    initra_ratls_verifier_opts vo = {.trust_roots = roots, .n_trust_roots = 1, .collateral = coll};
     int hold = !strcmp(argv[1], "hold");
     json_t *pj = json_pack("[{s:b,s:s}]", "allow_debug", 1, "mr_enclave", hold && argc > 4 ? argv[4]
                                                            : "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b");

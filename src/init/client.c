@@ -177,8 +177,10 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
     int rc = -1;
     initra_err e;
     char ref[128];
-    initra_ratls_verifier_opts vo = {(const char *const *)c->trust_roots, c->n_trust_roots, c->collateral,
-                                     c->pccs_url, NULL, NULL, NULL, 0, NULL, 0};
+    initra_ratls_verifier_opts vo = {.trust_roots = (const char *const *)c->trust_roots,
+                                     .n_trust_roots = c->n_trust_roots,
+                                     .collateral = c->collateral,
+                                     .pccs_url = c->pccs_url};
     server_check sc = {NULL, c->server_policy, 0, ""};
     char *cert = NULL, *key = NULL;
     initra_rpc_client *cl = NULL;
@@ -204,7 +206,7 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
     if (initra_ratls_create(attester_quote, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
                             &cert, &key, err)) goto done;
     init_trace("RA-TLS key, quote and certificate");
-    initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = verify_server, .verify_ctx = &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
     init_trace("channel created");
     long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;

@@ -63,7 +63,7 @@ typedef struct {
     int unpinned; /* some entry pins nothing (accept_any_enclave) */
 } ctx;
 
-static const initra_policy_opts DEFAULT_OPTS = {0, NULL};
+static const initra_policy_opts DEFAULT_OPTS = {.accept_any_enclave = 0, .peer = NULL};
 
 static const char *peer(const ctx *c) { return c->o->peer ? c->o->peer : "the enclave"; }
 

@@ -83,7 +83,7 @@ static initra_rpc_client *plain_client(int port, initra_err *err)
 {
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    initra_rpc_tls ct = {1, NULL, NULL, NULL, NULL};
+    initra_rpc_tls ct = {.insecure = 1};
     return initra_rpc_client_new(target, &ct, err);
 }
 
@@ -251,7 +251,8 @@ int main(void)
     EVP_PKEY_free(rogue);
 
     /* over gRPC */
-    initra_rpc_server_opts so = {"127.0.0.1:0", {1, NULL, NULL, NULL, NULL}, initra_aecs_rpc_handler, &srv, 2, 0, 0};
+    initra_rpc_server_opts so = {
+        .listen = "127.0.0.1:0", .tls = {.insecure = 1}, .handler = initra_aecs_rpc_handler, .handler_ctx = &srv, .threads = 2};
     initra_rpc_server *rs = initra_rpc_server_start(&so, &err);
     CHECK(rs != NULL, "AECS server on plaintext HTTP/2: %s", rs ? "" : err.msg);
     if (rs) {

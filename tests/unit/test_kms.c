@@ -35,7 +35,7 @@ static char *fetch(int port, const char *cert, const char *key, initra_err *err)
 {
     char target[32];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    initra_rpc_tls tls = {0, cert, key, remember_server, NULL};
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = remember_server};
     initra_rpc_client *c = initra_rpc_client_new(target, &tls, err);
     Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
     rq.name = "k";
@@ -94,7 +94,7 @@ int main(void)
     o.listen = "127.0.0.1:0";
     o.secrets_path = sec;
     o.clients_path = cl;
-    o.verifier = (initra_ratls_verifier_opts){roots, 1, coll, NULL, NULL, NULL, NULL, 0, NULL, 0};
+    o.verifier = (initra_ratls_verifier_opts){.trust_roots = roots, .n_trust_roots = 1, .collateral = coll};
     snprintf(p, sizeof p, "%s/kms.log", tmp);
     o.log = fopen(p, "w");
     initra_kms *k = initra_kms_start(&o, &err);

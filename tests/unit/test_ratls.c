@@ -174,7 +174,7 @@ int main(void)
         free(der);
         free(coll_text);
         const char *roots[] = {root_path};
-        initra_ratls_verifier_opts o = {roots, 1, coll_path, NULL, NULL, NULL, NULL, 0, NULL, 0};
+        initra_ratls_verifier_opts o = {.trust_roots = roots, .n_trust_roots = 1, .collateral = coll_path};
         initra_ratls_verifier *v = initra_ratls_verifier_new(&o, &err);
         CHECK(v != NULL, "verifier with the sim root: %s", v ? "" : err.msg);
         time_t now = time(NULL);
@@ -206,7 +206,7 @@ int main(void)
         }
         initra_ratls_verifier_free(v);
         /* Without the sim root the quote does not verify. */
-        initra_ratls_verifier_opts o2 = {NULL, 0, coll_path, NULL, NULL, NULL, NULL, 0, NULL, 0};
+        initra_ratls_verifier_opts o2 = {.collateral = coll_path};
         v = initra_ratls_verifier_new(&o2, &err);
         CHECK(v && initra_ratls_verify_peer(v, cert[0], now, &peer, &err) != 0 && strstr(err.msg, "does not verify"),
               "sim evidence refused without the sim root: %s", err.msg);
