@@ -43,3 +43,9 @@ copy; mkdir "$T/tree/src/extra"; echo 'int x;' >"$T/tree/src/extra/x.c"
 check_fails "a module without a row in the table" 1 \
   '^layers: src/extra: module extra has no row in docs/architecture.md$' \
   sh scripts/layers.sh "$T/tree"
+
+# Each public header compiles on its own with the public include path only (no src/, no generated code).
+for h in include/initra/*.h; do
+  check "$h compiles on its own with -Iinclude" sh -c \
+    'echo "#include \"initra/$(basename "$1")\"" | ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only -Iinclude -x c -' _ "$h"
+done
