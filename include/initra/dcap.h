@@ -151,9 +151,6 @@ int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char 
 int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
 
 /* ---- Parsers of untrusted collateral pieces (also the fuzz targets' entry points) ---- */
-typedef struct initra_tcb_info initra_tcb_info;
-typedef struct initra_qe_identity initra_qe_identity;
-typedef struct initra_crl initra_crl;
 /* A PCCS TCB info or QE identity response body {"KEY": {...}, "signature": "..."} (KEY "tcbInfo" or
  * "enclaveIdentity"): the exact text of the KEY object (what the signature covers; fresh, *text_len
  * bytes, NUL-terminated) and the signature string (fresh). Duplicate keys are refused. 0 or -1. */

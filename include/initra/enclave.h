@@ -77,17 +77,6 @@ int initra_image_config_load(const char *path, int *type, initra_err *err);
  * then exactly 16 two-digit hex bytes separated by '-'. Errors never show the bytes. */
 int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_err *err);
 
-/* ---------------- ELF dependencies ---------------- */
-
-typedef struct {
-    char *interp;       /* PT_INTERP path or NULL */
-    char **needed;      /* DT_NEEDED names */
-    size_t n_needed;
-    char **runpath;     /* DT_RUNPATH / DT_RPATH entries (split at ':') */
-    size_t n_runpath;
-    uint16_t machine;   /* e_machine */
-} initra_elf_deps;
-
 /* ---------------- SIGSTRUCT ---------------- */
 
 #define INITRA_SIGSTRUCT_SIZE 1808

@@ -1,4 +1,5 @@
-/* dcap module internals shared by collateral.c, x509.c, verify.c and pccs.c (not a public API). */
+/* Internal to dcap (its files, unit tests and fuzz targets; not a public API): what collateral.c, x509.c,
+ * verify.c and pccs.c share, and the parsers of untrusted collateral pieces. */
 #ifndef INITRA_DCAP_INTERNAL_H
 #define INITRA_DCAP_INTERNAL_H
 
@@ -9,6 +10,11 @@
 #include <openssl/x509.h>
 
 #include "initra/dcap.h"
+
+/* Parsed collateral pieces (parsers at the end of this file). */
+typedef struct initra_tcb_info initra_tcb_info;
+typedef struct initra_qe_identity initra_qe_identity;
+typedef struct initra_crl initra_crl;
 
 #define DCAP_MAX_ROOTS 8
 #define DCAP_CACHE_SLOTS 128

@@ -1,4 +1,4 @@
-/* Shared inside src/enclave only. */
+/* Internal to enclave (its files, unit tests and fuzz targets): declarations no other module needs. */
 #ifndef INITRA_ENCLAVE_INTERNAL_H
 #define INITRA_ENCLAVE_INTERNAL_H
 
@@ -6,6 +6,17 @@
 #include <sys/stat.h>
 
 #include "initra/enclave.h"
+
+/* ---- ELF dependencies ---- */
+
+typedef struct {
+    char *interp;       /* PT_INTERP path or NULL */
+    char **needed;      /* DT_NEEDED names */
+    size_t n_needed;
+    char **runpath;     /* DT_RUNPATH / DT_RPATH entries (split at ':') */
+    size_t n_runpath;
+    uint16_t machine;   /* e_machine */
+} initra_elf_deps;
 
 /* One entry of an image walk: path relative to the image root, starting with '/'. */
 typedef struct {

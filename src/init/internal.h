@@ -1,4 +1,5 @@
-/* Shared by the GRPC-RATLS and AECS init clients. */
+/* Internal to init (its files, unit tests and fuzz targets): what the GRPC-RATLS and AECS clients share,
+ * and the configuration and reply parsers. */
 #ifndef INITRA_INIT_INTERNAL_H
 #define INITRA_INIT_INTERNAL_H
 

@@ -1,4 +1,5 @@
-/* Shared by the KMS servers (GRPC-RATLS and AECS). */
+/* Internal to kms (its files, unit tests and fuzz targets): what the GRPC-RATLS and AECS servers share,
+ * the secrets file and the configuration's file checks. */
 #ifndef INITRA_KMS_INTERNAL_H
 #define INITRA_KMS_INTERNAL_H
 
