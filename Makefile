@@ -86,6 +86,8 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP) $(PROTO_H)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/src/dcap/pccs.o $(BUILD)/obj/src/enclave/instance.o: CFLAGS += -DINITRA_LIBCURL_PATH='"$(LIBCURL_PATH)"'
+# The front-end sees the public API only (include/initra/); scripts/layers.sh checks the rest.
+$(TOOL_OBJ): CFLAGS := $(filter-out -Isrc -I$(BUILD)/gen,$(CFLAGS))
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

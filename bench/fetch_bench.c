@@ -18,6 +18,7 @@
 #include "initra/policy.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
+#include "initra/sim.h"
 #include "ratls.pb-c.h"
 
 static initra_sim *sim;
@@ -58,7 +59,7 @@ static int verify_server(void *ctx, const char *pem, initra_err *err)
 
 static initra_rpc_client *connect_one(const char *cert, const char *key, initra_err *err)
 {
-    initra_rpc_tls tls = {0, cert, key, attested ? verify_server : initra_rpc_accept_any, NULL};
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = attested ? verify_server : initra_rpc_accept_any};
     return initra_rpc_client_new(target, &tls, err);
 }
 

@@ -3,6 +3,7 @@
  * with fixed keys and the expected AAD "NONCE". */
 #include <string.h>
 
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 static EVP_PKEY *key;

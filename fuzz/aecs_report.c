@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

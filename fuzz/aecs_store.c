@@ -1,4 +1,5 @@
 /* libFuzzer target: the AECS store file (JSON: services, secrets, UA policies). */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,6 +3,7 @@
  * the paths after verification are reached by inputs carrying a parsable quote). */
 #include <string.h>
 
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 static int parse_only(void *ctx, const uint8_t *quote, size_t len, const char *collateral, time_t at,

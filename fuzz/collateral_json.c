@@ -2,6 +2,7 @@
  * built-in root (signatures over whatever the bundle holds, chains, CRLs). */
 #include <stdlib.h>
 
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

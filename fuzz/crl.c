@@ -1,4 +1,5 @@
 /* libFuzzer target: a DER CRL (root CA CRL, PCK CRL) from collateral or a PCCS. */
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

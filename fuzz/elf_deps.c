@@ -1,4 +1,5 @@
 /* libFuzzer target: ELF PT_INTERP / DT_NEEDED parsing (any file a user puts into an image). */
+#include "enclave/internal.h"
 #include "initra/enclave.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

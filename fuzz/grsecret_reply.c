@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "init/internal.h"
 #include "initra/init.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

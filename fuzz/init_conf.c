@@ -1,4 +1,5 @@
 /* libFuzzer target: init_ra_conf.json (GRPC-RATLS schema, with its ra_config policy). */
+#include "init/internal.h"
 #include "initra/init.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

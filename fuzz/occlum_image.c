@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "enclave/internal.h"
 #include "initra/enclave.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,7 @@
 /* libFuzzer target: Occlum.json validation (instances may come from others). */
 #include <stdlib.h>
 
+#include "enclave/internal.h"
 #include "initra/enclave.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

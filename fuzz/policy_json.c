@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "initra/policy.h"
+#include "policy/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

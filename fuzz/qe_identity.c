@@ -1,4 +1,5 @@
 /* libFuzzer target: QE identity JSON (QE, TD_QE), the signed text from collateral. */
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

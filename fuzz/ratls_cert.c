@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "initra/ratls.h"
+#include "ratls/internal.h"
 
 static void try_cert(X509 *x)
 {

@@ -1,5 +1,6 @@
 /* libFuzzer target: Occlum's secret_config.json as the KMS loads it. */
 #include "initra/kms.h"
+#include "kms/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,4 +1,5 @@
 /* libFuzzer target: TCB info JSON (v2 and v3, SGX and TDX), the signed text from collateral. */
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,6 +9,7 @@
 #include "initra/enclave.h"
 #include "initra/attest.h"
 #include "initra/ratls.h"
+#include "initra/sim.h"
 
 static int sim_usage(FILE *f, int code)
 {
@@ -52,7 +53,7 @@ static int open_sim(initra_sim **sim)
 
 static int sim_init(int argc, char **argv)
 {
-    initra_sim_init_opts o = {NULL, NULL, 0};
+    initra_sim_init_opts o = {.tcb_status = NULL, .advisories = NULL, .issued_at = 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--issued-days-ago")) {
             const char *v = cli_optarg(argc, argv, &i);

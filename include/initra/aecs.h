@@ -13,8 +13,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "initra/attest.h"
 #include "initra/dcap.h"
-#include "initra/ratls.h"
 #include "initra/rpc.h"
 #include "initra/sgx.h"
 #include "initra/util.h"
@@ -44,8 +44,6 @@ enum initra_ua_attr {
 };
 /* "str_tee_platform", ... (the JSON/proto field names). */
 extern const char *const INITRA_UA_ATTR_NAMES[INITRA_UA_N_ATTRS];
-/* The attribute index of a name, or -1. */
-int initra_ua_attr_index(const char *name);
 
 #define INITRA_UA_PLATFORM_SGX_DCAP "SGX_DCAP"
 
@@ -55,16 +53,6 @@ typedef struct {
     char *v[INITRA_UA_N_ATTRS];
 } initra_ua_attrs;
 
-void initra_ua_attrs_free(initra_ua_attrs *a);
-/* Replaces one value with a copy of value (NULL clears). 0 or -1 (out of memory). */
-int initra_ua_attrs_set(initra_ua_attrs *a, int attr, const char *value);
-
-/* What an SGX_DCAP report yields (docs/protocols.md#aecs): str_tee_platform "SGX_DCAP", hex_ta_measurement
- * MRENCLAVE and hex_signer MRSIGNER (uppercase hex), hex_prod_id ISVPRODID and str_min_isvsvn ISVSVN
- * (decimal), bool_debug_disabled "true"/"false", hex_user_data report_data[0..32] and
- * hex_hash_or_pem_pubkey report_data[32..64] (uppercase hex), hex_spid ""; the rest NULL. */
-int initra_ua_attrs_from_sgx(const initra_sgx_report_body *b, initra_ua_attrs *out, initra_err *err);
-
 /* A policy: any entry may match (OR); within an entry every non-empty field must match (AND); an empty
  * list matches nothing. Values are normalised when loaded (hex uppercase, decimals canonical, booleans
  * "true"/"false"). */
@@ -73,49 +61,22 @@ typedef struct {
     size_t n;
 } initra_ua_policy;
 
-/* From a JSON array of objects keyed by attribute names (string values; integers accepted for the
- * decimal fields, booleans for bool_debug_disabled). Unknown keys, malformed hex, non-decimal numbers
- * and an entry whose fields are all empty (it would match any enclave) are errors naming `where`, the
- * entry and the field. */
-int initra_ua_policy_from_json(const json_t *j, const char *where, initra_ua_policy *out, initra_err *err);
-/* The policy as that JSON array (only non-empty fields); new reference. */
-json_t *initra_ua_policy_to_json(const initra_ua_policy *p);
 /* One entry from init_ra_conf.json's ra_config ua_policy_* fields (strings; missing = empty).
  * *all_empty tells whether no field was set. */
 int initra_ua_policy_from_ra_config(const json_t *ra_config, const char *where, initra_ua_policy *out,
                                     int *all_empty, initra_err *err);
-/* Normalises and checks one value for attribute attr into a fresh string (""/NULL -> ""). */
-int initra_ua_value_normalise(int attr, const char *value, char **out, initra_err *err);
 void initra_ua_policy_free(initra_ua_policy *p);
 /* 1 when the entry pins the enclave: hex_ta_measurement (MRENCLAVE) or hex_signer (MRSIGNER) is set. */
 int initra_ua_entry_pinned(const initra_ua_attrs *e);
-/* 0 when every entry is pinned; else -1 naming `where`, the entry, what to set and the opt-out
- * (accept_any_enclave). */
-int initra_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, initra_err *err);
-/* 0 when some entry accepts the attributes; -1 with `why` naming the entry (the closest one when there
- * are several), the attribute that failed and both values. */
-int initra_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *actual, initra_err *why);
 
 /* ================= RSA keys (PKCS#1 PEM) ================= */
 
-/* A fresh RSA key (bits >= 2048). */
-EVP_PKEY *initra_aecs_rsa_generate(int bits, initra_err *err);
 /* A fresh RSA-2048 key for one boot or one server run (the key a Passport binds): three primes of ~683
  * bits (RFC 8017 multi-prime), about three times faster to generate than two; its public key (n, e) is
  * an ordinary RSA-2048 key to the peer. Never exported (store secrets use initra_aecs_rsa_generate). */
 EVP_PKEY *initra_aecs_session_key(initra_err *err);
 /* PKCS#1 public key PEM ("-----BEGIN RSA PUBLIC KEY-----"), fresh string. */
 char *initra_aecs_rsa_public_pem(EVP_PKEY *k, initra_err *err);
-/* Private key PEM: PKCS#1 ("BEGIN RSA PRIVATE KEY") or, with pkcs8, PKCS#8 ("BEGIN PRIVATE KEY").
- * Fresh string; free with initra_free_secret(s, strlen(s)). */
-char *initra_aecs_rsa_private_pem(EVP_PKEY *k, int pkcs8, initra_err *err);
-/* The SPKI public key PEM ("BEGIN PUBLIC KEY"), fresh string. */
-char *initra_aecs_rsa_spki_pem(EVP_PKEY *k, initra_err *err);
-/* Parses a PKCS#1 RSA public key PEM of at least 2048 bits; any other form is refused
- * ("not a PKCS#1 RSA public key; AECS switches to SM2 mode for other forms"). */
-EVP_PKEY *initra_aecs_rsa_public_from_pem(const char *pem, initra_err *err);
-/* Parses an RSA private key PEM (PKCS#1 or PKCS#8, unencrypted). */
-EVP_PKEY *initra_aecs_rsa_private_from_pem(const char *pem, initra_err *err);
 
 /* ================= Digital envelope ================= */
 
@@ -131,20 +92,6 @@ typedef struct {
     initra_bytes plain_hash;           /* uppercase hex SHA-256 of the plaintext (64 ASCII bytes) */
     initra_bytes plain_hash_sig;       /* RSA PKCS#1 v1.5 SHA-256 signature over plain_hash */
 } initra_aecs_envelope;
-
-/* The envelope AAD for a request nonce: the nonce if non-empty, else "Enclave". */
-const char *initra_aecs_aad(const char *nonce);
-
-/* Seals plaintext to the recipient's PKCS#1 public key PEM, signed by signer (an RSA private key). */
-int initra_aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem, EVP_PKEY *signer,
-                              const char *aad, initra_aecs_envelope *out, initra_err *err);
-/* Opens an envelope: aad must equal expected_aad, the AES key must decrypt with recipient, AES-GCM must
- * authenticate, plain_hash must be the uppercase hex SHA-256 of the plaintext, plain_hash_sig must verify
- * with signer_pem (PKCS#1). Every failure is a distinct one-line error; nothing is released before all
- * checks pass. *plain is fresh (NUL-terminated beyond *n); free with initra_free_secret(*plain, *n). */
-int initra_aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipient, const char *signer_pem,
-                              const char *expected_aad, uint8_t **plain, size_t *n, initra_err *err);
-void initra_aecs_envelope_free(initra_aecs_envelope *e);
 
 /* ================= UA reports ================= */
 
@@ -170,23 +117,6 @@ void initra_ua_auth_report_free(initra_ua_auth_report *r);
 
 /* Collateral for a quote: initra's bundle JSON text (docs/protocols.md#collateral), converted for json_collateral. */
 typedef int (*initra_collateral_fn)(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
-
-/* DcapReport.json_collateral is the protobuf JSON of UAL's SgxQlQveCollateral: {"version": "3",
- * "pck_crl_issuer_chain", "root_ca_crl", "pck_crl", "tcb_info_issuer_chain", "tcb_info",
- * "qe_identity_issuer_chain", "qe_identity"}, filled as UAL's PCCS client fills it: tcb_info and
- * qe_identity the whole PCCS bodies {"tcbInfo": {...}, "signature": "..."} and {"enclaveIdentity": ...},
- * pck_crl PEM, root_ca_crl hex of DER, the chains PEM.
- * From initra's bundle (ours, from a file or a PCCS): fresh compact text. */
-int initra_ua_collateral_from_bundle(const char *bundle, size_t len, char **ual, initra_err *err);
-/* From a peer's json_collateral (untrusted), read as UAL reads it: fields other than those eight refused
- * (protobuf's JSON parser rejects unknown fields), version 1 or 3 as a number or a decimal string, every
- * string non-empty, CRLs PEM or hex of DER, the signatures taken from inside the bodies with the exact
- * signed text kept: initra's bundle (fresh, deterministic: the same input gives the same text). */
-int initra_ua_collateral_to_bundle(const char *ual, size_t len, char **bundle, initra_err *err);
-
-/* The 64 report data bytes of a UA report: [0..32] = hex_data hex-decoded (at most 64 hex digits, zero
- * padded; NULL or "" = zeros), [32..64] = SHA-256 of the pem_public_key string bytes. */
-int initra_ua_report_data(const char *hex_data, const char *pem_public_key, uint8_t out[64], initra_err *err);
 
 /* A Passport report for SGX_DCAP: a quote over initra_ua_report_data(hex_data, pem) from quote_fn,
  * the collateral from coll_fn, json_report = {"b64_quote": ..., "json_collateral": "<SgxQlQveCollateral
@@ -231,13 +161,6 @@ typedef struct {
 } initra_ua_collateral_src;
 int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err);
 
-/* Everything a peer's auth report must satisfy, in order: parse, the quote verifies (verify_fn at `at`),
- * report_data[32..64] == SHA-256(pem_public_key), pem_public_key is PKCS#1, and, when hex_data is
- * non-empty, report_data[0..32] equals it hex-decoded and zero padded (the freshness nonce).
- * Fills attrs (initra_ua_attrs_from_sgx) on success. */
-int initra_ua_auth_report_verify(const initra_ua_auth_report *r, initra_ua_verify_fn verify_fn, void *verify_ctx,
-                                 time_t at, const char *hex_data, initra_ua_attrs *attrs, initra_err *err);
-
 /* ================= Secret store ================= */
 
 enum initra_aecs_secret_type {
@@ -253,8 +176,6 @@ enum initra_aecs_secret_type {
 
 /* "RSA_KEY_PAIR", ...; NULL for an unknown value. */
 const char *initra_aecs_type_name(int type);
-/* Accepts "RSA_KEY_PAIR" and AECS's "SECRET_TYPE_RSA_KEY_PAIR" forms; -1 when unknown. */
-int initra_aecs_type_from_name(const char *name);
 
 /* Names: [A-Za-z0-9_.-], 1..255 characters. what = "service name" / "secret name". */
 int initra_aecs_check_name(const char *name, const char *what, initra_err *err);
@@ -329,10 +250,6 @@ void initra_aecs_specs_free(initra_aecs_specs *s);
  * RSA_KEY_PAIR AECS's JSON form {"privateKey": PEM, "publicKey": PEM} (PKCS#1 PEMs, PKCS#8/SPKI with
  * pkcs8; generated unless given). Other types are refused. */
 int initra_aecs_store_create_secret(initra_aecs_store *st, const initra_aecs_spec *spec, initra_err *err);
-
-/* Parses YAML text into a JSON tree (mappings -> objects, sequences -> arrays, scalars -> strings;
- * anchors/aliases, tags and duplicate keys refused). New reference, or NULL with err. */
-json_t *initra_yaml_to_json(const char *text, size_t len, const char *where, initra_err *err);
 
 /* ================= Wire: /kubetee.Aecs/GetEnclaveSecret (proto/aecs.proto) ================= */
 

@@ -1,5 +1,6 @@
-/* initra attest: quote providers. The simulated SGX platform (sim), and on hardware Gramine
- * (/dev/attestation), Occlum (/dev/sgx ioctls) and Linux configfs-tsm, behind one function. */
+/* initra attest: quote providers behind one function: on hardware Gramine (/dev/attestation), Occlum
+ * (/dev/sgx ioctls) and Linux configfs-tsm; on the simulated platform (initra/sim.h) the client side of
+ * the sim descriptor, whose protocol is defined here. */
 #ifndef INITRA_ATTEST_H
 #define INITRA_ATTEST_H
 
@@ -10,53 +11,18 @@
 #include "initra/sgx.h"
 #include "initra/util.h"
 
-/* ---------------- simulated SGX platform ---------------- */
-
-/* The platform's directory: $INITRA_SIM_DIR, else ~/.local/share/initra/sim. */
-int initra_sim_dir(char *buf, size_t n, initra_err *err);
-
-typedef struct {
-    const char *tcb_status; /* NULL = "UpToDate"; any Intel TCB status name */
-    const char *advisories; /* NULL or comma-separated advisory IDs, e.g. "INTEL-SA-00615" */
-    time_t issued_at;       /* 0 = now; earlier times make certificates and collateral issued then
-                               (tests of expired collateral) */
-} initra_sim_init_opts;
-
-/* (Re)builds the platform in dir (mode 0700): sim root CA, PCK Processor CA, PCK leaf with the SGX
- * extension, TCB signing certificate, root and PCK CRLs, QE attestation key, signed TCB info (v3) and
- * QE identity, and the collateral bundle. */
-int initra_sim_init(const char *dir, const initra_sim_init_opts *opts, initra_err *err);
-/* Checks opts as initra_sim_init does (status name, advisory list) without touching anything. */
-int initra_sim_check_opts(const initra_sim_init_opts *opts, initra_err *err);
-
-typedef struct initra_sim initra_sim;
-/* Opens the platform, creating it with defaults on first use. Loads keys once. */
-initra_sim *initra_sim_open(const char *dir, initra_err *err);
-void initra_sim_close(initra_sim *sim);
-/* A DCAP v3 quote for `identity` (every report body field as given) with report_data replaced by
- * report_data. Fresh buffer. */
-int initra_sim_quote(initra_sim *sim, const initra_sgx_report_body *identity, const uint8_t report_data[64],
-                     uint8_t **quote, size_t *len, initra_err *err);
-/* The collateral bundle (vectors' JSON format), fresh NUL-terminated text. */
-int initra_sim_collateral(initra_sim *sim, char **json, initra_err *err);
-/* A simulated enclave with a fixed identity, for callers that take a quote callback (initra_quote_fn):
- * pass initra_sim_quoter_quote with a pointer to this struct as its context. */
-typedef struct {
-    initra_sim *sim;
-    const initra_sgx_report_body *identity;
-} initra_sim_quoter;
-int initra_sim_quoter_quote(void *quoter, const uint8_t report_data[64], uint8_t **quote, size_t *len,
-                            initra_err *err);
-/* The sim root CA certificate, DER. Fresh buffer. */
-int initra_sim_root_der(initra_sim *sim, uint8_t **der, size_t *len, initra_err *err);
-
 /* ---------------- quote providers ---------------- */
 
 /* Hardware providers sit at fixed places: Gramine's /dev/attestation, Occlum's /dev/sgx, configfs-tsm's
  * /sys/kernel/config/tsm/report. Only where none of them exists may the environment choose one:
- * INITRA_SIM_FD (a socket inherited from `initra run`, served by initra_sim_serve_fd), INITRA_GRAMINE_DIR,
+ * INITRA_SIM_FD (a socket inherited from `initra run`, served by initra_sim_serve_fd in initra/sim.h), INITRA_GRAMINE_DIR,
  * INITRA_OCCLUM_DEV, INITRA_TSM_DIR (fake trees for tests). */
 #define INITRA_SIM_FD_ENV "INITRA_SIM_FD"
+
+/* Produces a quote over 64 bytes of report data: what RA-TLS, AECS reports and the servers take, made
+ * from an attester, the sim platform or a test's own source. */
+typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote, size_t *len,
+                               initra_err *err);
 
 typedef struct initra_attester initra_attester;
 
@@ -76,25 +42,6 @@ int initra_attest_quote(initra_attester *a, const uint8_t report_data[64], uint8
 int initra_attest_quote_cb(void *attester, const uint8_t report_data[64], uint8_t **quote, size_t *len,
                            initra_err *err);
 void initra_attest_free(initra_attester *a);
-
-/* Launcher side of the sim descriptor: answers quote requests on fd for a fixed identity (the enclave
- * chooses only report_data) until the peer closes. 0 on orderly close. */
-int initra_sim_serve_fd(initra_sim *sim, int fd, const initra_sgx_report_body *identity, initra_err *err);
-
-/* Explicit constructors (detection uses them; tests call them with their own paths):
- *   sim_fd: fd must be a connected AF_UNIX SOCK_STREAM socket served by initra_sim_serve_fd. The fd is
- *           inherited and stays open after initra_attest_free (other programs of the enclave use it).
- *   gramine: dir is Gramine's /dev/attestation; its attestation_type must be "dcap".
- *   occlum: dev is Occlum's /dev/sgx (opened per quote).
- *   tsm: dir is configfs-tsm's report directory; entry NULL makes a unique entry per quote and removes
- *        it afterwards, a name uses that entry (created if missing, then removed; kept if it existed). */
-initra_attester *initra_attest_sim_fd(int fd, initra_err *err);
-initra_attester *initra_attest_gramine(const char *dir, initra_err *err);
-initra_attester *initra_attest_occlum(const char *dev, initra_err *err);
-initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_err *err);
-/* What the provider reported about itself, for display: configfs-tsm's `provider` attribute (e.g.
- * "tdx_guest") after the first quote; "" otherwise. */
-const char *initra_attest_detail(const initra_attester *a);
 
 /* Environment for tests: INITRA_TSM_ENTRY names the configfs-tsm entry to use (see initra_attest_tsm). */
 #define INITRA_TSM_ENTRY_ENV "INITRA_TSM_ENTRY"
@@ -123,21 +70,20 @@ const char *initra_attest_detail(const initra_attester *a);
 extern const uint8_t INITRA_SIMFD_REQUEST_MAGIC[4];
 extern const uint8_t INITRA_SIMFD_REPLY_MAGIC[4];
 
-/* Request codec. encode fills 72 bytes; decode checks magic, version and reserved. 0 or -1. */
-void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+/* Request decoder (server side): checks magic, version and reserved. 0 or -1. */
 int initra_simfd_decode_request(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], uint8_t report_data[64],
                                 initra_err *err);
-/* Reply header (untrusted bytes from the peer): status and payload length, all bounds checked. */
-int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
-                                     uint32_t *len, initra_err *err);
-/* A whole reply (header and payload, exactly n bytes) to the request for report_data: status 0 gives a
- * fresh copy of the quote, which must parse and carry report_data; status 1 gives -1 with the peer's
- * message (non-printable bytes replaced by '?'). */
-int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
-                              size_t *len, initra_err *err);
 /* Reply encoders (server side); fresh buffers. */
 int initra_simfd_encode_reply(uint16_t status, const uint8_t *payload, size_t len, uint8_t **out, size_t *out_len,
                               initra_err *err);
+
+/* Socket I/O of both sides. recv_exact reads up to n bytes, retrying on EINTR and short reads,
+ * stopping early only at EOF: 0 with *got (== n unless the peer closed), or -1 on a socket error.
+ * send_all writes all n bytes (MSG_NOSIGNAL: a closed peer is an error, never SIGPIPE): 0 or -1. */
+int initra_simfd_recv_exact(int fd, void *buf, size_t n, size_t *got, initra_err *err);
+int initra_simfd_send_all(int fd, const void *buf, size_t n, initra_err *err);
+/* Checks fd is an open, connected AF_UNIX SOCK_STREAM socket. 0 or -1 naming what it is instead. */
+int initra_simfd_check_socket(int fd, initra_err *err);
 
 /* ---------------- sim descriptor: the MountRootFS exchange (its own version 1) ----------------
  * Stands in for Occlum's MountRootFS syscall (number 363, arguments: a pointer to a 16-byte key or
@@ -158,23 +104,10 @@ int initra_simfd_encode_reply(uint16_t status, const uint8_t *payload, size_t le
 #define INITRA_SIMFD_MOUNT_REPLY_SIZE 12
 extern const uint8_t INITRA_SIMFD_MOUNT_MAGIC[4];
 extern const uint8_t INITRA_SIMFD_MOUNT_REPLY_MAGIC[4];
-/* key NULL: integrity-only (no key). */
-void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
 /* Checks magic, version, flags and the zero fields; *has_key and key (16 bytes) set. */
 int initra_simfd_decode_mount(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], int *has_key, uint8_t key[16],
                               initra_err *err);
 void initra_simfd_encode_mount_reply(uint32_t errnum, uint8_t out[INITRA_SIMFD_MOUNT_REPLY_SIZE]);
-/* Untrusted reply bytes: magic, version, reserved and errno (one of the values above) checked. */
-int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
-                                    initra_err *err);
-
-/* The launcher's side of a mount: key NULL for integrity-only. Returns 0 when the root was switched,
- * else an errno of the list above. */
-typedef int (*initra_sim_mount_fn)(void *ctx, const uint8_t *key);
-/* initra_sim_serve_fd that also answers mount requests with mount(ctx, key); mount NULL answers them
- * ENOENT (no initfs stage). */
-int initra_sim_serve_fd_mount(initra_sim *sim, int fd, const initra_sgx_report_body *identity,
-                              initra_sim_mount_fn mount, void *ctx, initra_err *err);
 
 /* MountRootFS from inside the enclave: on Occlum the syscall 363 (key or NULL, NULL rootfs config), on
  * the sim platform the exchange above. Other providers: -1 (there is no such call). On refusal -1 with

@@ -4,12 +4,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "initra/sgx.h"
 #include "initra/util.h"
+
+/* ---- rendering a parsed quote (`initra quote dump`) ---- */
+/* Human-readable dump, aligned and labelled. */
+void initra_quote_print(FILE *out, const initra_quote *q);
+/* The quote's fields as a JSON object (keys as `initra quote dump --json`); new reference. */
+json_t *initra_quote_to_json(const initra_quote *q);
 
 /* ---- PCK certificate SGX extension (OID 1.2.840.113741.1.13.1) ---- */
 #define INITRA_OID_SGX_EXT "1.2.840.113741.1.13.1"
@@ -28,8 +36,6 @@ typedef struct {
     uint8_t platform_instance_id[16]; /* .6, Platform CA certificates only */
 } initra_pck_ext;
 
-/* Parses the extension's value (the DER inside the X.509 extension's OCTET STRING). */
-int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err);
 /* Finds the extension in cert and parses it. */
 int initra_pck_ext_from_cert(X509 *cert, initra_pck_ext *out, initra_err *err);
 /* DER of the extension value (fresh buffer, OPENSSL_free it). */
@@ -70,10 +76,8 @@ typedef struct initra_dcap initra_dcap;
 /* A context trusting the built-in Intel SGX Root CA. Thread-safe after setup (add_root). */
 initra_dcap *initra_dcap_new(initra_err *err);
 void initra_dcap_free(initra_dcap *d);
-/* Trusts another root CA (DER, self-signed). It is reported as "sim" when its subject CN contains
- * "initra sim", else "custom". 0 or -1. */
-int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
-/* The same from a certificate in memory, DER or PEM. */
+/* Trusts another root CA from a certificate in memory, DER or PEM (self-signed). It is reported as
+ * "sim" when its subject CN contains "initra sim", else "custom". 0 or -1. */
 int initra_dcap_add_root_bytes(initra_dcap *d, const uint8_t *buf, size_t n, initra_err *err);
 /* The same from a certificate file, DER or PEM; errors name the file. */
 int initra_dcap_add_root_file(initra_dcap *d, const char *path, initra_err *err);
@@ -89,11 +93,6 @@ typedef struct initra_collateral initra_collateral;
 initra_collateral *initra_dcap_collateral(initra_dcap *d, const char *bundle, size_t len, initra_err *err);
 initra_collateral *initra_collateral_ref(initra_collateral *c);
 void initra_collateral_release(initra_collateral *c);
-/* Earliest nextUpdate / notAfter of the collateral's own items (TCB info, QE identity, CRLs, signing
- * chains): after this time a cache must refetch. */
-time_t initra_collateral_expires(const initra_collateral *c);
-/* The TCB info's FMSPC and TEE ("SGX" or "TDX"). */
-void initra_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
 
 /* ---- Verification ---- */
 #define INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL 0x1u /* accept items outside their validity window */
@@ -186,15 +185,6 @@ int initra_pccs_default(initra_qcnl *q, initra_err *err);
 int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
 
 /* ---- Parsers of untrusted collateral pieces (also the fuzz targets' entry points) ---- */
-typedef struct initra_tcb_info initra_tcb_info;
-typedef struct initra_qe_identity initra_qe_identity;
-typedef struct initra_crl initra_crl;
-initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err *err);
-void initra_tcb_info_free(initra_tcb_info *t);
-initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initra_err *err);
-void initra_qe_identity_free(initra_qe_identity *q);
-initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
-void initra_crl_free(initra_crl *c);
 /* A PCCS TCB info or QE identity response body {"KEY": {...}, "signature": "..."} (KEY "tcbInfo" or
  * "enclaveIdentity"): the exact text of the KEY object (what the signature covers; fresh, *text_len
  * bytes, NUL-terminated) and the signature string (fresh). Duplicate keys are refused. 0 or -1. */

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "initra/sgx.h"
@@ -31,20 +32,8 @@ typedef struct {
     int config_binding;      /* top-level "config_binding": "measured" (default) | "config_id" */
 } initra_enclave_meta;
 
-/* Parses and validates Occlum.json text. `name` is used in errors, which name the file, the JSON path
- * and the bad value ("Occlum.json: metadata.family_id.high: \"0xZZ\" is not a 64-bit hex number ...");
- * text that is not JSON gives line and column. Sections initra does not use are accepted untouched. */
-int initra_occlum_json_parse(const char *text, size_t len, const char *name, initra_enclave_meta *m,
-                             initra_err *err);
-
-/* The 16-byte ISVFAMILYID / ISVEXTPRODID of high:low: bytes 0..7 = low LE, 8..15 = high LE. */
-void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16]);
-
 /* The Occlum.json template written by `initra new` (metadata: docs/protocols.md#kss). */
 extern const char INITRA_OCCLUM_JSON_TEMPLATE[];
-/* init_ra_conf.json templates, exactly as in the seed document; flavour "grpc_ratls" or "aecs".
- * NULL for an unknown flavour. */
-const char *initra_init_ra_template(const char *flavour);
 
 /* ---------------- instances ---------------- */
 
@@ -55,8 +44,6 @@ int initra_instance_new(const char *dir, const char *init_ra, initra_err *err);
  * init (initra), its libraries, init_ra_conf.json and image_config.json there, and `initra run` boots in
  * two stages (docs/occlum.md). */
 int initra_instance_add_initfs(const char *dir, initra_err *err);
-/* 1 if the instance has an initfs/ stage. */
-int initra_instance_two_stage(const char *dir);
 
 /* Paths inside an instance (buffers of PATH_MAX). */
 int initra_instance_path(const char *dir, const char *rel, char *out, size_t n, initra_err *err);
@@ -75,57 +62,17 @@ typedef struct {
  * build/mrsigner. */
 int initra_instance_build(const char *dir, const initra_build_opts *o, initra_err *err);
 
-/* Enclave.xml text for the metadata (decimal values, KSS zeros when enable_kss is false). Fresh. */
-char *initra_enclave_xml(const initra_enclave_meta *m);
-
-/* ---------------- measurement ---------------- */
-
-/* The sim MRENCLAVE of an image directory (docs/kss.md "Measurement"):
- * SHA-256( "initra-sim-mrenclave-v1" 0x00 || for each entry of the image except the root, sorted
- * bytewise by path: type (1 byte: 'd' directory, 'f' regular file, 'l' symlink) || u32le path length
- * || path ("/bin/sh") || u32le (mode & 07777) || u64le content length || content ) where content is
- * the file's bytes, a symlink's target text, empty for a directory. Other file types are an error. */
-int initra_measure_image(const char *image_dir, uint8_t out[32], initra_err *err);
-
 /* ---------------- Occlum's two-stage boot (docs/occlum.md) ---------------- */
 
 #define INITRA_IMAGE_CONFIG_FILE "image_config.json"
 enum { INITRA_IMAGE_NONE = -1, INITRA_IMAGE_INTEGRITY_ONLY = 0, INITRA_IMAGE_ENCRYPTED = 1 };
-/* image_config.json, strict: exactly {"image_type": "encrypted" | "integrity-only"}. *type
- * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY. Errors name file and field. */
-int initra_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err);
-/* The same from a file; a missing file gives INITRA_IMAGE_NONE. */
+/* image_config.json from a file, strict: exactly {"image_type": "encrypted" | "integrity-only"}; *type
+ * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY, or INITRA_IMAGE_NONE for a missing file.
+ * Errors name file and field. */
 int initra_image_config_load(const char *path, int *type, initra_err *err);
 /* An image key (Occlum's image_key secret, or the file of `--image-key`): trailing '\r'/'\n' trimmed,
  * then exactly 16 two-digit hex bytes separated by '-'. Errors never show the bytes. */
 int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_err *err);
-/* The sim platform's stand-in for SEFS decryption: what `initra build --image-key` records (in
- * build/image_key_check, measured) so that `initra run` can check a key without keeping it:
- * HMAC-SHA256(key, "initra-sim-image-key-v1" 0x00 || image_mrenclave). */
-void initra_image_key_check(const uint8_t key[16], const uint8_t image_mrenclave[32], uint8_t out[32]);
-/* build/image_key_check of instance dir (zeros for an integrity-only image, where it must be absent). */
-int initra_image_key_check_load(const char *dir, int type, uint8_t out[32], initra_err *err);
-/* The sim MRENCLAVE of a two-stage instance (one with initfs/): SHA-256("initra-sim-mrenclave-v2" 0x00 ||
- * image measurement || initfs measurement || image type byte (0 integrity-only, 1 encrypted) ||
- * key check (32 bytes, zeros when integrity-only)). */
-int initra_measure_two_stage(const char *dir, uint8_t out[32], initra_err *err);
-
-/* ---------------- ELF dependencies ---------------- */
-
-typedef struct {
-    char *interp;       /* PT_INTERP path or NULL */
-    char **needed;      /* DT_NEEDED names */
-    size_t n_needed;
-    char **runpath;     /* DT_RUNPATH / DT_RPATH entries (split at ':') */
-    size_t n_runpath;
-    uint16_t machine;   /* e_machine */
-} initra_elf_deps;
-
-/* 1 if buf starts with the ELF magic. */
-int initra_is_elf(const uint8_t *buf, size_t len);
-/* Parses an ELF64 little-endian file image (untrusted: every offset bounds-checked). */
-int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, initra_err *err);
-void initra_elf_deps_free(initra_elf_deps *d);
 
 /* ---------------- SIGSTRUCT ---------------- */
 
@@ -149,51 +96,16 @@ typedef struct {
 /* Parses 1808 bytes: size, both header constants, exponent 3 and zero reserved bytes are checked;
  * not the signature. */
 int initra_sigstruct_parse(const uint8_t *buf, size_t len, initra_sigstruct *s, initra_err *err);
-/* Serialises all fields. */
-void initra_sigstruct_encode(const initra_sigstruct *s, uint8_t out[INITRA_SIGSTRUCT_SIZE]);
-/* Fills modulus, exponent, signature, Q1, Q2 of s (its other fields already set) with key (RSA-3072,
- * e = 3) and serialises into out. */
-int initra_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA_SIGSTRUCT_SIZE], initra_err *err);
 /* Verifies a SIGSTRUCT: PKCS#1 v1.5 SHA-256 signature over bytes 0..127 || 900..1027 with its own
  * modulus, and Q1 / Q2. Fills s. */
 int initra_sigstruct_verify(const uint8_t *buf, size_t len, initra_sigstruct *s, initra_err *err);
 /* MRSIGNER: SHA-256 of the 384-byte little-endian modulus. */
 void initra_mrsigner_of_modulus(const uint8_t modulus_le[384], uint8_t out[32]);
 
-/* Signing keys. RSA-3072 with e = 3; anything else is an error naming the file. */
-EVP_PKEY *initra_sign_key_load(const char *path, initra_err *err);
 /* Public or private PEM; must be RSA-3072. MRSIGNER of its modulus. */
 int initra_mrsigner_of_key_file(const char *path, uint8_t out[32], initra_err *err);
-/* The development key: $INITRA_SIGN_KEY_DIR/dev-sign-key.pem, else ~/.local/share/initra/dev-sign-key.pem;
- * generated (0600) on first use, *created set to 1 then. */
-int initra_dev_key_path(char *buf, size_t n, initra_err *err);
-EVP_PKEY *initra_dev_key_load_or_create(char *path_out, size_t n, int *created, initra_err *err);
 
 /* ---------------- launch ---------------- */
-
-/* The identity an instance launches with: SIGSTRUCT fields plus CONFIGID / CONFIGSVN. */
-int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
-                                   initra_sgx_report_body *id);
-
-/* --config-id: standard base64 (padding optional) of at most 64 bytes, zero padded to 64. */
-int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err);
-/* --config-svn: decimal without leading zeros, or 0x hex; 0..65535 (see initra_refuse_leading_zero). */
-int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err);
-
-/* CONFIGID of files: one file = SHA-512 of its bytes (so `sha512sum` agrees); several = SHA-512 over
- * each file's u64le length followed by its bytes, in order. */
-int initra_config_id_of_files(const char *const *paths, size_t n, uint8_t out[64], initra_err *err);
-/* SHA-512 of one configuration's bytes: its CONFIGID as above. 0 or -1. */
-int initra_config_id_of_bytes(const uint8_t *bytes, size_t n, uint8_t out[64], initra_err *err);
-/* The enclave-side check of the config_id binding, on the SHA-512 of the very bytes that were parsed
- * (never a second read of a path: a FIFO or a file swapped in between would serve other bytes). name
- * says where they came from. 0 if sha512 == config_id; -1 with an error naming both values. */
-int initra_config_id_compare(const char *name, const uint8_t sha512[64], const uint8_t config_id[64],
-                             initra_err *err);
-/* The same for a file that is not parsed from the same buffer: read once (a regular file only, see
- * initra_read_regular_file), hashed, compared. A caller that also parses the file reads it with
- * initra_read_regular_file, parses and hashes that buffer, and uses initra_config_id_compare. */
-int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err);
 
 typedef struct {
     const char *dir;
@@ -208,8 +120,5 @@ typedef struct {
  * status to use (PROG's, or /bin/init's when init fails), or -1 with err when nothing was started or
  * the launch failed. */
 int initra_instance_run(const initra_run_opts *o, initra_err *err);
-
-/* The measured file telling the enclave's /bin/init how init_ra_conf.json is bound. */
-#define INITRA_BINDING_FILE "/etc/initra/config_binding"
 
 #endif

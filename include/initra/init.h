@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include "initra/aecs.h"
-#include "initra/enclave.h"
 #include "initra/policy.h"
 #include "initra/util.h"
 
@@ -62,8 +61,6 @@ typedef struct {
  * path and the value. ra_config must pin the KMS by MRENCLAVE or MRSIGNER unless the initra section sets
  * "accept_any_enclave": true (then initra_init_conf_warning says so). */
 int initra_init_conf_load(const char *path, initra_init_conf *c, initra_err *err);
-/* The same from text; `file` names it in errors. */
-int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err);
 void initra_init_conf_free(initra_init_conf *c);
 /* NULL, or (accept_any_enclave with a ra_config that pins nothing) the warning line to log at every use. */
 const char *initra_init_conf_warning(const initra_init_conf *c);
@@ -78,27 +75,12 @@ const char *initra_init_conf_warning(const initra_init_conf *c);
 #define INITRA_IMAGE_KEY_SERVICE "service1"
 /* The parsers of image_config.json and of the key are in initra/enclave.h. */
 
-/* "host:port", "[v6]:port": host and port 1-65535. */
-int initra_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err);
-
 /* One secret to write. */
 typedef struct {
     const char *path;
     const uint8_t *data;
     size_t len;
 } initra_secret_file;
-
-/* Writes every file or none: parent directories opened from "/" one component at a time without
- * following symbolic links (created 0700 and their parents synced), each file through a 0600 temp file in
- * its directory, synced, and only when all temp files exist are they renamed into place; a failure while
- * renaming puts back the files already replaced (their previous versions are kept aside until the end). */
-int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err);
-
-/* SecretReply.secret -> the secret's exact bytes. A text that starts and ends with '"' is read as a
- * JSON string (Occlum's server, and initra's KMS, reply cJSON_Print of the base64 string, quotes
- * included); the text, or that string, must then be standard base64 with its padding ('=' to a
- * multiple of 4 characters), which fixes the exact length. 0 with a fresh buffer, or -1 with err. */
-int initra_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err);
 
 /* The whole client: attests this enclave (its quote provider), connects to the KMS once over mutual
  * RA-TLS, verifies the server against ra_config, fetches every key (retrying unreachable servers with

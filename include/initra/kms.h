@@ -21,14 +21,6 @@ typedef struct {
     size_t n;
 } initra_kms_secrets;
 
-/* Loads secret_config.json; each error names the file, the key and what is wrong (never the value). */
-int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err);
-/* The same from text; `path` names it in errors. */
-int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err);
-/* Zeroizes and frees. */
-void initra_kms_secrets_free(initra_kms_secrets *s);
-const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name);
-
 /* ---- the GRPC-RATLS server (ratls.GrSecret/GetSecret) ---- */
 
 #include <stdio.h>
@@ -106,7 +98,6 @@ typedef struct initra_kms_aecs initra_kms_aecs;
  * server's RSA-2048 key and its Passport report through the enclave's quote provider, and serves
  * plaintext HTTP/2 (the security is in the messages). */
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err);
-int initra_kms_aecs_port(const initra_kms_aecs *k);
 /* Re-reads the store; on any error keeps the old one. */
 int initra_kms_aecs_reload(initra_kms_aecs *k, initra_err *err);
 void initra_kms_aecs_stop(initra_kms_aecs *k);
@@ -145,25 +136,15 @@ typedef struct {
  * (or line and column) and what to do. */
 int initra_kms_conf_parse(const char *text, size_t len, const char *where, initra_kms_conf *c, initra_err *err);
 void initra_kms_conf_free(initra_kms_conf *c);
-/* "Inside the image": an absolute, normalised path (no "." or ".." components, no "//") outside /proc,
- * /dev, /sys and /host (host-provided: inherited descriptors, devices, Occlum's host file system).
- * 0, or -1 with err. */
-int initra_kms_path_in_image(const char *path, initra_err *err);
 /* Reads a regular file once (open, fstat on that descriptor, read): a FIFO, device or socket is refused.
  * *buf is NUL-terminated. */
 int initra_kms_read_regular(const char *path, size_t max, uint8_t **buf, size_t *n, initra_err *err);
-/* Reads a file the configuration names: when sha256 is set its bytes must hash to it; otherwise, with
- * image_paths, the path and its resolved target must be inside the image. The bytes returned are the
- * bytes checked. */
-int initra_kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
-                         size_t *n, initra_err *err);
 /* Inside an enclave: the configuration from /etc/initra/kms.json in the image, or, when the measured
  * /etc/initra/config_binding says config_id, the attached one, whose SHA-512 must equal the CONFIGID in
  * this enclave's own report (a quote from `a`). Read once; the bytes hashed are the bytes parsed.
  * `where` receives the file used. */
 int initra_kms_conf_load_enclave(initra_attester *a, initra_kms_conf *c, char *where, size_t where_size,
                                  initra_err *err);
-
 
 /* The configuration turned into server options: trust roots and collateral read once through their pins
  * (held here until the server has started), the other files' pins copied for every (re)load. */

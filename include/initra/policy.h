@@ -47,9 +47,6 @@ typedef struct {
 initra_policy *initra_policy_from_json_opts(const json_t *j, const char *where, const initra_policy_opts *o,
                                             initra_err *err);
 initra_policy *initra_policy_from_json(const json_t *j, const char *where, initra_err *err);
-/* Reads and parses a policy file (either format). */
-initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
-initra_policy *initra_policy_load(const char *path, initra_err *err);
 /* NULL, or (only with accept_any_enclave) one line saying that some entry pins neither mr_enclave nor
  * mr_signer, so any genuine enclave it names is accepted: log it at every use of the policy. */
 const char *initra_policy_warning(const initra_policy *p);
@@ -57,17 +54,12 @@ void initra_policy_free(initra_policy *p);
 /* 0 when some entry accepts the evidence; -1 with `why` naming the closest entry, the field that
  * failed and both values. */
 int initra_policy_check(const initra_policy *p, const initra_evidence *ev, initra_err *why);
-/* 1 for the Occlum schema. */
-int initra_policy_is_occlum(const initra_policy *p);
 
 /* Per-secret policy for the KMS:
  *   { "identities": { "NAME": { ...an initra policy entry... }, ... },
  *     "secrets":    { "SECRET": ["NAME", ...], ... } }
  * A secret without a rule is readable by no one. */
 typedef struct initra_secret_policy initra_secret_policy;
-initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err);
-initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err);
-initra_secret_policy *initra_secret_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
 initra_secret_policy *initra_secret_policy_from_json_opts(const json_t *j, const char *where,
                                                           const initra_policy_opts *o, initra_err *err);
 /* As initra_policy_warning. */

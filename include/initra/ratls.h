@@ -19,13 +19,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
 #include <time.h>
 
 #include <openssl/x509.h>
 
+#include "initra/attest.h"
 #include "initra/sgx.h"
-
 #include "initra/util.h"
 
 #define INITRA_OID_RATLS_OCCLUM "1.2.840.113741.1"
@@ -51,13 +50,6 @@ enum initra_ratls_format {
 int initra_ratls_format_parse(const char *name);
 /* The short name: "occlum", "gramine", "tcg", "occlum+tcg", "gramine+tcg" ("unknown" otherwise). */
 const char *initra_ratls_format_short(int format);
-/* Gramine-made certificates (any with the legacy extension): Gramine's verifier ignores their validity
- * dates (its defaults are 2001-01-01..2030-12-31, settable by the attester), so initra does too. */
-int initra_ratls_format_is_gramine(int format);
-
-/* Produces a quote over 64 bytes of report data (an attester, the sim platform, ...). */
-typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t **quote, size_t *len,
-                               initra_err *err);
 
 /* A fresh EC P-256 key and a self-signed certificate valid from now-5min to now+valid_seconds, carrying
  * quotes from quote_fn in `format` (OCCLUM, TCG, or OCCLUM_TCG: two quotes, each binding the key);
@@ -65,21 +57,6 @@ typedef int (*initra_quote_fn)(void *ctx, const uint8_t report_data[64], uint8_t
  * baselines). PEM outputs, freshly allocated; free key_pem with initra_free_secret(key_pem, strlen(key_pem)). */
 int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long valid_seconds, char **cert_pem,
                         char **key_pem, initra_err *err);
-
-/* Finds the evidence in a peer certificate (the combinations above, by a real DER/CBOR parser), checks
- * the certificate's self-signature (not for an Occlum-format certificate signed with SHA-1, as Occlum's
- * are: see ratls.c) and that the quotes' report_data bind the certificate's key. On success *quote is a
- * fresh copy of the deciding quote (the TCG one where present) and *format the combination found. */
-int initra_ratls_evidence(X509 *cert, uint8_t **quote, size_t *quote_len, int *format, initra_err *err);
-
-/* Adds a non-critical extension whose OCTET STRING holds data (certificate builders, tests, fuzz
- * targets). 0, or -1. */
-int initra_ratls_add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len);
-
-/* Parses one PEM certificate. NULL with err on failure. */
-X509 *initra_ratls_pem_cert(const char *pem, initra_err *err);
-
-const char *initra_ratls_format_name(int format);
 
 /* ---- Verifying a peer: evidence, then full DCAP verification of its quote ---- */
 

@@ -5,9 +5,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-
-#include <jansson.h>
 
 #include "initra/util.h"
 
@@ -119,13 +116,8 @@ typedef struct {
     uint32_t cert_size;
 } initra_quote;
 
-/* Report body and header codecs over exactly-sized buffers (the caller has checked the length). */
-void initra_sgx_report_body_decode(const uint8_t in[INITRA_SGX_REPORT_BODY_SIZE], initra_sgx_report_body *out);
 void initra_sgx_report_body_encode(const initra_sgx_report_body *in, uint8_t out[INITRA_SGX_REPORT_BODY_SIZE]);
-void initra_quote_header_decode(const uint8_t in[INITRA_QUOTE_HEADER_SIZE], initra_quote_header *out);
 void initra_quote_header_encode(const initra_quote_header *in, uint8_t out[INITRA_QUOTE_HEADER_SIZE]);
-/* size is INITRA_TD10_REPORT_SIZE or INITRA_TD15_REPORT_SIZE */
-void initra_td_report_decode(const uint8_t *in, size_t size, initra_td_report *out);
 
 /* Parses quote v3 (SGX), v4 (SGX or TDX, TD report 1.0) or v5 (body descriptor: SGX, TD 1.0, TD 1.5).
  * Checks every length against the buffer; ignores trailing bytes after the signature data.
@@ -138,15 +130,29 @@ int initra_quote_v3_encode(const initra_quote *q, uint8_t **out, size_t *out_len
 
 /* The report data of any body type (64 bytes). */
 const uint8_t *initra_quote_report_data(const initra_quote *q);
-/* Debug: SGX ATTRIBUTES.DEBUG, or TDX TD_ATTRIBUTES.TUD bit 0. */
-int initra_quote_is_debug(const initra_quote *q);
 
 /* Name of a certification data type, e.g. "PCK certificate chain (5)". */
 const char *initra_cert_type_name(uint16_t type);
 
-/* Human-readable dump, aligned and labelled. */
-void initra_quote_print(FILE *out, const initra_quote *q);
-/* The quote's fields as a JSON object (keys as `initra quote dump --json`); new reference. */
-json_t *initra_quote_to_json(const initra_quote *q);
+/* ---------------- KSS configuration binding (CONFIGID / CONFIGSVN) ---------------- */
+
+/* --config-id: standard base64 (padding optional) of at most 64 bytes, zero padded to 64. */
+int initra_config_id_parse(const char *b64, uint8_t out[64], initra_err *err);
+/* --config-svn: decimal without leading zeros, or 0x hex; 0..65535 (see initra_refuse_leading_zero). */
+int initra_config_svn_parse(const char *s, uint16_t *out, initra_err *err);
+
+/* CONFIGID of files: one file = SHA-512 of its bytes (so `sha512sum` agrees); several = SHA-512 over
+ * each file's u64le length followed by its bytes, in order. */
+int initra_config_id_of_files(const char *const *paths, size_t n, uint8_t out[64], initra_err *err);
+/* SHA-512 of one configuration's bytes: its CONFIGID as above. 0 or -1. */
+int initra_config_id_of_bytes(const uint8_t *bytes, size_t n, uint8_t out[64], initra_err *err);
+/* The enclave-side check of the config_id binding, on the SHA-512 of the very bytes that were parsed
+ * (never a second read of a path: a FIFO or a file swapped in between would serve other bytes). name
+ * says where they came from. 0 if sha512 == config_id; -1 with an error naming both values. */
+int initra_config_id_compare(const char *name, const uint8_t sha512[64], const uint8_t config_id[64],
+                             initra_err *err);
+
+/* The measured file telling the enclave's /bin/init (and the KMS) how its configuration is bound. */
+#define INITRA_BINDING_FILE "/etc/initra/config_binding"
 
 #endif

@@ -2,6 +2,7 @@
  * (asterinas/jinzhao-attest ual/proto/attestation.proto), filled the way its PccsClient fills it
  * (ual/network/pccs/pccs_client.cpp): the raw PCCS response bodies and the URL-decoded issuer chain
  * headers. initra keeps its own bundle (docs/protocols.md#collateral) everywhere else; this is the AECS edge. */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* The AECS digital envelope (docs/protocols.md#aecs) and the RSA key forms it uses. All OpenSSL 3 EVP:
  * AES-256-GCM (12-byte IV, 16-byte tag), RSA-OAEP with SHA-1 / MGF1-SHA-1 for the AES key, uppercase hex
  * SHA-256 of the plaintext signed with RSA PKCS#1 v1.5 SHA-256. Keys travel as PKCS#1 PEM. */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * report's pem_public_key (SHA-256 of its string bytes in report_data[32..64]) and the nonce or user
  * data (report_data[0..32]); json_report is UAL's DcapReport: the base64 quote and the collateral as
  * UAL's SgxQlQveCollateral JSON (collateral.c). */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* The AECS secret store: services and secrets with per-secret UA policies, in one JSON file written
  * atomically (0600), and the spec files (YAML or JSON, modelled on AECS's service_secret_policy.yaml)
  * that create secrets. Loading is strict: every error names the file, the JSON path and what to do. */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  * entry with bool_debug_disabled "false"), empty list fails; decimal prod id,
  * >= on min isvsvn, prefix on user data and nonce, uppercase hex; attributes the platform never fills
  * fail when a policy sets them. */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* /kubetee.Aecs/GetEnclaveSecret (proto/aecs.proto, protobuf-c): request encoding, the server's handler
  * (verify the client's Passport, match the secret's UA policy, envelope the secret to the attested key)
  * and the client's side (verify the server's Passport and policy, open the envelope with the nonce). */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <stdio.h>

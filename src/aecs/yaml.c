@@ -1,5 +1,6 @@
 /* YAML (libyaml) to a JSON tree: mappings -> objects, sequences -> arrays, scalars -> strings. One
  * document; anchors, aliases and duplicate keys are refused (no expansion bombs, no silent overrides). */
+#include "aecs/internal.h"
 #include "initra/aecs.h"
 
 #include <string.h>

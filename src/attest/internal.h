@@ -1,6 +1,4 @@
-/* Internal to attest (and its tests): socket I/O for the sim descriptor protocol (documented in
- * include/initra/attest.h), shared by the client (provider.c) and the server (simfd_serve.c), and
- * checks shared by every provider. */
+/* Internal to attest (and its tests): checks shared by every provider. */
 #ifndef INITRA_ATTEST_INTERNAL_H
 #define INITRA_ATTEST_INTERNAL_H
 
@@ -10,23 +8,15 @@
 #include "initra/attest.h"
 #include "initra/util.h"
 
-/* Reads up to n bytes, retrying on EINTR and short reads, stopping early only at EOF. 0 with *got
- * (== n unless the peer closed), or -1 on a socket error. */
-int initra_simfd_recv_exact(int fd, void *buf, size_t n, size_t *got, initra_err *err);
-/* Writes all n bytes (MSG_NOSIGNAL: a closed peer is an error, never SIGPIPE). 0 or -1. */
-int initra_simfd_send_all(int fd, const void *buf, size_t n, initra_err *err);
-/* Checks fd is an open, connected AF_UNIX SOCK_STREAM socket. 0 or -1 naming what it is instead. */
-int initra_simfd_check_socket(int fd, initra_err *err);
-
 /* A provider's quote must parse (SGX or TDX) and carry the report_data that was asked for: a stale or
  * crossed quote is refused. who names the provider and path for the message. 0 or -1. */
-int initra_attest_check_quote(const uint8_t *quote, size_t len, const uint8_t report_data[64], const char *who,
+int attest_check_quote(const uint8_t *quote, size_t len, const uint8_t report_data[64], const char *who,
                               initra_err *err);
 
 /* configfs-tsm conflict check (Documentation/ABI/testing/configfs-tsm-report: `generation` counts
  * writes to the entry). before/after: generation read just before and just after outblob. fresh: the
  * entry was created by us and written once, so the kernel's count must be exactly 1. 0 or -1. */
-int initra_tsm_generation_check(const char *entry, int fresh, uint64_t before, uint64_t after, initra_err *err);
+int attest_tsm_generation_check(const char *entry, int fresh, uint64_t before, uint64_t after, initra_err *err);
 
 /* Detection with the places where hardware providers appear given explicitly (initra_attest_detect
  * passes /dev/attestation, /dev/sgx and /sys/kernel/config/tsm/report; tests pass fake trees). A
@@ -39,5 +29,37 @@ typedef struct {
     const char *tsm;     /* configfs-tsm's report directory */
 } attest_fixed_paths;
 initra_attester *attest_detect_at(const attest_fixed_paths *fx, initra_err *err);
+
+/* Explicit constructors (detection uses them; tests call them with their own paths):
+ *   sim_fd: fd must be a connected AF_UNIX SOCK_STREAM socket served by initra_sim_serve_fd. The fd is
+ *           inherited and stays open after initra_attest_free (other programs of the enclave use it).
+ *   gramine: dir is Gramine's /dev/attestation; its attestation_type must be "dcap".
+ *   occlum: dev is Occlum's /dev/sgx (opened per quote).
+ *   tsm: dir is configfs-tsm's report directory; entry NULL makes a unique entry per quote and removes
+ *        it afterwards, a name uses that entry (created if missing, then removed; kept if it existed). */
+initra_attester *initra_attest_sim_fd(int fd, initra_err *err);
+initra_attester *initra_attest_gramine(const char *dir, initra_err *err);
+initra_attester *initra_attest_occlum(const char *dev, initra_err *err);
+initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_err *err);
+/* What the provider reported about itself, for display: configfs-tsm's `provider` attribute (e.g.
+ * "tdx_guest") after the first quote; "" otherwise. */
+const char *initra_attest_detail(const initra_attester *a);
+
+/* ---- the sim descriptor's client side (protocol in initra/attest.h) ---- */
+/* Fills the 72-byte request. */
+void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+/* Reply header (untrusted bytes from the peer): status and payload length, all bounds checked. */
+int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
+                                     uint32_t *len, initra_err *err);
+/* A whole reply (header and payload, exactly n bytes) to the request for report_data: status 0 gives a
+ * fresh copy of the quote, which must parse and carry report_data; status 1 gives -1 with the peer's
+ * message (non-printable bytes replaced by '?'). */
+int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
+                              size_t *len, initra_err *err);
+/* key NULL: integrity-only (no key). */
+void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+/* Untrusted reply bytes: magic, version, reserved and errno (one of the values above) checked. */
+int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
+                                    initra_err *err);
 
 #endif

@@ -108,7 +108,7 @@ static int join(char *out, size_t cap, const char *dir, const char *name, initra
     return 0;
 }
 
-int initra_attest_check_quote(const uint8_t *quote, size_t len, const uint8_t report_data[64], const char *who,
+int attest_check_quote(const uint8_t *quote, size_t len, const uint8_t report_data[64], const char *who,
                               initra_err *err)
 {
     initra_quote q;
@@ -338,7 +338,7 @@ initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_er
     return a;
 }
 
-int initra_tsm_generation_check(const char *entry, int fresh, uint64_t before, uint64_t after, initra_err *err)
+int attest_tsm_generation_check(const char *entry, int fresh, uint64_t before, uint64_t after, initra_err *err)
 {
     if (before != after)
         return initra_fail(err, "configfs-tsm: %s/generation changed from %llu to %llu while outblob was read: another "
@@ -376,7 +376,7 @@ static int tsm_steps(initra_attester *a, const char *entry, int fresh, const uin
         free(q);
         return initra_fail(err, "configfs-tsm: %s is empty: the TSM produced no report", path);
     }
-    if (read_generation(entry, &g2, err) || initra_tsm_generation_check(entry, fresh, g1, g2, err)) {
+    if (read_generation(entry, &g2, err) || attest_tsm_generation_check(entry, fresh, g1, g2, err)) {
         free(q);
         return -1;
     }
@@ -536,7 +536,7 @@ int initra_attest_quote(initra_attester *a, const uint8_t report_data[64], uint8
         break;
     }
     if (rc) return -1;
-    if (initra_attest_check_quote(q, n, report_data, who, err)) {
+    if (attest_check_quote(q, n, report_data, who, err)) {
         free(q);
         return -1;
     }

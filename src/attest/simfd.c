@@ -85,7 +85,7 @@ int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_
         msg[plen] = 0;
         return initra_fail(err, "sim descriptor: the launcher refused: %s", msg);
     }
-    if (initra_attest_check_quote(p, plen, report_data, "sim descriptor: the launcher", err)) return -1;
+    if (attest_check_quote(p, plen, report_data, "sim descriptor: the launcher", err)) return -1;
     uint8_t *copy = malloc(plen);
     if (!copy) return initra_fail(err, "sim descriptor: out of memory for a %u-byte quote", plen);
     memcpy(copy, p, plen);

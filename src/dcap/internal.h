@@ -1,4 +1,5 @@
-/* dcap module internals shared by collateral.c, x509.c, verify.c and pccs.c (not a public API). */
+/* Internal to dcap (its files, unit tests and fuzz targets; not a public API): what collateral.c, x509.c,
+ * verify.c and pccs.c share, and the parsers of untrusted collateral pieces. */
 #ifndef INITRA_DCAP_INTERNAL_H
 #define INITRA_DCAP_INTERNAL_H
 
@@ -9,6 +10,11 @@
 #include <openssl/x509.h>
 
 #include "initra/dcap.h"
+
+/* Parsed collateral pieces (parsers at the end of this file). */
+typedef struct initra_tcb_info initra_tcb_info;
+typedef struct initra_qe_identity initra_qe_identity;
+typedef struct initra_crl initra_crl;
 
 #define DCAP_MAX_ROOTS 8
 #define DCAP_CACHE_SLOTS 128
@@ -182,5 +188,23 @@ void dcap_check_collateral(const initra_dcap *d, initra_collateral *c);
 int dcap_status_converge(int platform, int other);
 void dcap_adv_free(dcap_adv *a);
 void dcap_cache_flush(initra_dcap *d);
+
+/* Parses the extension's value (the DER inside the X.509 extension's OCTET STRING). */
+int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err);
+/* Trusts another root CA (DER, self-signed). It is reported as "sim" when its subject CN contains
+ * "initra sim", else "custom". 0 or -1. */
+int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
+/* Earliest nextUpdate / notAfter of the collateral's own items (TCB info, QE identity, CRLs, signing
+ * chains): after this time a cache must refetch. */
+time_t initra_collateral_expires(const initra_collateral *c);
+/* The TCB info's FMSPC and TEE ("SGX" or "TDX"). */
+void initra_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
+const char *initra_pccs_url(const initra_pccs *p);
+initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err *err);
+void initra_tcb_info_free(initra_tcb_info *t);
+initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initra_err *err);
+void initra_qe_identity_free(initra_qe_identity *q);
+initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
+void initra_crl_free(initra_crl *c);
 
 #endif

@@ -11,7 +11,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "dcap/internal.h"
 
 typedef struct {
     ASN1_OBJECT *oid;

@@ -1,5 +1,6 @@
 /* Occlum.json: the metadata section (docs/protocols.md#kss), validated with errors that name the file, the
  * JSON path and the value; the templates written by `initra new`. */
+#include "enclave/internal.h"
 #include "initra/enclave.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* ELF dependencies (PT_INTERP, DT_NEEDED, DT_RUNPATH/DT_RPATH) of the executables in an image, read
  * with bounds-checked little-endian reads, and copied from the host as Occlum's copy_bom does. */
-#include "internal.h"
+#include "enclave/internal.h"
 
 #include <errno.h>
 #include <glob.h>

@@ -1,6 +1,6 @@
 /* Instances: initra new (Occlum.json, image/, init_ra_conf.json) and initra build (copy, measure,
  * Enclave.xml, SIGSTRUCT). */
-#include "internal.h"
+#include "enclave/internal.h"
 
 #include <dirent.h>
 #include <errno.h>

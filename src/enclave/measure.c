@@ -1,5 +1,5 @@
 /* The image walk and the sim MRENCLAVE (definition in include/initra/enclave.h and docs/kss.md). */
-#include "internal.h"
+#include "enclave/internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "initra/enclave.h"
-#include "internal.h"
+#include "enclave/internal.h"
 
 /* At most 40 bytes of s for a message, anything but printable ASCII as '?' (one line, always). */
 static const char *shown(const char *s, char out[41])

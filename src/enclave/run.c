@@ -7,7 +7,7 @@
  * init_ra_conf.json) and PROG, and reports PROG's exit status. Setup errors travel back on a pipe as one
  * line; nothing has been started when one is reported. An instance with an initfs/ stage boots as
  * Occlum does (docs/occlum.md): init in the initfs, the image only after MountRootFS. */
-#include "internal.h"
+#include "enclave/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 typedef struct {
     const initra_run_opts *o;

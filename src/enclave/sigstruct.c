@@ -1,5 +1,6 @@
 /* SIGSTRUCT (docs/protocols.md#sigstruct; Intel SDM Vol. 3D, linux-sgx sgx_sigstruct_t): codec, RSA-3072 e=3
  * PKCS#1 v1.5 SHA-256 signing and verification with Q1 / Q2, signing keys. */
+#include "enclave/internal.h"
 #include "initra/enclave.h"
 
 #include <errno.h>
@@ -382,4 +383,22 @@ EVP_PKEY *initra_dev_key_load_or_create(char *path, size_t n, int *created, init
     unlink(tmp);
     *created = 1;
     return key;
+}
+
+int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
+                                   initra_sgx_report_body *id)
+{
+    memset(id, 0, sizeof *id);
+    id->misc_select = s->misc_select;
+    id->attributes.flags = s->attributes.flags | INITRA_ATTR_INIT;
+    id->attributes.xfrm = s->attributes.xfrm;
+    memcpy(id->mr_enclave, s->enclave_hash, 32);
+    initra_mrsigner_of_modulus(s->modulus, id->mr_signer);
+    memcpy(id->isv_ext_prod_id, s->isv_ext_prod_id, 16);
+    memcpy(id->isv_family_id, s->isv_family_id, 16);
+    id->isv_prod_id = s->isv_prod_id;
+    id->isv_svn = s->isv_svn;
+    if (config_id) memcpy(id->config_id, config_id, 64);
+    id->config_svn = config_svn;
+    return 0;
 }

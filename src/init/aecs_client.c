@@ -10,7 +10,7 @@
 #include "initra/aecs.h"
 #include "initra/dcap.h"
 #include "initra/rpc.h"
-#include "internal.h"
+#include "init/internal.h"
 
 typedef struct {
     EVP_PKEY *key;
@@ -108,7 +108,7 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
             initra_fail_prefix(err, "init: %s: initra.trust_roots", conf_path);
             goto done;
         }
-    initra_rpc_tls plain = {1, NULL, NULL, NULL, NULL};
+    initra_rpc_tls plain = {.insecure = 1};
     if (!(rpc = initra_rpc_client_new(c->kms_server, &plain, err))) goto done;
     init_trace("verifier and channel");
     if (kt_running) pthread_join(kt, NULL);

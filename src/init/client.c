@@ -11,7 +11,7 @@
 #include "initra/init.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
-#include "internal.h"
+#include "init/internal.h"
 #include "ratls.pb-c.h"
 
 #define GETSECRET "/ratls.GrSecret/GetSecret"
@@ -202,7 +202,7 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
     if (initra_ratls_create(initra_attest_quote_cb, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
                             &cert, &key, err)) goto done;
     init_trace("RA-TLS key, quote and certificate");
-    initra_rpc_tls tls = {0, cert, key, verify_server, &sc};
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = verify_server, .verify_ctx = &sc};
     if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
     init_trace("channel created");
     long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;

@@ -1,7 +1,8 @@
 /* init_ra_conf.json (GRPC-RATLS schema) and all-or-nothing secret files. */
+#include "init/internal.h"
 #include "initra/init.h"
-#include "initra/enclave.h"
 #include "initra/ratls.h"
+#include "initra/sgx.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -300,7 +301,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
     } else {
         char where[PATH_MAX + 16];
         snprintf(where, sizeof where, "%s: ra_config", file);
-        initra_policy_opts po = {c->accept_any_enclave, "the KMS"};
+        initra_policy_opts po = {.accept_any_enclave = c->accept_any_enclave, .peer = "the KMS"};
         if (!(c->server_policy = initra_policy_from_json_opts(ra, where, &po, err))) goto done;
     }
     if (c->initial_backoff_ms > c->max_backoff_ms) c->max_backoff_ms = c->initial_backoff_ms;

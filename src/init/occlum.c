@@ -7,7 +7,7 @@
 
 #include "initra/enclave.h"
 #include "initra/init.h"
-#include "internal.h"
+#include "init/internal.h"
 
 /* Where kms_keys entry i of the (possibly image_key-prefixed) list came from, for messages. */
 const char *init_key_ref(const initra_init_conf *c, size_t i, char *buf, size_t n)

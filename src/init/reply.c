@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "init/internal.h"
 #include "initra/init.h"
 
 int initra_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err)

@@ -11,7 +11,7 @@
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
-#include "internal.h"
+#include "kms/internal.h"
 #include "aecs.pb-c.h"
 
 typedef struct {
@@ -212,7 +212,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     unsigned maxc = o->max_connections ? o->max_connections : INITRA_KMS_DEFAULT_MAX_CONNECTIONS;
     initra_rpc_server_opts so = {
         .listen = k->listen,
-        .tls = {1, NULL, NULL, NULL, NULL},
+        .tls = {.insecure = 1},
         .handler = handle,
         .handler_ctx = k,
         .threads = o->threads,

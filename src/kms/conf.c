@@ -15,8 +15,8 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "initra/enclave.h"
 #include "initra/sgx.h"
+#include "kms/internal.h"
 
 static void ref_free(initra_kms_file_ref *r)
 {

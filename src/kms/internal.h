@@ -1,10 +1,13 @@
-/* Shared by the KMS servers (GRPC-RATLS and AECS). */
+/* Internal to kms (its files, unit tests and fuzz targets): what the GRPC-RATLS and AECS servers share,
+ * the secrets file and the configuration's file checks. */
 #ifndef INITRA_KMS_INTERNAL_H
 #define INITRA_KMS_INTERNAL_H
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+
+#include "initra/kms.h"
 
 /* One log line "<UTC time> kms: <text>", written and flushed under lock. */
 void kms_log(FILE *f, pthread_mutex_t *lock, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -24,5 +27,23 @@ kms_shared *kms_shared_get(pthread_mutex_t *lock, kms_shared *const *slot);
 void kms_shared_put(pthread_mutex_t *lock, kms_shared *s);
 /* Installs fresh (created with refs = 1: the slot's) and drops the slot's reference to the old one. */
 void kms_shared_swap(pthread_mutex_t *lock, kms_shared **slot, kms_shared *fresh);
+
+/* Loads secret_config.json; each error names the file, the key and what is wrong (never the value). */
+int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err);
+/* The same from text; `path` names it in errors. */
+int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err);
+/* Zeroizes and frees. */
+void initra_kms_secrets_free(initra_kms_secrets *s);
+const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name);
+int initra_kms_aecs_port(const initra_kms_aecs *k);
+/* "Inside the image": an absolute, normalised path (no "." or ".." components, no "//") outside /proc,
+ * /dev, /sys and /host (host-provided: inherited descriptors, devices, Occlum's host file system).
+ * 0, or -1 with err. */
+int initra_kms_path_in_image(const char *path, initra_err *err);
+/* Reads a file the configuration names: when sha256 is set its bytes must hash to it; otherwise, with
+ * image_paths, the path and its resolved target must be inside the image. The bytes returned are the
+ * bytes checked. */
+int initra_kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
+                         size_t *n, initra_err *err);
 
 #endif

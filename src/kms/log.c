@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "initra/util.h"
-#include "internal.h"
+#include "kms/internal.h"
 
 void kms_log(FILE *f, pthread_mutex_t *lock, const char *fmt, ...)
 {

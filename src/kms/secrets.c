@@ -1,5 +1,6 @@
 /* secret_config.json: name -> base64 of the secret's bytes. Values never appear in errors or logs. */
 #include "initra/kms.h"
+#include "kms/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include <jansson.h>
-#include "internal.h"
+#include "kms/internal.h"
 #include "ratls.pb-c.h"
 
 #define GETSECRET "/ratls.GrSecret/GetSecret"
@@ -68,7 +68,7 @@ static kms_config *config_load(initra_kms *k, initra_err *err)
     kms_config *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
     c->base = (kms_shared){1, config_destroy};
-    initra_policy_opts po = {k->o.accept_any_enclave, "the client"};
+    initra_policy_opts po = {.accept_any_enclave = k->o.accept_any_enclave, .peer = "the client"};
     int img = k->o.image_paths;
     if (k->secrets_path) {
         uint8_t *text;
@@ -237,7 +237,10 @@ static int start_server(initra_kms *k, initra_err *err)
         return -1;
     initra_rpc_server_opts so = {
         .listen = k->listen,
-        .tls = {0, cert, key, k->o.no_client_attestation ? initra_rpc_accept_any : verify_client, k},
+        .tls = {.cert_chain_pem = cert,
+                .key_pem = key,
+                .verify = k->o.no_client_attestation ? initra_rpc_accept_any : verify_client,
+                .verify_ctx = k},
         .handler = get_secret,
         .handler_ctx = k,
         .threads = k->o.threads,

@@ -1,5 +1,5 @@
 /* Reference-counted configurations swapped on reload (src/kms/internal.h). */
-#include "internal.h"
+#include "kms/internal.h"
 
 kms_shared *kms_shared_get(pthread_mutex_t *lock, kms_shared *const *slot)
 {

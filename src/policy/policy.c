@@ -2,6 +2,7 @@
  * identity list, and the KMS's per-secret rules. Loading is strict (every error names the source, the
  * JSON path and the value); checking reports the closest entry and the field that failed. */
 #include "initra/policy.h"
+#include "policy/internal.h"
 
 #include "initra/dcap.h"
 
@@ -52,7 +53,7 @@ typedef struct {
     int unpinned; /* some entry pins nothing (accept_any_enclave) */
 } ctx;
 
-static const initra_policy_opts DEFAULT_OPTS = {0, NULL};
+static const initra_policy_opts DEFAULT_OPTS = {.accept_any_enclave = 0, .peer = NULL};
 
 static const char *peer(const ctx *c) { return c->o->peer ? c->o->peer : "the enclave"; }
 

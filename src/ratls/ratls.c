@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "initra/sgx.h"
+#include "ratls/internal.h"
 
 const char *initra_ratls_format_name(int format)
 {

@@ -8,6 +8,7 @@
 
 #include "initra/dcap.h"
 #include "initra/ratls.h"
+#include "ratls/internal.h"
 
 #define CACHE_SLOTS 1024
 #define CACHE_TTL 600

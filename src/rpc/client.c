@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc/rpc_internal.h"
+#include "rpc/internal.h"
 
 #define MAX_MESSAGE INITRA_MAX_RPC_MESSAGE
 

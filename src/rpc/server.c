@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "rpc/rpc_internal.h"
+#include "rpc/internal.h"
 
 #define MAX_THREADS 256
 #define MAX_MESSAGE INITRA_MAX_RPC_MESSAGE

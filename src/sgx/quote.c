@@ -1,6 +1,7 @@
 /* Quote and report codecs. Every read is bounds-checked against the buffer and done byte by byte
  * in little-endian order; no struct is ever cast over input. */
 #include "initra/sgx.h"
+#include "sgx/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

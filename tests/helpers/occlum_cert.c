@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 static int fail(const char *what)
 {

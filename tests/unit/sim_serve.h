@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 typedef struct {
     initra_sim *sim;

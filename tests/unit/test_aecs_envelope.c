@@ -4,6 +4,7 @@
 
 #include <openssl/sha.h>
 
+#include "aecs/internal.h"
 #include "check.h"
 #include "initra/aecs.h"
 

@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 
+#include "aecs/internal.h"
 #include "check.h"
 #include "initra/aecs.h"
 

@@ -7,9 +7,12 @@
 
 #include <openssl/sha.h>
 
+#include "aecs/internal.h"
 #include "check.h"
+#include "dcap/internal.h"
 #include "initra/aecs.h"
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 static int debug_enclave;
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aecs/internal.h"
 #include "check.h"
 #include "initra/aecs.h"
 

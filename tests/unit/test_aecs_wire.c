@@ -4,10 +4,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "aecs/internal.h"
 #include "check.h"
+#include "dcap/internal.h"
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
+#include "initra/sim.h"
+#include "kms/internal.h"
 #include "sim_serve.h"
 
 static initra_sim *sim;
@@ -90,7 +94,7 @@ static initra_rpc_client *plain_client(int port, initra_err *err)
 {
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    initra_rpc_tls ct = {1, NULL, NULL, NULL, NULL};
+    initra_rpc_tls ct = {.insecure = 1};
     return initra_rpc_client_new(target, &ct, err);
 }
 
@@ -258,7 +262,8 @@ int main(void)
     EVP_PKEY_free(rogue);
 
     /* over gRPC (the KMS's own handler, with its log, is exercised by t_aecs.sh) */
-    initra_rpc_server_opts so = {"127.0.0.1:0", {1, NULL, NULL, NULL, NULL}, grpc_handler, &srv, 2, 0, 0};
+    initra_rpc_server_opts so = {
+        .listen = "127.0.0.1:0", .tls = {.insecure = 1}, .handler = grpc_handler, .handler_ctx = &srv, .threads = 2};
     initra_rpc_server *rs = initra_rpc_server_start(&so, &err);
     CHECK(rs != NULL, "AECS server on plaintext HTTP/2: %s", rs ? "" : err.msg);
     if (rs) {

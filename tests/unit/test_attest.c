@@ -10,6 +10,7 @@
 #include "attest/internal.h"
 #include "check.h"
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 static char tmp[256];
 
@@ -156,11 +157,11 @@ static void test_tsm(void)
     }
 
     /* The conflict check itself (a static fake file cannot change between our two reads). */
-    CHECK(initra_tsm_generation_check("E", 0, 7, 7, &err) == 0, "unchanged generation accepted");
-    CHECK(initra_tsm_generation_check("E", 0, 7, 8, &err) == -1 && strstr(err.msg, "changed from 7 to 8"),
+    CHECK(attest_tsm_generation_check("E", 0, 7, 7, &err) == 0, "unchanged generation accepted");
+    CHECK(attest_tsm_generation_check("E", 0, 7, 8, &err) == -1 && strstr(err.msg, "changed from 7 to 8"),
           "changed generation refused: %s", err.msg);
-    CHECK(initra_tsm_generation_check("E", 1, 1, 1, &err) == 0, "fresh entry at generation 1 accepted");
-    CHECK(initra_tsm_generation_check("E", 1, 2, 2, &err) == -1 && strstr(err.msg, "expected 1"),
+    CHECK(attest_tsm_generation_check("E", 1, 1, 1, &err) == 0, "fresh entry at generation 1 accepted");
+    CHECK(attest_tsm_generation_check("E", 1, 2, 2, &err) == -1 && strstr(err.msg, "expected 1"),
           "fresh entry written by someone else refused: %s", err.msg);
 
     /* A unique entry per quote: created, and removed again even when the steps fail (no inblob in a

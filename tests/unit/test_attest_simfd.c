@@ -10,6 +10,7 @@
 #include "attest/internal.h"
 #include "check.h"
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 static char simdir[256];
 

@@ -11,7 +11,9 @@
 #include <openssl/rsa.h>
 
 #include "check.h"
+#include "enclave/internal.h"
 #include "initra/enclave.h"
+#include "sgx/internal.h"
 
 static int parse(const char *json, initra_enclave_meta *m, initra_err *err)
 {

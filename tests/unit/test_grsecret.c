@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "init/internal.h"
 #include "initra/init.h"
 
 int main(void)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "init/internal.h"
 #include "initra/init.h"
 
 static char D[64];

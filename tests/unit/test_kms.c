@@ -10,6 +10,7 @@
 #include "initra/attest.h"
 #include "initra/kms.h"
 #include "initra/rpc.h"
+#include "initra/sim.h"
 #include "ratls.pb-c.h"
 #include "sim_serve.h"
 
@@ -29,7 +30,7 @@ static char *fetch(int port, const char *cert, const char *key, initra_err *err)
 {
     char target[32];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    initra_rpc_tls tls = {0, cert, key, remember_server, NULL};
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = remember_server};
     initra_rpc_client *c = initra_rpc_client_new(target, &tls, err);
     Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
     rq.name = "k";

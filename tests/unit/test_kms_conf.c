@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "initra/kms.h"
+#include "kms/internal.h"
 
 static initra_err err;
 static initra_kms_conf conf;

@@ -12,10 +12,13 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "attest/internal.h"
 #include "check.h"
+#include "enclave/internal.h"
 #include "initra/attest.h"
 #include "initra/enclave.h"
 #include "initra/init.h"
+#include "initra/sim.h"
 
 /* What the trapped syscall saw (filled in the child's SIGSYS handler). */
 static volatile long seen_nr = -1, seen_a0 = -1, seen_a1 = -1;

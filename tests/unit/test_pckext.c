@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 static void vector(const char *name, const char *fmspc_hex)

@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "initra/policy.h"
+#include "policy/internal.h"
 
 static initra_policy *pol(const char *text, initra_err *err)
 {
@@ -230,7 +231,7 @@ static void min_tcb_eval(void)
 static initra_policy *pol_opts(const char *text, int accept_any, const char *peer, initra_err *err)
 {
     json_t *j = json_loads(text, 0, NULL);
-    initra_policy_opts o = {accept_any, peer};
+    initra_policy_opts o = {.accept_any_enclave = accept_any, .peer = peer};
     initra_policy *p = initra_policy_from_json_opts(j, "init_ra_conf.json: ra_config", &o, err);
     json_decref(j);
     return p;
@@ -342,7 +343,7 @@ static void pinning(void)
                                         "mr_signer"),
           "per-secret identity without a pin refused: %s", sp ? "(accepted)" : err.msg);
     initra_secret_policy_free(sp);
-    initra_policy_opts o = {1, "the client"};
+    initra_policy_opts o = {.accept_any_enclave = 1, .peer = "the client"};
     sp = initra_secret_policy_from_json_opts(j, "policy.json", &o, &err);
     b = body();
     initra_evidence ev = {&b, "UpToDate", NULL, 0, 0, 0};

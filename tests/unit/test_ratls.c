@@ -9,6 +9,8 @@
 #include "check.h"
 #include "initra/attest.h"
 #include "initra/ratls.h"
+#include "initra/sim.h"
+#include "ratls/internal.h"
 
 static int sim_quote_fn(void *ctx, const uint8_t rd[64], uint8_t **q, size_t *len, initra_err *err)
 {

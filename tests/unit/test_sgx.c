@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "initra/sgx.h"
+#include "sgx/internal.h"
 
 static const char *names[] = {"sgx-phala-2025", "sgx-automata-v3", "sgx-fortanix-parse-only", "tdx-phala-v4",
                               "tdx-go-v5", "tdx-cos-parse-only"};

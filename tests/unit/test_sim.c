@@ -22,6 +22,7 @@
 #include "check.h"
 #include "initra/attest.h"
 #include "initra/dcap.h"
+#include "initra/sim.h"
 
 /* ECDSA P-256 SHA-256 check of a raw r||s signature. */
 static int verify_rs(EVP_PKEY *key, const uint8_t *msg, size_t n, const uint8_t rs[64])
@@ -355,22 +356,22 @@ int main(void)
     check_platform(dir, "UpToDate", "");
 
     /* rebuild with a chosen TCB status */
-    initra_sim_init_opts o = {"OutOfDate", "INTEL-SA-00615,INTEL-SA-00828", 0};
+    initra_sim_init_opts o = {.tcb_status = "OutOfDate", .advisories = "INTEL-SA-00615,INTEL-SA-00828"};
     CHECK(initra_sim_init(dir, &o, &err) == 0, "sim init OutOfDate (%s)", err.msg);
     CHECK(root_of(dir, &r2, &n2) == 0 && (n1 != n2 || memcmp(r1, r2, n1)), "sim init rebuilds with a new root");
     free(r2);
     check_platform(dir, "OutOfDate", "INTEL-SA-00615,INTEL-SA-00828");
-    initra_sim_init_opts o2 = {"SWHardeningNeeded", "INTEL-SA-00615", 0};
+    initra_sim_init_opts o2 = {.tcb_status = "SWHardeningNeeded", .advisories = "INTEL-SA-00615"};
     CHECK(initra_sim_init(dir, &o2, &err) == 0, "sim init SWHardeningNeeded");
     check_platform(dir, "SWHardeningNeeded", "INTEL-SA-00615");
     free(r1);
 
-    initra_sim_init_opts bad = {"Bogus", NULL, 0};
+    initra_sim_init_opts bad = {.tcb_status = "Bogus"};
     CHECK(initra_sim_init(dir, &bad, &err) == -1 && strstr(err.msg, "'Bogus'") && strstr(err.msg, "OutOfDateConfigurationNeeded"),
           "unknown status: %s", err.msg);
-    initra_sim_init_opts bad2 = {NULL, "INTEL-SA-1,,X", 0};
+    initra_sim_init_opts bad2 = {.advisories = "INTEL-SA-1,,X"};
     CHECK(initra_sim_check_opts(&bad2, &err) == -1 && strstr(err.msg, "advisory"), "empty advisory ID: %s", err.msg);
-    initra_sim_init_opts bad3 = {NULL, "A\"B", 0};
+    initra_sim_init_opts bad3 = {.advisories = "A\"B"};
     CHECK(initra_sim_check_opts(&bad3, &err) == -1, "advisory with a quote: %s", err.msg);
 
     /* concurrent first use: one platform, every process sees the same root */

@@ -1,7 +1,7 @@
 /* The simulated platform's dated collateral: TCB info v3 and QE identity v2 JSON texts in Intel's exact
  * form, signed as Intel signs them (ECDSA P-256 SHA-256 over the exact text, r||s hex), the two CRLs,
  * and the bundle in the vectors' format (docs/protocols.md#collateral). */
-#include "sim_internal.h"
+#include "sim/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

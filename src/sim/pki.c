@@ -1,6 +1,6 @@
 /* The simulated platform's PKI: P-256 keys, certificates shaped like Intel's SGX PCK hierarchy (but named
  * "initra sim ..." under O "initra simulated SGX"), empty CRLs, and raw r||s ECDSA signatures. OpenSSL 3. */
-#include "sim_internal.h"
+#include "sim/internal.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attest/internal.h"
 #include "initra/attest.h"
+#include "initra/sim.h"
 
 /* Sends a status-1 reply carrying msg; the send's own failure is ignored (the peer may be gone). */
 static void reply_error(int fd, const char *msg)

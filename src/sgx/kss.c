@@ -1,6 +1,7 @@
-/* KSS at launch: CONFIGID / CONFIGSVN parsing, CONFIGID of configuration files and its enclave-side
- * check, and the launch identity taken from SIGSTRUCT. */
-#include "initra/enclave.h"
+/* KSS configuration binding: CONFIGID / CONFIGSVN parsing, CONFIGID of configuration files and its
+ * enclave-side check. Here, below attest, so that the launcher (enclave), init and the KMS share it. */
+#include "initra/sgx.h"
+#include "sgx/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,22 +94,4 @@ int initra_config_id_check(const char *path, const uint8_t config_id[64], initra
     int rc = initra_config_id_of_bytes(buf, n, got, err);
     free(buf);
     return rc ? -1 : initra_config_id_compare(path, got, config_id, err);
-}
-
-int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
-                                   initra_sgx_report_body *id)
-{
-    memset(id, 0, sizeof *id);
-    id->misc_select = s->misc_select;
-    id->attributes.flags = s->attributes.flags | INITRA_ATTR_INIT;
-    id->attributes.xfrm = s->attributes.xfrm;
-    memcpy(id->mr_enclave, s->enclave_hash, 32);
-    initra_mrsigner_of_modulus(s->modulus, id->mr_signer);
-    memcpy(id->isv_ext_prod_id, s->isv_ext_prod_id, 16);
-    memcpy(id->isv_family_id, s->isv_family_id, 16);
-    id->isv_prod_id = s->isv_prod_id;
-    id->isv_svn = s->isv_svn;
-    if (config_id) memcpy(id->config_id, config_id, 64);
-    id->config_svn = config_svn;
-    return 0;
 }

@@ -1,5 +1,6 @@
-/* Rendering a parsed quote: aligned human form and JSON (jansson). */
-#include "initra/sgx.h"
+/* Rendering a parsed quote for `initra quote dump`: aligned human form and JSON (jansson). Kept out of
+ * the byte-exact sgx layer, which has no I/O. */
+#include "initra/dcap.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -9,7 +9,7 @@
  *   platform.json                       settings and dates; written last, so its presence = complete
  *   .lock                               flock for creation, rebuild and refresh
  * Keys are 0600, everything else 0644 inside the 0700 directory. */
-#include "initra/attest.h"
+#include "initra/sim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "sim_internal.h"
+#include "sim/internal.h"
 
 #define STATE_FILE "platform.json"
 #define QE_AUTH_SIZE 32

@@ -1,4 +1,4 @@
-/* Internals of the simulated SGX platform (src/attest/sim*.c). Not a public API. */
+/* Internals of the simulated SGX platform (the files of src/sim). Not a public API. */
 #ifndef INITRA_SIM_INTERNAL_H
 #define INITRA_SIM_INTERNAL_H
 
