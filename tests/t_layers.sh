@@ -1,6 +1,8 @@
 # The layering check (scripts/layers.sh): the tree passes, and a copy of it with one violation of each
 # kind fails with one line naming the file, the line and the rule.
 . tests/lib.sh
+# 9 checks, and one per public header (each compiles on its own).
+plan $((9 + $(ls include/initra/*.h | wc -l)))
 
 check "the tree follows the module table of docs/architecture.md" sh scripts/layers.sh
 grep -q '^layers: [0-9]* modules, [0-9]* files' "$T/out" && ok "it says what it checked: $(cat "$T/out")" ||

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "initra/init.h"
+#include "init/internal.h"
 
 #define MRE "9b05ddd7a1e4bd1f2b4c3f1ad1c1e2c5e8c2b39a2a23d8d6c5e3b1f0a1b2c3d4"
 #define PIN_ON                                                                                                 \
