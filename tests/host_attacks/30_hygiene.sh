@@ -143,7 +143,9 @@ mkfifo -m 666 "$HYD/gramine/quote"
 /usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["initra"]={"collateral": sys.argv[3]+"/collateral.json", "trust_roots": [sys.argv[3]+"/sim-root.der"]}; c["kms_keys"][0]["path"]=sys.argv[3]+"/out/k"; json.dump(c, open(sys.argv[2], "w"))' \
   "$HY/conf.json" "$HYD/conf.json" "$HYD"
 chmod 644 "$HYD/conf.json"
-hy_as env INITRA_GRAMINE_DIR="$HYD/gramine" "$INITRA" init --conf "$HYD/conf.json" >"$HYD/init.log" 2>&1 &
+# (no `env` in between: run unprivileged, it could not reach a binary under a 0700 /root, as on a fresh
+# Debian root; setpriv execs initra directly, as for the KMS above)
+(export INITRA_GRAMINE_DIR="$HYD/gramine"; hy_as "$INITRA" init --conf "$HYD/conf.json" >"$HYD/init.log" 2>&1) &
 HY_INIT=$!
 PIDS="$PIDS $HY_INIT"
 i=0; while [ $i -lt 100 ] && ! [ -s "$HYD/gramine/user_report_data" ]; do sleep 0.1; i=$((i + 1)); done
