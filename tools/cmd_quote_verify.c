@@ -114,7 +114,7 @@ int cmd_quote_verify(int argc, char **argv)
     int have_at = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
-        if (!strcmp(a, "--help")) return usage(stdout, CLI_OK);
+        if (cli_is_help(a)) return usage(stdout, CLI_OK);
         else if (!strcmp(a, "--json")) as_json = 1;
         else if (!strcmp(a, "--allow-expired-collateral")) flags |= INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL;
         else if (!strcmp(a, "--collateral")) {
