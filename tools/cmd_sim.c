@@ -54,24 +54,27 @@ static int open_sim(initra_sim **sim)
 static int sim_init(int argc, char **argv)
 {
     initra_sim_init_opts o = {.tcb_status = NULL, .advisories = NULL, .issued_at = 0};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--issued-days-ago")) {
-            const char *v = cli_optarg(argc, argv, &i);
+    enum { O_ISSUED = 256, O_TCB, O_ADV };
+    static const struct option opts[] = {{"issued-days-ago", required_argument, NULL, O_ISSUED},
+                                         {"tcb-status", required_argument, NULL, O_TCB},
+                                         {"advisories", required_argument, NULL, O_ADV},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:h", opts, "sim init", "sim")) > 0) {
+        const char *v = optarg;
+        if (c == 'h') return sim_usage(stdout, CLI_OK);
+        if (c == O_TCB) o.tcb_status = v;
+        else if (c == O_ADV) o.advisories = v;
+        else {
             uint64_t days;
-            if (!v) return CLI_USAGE;
             if (initra_parse_uint(v, 3650, &days))
                 return cli_error(CLI_USAGE, "sim init: --issued-days-ago '%.40s': want a number of days from 0 to 3650", v);
             o.issued_at = time(NULL) - (time_t)days * 86400;
-        } else if (!strcmp(argv[i], "--tcb-status")) {
-            if (!(o.tcb_status = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--advisories")) {
-            if (!(o.advisories = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (cli_is_help(argv[i])) {
-            return sim_usage(stdout, CLI_OK);
-        } else {
-            return cli_error(CLI_USAGE, "sim init: unknown argument '%s'; see `initra sim --help`", argv[i]);
         }
     }
+    if (c < 0) return CLI_USAGE;
     char dir[4096];
     initra_err err;
     if (initra_sim_check_opts(&o, &err)) return cli_error(CLI_USAGE, "sim init: %s", err.msg);
@@ -262,15 +265,16 @@ static int sim_ratls_cmd(int argc, char **argv)
 static int sim_export(int argc, char **argv)
 {
     const char *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o")) {
-            if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (cli_is_help(argv[i])) {
-            return sim_usage(stdout, CLI_OK);
-        } else {
-            return cli_error(CLI_USAGE, "sim %s: unknown argument '%s'; see `initra sim --help`", argv[0], argv[i]);
-        }
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "sim %s", argv[0]);
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:ho:", opts, cmd, "sim")) > 0) {
+        if (c == 'h') return sim_usage(stdout, CLI_OK);
+        out = optarg;
     }
+    if (c < 0) return CLI_USAGE;
     if (!out) return cli_error(CLI_USAGE, "sim %s: -o FILE is required (-o - for standard output)", argv[0]);
     initra_sim *sim;
     int rc = open_sim(&sim);
@@ -295,14 +299,17 @@ static int sim_export(int argc, char **argv)
 static int sim_mount_cmd(int argc, char **argv)
 {
     const char *key_file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) return sim_usage(stdout, CLI_OK);
-        if (!strcmp(argv[i], "--key-file")) {
-            if (!(key_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else {
-            return cli_error(CLI_USAGE, "sim mount-rootfs: unknown argument '%s'", argv[i]);
-        }
+    enum { O_KEY_FILE = 256 };
+    static const struct option opts[] = {{"key-file", required_argument, NULL, O_KEY_FILE},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 0;
+    int c;
+    while ((c = cli_getopt(argc, argv, "+:h", opts, "sim mount-rootfs", "sim")) > 0) {
+        if (c == 'h') return sim_usage(stdout, CLI_OK);
+        key_file = optarg;
     }
+    if (c < 0) return CLI_USAGE;
     initra_err err;
     uint8_t key[16], *buf = NULL;
     size_t n = 0;
