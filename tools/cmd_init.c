@@ -1,4 +1,5 @@
 /* initra init (also /bin/init inside an instance): the Init-RA client. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,25 +29,29 @@ int cmd_init(int argc, char **argv)
     /* First: this process will hold secrets. */
     if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
     const char *conf = INITRA_INIT_CONF_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            printf("usage: initra init [--conf FILE]   (as /bin/init: no arguments)\n"
-                   "  Reads FILE (default %s, Occlum's GRPC-RATLS or AECS init_ra_conf.json), attests this\n"
-                   "  enclave to the KMS (kms_server, or $%s), verifies the KMS against ra_config, fetches\n"
-                   "  every kms_keys[].key and writes each to its path (0600), all or none. Exit 0 lets the\n"
-                   "  application start. GRPC-RATLS: mutual RA-TLS. AECS (kms_keys[].service, ra_config ua_*):\n"
-                   "  Passport reports both ways, the server pinned by ra_config ua_policy_*. The PCCS and trust\n"
-                   "  roots come only from FILE (\"initra\" section, ua_env_pccs_url): $PCCS_URL and $%s are\n"
-                   "  ignored inside the enclave. Core dumps are off.\n",
-                   INITRA_INIT_CONF_DEFAULT, INITRA_KMS_SERVER_ENV, INITRA_UA_PCCS_ENV);
-            return CLI_OK;
+    enum { O_CONF = 256 };
+    static const struct option opts[] = {{"conf", required_argument, NULL, O_CONF},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 0;
+    int opt;
+    while ((opt = cli_getopt(argc, argv, "+:h", opts, "init", "init")) > 0) {
+        if (opt == O_CONF) {
+            conf = optarg;
+            continue;
         }
-        if (!strcmp(argv[i], "--conf")) {
-            if (!(conf = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else {
-            return cli_error(CLI_USAGE, "init: unknown argument '%s'", argv[i]);
-        }
+        printf("usage: initra init [--conf FILE]   (as /bin/init: no arguments)\n"
+               "  Reads FILE (default %s, Occlum's GRPC-RATLS or AECS init_ra_conf.json), attests this\n"
+               "  enclave to the KMS (kms_server, or $%s), verifies the KMS against ra_config, fetches\n"
+               "  every kms_keys[].key and writes each to its path (0600), all or none. Exit 0 lets the\n"
+               "  application start. GRPC-RATLS: mutual RA-TLS. AECS (kms_keys[].service, ra_config ua_*):\n"
+               "  Passport reports both ways, the server pinned by ra_config ua_policy_*. The PCCS and trust\n"
+               "  roots come only from FILE (\"initra\" section, ua_env_pccs_url): $PCCS_URL and $%s are\n"
+               "  ignored inside the enclave. Core dumps are off.\n",
+               INITRA_INIT_CONF_DEFAULT, INITRA_KMS_SERVER_ENV, INITRA_UA_PCCS_ENV);
+        return CLI_OK;
     }
+    if (opt < 0) return CLI_USAGE;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     initra_init_conf c;
