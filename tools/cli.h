@@ -28,8 +28,9 @@ static inline int cli_is_help(const char *a) { return !strcmp(a, "--help") || !s
 /* getopt_long over a command's option table (opterr off, shortopts starting with "+:"): the next
  * option's val, with its value in optarg; 0 when the options are done and nothing is left; -1 after
  * printing one usage line: "CMD: unknown argument 'X'; see `initra HELP --help`" (also for a leftover
- * positional argument, or an abbreviated long option) or "option X needs a value". Set optind = 0 before the
- * first call. */
+ * positional argument, or an abbreviated long option) or "option X needs a value". With shortopts starting
+ * with "-:" instead, each positional argument comes back in order as 1 with optarg (also those after "--"),
+ * so a command may stop there (`run DIR ... PROG ARGS`). Set optind = 0 before the first call. */
 struct option;
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
                const char *help);

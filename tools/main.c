@@ -40,6 +40,9 @@ int cli_err_flags(int code, const initra_err *err, const char *const *map)
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
                const char *help)
 {
+    static int rest; /* "-:" tables: getopt_long returned -1 ("--"): the rest are positional, unread by it */
+    if (optind == 0) rest = 0;
+    if (rest) return optind < argc ? (optarg = argv[optind++], 1) : 0;
     opterr = 0;
     /* Long options must be spelled out: getopt_long would take an abbreviation (--secret for --secrets). */
     int next = optind ? optind : 1;
@@ -56,6 +59,8 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
         return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[optind - 1], help),
                -1;
     if (c != -1) return c;
+    /* "-:" tables take positional arguments: each comes back as 1 (in optarg), those after "--" too. */
+    if (shortopts[0] == '-' && optind < argc) return rest = 1, optarg = argv[optind++], 1;
     if (optind < argc)
         return cli_error(CLI_USAGE, "%s: unknown argument '%s'; see `initra %s --help`", cmd, argv[optind], help), -1;
     return 0;
