@@ -1,7 +1,7 @@
 # Every command and subcommand answers -h and --help with its usage on stdout and exit 0, and writes
 # nothing to stderr.
 . tests/lib.sh
-plan 44
+plan 52
 
 for c in "" quote "quote dump" "quote self" "quote verify" sim "sim init" "sim quote" "sim collateral" "sim root" "sim ratls-cert" \
   new build run print kms "kms serve" "kms aecs-admin" init config-id; do
@@ -19,3 +19,14 @@ check_fails "kms serve: an abbreviated option is refused" 2 "^initra: kms serve:
 check_fails "sim quote: an abbreviated option is refused" 2 "sim quote: unknown argument '--mrencl'" "$INITRA" sim quote --mrencl 00 -o -
 check_fails "kms serve: --listen without a value" 2 "^initra: option --listen needs a value$" "$INITRA" kms serve --listen
 check_fails "kms serve: a positional argument is refused" 2 "kms serve: unknown argument 'extra'" "$INITRA" kms serve extra
+check_fails "new: an abbreviated option is refused" 2 "^initra: new: unknown argument '--init'; see .initra new --help.$" \
+  "$INITRA" new "$T/n1" --init aecs
+[ ! -e "$T/n1" ] && ok "new: nothing created after a usage error" || not_ok "new: $T/n1 created despite the usage error"
+check_fails "build: --sign-key without a value" 2 "^initra: option --sign-key needs a value$" "$INITRA" build "$T/n1" --sign-key
+check_fails "run: an unknown option before PROG" 2 "^initra: run: unknown argument '--config-i'; see .initra run --help.$" \
+  "$INITRA" run "$T/n1" --config-i x /bin/true
+check_fails "print: --key with mrenclave" 2 "print: --key PEM goes with mrsigner only" "$INITRA" print mrenclave --key "$T/k.pem"
+check_fails "sim init: an unknown option" 2 "^initra: sim init: unknown argument '--tcb'; see .initra sim --help.$" "$INITRA" sim init --tcb Revoked
+check_fails "init: --conf without a value" 2 "^initra: option --conf needs a value$" "$INITRA" init --conf
+printf '{}' >"$T/c.json"
+check_eq "config-id: FILE after -- (a name starting with - would be one)" "$("$INITRA" config-id -- "$T/c.json")" "$("$INITRA" config-id "$T/c.json")"

@@ -1,6 +1,6 @@
 # initra new / build / print / config-id / run: instances holding Debian's static busybox.
 . tests/lib.sh
-plan 110  # and 1 per flavour compared with the seed (or a skip)
+plan 111  # and 1 per flavour compared with the seed (or a skip)
 export INITRA_SIGN_KEY_DIR="$T/keys"
 REF="${INITRA_REFERENCE:-${VECTORS:+$VECTORS/../../reference}}"  # "": no seed to compare with (tests/vectors.sh)
 BB=/bin/busybox
@@ -140,6 +140,8 @@ check "run a busybox shell" "$INITRA" run "$T/k" /bin/sh -c 'echo inside; ls /de
 grep -q '^inside$' "$T/out" && grep -q urandom "$T/out" && ok "PROG output, /dev and /proc inside" || not_ok "run output: $(cat "$T/out")"
 "$INITRA" run "$T/k" -- /bin/sh -c 'exit 42' >/dev/null 2>&1
 check_eq "exit status is PROG's" "$?" 42
+"$INITRA" run "$T/k" /bin/sh -c 'echo "$*"' sh --config-id x -h -- --config >"$T/out" 2>"$T/err"
+check_eq "PROG's ARGS reach it unread and in order (options of run after PROG are PROG's)" "$?:$(cat "$T/out")" "0:--config-id x -h -- --config"
 check "write inside the enclave" "$INITRA" run "$T/k" /bin/sh -c 'echo secret >/tmp/inside && echo x >/bin/added && cat /tmp/inside'
 check_eq "the file was readable inside" "$(cat "$T/out")" secret
 [ ! -e "$T/k/image/tmp/inside" ] && [ ! -e "$T/k/image/bin/added" ] && ok "files written inside do not reach the host" || not_ok "enclave writes reached the host"

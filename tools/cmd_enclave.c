@@ -1,4 +1,5 @@
 /* initra new / build / run / print / config-id / quote self: enclave instances. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,6 @@ static const char *const NEW_FLAGS[] = {"init_ra", "--init-ra", NULL};
 static const char *const BUILD_FLAGS[] = {"image_key", "--image-key", NULL};
 static const char *const RUN_FLAGS[] = {"config_id", "--config-id", "config_svn", "--config-svn", NULL};
 
-static int wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--")) return 0;
-        if (cli_is_help(argv[i])) return 1;
-    }
-    return 0;
-}
-
 static void note_stderr(const char *msg) { fprintf(stderr, "initra: %s\n", msg); }
 
 int cmd_new(int argc, char **argv)
@@ -30,18 +22,22 @@ int cmd_new(int argc, char **argv)
                         "  debuggable, enable_kss, family_id, ext_prod_id), DIR/image/ (the enclave's root file\n"
                         "  system) and, with --init-ra, the init_ra_conf.json template of that flavour. --initfs adds\n"
                         "  Occlum's initfs/ stage: init boots there, then mounts image/ (docs/occlum.md).\n";
-    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    enum { O_INIT_RA = 256, O_INITFS };
+    static const struct option opts[] = {{"init-ra", required_argument, NULL, O_INIT_RA},
+                                         {"initfs", no_argument, NULL, O_INITFS},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *dir = NULL, *init_ra = NULL;
-    int initfs = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--init-ra")) {
-            if (!(init_ra = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--initfs")) {
-            initfs = 1;
-        } else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "new: unknown option %s", argv[i]);
-        else if (!dir) dir = argv[i];
-        else return cli_error(CLI_USAGE, "new: one DIR only (got '%s' too)", argv[i]);
+    int initfs = 0, c;
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "new", "new")) > 0) {
+        if (c == 'h') return fputs(usage, stdout), CLI_OK;
+        if (c == O_INIT_RA) init_ra = optarg;
+        else if (c == O_INITFS) initfs = 1;
+        else if (!dir) dir = optarg;
+        else return cli_error(CLI_USAGE, "new: one DIR only (got '%s' too)", optarg);
     }
+    if (c < 0) return CLI_USAGE;
     if (!dir) return fputs(usage, stderr), CLI_USAGE;
     initra_err err;
     if (initfs && !init_ra) return cli_error(CLI_USAGE, "new: --initfs needs --init-ra grpc_ratls|aecs (the initfs runs init)");
@@ -61,18 +57,23 @@ int cmd_build(int argc, char **argv)
                         "  With an initfs/ stage (`initra new --initfs`), init and its files go to DIR/initfs and\n"
                         "  --image-key FILE (xx-xx-...-xx, 16 hex bytes, as `occlum gen-image-key` writes) makes the\n"
                         "  image \"encrypted\": it mounts only with that key (docs/occlum.md).\n";
-    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    enum { O_SIGN_KEY = 256, O_IMAGE_KEY };
+    static const struct option opts[] = {{"sign-key", required_argument, NULL, O_SIGN_KEY},
+                                         {"image-key", required_argument, NULL, O_IMAGE_KEY},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *dir = NULL;
     initra_build_opts o = {.note = note_stderr};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--sign-key")) {
-            if (!(o.sign_key = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--image-key")) {
-            if (!(o.image_key = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (argv[i][0] == '-') return cli_error(CLI_USAGE, "build: unknown option %s", argv[i]);
-        else if (!dir) dir = argv[i];
-        else return cli_error(CLI_USAGE, "build: one DIR only (got '%s' too)", argv[i]);
+    int c;
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "build", "build")) > 0) {
+        if (c == 'h') return fputs(usage, stdout), CLI_OK;
+        if (c == O_SIGN_KEY) o.sign_key = optarg;
+        else if (c == O_IMAGE_KEY) o.image_key = optarg;
+        else if (!dir) dir = optarg;
+        else return cli_error(CLI_USAGE, "build: one DIR only (got '%s' too)", optarg);
     }
+    if (c < 0) return CLI_USAGE;
     if (!dir) return fputs(usage, stderr), CLI_USAGE;
     initra_err err;
     if (initra_instance_build(dir, &o, &err)) return cli_err_flags(CLI_FAIL, &err, BUILD_FLAGS);
@@ -116,22 +117,34 @@ int cmd_print(int argc, char **argv)
                         "  mrenclave: the measurement in DIR/build/enclave.sig (after `initra build`).\n"
                         "  mrsigner: SHA-256 of the signing key's 384-byte little-endian modulus; --key takes a\n"
                         "  public or private RSA-3072 PEM, so you can compute a production MRSIGNER from your key.\n";
-    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
-    if (argc < 3) return fputs(usage, stderr), CLI_USAGE;
-    const char *what = argv[1];
+    enum { O_KEY = 256 };
+    static const struct option opts[] = {{"key", required_argument, NULL, O_KEY},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *what = NULL, *dir = NULL, *key = NULL;
+    int c, npos = 0;
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "print", "print")) > 0) {
+        if (c == 'h') return fputs(usage, stdout), CLI_OK;
+        if (c == O_KEY) key = optarg;
+        else if (npos++ == 0) what = optarg;
+        else if (!dir) dir = optarg;
+    }
+    if (c < 0) return CLI_USAGE;
+    if (!what || (!dir && !key)) return fputs(usage, stderr), CLI_USAGE;
     if (strcmp(what, "mrenclave") && strcmp(what, "mrsigner"))
         return cli_error(CLI_USAGE, "print: unknown value '%s' (mrenclave, mrsigner)", what);
     initra_err err;
     uint8_t v[32];
     char hex[65];
-    if (!strcmp(argv[2], "--key")) {
-        if (strcmp(what, "mrsigner") || argc != 4)
+    if (key) {
+        if (strcmp(what, "mrsigner") || npos != 1)
             return cli_error(CLI_USAGE, "print: --key PEM goes with mrsigner only: initra print mrsigner --key PEM");
-        if (initra_mrsigner_of_key_file(argv[3], v, &err)) return cli_err(CLI_USAGE, &err);
+        if (initra_mrsigner_of_key_file(key, v, &err)) return cli_err(CLI_USAGE, &err);
     } else {
-        if (argc != 3) return cli_error(CLI_USAGE, "print %s: one DIR only", what);
+        if (npos != 2) return cli_error(CLI_USAGE, "print %s: one DIR only", what);
         initra_sigstruct s;
-        if (load_sig(argv[2], &s, &err)) return cli_err(CLI_FAIL, &err);
+        if (load_sig(dir, &s, &err)) return cli_err(CLI_FAIL, &err);
         if (!strcmp(what, "mrenclave")) memcpy(v, s.enclave_hash, 32);
         else initra_mrsigner_of_modulus(s.modulus, v);
     }
@@ -146,14 +159,26 @@ int cmd_config_id(int argc, char **argv)
                         "  `openssl dgst -sha512 -binary FILE | base64 -w0`); for several files, SHA-512 over each\n"
                         "  file's 8-byte little-endian length and bytes, in order. Use it with\n"
                         "  `initra run DIR --config FILE --config-id $(initra config-id FILE) ...`.\n";
-    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
-    if (argc < 2) return fputs(usage, stderr), CLI_USAGE;
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1]) return cli_error(CLI_USAGE, "config-id: unknown option %s", argv[i]);
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const char **files = calloc((size_t)argc, sizeof *files);
+    size_t n = 0;
+    int c;
+    if (!files) return cli_error(CLI_FAIL, "out of memory");
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "config-id", "config-id")) > 0) {
+        if (c == 'h') return free(files), fputs(usage, stdout), CLI_OK;
+        files[n++] = optarg;
+    }
+    if (c < 0 || !n) {
+        free(files);
+        if (c == 0) fputs(usage, stderr);
+        return CLI_USAGE;
+    }
     initra_err err;
     uint8_t id[64];
-    if (initra_config_id_of_files((const char *const *)argv + 1, (size_t)argc - 1, id, &err))
-        return cli_err(CLI_USAGE, &err);
+    c = initra_config_id_of_files(files, n, id, &err);
+    free(files);
+    if (c) return cli_err(CLI_USAGE, &err);
     char *b64 = initra_b64_encode(id, 64);
     if (!b64) return cli_error(CLI_FAIL, "out of memory");
     printf("%s\n", b64);
@@ -174,36 +199,36 @@ int cmd_run(int argc, char **argv)
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
         "  --config-svn N    CONFIGSVN: 0..65535, decimal (no leading zero) or 0x hex (needs metadata.enable_kss)\n"
         "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
-    if (argc > 1 && cli_is_help(argv[1])) return fputs(usage, stdout), CLI_OK;
+    enum { O_CONFIG_ID = 256, O_CONFIG_SVN, O_CONFIG };
+    static const struct option opts[] = {{"config-id", required_argument, NULL, O_CONFIG_ID},
+                                         {"config-svn", required_argument, NULL, O_CONFIG_SVN},
+                                         {"config", required_argument, NULL, O_CONFIG},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     initra_run_opts o = {.config_svn = -1};
     uint8_t config_id[64];
+    uint16_t svn;
     initra_err err;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (!strcmp(a, "--")) {
-            i++;
+    int c, i = argc; /* PROG's index: getopt stops at the second positional argument, PROG's ARGS unread */
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "run", "run")) > 0) {
+        if (c == 'h') return fputs(usage, stdout), CLI_OK;
+        if (c == O_CONFIG_ID) {
+            if (initra_config_id_parse(optarg, config_id, &err)) return cli_err_flags(CLI_USAGE, &err, RUN_FLAGS);
+            o.config_id = config_id;
+        } else if (c == O_CONFIG_SVN) {
+            if (initra_config_svn_parse(optarg, &svn, &err)) return cli_err_flags(CLI_USAGE, &err, RUN_FLAGS);
+            o.config_svn = svn;
+        } else if (c == O_CONFIG) {
+            o.config_file = optarg;
+        } else if (!o.dir) {
+            o.dir = optarg;
+        } else {
+            i = optind - 1;
             break;
         }
-        if (!strcmp(a, "--config-id")) {
-            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_config_id_parse(v, config_id, &err)) return cli_err_flags(CLI_USAGE, &err, RUN_FLAGS);
-            o.config_id = config_id;
-        } else if (!strcmp(a, "--config-svn")) {
-            uint16_t svn;
-            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_config_svn_parse(v, &svn, &err)) return cli_err_flags(CLI_USAGE, &err, RUN_FLAGS);
-            o.config_svn = svn;
-        } else if (!strcmp(a, "--config")) {
-            if (!(o.config_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (a[0] == '-') {
-            return cli_error(CLI_USAGE, "run: unknown option %s (put -- before PROG if its name starts with -)", a);
-        } else if (!o.dir) {
-            o.dir = a;
-        } else {
-            break; /* PROG */
-        }
     }
+    if (c < 0) return CLI_USAGE;
     if (!o.dir || i >= argc) return fputs(usage, stderr), CLI_USAGE;
     o.argv = argv + i;
     o.argc = argc - i;
@@ -219,20 +244,21 @@ int cmd_quote_self(int argc, char **argv)
                         "  The provider is found automatically: the sim descriptor of `initra run` (INITRA_SIM_FD),\n"
                         "  Gramine (/dev/attestation), Occlum (/dev/sgx), configfs-tsm. -o FILE writes the raw quote\n"
                         "  ('-' for stdout); --json prints what `initra quote dump --json` prints; neither: a dump.\n";
-    if (wants_help(argc, argv)) return fputs(usage, stdout), CLI_OK;
+    enum { O_REPORT_DATA = 256, O_JSON };
+    static const struct option opts[] = {{"report-data", required_argument, NULL, O_REPORT_DATA},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *rd_hex = NULL, *out = NULL;
-    int as_json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--report-data")) {
-            if (!(rd_hex = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "-o")) {
-            if (!(out = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(argv[i], "--json")) {
-            as_json = 1;
-        } else {
-            return cli_error(CLI_USAGE, "quote self: unknown argument %s", argv[i]);
-        }
+    int as_json = 0, c;
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "+:ho:", opts, "quote self", "quote self")) > 0) {
+        if (c == 'h') return fputs(usage, stdout), CLI_OK;
+        if (c == O_REPORT_DATA) rd_hex = optarg;
+        else if (c == 'o') out = optarg;
+        else as_json = 1;
     }
+    if (c < 0) return CLI_USAGE;
     if (as_json && out && !strcmp(out, "-"))
         return cli_error(CLI_USAGE, "quote self: --json and -o - would both write to stdout; give -o a file");
     uint8_t rd[64] = {0};
