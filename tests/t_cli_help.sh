@@ -1,7 +1,7 @@
 # Every command and subcommand answers -h and --help with its usage on stdout and exit 0, and writes
 # nothing to stderr.
 . tests/lib.sh
-plan 52
+plan 54
 
 for c in "" quote "quote dump" "quote self" "quote verify" sim "sim init" "sim quote" "sim collateral" "sim root" "sim ratls-cert" \
   new build run print kms "kms serve" "kms aecs-admin" init config-id; do
@@ -30,3 +30,6 @@ check_fails "sim init: an unknown option" 2 "^initra: sim init: unknown argument
 check_fails "init: --conf without a value" 2 "^initra: option --conf needs a value$" "$INITRA" init --conf
 printf '{}' >"$T/c.json"
 check_eq "config-id: FILE after -- (a name starting with - would be one)" "$("$INITRA" config-id -- "$T/c.json")" "$("$INITRA" config-id "$T/c.json")"
+check_fails "kms aecs-admin: an abbreviated option is refused" 2 "^initra: kms aecs-admin: unknown argument '--stor'; see .initra kms aecs-admin --help.$" \
+  "$INITRA" kms aecs-admin --stor "$T/store.json" register-service s1
+[ ! -e "$T/store.json" ] && ok "kms aecs-admin: no store written after a usage error" || not_ok "kms aecs-admin: $T/store.json written despite the usage error"

@@ -1,6 +1,7 @@
 /* initra kms aecs-admin --store FILE register-service|create-secret|list|destroy-secret: the AECS secret
  * store. Every change is all or nothing: the store is rewritten atomically (0600) only when the whole
  * command succeeded. Secret values are never printed. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +60,23 @@ static int list(const initra_aecs_store *st)
 
 int cmd_kms_aecs_admin(int argc, char **argv)
 {
+    enum { O_STORE = 256 };
+    static const struct option opts[] = {{"store", required_argument, NULL, O_STORE},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *store = NULL;
-    int i = 1;
-    for (; i < argc; i++) {
-        if (!strcmp(argv[i], "--store")) {
-            if (!(store = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (cli_is_help(argv[i])) {
-            return usage(stdout, CLI_OK);
-        } else {
-            break;
+    int c, i = argc; /* the command's index: getopt stops there, the command's own arguments unread */
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "kms aecs-admin", "kms aecs-admin")) > 0) {
+        if (c == 'h') return usage(stdout, CLI_OK);
+        if (c == O_STORE) {
+            store = optarg;
+            continue;
         }
+        i = optind - 1;
+        break;
     }
+    if (c < 0) return CLI_USAGE;
     if (i >= argc) return cli_error(CLI_USAGE, "kms aecs-admin: missing command; see `initra kms aecs-admin --help`");
     if (!store) return cli_error(CLI_USAGE, "kms aecs-admin: --store FILE is required");
     const char *cmd = argv[i++];
