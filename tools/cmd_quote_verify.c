@@ -214,7 +214,7 @@ int cmd_quote_verify(int argc, char **argv)
     }
     if (!(c = initra_dcap_collateral_for(src, qbuf, qlen, at, &err))) {
         if (as_json) print_json_error(err.msg);
-        code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
+        code = cli_error(CLI_FAIL, "%s", err.msg); /* it names the PCCS (or the PCK certificate's problem) */
         goto out;
     }
     initra_dcap_verify(d, qbuf, qlen, c, at, flags, &r);
