@@ -129,6 +129,9 @@ static int conf_from_flags(initra_kms_conf *c, const char *protocol, const char 
     if (aecs && !store)
         return cli_error(CLI_USAGE, "kms serve: --protocol aecs needs --store FILE (made by `initra kms aecs-admin`)");
     if (coll && pccs) return cli_error(CLI_USAGE, "kms serve: give --collateral FILE or --pccs URL, not both");
+    if (!aecs && !clients && !policy)
+        return cli_error(CLI_FAIL, "kms serve: give --clients FILE (Occlum's dynamic_config.json) or --policy FILE: "
+                                   "without a policy any attested enclave would get every secret");
     if (!(c->protocol = strdup(protocol)) || (secrets && set_ref(&c->secrets, secrets)) || (clients && set_ref(&c->clients, clients)) ||
         (policy && set_ref(&c->policy, policy)) || (store && set_ref(&c->store, store)) ||
         (coll && set_ref(&c->collateral, coll)) || (pccs && !(c->pccs_url = strdup(pccs))))
@@ -227,6 +230,14 @@ static int serve(int argc, char **argv)
             initra_kms_conf_free(&conf);
             return rc;
         }
+    }
+    /* The library names its setting (insecure_no_attestation); here it is a flag, checked once the
+     * configuration is known to be well-formed. */
+    if (!enclave && !o.insecure_no_attestation) {
+        initra_kms_conf_free(&conf);
+        return cli_error(CLI_FAIL, "kms serve: no quote provider, so clients could not verify this server (%s); run it "
+                                   "inside an enclave (`initra run`), or pass --insecure-no-attestation for a test setup",
+                         aerr.msg);
     }
     initra_kms_aecs_opts ao;
     memset(&ao, 0, sizeof ao);

@@ -157,7 +157,7 @@ int cmd_quote_verify(int argc, char **argv)
     }
     int code = CLI_FAIL;
     initra_collateral *c = NULL;
-    initra_pccs *pccs = NULL;
+    initra_collateral_src *src = NULL;
     initra_quote q;
     int parsed = initra_quote_parse(qbuf, qlen, &q, &err) == 0;
     initra_dcap_result r;
@@ -172,54 +172,50 @@ int cmd_quote_verify(int argc, char **argv)
         code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
         goto out;
     }
+    uint8_t *cb = NULL;
+    size_t cn = 0;
+    initra_collateral_src_opts so = {.pccs = {.url = pccs_url, .ca_file = pccs_ca,
+                                              .serve_expired = !!(flags & INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL)}};
+    char dir[4096];
     if (coll_file) {
-        uint8_t *cb;
-        size_t cn;
-        if (initra_read_file(coll_file, 16u << 20, &cb, &cn, &err)) {
+        if (initra_read_file(coll_file, INITRA_MAX_COLLATERAL, &cb, &cn, &err)) {
             code = cli_err(CLI_USAGE, &err);
             goto out;
         }
-        c = initra_dcap_collateral(d, (const char *)cb, cn, &err);
-        free(cb);
-        if (!c) {
-            if (as_json) print_json_error(err.msg);
-            code = cli_error(CLI_FAIL, "%s: %s", coll_file, err.msg);
-            goto out;
-        }
+        so.data = cb;
+        so.len = cn;
     } else {
-        char dir[4096];
         if (cache_dir) snprintf(dir, sizeof dir, "%s", cache_dir);
         else default_cache_dir(dir, sizeof dir);
+        so.pccs.cache_dir = dir[0] ? dir : NULL;
         /* A front-end: the default PCCS may come from the environment ($PCCS_URL, the QCNL file), and the
          * TLS CA file from $CURL_CA_BUNDLE / $SSL_CERT_FILE as curl's tool takes it. */
         initra_qcnl qc;
         int have_conf = initra_pccs_default(&qc, &err) == 0;
-        initra_pccs_opts po = {.url = pccs_url, .ca_file = pccs_ca, .cache_dir = dir[0] ? dir : NULL,
-                               .serve_expired = !!(flags & INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL)};
         if (!pccs_url && have_conf) {
-            po.url = qc.pccs_url;
-            po.collateral_url = qc.collateral_service;
-            po.insecure = !qc.use_secure_cert;
+            so.pccs.url = qc.pccs_url;
+            so.pccs.collateral_url = qc.collateral_service;
+            so.pccs.insecure = !qc.use_secure_cert;
         }
-        if (!po.ca_file && qc.ca_file[0]) po.ca_file = qc.ca_file;
-        if (!po.url || !(pccs = initra_pccs_open(&po, &err))) {
+        if (!so.pccs.ca_file && qc.ca_file[0]) so.pccs.ca_file = qc.ca_file;
+        if (!so.pccs.url) {
             if (as_json) print_json_error(err.msg);
             code = cli_error(CLI_USAGE, "quote verify: %s (or pass --collateral FILE)", err.msg);
             goto out;
         }
-        uint8_t fmspc[6];
-        char ca[16];
-        int tdx;
-        if (initra_dcap_quote_pck(d, qbuf, qlen, fmspc, ca, &tdx, &err)) {
-            if (as_json) print_json_error(err.msg);
-            code = cli_error(CLI_FAIL, "%s: %s", file, err.msg);
-            goto out;
-        }
-        if (!(c = initra_pccs_collateral(pccs, d, fmspc, ca, tdx, at, &err))) {
-            if (as_json) print_json_error(err.msg);
-            code = cli_error(CLI_FAIL, "%s", err.msg);
-            goto out;
-        }
+    }
+    src = initra_collateral_src_open(d, &so, &err);
+    free(cb);
+    if (!src) {
+        if (as_json) print_json_error(err.msg);
+        code = coll_file ? cli_error(CLI_FAIL, "%s: %s", coll_file, err.msg)
+                         : cli_error(CLI_USAGE, "quote verify: %s (or pass --collateral FILE)", err.msg);
+        goto out;
+    }
+    if (!(c = initra_dcap_collateral_for(src, qbuf, qlen, at, &err))) {
+        if (as_json) print_json_error(err.msg);
+        code = cli_error(CLI_FAIL, "%s", err.msg); /* it names the PCCS (or the PCK certificate's problem) */
+        goto out;
     }
     initra_dcap_verify(d, qbuf, qlen, c, at, flags, &r);
     if (as_json) {
@@ -233,7 +229,7 @@ int cmd_quote_verify(int argc, char **argv)
     code = r.verified ? CLI_OK : cli_error(CLI_FAIL, "%s: %s", file, r.error);
 out:
     initra_collateral_release(c);
-    initra_pccs_free(pccs);
+    initra_collateral_src_free(src);
     initra_dcap_free(d);
     free(qbuf);
     return code;

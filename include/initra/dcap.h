@@ -163,6 +163,28 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
 int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
                              initra_err *err);
 
+/* ---- The collateral source: one place deciding "collateral for this quote" ---- */
+/* A bundle (data/len, else file; parsed once against the context's roots; errors name the file) or,
+ * when neither is given, the PCCS in pccs (pccs.url required). */
+typedef struct {
+    const char *file;
+    const uint8_t *data;
+    size_t len;
+    initra_pccs_opts pccs;
+} initra_collateral_src_opts;
+typedef struct initra_collateral_src initra_collateral_src;
+/* Reads and parses the bundle, or opens the PCCS. d must outlive the source. */
+initra_collateral_src *initra_collateral_src_open(initra_dcap *d, const initra_collateral_src_opts *o, initra_err *err);
+void initra_collateral_src_free(initra_collateral_src *s);
+/* Collateral for this quote valid at `at`: the bundle, or the PCCS's (caches first) for the quote's FMSPC,
+ * PCK CA and TEE. A fresh reference. */
+initra_collateral *initra_dcap_collateral_for(initra_collateral_src *s, const uint8_t *quote, size_t len, time_t at,
+                                              initra_err *err);
+/* The bundle text for this quote (fresh, free()), to carry it in a report: the bundle's own text, or
+ * fetched from the PCCS without caching. 0 or -1. */
+int initra_dcap_collateral_text_for(initra_collateral_src *s, const uint8_t *quote, size_t len, char **json,
+                                    initra_err *err);
+
 /* Intel's QCNL configuration (sgx_default_qcnl.conf) as Intel's QCNL reads it: JSON with // and / * * /
  * comments, or, when the text is not JSON and does not start with '{', the older KEY=value lines
  * (PCCS_URL, USE_SECURE_CERT, COLLATERAL_SERVICE, PCCS_API_VERSION; whitespace removed, '#' comments). */

@@ -242,35 +242,11 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
 int initra_ua_collateral_from_src(void *ctx, const uint8_t *quote, size_t len, char **json, initra_err *err)
 {
     const initra_ua_collateral_src *s = ctx;
-    if (s->data) {
-        initra_collateral *c = initra_collateral_parse((const char *)s->data, s->len, err);
-        if (!c) return -1;
-        initra_collateral_release(c);
-        if (!(*json = malloc(s->len + 1))) return initra_fail(err, "out of memory");
-        memcpy(*json, s->data, s->len);
-        (*json)[s->len] = 0;
-        return 0;
-    }
-    if (s->file) {
-        uint8_t *text;
-        size_t n;
-        if (initra_read_file(s->file, INITRA_MAX_COLLATERAL, &text, &n, err)) return -1;
-        initra_collateral *c = initra_collateral_parse((const char *)text, n, err);
-        if (!c) {
-            free(text);
-            return initra_fail_prefix(err, "%s", s->file);
-        }
-        initra_collateral_release(c);
-        *json = (char *)text; /* initra_read_file NUL-terminates */
-        return 0;
-    }
-    uint8_t fmspc[6];
-    char ca[16];
-    int tdx;
-    if (initra_dcap_quote_pck(s->dcap, quote, len, fmspc, ca, &tdx, err)) return -1;
-    initra_pccs *p = initra_pccs_new(s->pccs_url, NULL, err);
-    if (!p) return initra_fail_prefix(err, "no collateral file and no PCCS");
-    int rc = initra_pccs_fetch_bundle(p, fmspc, ca, tdx, json, err);
-    initra_pccs_free(p);
+    initra_collateral_src *src = initra_collateral_src_open(
+        s->dcap, &(initra_collateral_src_opts){.file = s->file, .data = s->data, .len = s->len, .pccs = {.url = s->pccs_url}},
+        err);
+    if (!src) return -1;
+    int rc = initra_dcap_collateral_text_for(src, quote, len, json, err);
+    initra_collateral_src_free(src);
     return rc;
 }

@@ -157,8 +157,8 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
 
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err)
 {
-    if (!o->store_path) return initra_fail(err, "kms: --store FILE (made by `initra kms aecs-admin`) is required"), NULL;
-    if (o->collateral && o->pccs_url) return initra_fail(err, "kms: give --collateral FILE or --pccs URL, not both"), NULL;
+    if (!o->store_path) return initra_fail(err, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"), NULL;
+    if (o->collateral && o->pccs_url) return initra_fail(err, "kms: give \"collateral\" or \"pccs_url\", not both"), NULL;
     initra_kms_aecs *k = calloc(1, sizeof *k);
     if (!k) return initra_fail(err, "out of memory"), NULL;
     pthread_mutex_init(&k->lock, NULL);
@@ -177,7 +177,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     if (!(k->dcap = initra_dcap_new(err))) goto fail;
     for (size_t i = 0; i < o->n_trust_roots; i++)
         if (initra_dcap_add_root_file(k->dcap, o->trust_roots[i], err)) {
-            initra_fail_prefix(err, "kms: --trust-root");
+            initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
             goto fail;
         }
     for (size_t i = 0; i < o->n_trust_root_data; i++)
@@ -190,7 +190,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     k->attester = initra_attest_detect(&aerr);
     if (!k->attester && !o->insecure_no_attestation) {
         initra_fail(err, "kms: no quote provider, so clients could not verify this server (%s); run it inside an "
-                         "enclave (`initra run`), or pass --insecure-no-attestation for a test setup",
+                         "enclave (`initra run`), or set insecure_no_attestation for a test setup",
                     aerr.msg);
         goto fail;
     }
@@ -223,7 +223,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     free(pem);
     logf_(k, "serving %s on port %d (%s; %zu services, %zu secrets, plaintext HTTP/2)", INITRA_AECS_METHOD,
           initra_rpc_server_port(k->server),
-          k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
+          k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
           cfg->store.n_services, cfg->store.n_secrets);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
         logf_(k, "warning: max_connections (%u) cannot be enforced here (no /proc/self/fd)", maxc);

@@ -260,8 +260,8 @@ static int start_server(initra_kms *k, initra_err *err)
 initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
 {
     if (!o->clients_path && !o->policy_path && !o->no_client_attestation)
-        return initra_fail(err, "kms: give --clients FILE (Occlum's dynamic_config.json) or --policy FILE: without a "
-                                "policy any attested enclave would get every secret"),
+        return initra_fail(err, "kms: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a policy "
+                                "any attested enclave would get every secret"),
                NULL;
     initra_kms *k = calloc(1, sizeof *k);
     if (!k) return initra_fail(err, "out of memory"), NULL;
@@ -285,7 +285,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     k->attester = initra_attest_detect(&aerr);
     if (!k->attester && !o->insecure_no_attestation) {
         initra_fail(err, "kms: no quote provider, so clients could not verify this server (%s); run it inside an "
-                         "enclave (`initra run`), or pass --insecure-no-attestation for a test setup",
+                         "enclave (`initra run`), or set insecure_no_attestation for a test setup",
                     aerr.msg);
         goto fail;
     }
@@ -301,7 +301,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (start_server(k, err)) goto fail;
     logf_(k, "serving %s on port %d (%s; %zu secrets%s%s; max_connections %u)", GETSECRET,
           initra_rpc_server_port(k->server),
-          k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: --insecure-no-attestation",
+          k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
           cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
           k->o.max_connections);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)

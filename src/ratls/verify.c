@@ -22,8 +22,7 @@ typedef struct {
 
 struct initra_ratls_verifier {
     initra_dcap *dcap;
-    initra_collateral *bundle; /* from a file, or NULL */
-    initra_pccs *pccs;         /* or a PCCS */
+    initra_collateral_src *coll; /* a bundle or a PCCS */
     pthread_mutex_t lock;
     cache_slot cache[CACHE_SLOTS];
 };
@@ -31,8 +30,7 @@ struct initra_ratls_verifier {
 void initra_ratls_verifier_free(initra_ratls_verifier *v)
 {
     if (!v) return;
-    if (v->bundle) initra_collateral_release(v->bundle);
-    initra_pccs_free(v->pccs);
+    initra_collateral_src_free(v->coll);
     initra_dcap_free(v->dcap);
     pthread_mutex_destroy(&v->lock);
     initra_zero(v->cache, sizeof v->cache);
@@ -51,25 +49,9 @@ initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opt
     for (size_t i = 0; i < o->n_trust_root_data; i++) {
         if (initra_dcap_add_root_bytes(v->dcap, o->trust_root_data[i], o->trust_root_lens[i], err)) goto fail;
     }
-    if (o->collateral_data) {
-        if (!(v->bundle = initra_dcap_collateral(v->dcap, (const char *)o->collateral_data, o->collateral_len, err)))
-            goto fail;
-    } else if (o->collateral) {
-        uint8_t *text;
-        size_t n;
-        if (initra_read_file(o->collateral, INITRA_MAX_COLLATERAL, &text, &n, err)) goto fail;
-        v->bundle = initra_dcap_collateral(v->dcap, (const char *)text, n, err);
-        free(text);
-        if (!v->bundle) {
-            initra_fail_prefix(err, "%s", o->collateral);
-            goto fail;
-        }
-    } else if (!(v->pccs = initra_pccs_open(&(initra_pccs_opts){.url = o->pccs_url, .ca_file = o->pccs_ca,
-                                                                 .cache_dir = o->cache_dir},
-                                            err))) {
-        initra_fail_prefix(err, "no collateral bundle given, and no PCCS");
-        goto fail;
-    }
+    initra_collateral_src_opts so = {.file = o->collateral, .data = o->collateral_data, .len = o->collateral_len,
+                                     .pccs = {.url = o->pccs_url, .ca_file = o->pccs_ca, .cache_dir = o->cache_dir}};
+    if (!(v->coll = initra_collateral_src_open(v->dcap, &so, err))) goto fail;
     return v;
 fail:
     initra_ratls_verifier_free(v);
@@ -140,17 +122,9 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
         initra_fail(err, "peer evidence is a TDX quote; initra policies cover SGX enclaves");
         goto done;
     }
-    if (v->bundle) {
-        coll = initra_collateral_ref(v->bundle);
-    } else {
-        uint8_t fmspc[6];
-        char ca[16];
-        int tdx;
-        if (initra_dcap_quote_pck(v->dcap, quote, qlen, fmspc, ca, &tdx, err) ||
-            !(coll = initra_pccs_collateral(v->pccs, v->dcap, fmspc, ca, tdx, now, err))) {
-            initra_fail_prefix(err, "peer quote: no collateral");
-            goto done;
-        }
+    if (!(coll = initra_dcap_collateral_for(v->coll, quote, qlen, now, err))) {
+        initra_fail_prefix(err, "peer quote: no collateral");
+        goto done;
     }
     initra_dcap_result res;
     if (initra_dcap_verify(v->dcap, quote, qlen, coll, now, INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL, &res)) {

@@ -132,7 +132,19 @@ static void kms_pinning(const initra_aecs_client *cli)
     FILE *log = fopen(logp, "w");
     initra_kms_aecs_opts o = {.listen = "127.0.0.1:0", .store_path = store, .collateral = collp, .trust_roots = roots,
                               .n_trust_roots = 1, .threads = 2, .log = log};
-    initra_kms_aecs *k = initra_kms_aecs_start(&o, &err);
+    initra_kms_aecs_opts bad = o;
+    bad.store_path = NULL;
+    initra_kms_aecs *k = initra_kms_aecs_start(&bad, &err);
+    CHECK(k == NULL && strstr(err.msg, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"),
+          "no store: the library names the setting: %s", k ? "(started)" : err.msg);
+    initra_kms_aecs_stop(k);
+    bad = o;
+    bad.pccs_url = "https://127.0.0.1:1";
+    k = initra_kms_aecs_start(&bad, &err);
+    CHECK(k == NULL && strstr(err.msg, "kms: give \"collateral\" or \"pccs_url\", not both"),
+          "collateral and a PCCS: the library names the settings: %s", k ? "(started)" : err.msg);
+    initra_kms_aecs_stop(k);
+    k = initra_kms_aecs_start(&o, &err);
     CHECK(k == NULL && strstr(err.msg, "store.json: secrets[0] (service1/any).policy: [0]: the entry pins neither "
                                        "hex_ta_measurement (mrenclave) nor hex_signer (mrsigner)"),
           "AECS KMS refuses a store whose rule pins nothing: %s", k ? "(started)" : err.msg);

@@ -43,6 +43,18 @@ static void vector(initra_dcap *d, const char *name, time_t at, int verified, co
     initra_collateral *again = initra_dcap_collateral(d, cb, cn, &err);
     CHECK(again == c, "%s: the same bundle text is served from the in-memory cache", name);
     initra_collateral_release(again);
+    /* the collateral source over the same bundle file: the cached collateral, the text unchanged */
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/collateral.json", vectors_dir(), name);
+    initra_collateral_src *src = initra_collateral_src_open(d, &(initra_collateral_src_opts){.file = path}, &err);
+    initra_collateral *viasrc = src ? initra_dcap_collateral_for(src, (const uint8_t *)q, qn, at, &err) : NULL;
+    char *text = NULL;
+    CHECK(viasrc == c && initra_dcap_collateral_text_for(src, (const uint8_t *)q, qn, &text, &err) == 0 &&
+              strlen(text) == cn && !memcmp(text, cb, cn),
+          "%s: the collateral source (bundle file) gives the same collateral and text", name);
+    free(text);
+    if (viasrc) initra_collateral_release(viasrc);
+    initra_collateral_src_free(src);
     initra_collateral_release(c);
 out:
     free(q);
@@ -144,6 +156,14 @@ int main(void)
     const char *nosig = "{\"tcbInfo\":{}}";
     CHECK(initra_dcap_signed_body(nosig, strlen(nosig), "tcbInfo", &text, &tl, &sig, &err) != 0 && strstr(err.msg, "not a PCCS body"),
           "signed body without a signature refused: %s", err.msg);
+    /* collateral source errors: one line naming what is missing */
+    initra_collateral_src *src = initra_collateral_src_open(d, &(initra_collateral_src_opts){.file = "/nonexistent/c.json"}, &err);
+    CHECK(!src && strstr(err.msg, "/nonexistent/c.json"), "collateral source: a missing bundle file is named: %s", err.msg);
+    src = initra_collateral_src_open(d, &(initra_collateral_src_opts){.data = (const uint8_t *)"[1]", .len = 3}, &err);
+    CHECK(!src && strstr(err.msg, "collateral: not a JSON object"), "collateral source: bundle bytes not an object: %s", err.msg);
+    src = initra_collateral_src_open(d, &(initra_collateral_src_opts){0}, &err);
+    CHECK(!src && strstr(err.msg, "no collateral bundle given, and no PCCS"), "collateral source: neither a bundle nor a PCCS: %s",
+          err.msg);
     initra_dcap_free(d);
     qcnl();
     CHECK_DONE();

@@ -131,10 +131,18 @@ int main(void)
              "\"verify_isv_svn\": \"off\", \"verify_config_svn\": \"off\", \"verify_enclave_debuggable\": \"off\", "
              "\"sgx_mrs\": [{\"mr_enclave\": \"\", \"mr_signer\": \"\", \"isv_prod_id\": 0, \"isv_svn\": 0, "
              "\"config_svn\": 0, \"debuggable\": true}]}");
+    initra_kms *k2;
     initra_kms_opts o2 = o;
+    o2.clients_path = NULL;
+    o2.policy_path = NULL;
+    k2 = initra_kms_start(&o2, &err);
+    CHECK(k2 == NULL && strstr(err.msg, "kms: give \"clients\" (Occlum's dynamic_config.json) or \"policy\"") &&
+              !strstr(err.msg, "--"),
+          "no clients and no policy: the library names the settings, not flags: %s", k2 ? "(started)" : err.msg);
+    initra_kms_stop(k2);
     o2.clients_path = cl2;
     o2.log = fopen(log2, "w");
-    initra_kms *k2 = initra_kms_start(&o2, &err);
+    k2 = initra_kms_start(&o2, &err);
     CHECK(k2 == NULL && strstr(err.msg, "all-off.json: pins nothing: verify_mr_enclave and verify_mr_signer are both") &&
               strstr(err.msg, "set verify_mr_enclave \"on\" and sgx_mrs[].mr_enclave to the client's MRENCLAVE"),
           "KMS with an all-off clients file refuses to start: %s", k2 ? "(started)" : err.msg);
