@@ -212,3 +212,14 @@ json.dump(j, open(sys.argv[1], "w"), indent=4)
 PY
   "$INITRA" build "$dir" "$@" >"$W/build.log" 2>&1 || { cat "$W/build.log"; return 1; }
 }
+
+# grpc_kms_start (tests): the GRPC-RATLS KMS instance $T/kms, its measured kms.json naming
+# $T/secret_config.json and $T/dynamic_config.json, started on a free port. Sets KMS_MRE, PORT, KMS_PID;
+# one check ("KMS starts inside a simulated enclave"); exits the test script when it cannot start.
+grpc_kms_start() {
+  kms_instance "$T/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
+  KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
+  PORT=$(free_port)
+  kms_start "$T/kms" "$PORT" "$T/kms.log" \
+    && ok "KMS starts inside a simulated enclave" || { not_ok "KMS starts"; exit 1; }
+}

@@ -15,11 +15,7 @@ secrets_conf "$T/secret_config.json" demo_key="$T/pw" one="$T/one" two="$T/two" 
 SIGNER=$("$INITRA" print mrsigner --key "$T/keys/"*.pem 2>/dev/null | field)
 [ -n "$SIGNER" ] || { "$INITRA" new "$T/probe" >/dev/null; "$INITRA" build "$T/probe" >/dev/null 2>&1; SIGNER=$("$INITRA" print mrsigner "$T/probe" | field); }
 clients_conf "$T/dynamic_config.json" "$SIGNER" 1
-kms_instance "$T/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
-KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
-PORT=$(free_port)
-kms_start "$T/kms" "$PORT" "$T/kms.log" \
-  && ok "KMS starts inside a simulated enclave" || { not_ok "KMS starts"; exit 1; }
+grpc_kms_start  # $T/kms serving $T/secret_config.json to $T/dynamic_config.json; KMS_MRE, PORT
 trap 'kill $KMS_PID 2>/dev/null' EXIT
 
 # 1. The Occlum flow: /bin/init runs first, fetches every key byte-exact, then the application starts.

@@ -28,11 +28,7 @@ secrets_conf "$T/secret_config.json" $SPECS
 "$INITRA" new "$T/probe" >/dev/null; "$INITRA" build "$T/probe" >/dev/null 2>&1
 SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
 clients_conf "$T/dynamic_config.json" "$SIGNER" 1
-kms_instance "$T/kms" '{"secrets": "/etc/kms/secret_config.json", "clients": "/etc/kms/dynamic_config.json"}' "$T/secret_config.json" "$T/dynamic_config.json" || { not_ok "KMS instance builds"; exit 1; }
-KMS_MRE=$("$INITRA" print mrenclave "$T/kms" | field)
-PORT=$(free_port)
-kms_start "$T/kms" "$PORT" "$T/kms.log" \
-  && ok "KMS starts inside a simulated enclave" || { not_ok "KMS starts"; exit 1; }
+grpc_kms_start  # $T/kms serving $T/secret_config.json to $T/dynamic_config.json; KMS_MRE, PORT
 PIDS="$PIDS $KMS_PID"
 openssl s_client -connect "127.0.0.1:$PORT" -showcerts </dev/null 2>/dev/null | openssl x509 >"$T/kms-cert.pem" 2>/dev/null
 
