@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
     if (!key) {
-        key = initra_aecs_rsa_generate(2048, &err);
+        key = aecs_rsa_generate(2048, &err);
         signer_pem = initra_aecs_rsa_public_pem(key, &err);
         if (!key || !signer_pem) return 0;
     }
@@ -33,6 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint8_t *plain;
     size_t n;
-    if (initra_aecs_envelope_open(&e, key, signer_pem, "NONCE", &plain, &n, &err) == 0) initra_free_secret(plain, n + 1);
+    if (aecs_envelope_open(&e, key, signer_pem, "NONCE", &plain, &n, &err) == 0) initra_free_secret(plain, n + 1);
     return 0;
 }

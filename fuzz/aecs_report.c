@@ -19,13 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     initra_err err;
     if (initra_ua_report_parse(&r, &quote, &qlen, &coll, &err) == 0) {
         char *bundle;
-        if (initra_ua_collateral_to_bundle(coll, strlen(coll), &bundle, &err) == 0) free(bundle);
+        if (aecs_ua_collateral_to_bundle(coll, strlen(coll), &bundle, &err) == 0) free(bundle);
         free(quote);
         free(coll);
     }
     /* the collateral reader alone, on the same bytes (a corpus of json_collateral texts reaches it too) */
     char *bundle;
-    if (initra_ua_collateral_to_bundle(text, size, &bundle, &err) == 0) free(bundle);
+    if (aecs_ua_collateral_to_bundle(text, size, &bundle, &err) == 0) free(bundle);
     free(text);
     return 0;
 }

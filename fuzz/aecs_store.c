@@ -10,9 +10,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < st.n_secrets; i++) {
             initra_ua_attrs a;
             initra_sgx_report_body b = {0};
-            if (initra_ua_attrs_from_sgx(&b, &a, &err) == 0) {
-                initra_ua_policy_check(&st.secrets[i].policy, &a, &err);
-                initra_ua_attrs_free(&a);
+            if (aecs_ua_attrs_from_sgx(&b, &a, &err) == 0) {
+                aecs_ua_policy_check(&st.secrets[i].policy, &a, &err);
+                aecs_ua_attrs_free(&a);
             }
         }
         initra_aecs_store_free(&st);

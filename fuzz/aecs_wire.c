@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
     if (!key) {
-        key = initra_aecs_rsa_generate(2048, &err);
+        key = aecs_rsa_generate(2048, &err);
         pem = initra_aecs_rsa_public_pem(key, &err);
         if (!key || !pem) return 0;
     }

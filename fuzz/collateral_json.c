@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     initra_collateral *c = initra_dcap_collateral(d, (const char *)data, size, &err);
     if (c) {
         uint8_t fmspc[6];
-        initra_collateral_fmspc(c, fmspc);
-        (void)initra_collateral_expires(c);
+        dcap_collateral_fmspc(c, fmspc);
+        (void)dcap_collateral_expires(c);
     }
     initra_collateral_release(c);
     return 0;

@@ -5,6 +5,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
-    initra_crl_free(initra_crl_parse(data, size, "CRL", &err));
+    dcap_crl_free(dcap_crl_parse(data, size, "CRL", &err));
     return 0;
 }

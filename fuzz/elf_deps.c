@@ -6,6 +6,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_elf_deps d;
     initra_err err;
-    if (initra_elf_parse_deps(data, size, &d, &err) == 0) initra_elf_deps_free(&d);
+    if (enclave_elf_parse_deps(data, size, &d, &err) == 0) enclave_elf_deps_free(&d);
     return 0;
 }

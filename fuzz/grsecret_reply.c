@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *out;
     size_t n;
     initra_err err;
-    if (initra_grsecret_decode(text, &out, &n, &err) == 0) {
+    if (init_grsecret_decode(text, &out, &n, &err) == 0) {
         char *b64 = initra_b64_encode(out, n);
         size_t len = strlen(text);
         int quoted = text[0] == '"';

@@ -6,6 +6,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_init_conf c;
     initra_err err;
-    if (initra_init_conf_parse((const char *)data, size, "fuzz.json", &c, &err) == 0) initra_init_conf_free(&c);
+    if (init_conf_parse((const char *)data, size, "fuzz.json", &c, &err) == 0) initra_init_conf_free(&c);
     return 0;
 }

@@ -8,8 +8,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_enclave_meta m;
     initra_err err;
-    if (initra_occlum_json_parse((const char *)data, size, "Occlum.json", &m, &err) == 0) {
-        char *xml = initra_enclave_xml(&m);
+    if (enclave_occlum_json_parse((const char *)data, size, "Occlum.json", &m, &err) == 0) {
+        char *xml = enclave_xml(&m);
         if (!xml) abort();
         free(xml);
     }

@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         initra_policy_check(p, &ev, &err);
         initra_policy_free(p);
     }
-    initra_secret_policy *sp = initra_secret_policy_from_json(j, "fuzz", &err);
+    initra_secret_policy *sp = policy_secret_from_json(j, "fuzz", &err);
     if (sp) {
         initra_secret_policy_check(sp, "k", &ev, &err);
         initra_secret_policy_free(sp);

@@ -5,6 +5,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
-    initra_qe_identity_free(initra_qe_identity_parse((const char *)data, size, &err));
+    dcap_qe_identity_free(dcap_qe_identity_parse((const char *)data, size, &err));
     return 0;
 }

@@ -17,7 +17,7 @@ static void try_cert(X509 *x)
     size_t ql = 0;
     int fmt = 0;
     initra_err err;
-    if (initra_ratls_evidence(x, &q, &ql, &fmt, &err) == 0) free(q);
+    if (ratls_evidence(x, &q, &ql, &fmt, &err) == 0) free(q);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         second_len = size - 3 - first_len;
     }
     X509 *x = X509_new();
-    int ok = x && initra_ratls_add_ext(x, first_oid, first, first_len) == 0 &&
-             (!second || initra_ratls_add_ext(x, INITRA_OID_RATLS_TCG, second, second_len) == 0) && X509_set_pubkey(x, key) &&
+    int ok = x && ratls_add_ext(x, first_oid, first, first_len) == 0 &&
+             (!second || ratls_add_ext(x, INITRA_OID_RATLS_TCG, second, second_len) == 0) && X509_set_pubkey(x, key) &&
              X509_gmtime_adj(X509_getm_notBefore(x), 0) && X509_gmtime_adj(X509_getm_notAfter(x), 60) &&
              X509_sign(x, key, EVP_sha256());
     if (ok) try_cert(x);

@@ -12,10 +12,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (initra_sigstruct_parse(data, size, &s, &err) == 0) {
         /* whatever parses re-encodes to the same bytes */
         uint8_t re[INITRA_SIGSTRUCT_SIZE];
-        initra_sigstruct_encode(&s, re);
+        enclave_sigstruct_encode(&s, re);
         if (memcmp(re, data, INITRA_SIGSTRUCT_SIZE) != 0) abort();
         initra_sgx_report_body id;
-        initra_identity_from_sigstruct(&s, NULL, 0, &id);
+        enclave_identity_from_sigstruct(&s, NULL, 0, &id);
         (void)initra_sigstruct_verify(data, size, &s, &err);
     }
     return 0;

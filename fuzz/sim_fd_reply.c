@@ -19,12 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size >= INITRA_SIMFD_MOUNT_REPLY_SIZE) {
         uint32_t e = 0;
-        if (initra_simfd_decode_mount_reply(data, &e, &err) == 0 && e > 255) abort();
+        if (attest_simfd_decode_mount_reply(data, &e, &err) == 0 && e > 255) abort();
     }
     if (size < 64) return 0;
     uint8_t *quote = NULL;
     size_t len = 0;
-    if (initra_simfd_decode_reply(data + 64, size - 64, data, &quote, &len, &err) == 0) {
+    if (attest_simfd_decode_reply(data + 64, size - 64, data, &quote, &len, &err) == 0) {
         /* Accepted: a quote of the announced length carrying the requested report_data. */
         if (len != size - 64 - INITRA_SIMFD_REPLY_HEADER_SIZE) abort();
         if (memcmp(quote, data + 64 + INITRA_SIMFD_REPLY_HEADER_SIZE, len) != 0) abort();

@@ -5,6 +5,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
-    initra_tcb_info_free(initra_tcb_info_parse((const char *)data, size, &err));
+    dcap_tcb_info_free(dcap_tcb_info_parse((const char *)data, size, &err));
     return 0;
 }

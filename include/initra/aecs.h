@@ -73,7 +73,7 @@ int initra_ua_entry_pinned(const initra_ua_attrs *e);
 
 /* A fresh RSA-2048 key for one boot or one server run (the key a Passport binds): three primes of ~683
  * bits (RFC 8017 multi-prime), about three times faster to generate than two; its public key (n, e) is
- * an ordinary RSA-2048 key to the peer. Never exported (store secrets use initra_aecs_rsa_generate). */
+ * an ordinary RSA-2048 key to the peer. Never exported (store secrets use aecs_rsa_generate). */
 EVP_PKEY *initra_aecs_session_key(initra_err *err);
 /* PKCS#1 public key PEM ("-----BEGIN RSA PUBLIC KEY-----"), fresh string. */
 char *initra_aecs_rsa_public_pem(EVP_PKEY *k, initra_err *err);
@@ -137,7 +137,7 @@ typedef int (*initra_ua_verify_fn)(void *ctx, const uint8_t *quote, size_t len, 
 
 /* The DCAP verifier as an initra_ua_verify_fn (ctx = initra_ua_dcap_ctx *): first the quote's own
  * signatures (initra_dcap_quote_signed: cheap, no collateral), then json_collateral is read
- * (initra_ua_collateral_to_bundle; parsed and checked once per distinct text in dcap's cache) and the
+ * (aecs_ua_collateral_to_bundle; parsed and checked once per distinct text in dcap's cache) and the
  * quote verified at `at` under dcap's roots; expired collateral fails unless allow_expired_collateral;
  * the TCB status must be in tcb_statuses (n = 0: UpToDate or SWHardeningNeeded). */
 typedef struct {
@@ -205,7 +205,7 @@ int initra_aecs_store_from_json(const char *text, size_t len, const char *where,
 /* Writes atomically, mode 0600. */
 int initra_aecs_store_save(const initra_aecs_store *st, const char *path, initra_err *err);
 void initra_aecs_store_free(initra_aecs_store *st);
-/* 0 when every secret's policy entries pin mrenclave or mrsigner (initra_ua_policy_check_pinned); else -1
+/* 0 when every secret's policy entries pin mrenclave or mrsigner (aecs_ua_policy_check_pinned); else -1
  * naming `where`, the secret and the entry. The KMS requires it unless accept_any_enclave. */
 int initra_aecs_store_check_pinned(const initra_aecs_store *st, const char *where, initra_err *err);
 

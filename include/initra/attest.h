@@ -43,7 +43,37 @@ int initra_attest_quote_cb(void *attester, const uint8_t report_data[64], uint8_
                            initra_err *err);
 void initra_attest_free(initra_attester *a);
 
-/* Environment for tests: INITRA_TSM_ENTRY names the configfs-tsm entry to use (see initra_attest_tsm). */
+/* ---------------- seal keys (EGETKEY) ----------------
+ * A key only this enclave identity on this platform can derive, as SGX's EGETKEY gives it (Intel SDM,
+ * EGETKEY; SGX SDK sgx_key.h): the key policy chooses which identity fields enter the derivation, and the
+ * SVNs named in the request must not exceed the enclave's own (a newer enclave derives the keys of older
+ * SVNs, never the reverse). Providers: the sim descriptor (the launcher derives from the platform's
+ * secret in the sim directory), Occlum (/dev/sgx ioctl SGXIOC_GET_KEY), Gramine
+ * (/dev/attestation/keys/_sgx_mrsigner: MRSIGNER policy at the enclave's own SVNs only). */
+enum {
+    INITRA_KEYPOLICY_MRENCLAVE = 0x1,
+    INITRA_KEYPOLICY_MRSIGNER = 0x2,
+    INITRA_KEYPOLICY_NOISVPRODID = 0x4,
+    INITRA_KEYPOLICY_CONFIGID = 0x8,
+    INITRA_KEYPOLICY_ISVFAMILYID = 0x10,
+    INITRA_KEYPOLICY_ISVEXTPRODID = 0x20,
+};
+typedef struct {
+    uint16_t key_policy;  /* INITRA_KEYPOLICY_* bits; at least MRENCLAVE or MRSIGNER */
+    uint16_t isv_svn;     /* <= the enclave's ISVSVN */
+    uint16_t config_svn;  /* <= the enclave's CONFIGSVN */
+    uint8_t cpu_svn[16];  /* <= the platform's CPUSVN (all zero: the lowest) */
+    uint8_t key_id[32];   /* chosen by the caller, stored beside what the key protects */
+} initra_seal_request;
+
+/* Derives the 16-byte seal key for r. Errors name the refused field (an SVN above the enclave's own, a
+ * policy the provider cannot give). */
+typedef int (*initra_seal_key_fn)(void *ctx, const initra_seal_request *r, uint8_t key[16], initra_err *err);
+int initra_attest_seal_key(initra_attester *a, const initra_seal_request *r, uint8_t key[16], initra_err *err);
+/* The same with the attester as a void * context (initra_seal_key_fn). */
+int initra_attest_seal_key_cb(void *attester, const initra_seal_request *r, uint8_t key[16], initra_err *err);
+
+/* Environment for tests: INITRA_TSM_ENTRY names the configfs-tsm entry to use (see attest_tsm). */
 #define INITRA_TSM_ENTRY_ENV "INITRA_TSM_ENTRY"
 
 /* ---------------- sim descriptor protocol, version 1 ----------------

@@ -33,7 +33,7 @@
 #define INITRA_OID_RATLS_TCG "2.23.133.5.4.9"
 #define INITRA_CBOR_TAG_INTEL_QUOTE 60000
 
-/* What a certificate carries (initra_ratls_evidence) or is to carry (initra_ratls_create: OCCLUM, TCG,
+/* What a certificate carries (ratls_evidence) or is to carry (initra_ratls_create: OCCLUM, TCG,
  * OCCLUM_TCG). */
 enum initra_ratls_format {
     INITRA_RATLS_OCCLUM = 1,      /* Occlum alone */
@@ -96,7 +96,7 @@ void initra_ratls_verifier_free(initra_ratls_verifier *v);
 /* How far a peer certificate's notBefore may be ahead of `now` (clock skew between machines). */
 #define INITRA_RATLS_MAX_SKEW 300
 /* Verifies the peer certificate (PEM) at time `now`: validity dates (notBefore up to INITRA_RATLS_MAX_SKEW
- * seconds ahead is accepted; no dates for Gramine-made certificates, see initra_ratls_format_is_gramine),
+ * seconds ahead is accepted; no dates for Gramine-made certificates, see ratls_format_is_gramine),
  * evidence and key binding, then the quote with DCAP (chains, CRLs, TCB, QE, signatures). Collateral
  * outside its validity window is let through
  * with peer->collateral_expired set, so that the policy decides (and by default refuses). Results are
@@ -105,5 +105,9 @@ void initra_ratls_verifier_free(initra_ratls_verifier *v);
  * SGX quotes only. 0, or -1 with err naming the check that failed. */
 int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t now, initra_ratls_peer *peer,
                              initra_err *err);
+
+/* SHA-256 of a certificate's SubjectPublicKeyInfo (DER), the certificate given as PEM: how the KMS
+ * configuration's "admins" name an administrator's key. */
+int initra_spki_sha256_pem(const char *cert_pem, uint8_t out[32], initra_err *err);
 
 #endif

@@ -94,7 +94,7 @@ static json_t *load_object(const char *text, size_t len, const char *what, initr
     return NULL;
 }
 
-int initra_ua_collateral_from_bundle(const char *bundle, size_t len, char **ual, initra_err *err)
+int aecs_ua_collateral_from_bundle(const char *bundle, size_t len, char **ual, initra_err *err)
 {
     *ual = NULL;
     json_t *b = load_object(bundle, len, "collateral", err);
@@ -174,7 +174,7 @@ static int version_of(json_t *v, initra_err *err)
     return 0;
 }
 
-int initra_ua_collateral_to_bundle(const char *ual, size_t len, char **bundle, initra_err *err)
+int aecs_ua_collateral_to_bundle(const char *ual, size_t len, char **bundle, initra_err *err)
 {
     *bundle = NULL;
     json_t *o = load_object(ual, len, "json_collateral", err);

@@ -23,7 +23,7 @@
 
 /* ---------------- RSA keys ---------------- */
 
-EVP_PKEY *initra_aecs_rsa_generate(int bits, initra_err *err)
+EVP_PKEY *aecs_rsa_generate(int bits, initra_err *err)
 {
     if (bits < 2048 || bits > 8192) {
         initra_fail(err, "RSA key size %d is not supported (2048 to 8192 bits)", bits);
@@ -86,14 +86,14 @@ char *initra_aecs_rsa_public_pem(EVP_PKEY *k, initra_err *err)
     return encode_pem(k, EVP_PKEY_PUBLIC_KEY, "type-specific", "a PKCS#1 public key", err);
 }
 
-char *initra_aecs_rsa_private_pem(EVP_PKEY *k, int pkcs8, initra_err *err)
+char *aecs_rsa_private_pem(EVP_PKEY *k, int pkcs8, initra_err *err)
 {
     if (!is_rsa(k)) return initra_fail(err, "not an RSA key"), NULL;
     return encode_pem(k, EVP_PKEY_KEYPAIR, pkcs8 ? "PrivateKeyInfo" : "type-specific",
                       pkcs8 ? "a PKCS#8 private key" : "a PKCS#1 private key", err);
 }
 
-char *initra_aecs_rsa_spki_pem(EVP_PKEY *k, initra_err *err)
+char *aecs_rsa_spki_pem(EVP_PKEY *k, initra_err *err)
 {
     if (!is_rsa(k)) return initra_fail(err, "not an RSA key"), NULL;
     return encode_pem(k, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo", "an SPKI public key", err);
@@ -101,7 +101,7 @@ char *initra_aecs_rsa_spki_pem(EVP_PKEY *k, initra_err *err)
 
 #define PKCS1_PUB_BEGIN "-----BEGIN RSA PUBLIC KEY-----"
 
-EVP_PKEY *initra_aecs_rsa_public_from_pem(const char *pem, initra_err *err)
+EVP_PKEY *aecs_rsa_public_from_pem(const char *pem, initra_err *err)
 {
     const char *p = pem ? pem : "";
     while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
@@ -131,7 +131,7 @@ EVP_PKEY *initra_aecs_rsa_public_from_pem(const char *pem, initra_err *err)
     return k;
 }
 
-EVP_PKEY *initra_aecs_rsa_private_from_pem(const char *pem, initra_err *err)
+EVP_PKEY *aecs_rsa_private_from_pem(const char *pem, initra_err *err)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
     EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"") : NULL;
@@ -150,7 +150,7 @@ EVP_PKEY *initra_aecs_rsa_private_from_pem(const char *pem, initra_err *err)
 
 /* ---------------- envelope ---------------- */
 
-const char *initra_aecs_aad(const char *nonce) { return nonce && *nonce ? nonce : "Enclave"; }
+const char *aecs_aad(const char *nonce) { return nonce && *nonce ? nonce : "Enclave"; }
 
 static void bytes_free(initra_bytes *b)
 {
@@ -159,7 +159,7 @@ static void bytes_free(initra_bytes *b)
     b->n = 0;
 }
 
-void initra_aecs_envelope_free(initra_aecs_envelope *e)
+void aecs_envelope_free(initra_aecs_envelope *e)
 {
     if (!e) return;
     bytes_free(&e->cipher);
@@ -217,13 +217,13 @@ static int gcm(int enc, const uint8_t key[AES_KEY_LEN], const uint8_t *iv, const
     return ok ? 0 : -1;
 }
 
-int initra_aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem, EVP_PKEY *signer,
+int aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem, EVP_PKEY *signer,
                               const char *aad, initra_aecs_envelope *out, initra_err *err)
 {
     memset(out, 0, sizeof *out);
     if (n > INT32_MAX / 2) return initra_fail(err, "envelope: plaintext too large");
     if (!is_rsa(signer)) return initra_fail(err, "envelope: the signing key is not RSA");
-    EVP_PKEY *rcpt = initra_aecs_rsa_public_from_pem(recipient_pem, err);
+    EVP_PKEY *rcpt = aecs_rsa_public_from_pem(recipient_pem, err);
     if (!rcpt) return initra_fail_prefix(err, "envelope: recipient key");
     uint8_t key[AES_KEY_LEN], iv[GCM_IV_LEN], tag[GCM_TAG_LEN];
     uint8_t *cipher = malloc(n ? n : 1);
@@ -272,11 +272,11 @@ done:
     EVP_PKEY_CTX_free(c);
     EVP_MD_CTX_free(md);
     EVP_PKEY_free(rcpt);
-    if (rc) initra_aecs_envelope_free(out);
+    if (rc) aecs_envelope_free(out);
     return rc;
 }
 
-int initra_aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipient, const char *signer_pem,
+int aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipient, const char *signer_pem,
                               const char *expected_aad, uint8_t **plain, size_t *n, initra_err *err)
 {
     *plain = NULL;
@@ -295,7 +295,7 @@ int initra_aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipie
     if (env->plain_hash.n != 64)
         return initra_fail(err, "envelope: plain_hash is %zu bytes, expected 64 uppercase hex digits", env->plain_hash.n);
     if (env->cipher.n > INT32_MAX / 2) return initra_fail(err, "envelope: aes_cipher.cipher too large");
-    EVP_PKEY *signer = initra_aecs_rsa_public_from_pem(signer_pem, err);
+    EVP_PKEY *signer = aecs_rsa_public_from_pem(signer_pem, err);
     if (!signer) return initra_fail_prefix(err, "envelope: the signer's pem_public_key");
 
     uint8_t key[AES_KEY_LEN + 512];

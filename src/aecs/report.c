@@ -59,7 +59,7 @@ int initra_ua_report_create(initra_quote_fn quote_fn, void *quote_ctx, initra_co
         initra_fail_prefix(err, "UA report: quote");
         goto done;
     }
-    if (coll_fn(coll_ctx, quote, qlen, &coll, err) || initra_ua_collateral_from_bundle(coll, strlen(coll), &ual, err)) {
+    if (coll_fn(coll_ctx, quote, qlen, &coll, err) || aecs_ua_collateral_from_bundle(coll, strlen(coll), &ual, err)) {
         initra_fail_prefix(err, "UA report: collateral");
         goto done;
     }
@@ -150,7 +150,7 @@ int initra_ua_report_parse(const initra_ua_report *r, uint8_t **quote, size_t *q
     return rc;
 }
 
-int initra_ua_auth_report_verify(const initra_ua_auth_report *r, initra_ua_verify_fn verify_fn, void *verify_ctx,
+int aecs_ua_auth_report_verify(const initra_ua_auth_report *r, initra_ua_verify_fn verify_fn, void *verify_ctx,
                                  time_t at, const char *hex_data, initra_ua_attrs *attrs, initra_err *err)
 {
     memset(attrs, 0, sizeof *attrs);
@@ -178,7 +178,7 @@ int initra_ua_auth_report_verify(const initra_ua_auth_report *r, initra_ua_verif
                     initra_hex_upper(body.report_data + 32, 32, a), initra_hex_upper(h, 32, b));
         goto done;
     }
-    EVP_PKEY *k = initra_aecs_rsa_public_from_pem(r->pem_public_key, err);
+    EVP_PKEY *k = aecs_rsa_public_from_pem(r->pem_public_key, err);
     if (!k) {
         initra_fail_prefix(err, "UA auth report: pem_public_key");
         goto done;
@@ -194,7 +194,7 @@ int initra_ua_auth_report_verify(const initra_ua_auth_report *r, initra_ua_verif
             goto done;
         }
     }
-    if (initra_ua_attrs_from_sgx(&body, attrs, err)) goto done;
+    if (aecs_ua_attrs_from_sgx(&body, attrs, err)) goto done;
     rc = 0;
 done:
     free(quote);
@@ -211,7 +211,7 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
     char *bundle;
     /* the quote's own signatures before anything reads the (large, peer-chosen) collateral */
     if (initra_dcap_quote_signed(c->dcap, quote, len, err)) return -1;
-    if (initra_ua_collateral_to_bundle(collateral, strlen(collateral), &bundle, err)) return -1;
+    if (aecs_ua_collateral_to_bundle(collateral, strlen(collateral), &bundle, err)) return -1;
     initra_collateral *coll = initra_dcap_collateral(c->dcap, bundle, strlen(bundle), err);
     free(bundle);
     if (!coll) return initra_fail_prefix(err, "json_collateral");

@@ -17,7 +17,7 @@ static const char *const TYPE_NAMES[] = {"RSA_KEY_PAIR",  "AES256_KEY",   "IMPOR
 
 const char *initra_aecs_type_name(int type) { return type >= 0 && type < N_TYPES ? TYPE_NAMES[type] : NULL; }
 
-int initra_aecs_type_from_name(const char *name)
+int aecs_type_from_name(const char *name)
 {
     if (!strncmp(name, "SECRET_TYPE_", 12)) name += 12;
     for (int i = 0; i < N_TYPES; i++)
@@ -202,7 +202,7 @@ int initra_aecs_store_from_json(const char *text, size_t len, const char *where,
             initra_fail(err, "%s: %s: secret \"%s\" of service \"%s\" appears twice", where, path, name, svc);
             goto done;
         }
-        int t = initra_aecs_type_from_name(type);
+        int t = aecs_type_from_name(type);
         if (t < 0 || !type_supported(t) || strncmp(type, "SECRET_TYPE_", 12) == 0) {
             initra_fail(err, "%s: %s.type: \"%.40s\" is not IMPORT_DATA, AES256_KEY or RSA_KEY_PAIR", where, path, type);
             goto done;
@@ -214,7 +214,7 @@ int initra_aecs_store_from_json(const char *text, size_t len, const char *where,
         char pwhere[600];
         snprintf(pwhere, sizeof pwhere, "%s: %s.policy", where, path);
         initra_aecs_secret *s = &st->secrets[st->n_secrets];
-        if (initra_ua_policy_from_json(json_object_get(o, "policy"), pwhere, &s->policy, err)) goto done;
+        if (aecs_ua_policy_from_json(json_object_get(o, "policy"), pwhere, &s->policy, err)) goto done;
         s->service = strdup(svc);
         s->name = strdup(name);
         s->type = t;
@@ -254,7 +254,7 @@ int initra_aecs_store_save(const initra_aecs_store *st, const char *path, initra
         const initra_aecs_secret *s = &st->secrets[i];
         json_array_append_new(secs, json_pack("{s:s, s:s, s:s, s:s, s:o}", "service", s->service, "name", s->name, "type",
                                               initra_aecs_type_name(s->type), "data", s->data, "policy",
-                                              initra_ua_policy_to_json(&s->policy)));
+                                              aecs_ua_policy_to_json(&s->policy)));
     }
     json_object_set_new(j, "services", svcs);
     json_object_set_new(j, "secrets", secs);
@@ -313,10 +313,10 @@ static char *gen_aes(initra_err *err)
 
 static char *gen_rsa(int bits, int pkcs8, initra_err *err)
 {
-    EVP_PKEY *k = initra_aecs_rsa_generate(bits, err);
+    EVP_PKEY *k = aecs_rsa_generate(bits, err);
     if (!k) return NULL;
-    char *priv = initra_aecs_rsa_private_pem(k, pkcs8, err);
-    char *pub = priv ? (pkcs8 ? initra_aecs_rsa_spki_pem(k, err) : initra_aecs_rsa_public_pem(k, err)) : NULL;
+    char *priv = aecs_rsa_private_pem(k, pkcs8, err);
+    char *pub = priv ? (pkcs8 ? aecs_rsa_spki_pem(k, err) : initra_aecs_rsa_public_pem(k, err)) : NULL;
     EVP_PKEY_free(k);
     char *out = NULL;
     if (pub) {
@@ -371,8 +371,8 @@ int initra_aecs_store_create_secret(initra_aecs_store *st, const initra_aecs_spe
     n->name = strdup(spec->name);
     n->type = spec->type;
     n->data = data;
-    json_t *pj = initra_ua_policy_to_json(&spec->policy);
-    int rc = initra_ua_policy_from_json(pj, "policy", &n->policy, err);
+    json_t *pj = aecs_ua_policy_to_json(&spec->policy);
+    int rc = aecs_ua_policy_from_json(pj, "policy", &n->policy, err);
     json_decref(pj);
     if (rc || !n->service || !n->name) {
         secret_free(n);
@@ -427,7 +427,7 @@ static int rule_to_ua(const json_t *rule, const char *where, const char *path, j
     json_t *v;
     json_object_foreach((json_t *)rule, k, v)
     {
-        int attr = initra_ua_attr_index(k);
+        int attr = aecs_ua_attr_index(k);
         for (size_t i = 0; attr < 0 && i < sizeof RULE_KEYS / sizeof RULE_KEYS[0]; i++)
             if (!strcmp(k, RULE_KEYS[i].key)) attr = RULE_KEYS[i].attr;
         if (attr < 0)
@@ -463,7 +463,7 @@ static int parse_spec(const json_t *item, const char *where, size_t idx, initra_
     if (!type) return -1;
     if (initra_aecs_check_name(name, "secret name", err) || initra_aecs_check_name(svc, "service name", err))
         return initra_fail_prefix(err, "%s: %s", where, sub);
-    int t = initra_aecs_type_from_name(type);
+    int t = aecs_type_from_name(type);
     if (t < 0 || !type_supported(t))
         return initra_fail(err, "%s: %s.type: \"%.40s\" is not supported (SECRET_TYPE_IMPORT_DATA, "
                                 "SECRET_TYPE_AES256_KEY or SECRET_TYPE_RSA_KEY_PAIR)",
@@ -495,7 +495,7 @@ static int parse_spec(const json_t *item, const char *where, size_t idx, initra_
     }
     char pwhere[600];
     snprintf(pwhere, sizeof pwhere, "%s: %s.enclaveMatchAnyRules", where, ppath);
-    int rc = initra_ua_policy_from_json(ua, pwhere, &sp->policy, err);
+    int rc = aecs_ua_policy_from_json(ua, pwhere, &sp->policy, err);
     json_decref(ua);
     if (rc) return -1;
     /* params */
@@ -555,7 +555,7 @@ int initra_aecs_specs_parse(const char *text, size_t len, const char *where, ini
     json_t *j;
     if (i < len && text[i] == '{') {
         if (initra_json_parse(text, len, where, INITRA_JSON_SECRET, NULL, &j, err)) return -1;
-    } else if (!(j = initra_yaml_to_json(text, len, where, err))) {
+    } else if (!(j = aecs_yaml_to_json(text, len, where, err))) {
         return -1;
     }
     static const char *const top[] = {"apiVersion", "kind", "secrets", NULL};
@@ -597,7 +597,7 @@ int initra_aecs_store_check_pinned(const initra_aecs_store *st, const char *wher
         const initra_aecs_secret *s = &st->secrets[i];
         char w[400];
         snprintf(w, sizeof w, "%s: secrets[%zu] (%.64s/%.64s).policy", where, i, s->service, s->name);
-        if (initra_ua_policy_check_pinned(&s->policy, w, err)) return -1;
+        if (aecs_ua_policy_check_pinned(&s->policy, w, err)) return -1;
     }
     return 0;
 }

@@ -19,14 +19,14 @@ const char *const INITRA_UA_ATTR_NAMES[INITRA_UA_N_ATTRS] = {
     "hex_spid",
 };
 
-int initra_ua_attr_index(const char *name)
+int aecs_ua_attr_index(const char *name)
 {
     for (int i = 0; i < INITRA_UA_N_ATTRS; i++)
         if (!strcmp(name, INITRA_UA_ATTR_NAMES[i])) return i;
     return -1;
 }
 
-void initra_ua_attrs_free(initra_ua_attrs *a)
+void aecs_ua_attrs_free(initra_ua_attrs *a)
 {
     if (!a) return;
     for (int i = 0; i < INITRA_UA_N_ATTRS; i++) {
@@ -35,7 +35,7 @@ void initra_ua_attrs_free(initra_ua_attrs *a)
     }
 }
 
-int initra_ua_attrs_set(initra_ua_attrs *a, int attr, const char *value)
+int aecs_ua_attrs_set(initra_ua_attrs *a, int attr, const char *value)
 {
     char *c = NULL;
     if (value && !(c = strdup(value))) return -1;
@@ -44,25 +44,25 @@ int initra_ua_attrs_set(initra_ua_attrs *a, int attr, const char *value)
     return 0;
 }
 
-int initra_ua_attrs_from_sgx(const initra_sgx_report_body *b, initra_ua_attrs *out, initra_err *err)
+int aecs_ua_attrs_from_sgx(const initra_sgx_report_body *b, initra_ua_attrs *out, initra_err *err)
 {
     char hex[129], num[16];
     memset(out, 0, sizeof *out);
     int rc = 0;
-    rc |= initra_ua_attrs_set(out, INITRA_UA_STR_TEE_PLATFORM, INITRA_UA_PLATFORM_SGX_DCAP);
-    rc |= initra_ua_attrs_set(out, INITRA_UA_HEX_TA_MEASUREMENT, initra_hex_upper(b->mr_enclave, 32, hex));
-    rc |= initra_ua_attrs_set(out, INITRA_UA_HEX_SIGNER, initra_hex_upper(b->mr_signer, 32, hex));
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_STR_TEE_PLATFORM, INITRA_UA_PLATFORM_SGX_DCAP);
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_HEX_TA_MEASUREMENT, initra_hex_upper(b->mr_enclave, 32, hex));
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_HEX_SIGNER, initra_hex_upper(b->mr_signer, 32, hex));
     snprintf(num, sizeof num, "%u", (unsigned)b->isv_prod_id);
-    rc |= initra_ua_attrs_set(out, INITRA_UA_HEX_PROD_ID, num);
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_HEX_PROD_ID, num);
     snprintf(num, sizeof num, "%u", (unsigned)b->isv_svn);
-    rc |= initra_ua_attrs_set(out, INITRA_UA_STR_MIN_ISVSVN, num);
-    rc |= initra_ua_attrs_set(out, INITRA_UA_BOOL_DEBUG_DISABLED,
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_STR_MIN_ISVSVN, num);
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_BOOL_DEBUG_DISABLED,
                               (b->attributes.flags & INITRA_ATTR_DEBUG) ? "false" : "true");
-    rc |= initra_ua_attrs_set(out, INITRA_UA_HEX_USER_DATA, initra_hex_upper(b->report_data, 32, hex));
-    rc |= initra_ua_attrs_set(out, INITRA_UA_HEX_HASH_OR_PEM_PUBKEY, initra_hex_upper(b->report_data + 32, 32, hex));
-    rc |= initra_ua_attrs_set(out, INITRA_UA_HEX_SPID, "");
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_HEX_USER_DATA, initra_hex_upper(b->report_data, 32, hex));
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_HEX_HASH_OR_PEM_PUBKEY, initra_hex_upper(b->report_data + 32, 32, hex));
+    rc |= aecs_ua_attrs_set(out, INITRA_UA_HEX_SPID, "");
     if (rc) {
-        initra_ua_attrs_free(out);
+        aecs_ua_attrs_free(out);
         return initra_fail(err, "UA attributes: out of memory");
     }
     return 0;
@@ -106,7 +106,7 @@ static char *upper_dup(const char *s)
 /* "true" or "1" is true (UA's reading). */
 static int ua_true(const char *s) { return !strcmp(s, "true") || !strcmp(s, "1"); }
 
-int initra_ua_value_normalise(int attr, const char *value, char **out, initra_err *err)
+int aecs_ua_value_normalise(int attr, const char *value, char **out, initra_err *err)
 {
     const char *name = INITRA_UA_ATTR_NAMES[attr];
     *out = NULL;
@@ -166,7 +166,7 @@ int initra_ua_value_normalise(int attr, const char *value, char **out, initra_er
 void initra_ua_policy_free(initra_ua_policy *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->n; i++) initra_ua_attrs_free(&p->entries[i]);
+    for (size_t i = 0; i < p->n; i++) aecs_ua_attrs_free(&p->entries[i]);
     free(p->entries);
     p->entries = NULL;
     p->n = 0;
@@ -205,9 +205,9 @@ static int entry_from_json(const json_t *o, const char *where, const char *prefi
             if (strncmp(key, prefix, strlen(prefix))) continue; /* other ra_config fields */
             k = key + strlen(prefix);
         }
-        int a = initra_ua_attr_index(k);
+        int a = aecs_ua_attr_index(k);
         if (a < 0) {
-            initra_ua_attrs_free(e);
+            aecs_ua_attrs_free(e);
             return initra_fail(err, "%s: %s: unknown UA attribute \"%.64s\" (known: str_tee_platform, "
                                     "hex_ta_measurement, hex_signer, hex_prod_id, str_min_isvsvn, hex_user_data, "
                                     "bool_debug_disabled, hex_hash_or_pem_pubkey, hex_spid, ...)",
@@ -216,12 +216,12 @@ static int entry_from_json(const json_t *o, const char *where, const char *prefi
         char buf[32];
         const char *s;
         if (json_value_str(v, a, buf, sizeof buf, &s)) {
-            initra_ua_attrs_free(e);
+            aecs_ua_attrs_free(e);
             return initra_fail(err, "%s: %s.%s: must be a string", where, label, key);
         }
         char *norm;
-        if (initra_ua_value_normalise(a, s, &norm, err)) {
-            initra_ua_attrs_free(e);
+        if (aecs_ua_value_normalise(a, s, &norm, err)) {
+            aecs_ua_attrs_free(e);
             return initra_fail_prefix(err, "%s: %s", where, label);
         }
         free(e->v[a]);
@@ -231,7 +231,7 @@ static int entry_from_json(const json_t *o, const char *where, const char *prefi
     return 0;
 }
 
-int initra_ua_policy_from_json(const json_t *j, const char *where, initra_ua_policy *out, initra_err *err)
+int aecs_ua_policy_from_json(const json_t *j, const char *where, initra_ua_policy *out, initra_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!json_is_array(j))
@@ -268,7 +268,7 @@ int initra_ua_entry_pinned(const initra_ua_attrs *e)
     return (m && *m) || (s && *s);
 }
 
-int initra_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, initra_err *err)
+int aecs_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, initra_err *err)
 {
     for (size_t i = 0; i < p->n; i++)
         if (!initra_ua_entry_pinned(&p->entries[i]))
@@ -279,7 +279,7 @@ int initra_ua_policy_check_pinned(const initra_ua_policy *p, const char *where, 
     return 0;
 }
 
-json_t *initra_ua_policy_to_json(const initra_ua_policy *p)
+json_t *aecs_ua_policy_to_json(const initra_ua_policy *p)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < p->n; i++) {
@@ -377,7 +377,7 @@ static int entry_failures(const initra_ua_attrs *e, const initra_ua_attrs *actua
     return fails;
 }
 
-int initra_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *actual, initra_err *why)
+int aecs_ua_policy_check(const initra_ua_policy *p, const initra_ua_attrs *actual, initra_err *why)
 {
     if (!p || p->n == 0) return initra_fail(why, "the UA policy has no entries, so nothing is accepted");
     int best = -1;

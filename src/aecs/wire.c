@@ -132,7 +132,7 @@ static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t l
     }
     if (auth_from_pb(q->auth_ra_report, "request", &client, err)) goto done;
     code = INITRA_RPC_PERMISSION_DENIED;
-    if (initra_ua_auth_report_verify(&client, s->verify, s->verify_ctx, now, NULL, &attrs, err)) {
+    if (aecs_ua_auth_report_verify(&client, s->verify, s->verify_ctx, now, NULL, &attrs, err)) {
         initra_fail_prefix(err, "%s/%s: the client's report", q->service_name, q->secret_name);
         goto done;
     }
@@ -144,14 +144,14 @@ static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t l
         initra_fail(err, "service \"%s\" has no secret \"%s\"", q->service_name, q->secret_name);
         goto done;
     }
-    if (initra_ua_policy_check(&sec->policy, &attrs, err)) {
+    if (aecs_ua_policy_check(&sec->policy, &attrs, err)) {
         initra_fail_prefix(err, "%s/%s: the client does not match the secret's policy", q->service_name,
                            q->secret_name);
         goto done;
     }
     code = INITRA_RPC_INTERNAL;
-    if (initra_aecs_envelope_seal((const uint8_t *)sec->data, strlen(sec->data), client.pem_public_key, s->key,
-                                  initra_aecs_aad(q->nonce), &env, err))
+    if (aecs_envelope_seal((const uint8_t *)sec->data, strlen(sec->data), client.pem_public_key, s->key,
+                                  aecs_aad(q->nonce), &env, err))
         goto done;
     Kubetee__UnifiedAttestationReport r;
     Kubetee__UnifiedAttestationAuthReport ar;
@@ -175,8 +175,8 @@ static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t l
     }
     code = INITRA_RPC_OK;
 done:
-    initra_ua_attrs_free(&attrs);
-    initra_aecs_envelope_free(&env);
+    aecs_ua_attrs_free(&attrs);
+    aecs_envelope_free(&env);
     kubetee__get_enclave_secret_request__free_unpacked(q, NULL);
     return code;
 }
@@ -196,11 +196,11 @@ int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, 
     initra_ua_attrs attrs;
     memset(&attrs, 0, sizeof attrs);
     if (auth_from_pb(rs->auth_ra_report, "AECS response", &server, err)) goto done;
-    if (initra_ua_auth_report_verify(&server, c->verify, c->verify_ctx, now, NULL, &attrs, err)) {
+    if (aecs_ua_auth_report_verify(&server, c->verify, c->verify_ctx, now, NULL, &attrs, err)) {
         initra_fail_prefix(err, "the AECS server's report");
         goto done;
     }
-    if (c->server_policy && initra_ua_policy_check(c->server_policy, &attrs, err)) {
+    if (c->server_policy && aecs_ua_policy_check(c->server_policy, &attrs, err)) {
         initra_fail_prefix(err, "the AECS server does not match ra_config's ua_policy_*");
         goto done;
     }
@@ -218,13 +218,13 @@ int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, 
         {rs->secret_enc->plain_hash.data, rs->secret_enc->plain_hash.len},
         {rs->secret_enc->plain_hash_sig.data, rs->secret_enc->plain_hash_sig.len},
     };
-    if (initra_aecs_envelope_open(&env, c->key, server.pem_public_key, initra_aecs_aad(nonce), secret, n, err)) {
+    if (aecs_envelope_open(&env, c->key, server.pem_public_key, aecs_aad(nonce), secret, n, err)) {
         initra_fail_prefix(err, "AECS response");
         goto done;
     }
     rc = 0;
 done:
-    initra_ua_attrs_free(&attrs);
+    aecs_ua_attrs_free(&attrs);
     kubetee__get_enclave_secret_response__free_unpacked(rs, NULL);
     return rc;
 }

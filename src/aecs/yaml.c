@@ -41,7 +41,7 @@ static int add(frame *st, int depth, json_t *v, const char *where, size_t line, 
     return 0;
 }
 
-json_t *initra_yaml_to_json(const char *text, size_t len, const char *where, initra_err *err)
+json_t *aecs_yaml_to_json(const char *text, size_t len, const char *where, initra_err *err)
 {
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p)) {

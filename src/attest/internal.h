@@ -37,29 +37,29 @@ initra_attester *attest_detect_at(const attest_fixed_paths *fx, initra_err *err)
  *   occlum: dev is Occlum's /dev/sgx (opened per quote).
  *   tsm: dir is configfs-tsm's report directory; entry NULL makes a unique entry per quote and removes
  *        it afterwards, a name uses that entry (created if missing, then removed; kept if it existed). */
-initra_attester *initra_attest_sim_fd(int fd, initra_err *err);
-initra_attester *initra_attest_gramine(const char *dir, initra_err *err);
-initra_attester *initra_attest_occlum(const char *dev, initra_err *err);
-initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_err *err);
+initra_attester *attest_sim_fd(int fd, initra_err *err);
+initra_attester *attest_gramine(const char *dir, initra_err *err);
+initra_attester *attest_occlum(const char *dev, initra_err *err);
+initra_attester *attest_tsm(const char *dir, const char *entry, initra_err *err);
 /* What the provider reported about itself, for display: configfs-tsm's `provider` attribute (e.g.
  * "tdx_guest") after the first quote; "" otherwise. */
-const char *initra_attest_detail(const initra_attester *a);
+const char *attest_detail(const initra_attester *a);
 
 /* ---- the sim descriptor's client side (protocol in initra/attest.h) ---- */
 /* Fills the 72-byte request. */
-void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+void attest_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
 /* Reply header (untrusted bytes from the peer): status and payload length, all bounds checked. */
-int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
+int attest_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
                                      uint32_t *len, initra_err *err);
 /* A whole reply (header and payload, exactly n bytes) to the request for report_data: status 0 gives a
  * fresh copy of the quote, which must parse and carry report_data; status 1 gives -1 with the peer's
  * message (non-printable bytes replaced by '?'). */
-int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
+int attest_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
                               size_t *len, initra_err *err);
 /* key NULL: integrity-only (no key). */
-void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+void attest_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
 /* Untrusted reply bytes: magic, version, reserved and errno (one of the values above) checked. */
-int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
+int attest_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
                                     initra_err *err);
 
 #endif

@@ -127,7 +127,7 @@ int attest_check_quote(const uint8_t *quote, size_t len, const uint8_t report_da
 
 /* ---------------- sim descriptor (client) ---------------- */
 
-initra_attester *initra_attest_sim_fd(int fd, initra_err *err)
+initra_attester *attest_sim_fd(int fd, initra_err *err)
 {
     if (initra_simfd_check_socket(fd, err)) return NULL;
     initra_attester *a = new_attester(K_SIM, NULL, err);
@@ -138,7 +138,7 @@ initra_attester *initra_attest_sim_fd(int fd, initra_err *err)
 static int sim_quote(initra_attester *a, const uint8_t rd[64], uint8_t **quote, size_t *len, initra_err *err)
 {
     uint8_t req[INITRA_SIMFD_REQUEST_SIZE];
-    initra_simfd_encode_request(rd, req);
+    attest_simfd_encode_request(rd, req);
     if (initra_simfd_send_all(a->fd, req, sizeof req, err)) return -1;
     uint8_t hdr[INITRA_SIMFD_REPLY_HEADER_SIZE];
     size_t got;
@@ -148,7 +148,7 @@ static int sim_quote(initra_attester *a, const uint8_t rd[64], uint8_t **quote, 
                                 "bytes", a->fd, got, INITRA_SIMFD_REPLY_HEADER_SIZE);
     uint16_t status;
     uint32_t plen;
-    if (initra_simfd_decode_reply_header(hdr, &status, &plen, err)) return -1;
+    if (attest_simfd_decode_reply_header(hdr, &status, &plen, err)) return -1;
     uint8_t *buf = malloc(sizeof hdr + plen);
     if (!buf) return initra_fail(err, "sim descriptor: out of memory for a %u-byte reply", plen);
     memcpy(buf, hdr, sizeof hdr);
@@ -161,7 +161,7 @@ static int sim_quote(initra_attester *a, const uint8_t rd[64], uint8_t **quote, 
         return initra_fail(err, "sim descriptor %d: the launcher closed the connection after %zu of %u reply bytes",
                            a->fd, got, plen);
     }
-    int rc = initra_simfd_decode_reply(buf, sizeof hdr + plen, rd, quote, len, err);
+    int rc = attest_simfd_decode_reply(buf, sizeof hdr + plen, rd, quote, len, err);
     free(buf);
     return rc;
 }
@@ -171,14 +171,14 @@ static int sim_mount(initra_attester *a, const uint8_t *key, uint32_t *errnum, i
 {
     uint8_t req[INITRA_SIMFD_REQUEST_SIZE], rep[INITRA_SIMFD_MOUNT_REPLY_SIZE];
     size_t got;
-    initra_simfd_encode_mount(key, req);
+    attest_simfd_encode_mount(key, req);
     int rc = initra_simfd_send_all(a->fd, req, sizeof req, err);
     initra_zero(req, sizeof req);
     if (rc || initra_simfd_recv_exact(a->fd, rep, sizeof rep, &got, err)) return -1;
     if (got < sizeof rep)
         return initra_fail(err, "sim descriptor %d: the launcher closed the connection after %zu of %d mount reply bytes",
                            a->fd, got, INITRA_SIMFD_MOUNT_REPLY_SIZE);
-    return initra_simfd_decode_mount_reply(rep, errnum, err);
+    return attest_simfd_decode_mount_reply(rep, errnum, err);
 }
 
 /* Occlum's MountRootFS (occlum/occlum 690d5db): src/libos/src/syscall/mod.rs:440
@@ -215,7 +215,7 @@ int initra_attest_mount_rootfs(initra_attester *a, const uint8_t *key, initra_er
 
 /* ---------------- Gramine ---------------- */
 
-initra_attester *initra_attest_gramine(const char *dir, initra_err *err)
+initra_attester *attest_gramine(const char *dir, initra_err *err)
 {
     char path[PATH_MAX], type[64];
     if (join(path, sizeof path, dir, "attestation_type", err)) return NULL;
@@ -244,7 +244,7 @@ static int gramine_quote(initra_attester *a, const uint8_t rd[64], uint8_t **quo
 
 /* ---------------- Occlum ---------------- */
 
-initra_attester *initra_attest_occlum(const char *dev, initra_err *err)
+initra_attester *attest_occlum(const char *dev, initra_err *err)
 {
     struct stat st;
     if (stat(dev, &st) != 0) {
@@ -320,7 +320,7 @@ static int occlum_quote(initra_attester *a, const uint8_t rd[64], uint8_t **quot
 
 /* ---------------- configfs-tsm ---------------- */
 
-initra_attester *initra_attest_tsm(const char *dir, const char *entry, initra_err *err)
+initra_attester *attest_tsm(const char *dir, const char *entry, initra_err *err)
 {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -473,9 +473,9 @@ static initra_attester *hardware_provider(const attest_fixed_paths *fx, initra_e
             return NULL;
         }
     }
-    if (gramine_at(fx->gramine)) return initra_attest_gramine(fx->gramine, err);
-    if (occlum_at(fx->occlum)) return initra_attest_occlum(fx->occlum, err);
-    return initra_attest_tsm(fx->tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
+    if (gramine_at(fx->gramine)) return attest_gramine(fx->gramine, err);
+    if (occlum_at(fx->occlum)) return attest_occlum(fx->occlum, err);
+    return attest_tsm(fx->tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
 }
 
 initra_attester *attest_detect_at(const attest_fixed_paths *fx, initra_err *err)
@@ -488,14 +488,14 @@ initra_attester *attest_detect_at(const attest_fixed_paths *fx, initra_err *err)
             initra_fail(err, "$%s is \"%.32s\", not a descriptor number", INITRA_SIM_FD_ENV, fd_s);
             return NULL;
         }
-        return initra_attest_sim_fd((int)fd, err);
+        return attest_sim_fd((int)fd, err);
     }
     const char *gramine = env_or("INITRA_GRAMINE_DIR", fx->gramine);
     const char *occlum = env_or("INITRA_OCCLUM_DEV", fx->occlum);
     const char *tsm = env_or("INITRA_TSM_DIR", fx->tsm);
-    if (gramine_at(gramine)) return initra_attest_gramine(gramine, err);
-    if (occlum_at(occlum)) return initra_attest_occlum(occlum, err);
-    if (tsm_at(tsm)) return initra_attest_tsm(tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
+    if (gramine_at(gramine)) return attest_gramine(gramine, err);
+    if (occlum_at(occlum)) return attest_occlum(occlum, err);
+    if (tsm_at(tsm)) return attest_tsm(tsm, getenv(INITRA_TSM_ENTRY_ENV), err);
     initra_fail(err, "not inside an enclave: no quote provider found (looked for $%s: unset; Gramine: %s/attestation_type; "
                      "Occlum: %s; configfs-tsm: %s); run the program inside one, e.g. `initra run DIR -- PROG`",
                 INITRA_SIM_FD_ENV, gramine, occlum, tsm);
@@ -506,7 +506,7 @@ initra_attester *initra_attest_detect(initra_err *err) { return attest_detect_at
 
 const char *initra_attest_name(const initra_attester *a) { return kind_names[a->kind]; }
 
-const char *initra_attest_detail(const initra_attester *a) { return a->detail; }
+const char *attest_detail(const initra_attester *a) { return a->detail; }
 
 int initra_attest_quote(initra_attester *a, const uint8_t report_data[64], uint8_t **quote, size_t *len,
                         initra_err *err)

@@ -16,7 +16,7 @@ const uint8_t INITRA_SIMFD_REPLY_MAGIC[4] = {'I', 'S', 'Q', '!'};
 
 enum { STATUS_OK = 0, STATUS_ERROR = 1 };
 
-void initra_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE])
+void attest_simfd_encode_request(const uint8_t report_data[64], uint8_t out[INITRA_SIMFD_REQUEST_SIZE])
 {
     memcpy(out, INITRA_SIMFD_REQUEST_MAGIC, 4);
     initra_put_le16(out + 4, INITRA_SIMFD_VERSION);
@@ -40,7 +40,7 @@ int initra_simfd_decode_request(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], uin
     return 0;
 }
 
-int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
+int attest_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
                                      uint32_t *len, initra_err *err)
 {
     if (memcmp(in, INITRA_SIMFD_REPLY_MAGIC, 4) != 0)
@@ -66,7 +66,7 @@ int initra_simfd_decode_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_
     return 0;
 }
 
-int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
+int attest_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_data[64], uint8_t **quote,
                               size_t *len, initra_err *err)
 {
     if (n < INITRA_SIMFD_REPLY_HEADER_SIZE)
@@ -74,7 +74,7 @@ int initra_simfd_decode_reply(const uint8_t *in, size_t n, const uint8_t report_
                            INITRA_SIMFD_REPLY_HEADER_SIZE);
     uint16_t status;
     uint32_t plen;
-    if (initra_simfd_decode_reply_header(in, &status, &plen, err)) return -1;
+    if (attest_simfd_decode_reply_header(in, &status, &plen, err)) return -1;
     if (n - INITRA_SIMFD_REPLY_HEADER_SIZE != plen)
         return initra_fail(err, "sim descriptor: reply header says %u payload bytes, %zu present", plen,
                            n - INITRA_SIMFD_REPLY_HEADER_SIZE);
@@ -175,7 +175,7 @@ int initra_simfd_check_socket(int fd, initra_err *err)
 const uint8_t INITRA_SIMFD_MOUNT_MAGIC[4] = {'I', 'S', 'M', '?'};
 const uint8_t INITRA_SIMFD_MOUNT_REPLY_MAGIC[4] = {'I', 'S', 'M', '!'};
 
-void initra_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE])
+void attest_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQUEST_SIZE])
 {
     memset(out, 0, INITRA_SIMFD_REQUEST_SIZE);
     memcpy(out, INITRA_SIMFD_MOUNT_MAGIC, 4);
@@ -222,7 +222,7 @@ void initra_simfd_encode_mount_reply(uint32_t errnum, uint8_t out[INITRA_SIMFD_M
     initra_put_le32(out + 8, errnum);
 }
 
-int initra_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
+int attest_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
                                     initra_err *err)
 {
     if (memcmp(in, INITRA_SIMFD_MOUNT_REPLY_MAGIC, 4) != 0)

@@ -188,7 +188,7 @@ static void isv_levels_free(dcap_isv_level *l, size_t n)
     free(l);
 }
 
-void initra_tcb_info_free(initra_tcb_info *t)
+void dcap_tcb_info_free(initra_tcb_info *t)
 {
     if (!t) return;
     for (size_t i = 0; t->levels && i < t->n_levels; i++) dcap_adv_free(&t->levels[i].adv);
@@ -280,7 +280,7 @@ static int tcb_info_fill(jctx *c, json_t *o, initra_tcb_info *t)
     return 0;
 }
 
-initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err *err)
+initra_tcb_info *dcap_tcb_info_parse(const char *text, size_t len, initra_err *err)
 {
     jctx c = {"TCB info", err};
     json_t *o = jload(&c, text, len);
@@ -289,13 +289,13 @@ initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err 
     int rc = t ? tcb_info_fill(&c, o, t) : jfail(&c, "out of memory");
     json_decref(o);
     if (rc) {
-        initra_tcb_info_free(t);
+        dcap_tcb_info_free(t);
         return NULL;
     }
     return t;
 }
 
-void initra_qe_identity_free(initra_qe_identity *q)
+void dcap_qe_identity_free(initra_qe_identity *q)
 {
     if (!q) return;
     isv_levels_free(q->levels, q->n_levels);
@@ -330,7 +330,7 @@ static int qe_identity_fill(jctx *c, json_t *o, initra_qe_identity *q)
     return isv_levels(c, json_object_get(o, "tcbLevels"), "tcbLevels", &q->levels, &q->n_levels);
 }
 
-initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initra_err *err)
+initra_qe_identity *dcap_qe_identity_parse(const char *text, size_t len, initra_err *err)
 {
     jctx c = {"QE identity", err};
     json_t *o = jload(&c, text, len);
@@ -339,7 +339,7 @@ initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initr
     int rc = q ? qe_identity_fill(&c, o, q) : jfail(&c, "out of memory");
     json_decref(o);
     if (rc) {
-        initra_qe_identity_free(q);
+        dcap_qe_identity_free(q);
         return NULL;
     }
     return q;
@@ -414,10 +414,10 @@ int initra_dcap_signed_body(const char *body, size_t len, const char *key, char 
 void initra_collateral_release(initra_collateral *c)
 {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
-    initra_tcb_info_free(c->tcb);
-    initra_qe_identity_free(c->qe);
-    initra_crl_free(c->root_crl);
-    initra_crl_free(c->pck_crl);
+    dcap_tcb_info_free(c->tcb);
+    dcap_qe_identity_free(c->qe);
+    dcap_crl_free(c->root_crl);
+    dcap_crl_free(c->pck_crl);
     free(c->tcb_text);
     free(c->qe_text);
     sk_X509_pop_free(c->tcb_chain, X509_free);
@@ -432,9 +432,9 @@ initra_collateral *initra_collateral_ref(initra_collateral *c)
     return c;
 }
 
-time_t initra_collateral_expires(const initra_collateral *c) { return c->expires; }
+time_t dcap_collateral_expires(const initra_collateral *c) { return c->expires; }
 
-void initra_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]) { memcpy(fmspc, c->tcb->fmspc, 6); }
+void dcap_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]) { memcpy(fmspc, c->tcb->fmspc, 6); }
 
 static int bstr(json_t *o, const char *k, const char **out, size_t *len, initra_err *err)
 {
@@ -453,7 +453,7 @@ static int bcrl(json_t *o, const char *k, const char *what, initra_crl **out, in
     size_t dlen;
     if (bstr(o, k, &s, &n, err)) return -1;
     if (initra_unhex_alloc(s, &der, &dlen)) return initra_fail(err, "collateral: \"%s\" is not hex (DER of a CRL)", k);
-    *out = initra_crl_parse(der, dlen, what, err);
+    *out = dcap_crl_parse(der, dlen, what, err);
     free(der);
     return *out ? 0 : initra_fail_prefix(err, "collateral \"%s\"", k);
 }
@@ -490,12 +490,12 @@ static int bundle_fill(json_t *o, initra_collateral *c, initra_err *err)
     c->tcb_text = strndup(s, n);
     c->tcb_text_len = n;
     if (!c->tcb_text) return initra_fail(err, "out of memory");
-    if (!(c->tcb = initra_tcb_info_parse(s, n, err))) return -1;
+    if (!(c->tcb = dcap_tcb_info_parse(s, n, err))) return -1;
     if (bstr(o, "qe_identity", &s, &n, err)) return -1;
     c->qe_text = strndup(s, n);
     c->qe_text_len = n;
     if (!c->qe_text) return initra_fail(err, "out of memory");
-    if (!(c->qe = initra_qe_identity_parse(s, n, err))) return -1;
+    if (!(c->qe = dcap_qe_identity_parse(s, n, err))) return -1;
     return 0;
 }
 

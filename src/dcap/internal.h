@@ -190,21 +190,21 @@ void dcap_adv_free(dcap_adv *a);
 void dcap_cache_flush(initra_dcap *d);
 
 /* Parses the extension's value (the DER inside the X.509 extension's OCTET STRING). */
-int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err);
+int dcap_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err);
 /* Trusts another root CA (DER, self-signed). It is reported as "sim" when its subject CN contains
  * "initra sim", else "custom". 0 or -1. */
-int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
+int dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err);
 /* Earliest nextUpdate / notAfter of the collateral's own items (TCB info, QE identity, CRLs, signing
  * chains): after this time a cache must refetch. */
-time_t initra_collateral_expires(const initra_collateral *c);
+time_t dcap_collateral_expires(const initra_collateral *c);
 /* The TCB info's FMSPC and TEE ("SGX" or "TDX"). */
-void initra_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
+void dcap_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
 const char *initra_pccs_url(const initra_pccs *p);
-initra_tcb_info *initra_tcb_info_parse(const char *text, size_t len, initra_err *err);
-void initra_tcb_info_free(initra_tcb_info *t);
-initra_qe_identity *initra_qe_identity_parse(const char *text, size_t len, initra_err *err);
-void initra_qe_identity_free(initra_qe_identity *q);
-initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
-void initra_crl_free(initra_crl *c);
+initra_tcb_info *dcap_tcb_info_parse(const char *text, size_t len, initra_err *err);
+void dcap_tcb_info_free(initra_tcb_info *t);
+initra_qe_identity *dcap_qe_identity_parse(const char *text, size_t len, initra_err *err);
+void dcap_qe_identity_free(initra_qe_identity *q);
+initra_crl *dcap_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
+void dcap_crl_free(initra_crl *c);
 
 #endif

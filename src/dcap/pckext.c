@@ -123,7 +123,7 @@ static int parse_tcb(const ASN1_TYPE *v, initra_pck_ext *out, initra_err *err)
     return rc;
 }
 
-int initra_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err)
+int dcap_pck_ext_parse(const uint8_t *der, size_t len, initra_pck_ext *out, initra_err *err)
 {
     memset(out, 0, sizeof *out);
     INITRA_SGX_EXT_LIST *l = list_d2i(der, len);
@@ -174,7 +174,7 @@ int initra_pck_ext_from_cert(X509 *cert, initra_pck_ext *out, initra_err *err)
     if (idx < 0) return initra_fail(err, "PCK certificate has no SGX extension (%s)", SGX_OID);
     if (again >= 0) return initra_fail(err, "PCK certificate has the SGX extension (%s) twice", SGX_OID);
     ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
-    return initra_pck_ext_parse(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), out, err);
+    return dcap_pck_ext_parse(ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v), out, err);
 }
 
 /* ---- encoding ---- */

@@ -173,7 +173,7 @@ int dcap_crl_revoked(const initra_crl *c, const dcap_serial *s)
     return c && c->n_revoked && bsearch(s, c->revoked, c->n_revoked, sizeof *s, serial_cmp) != NULL;
 }
 
-initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err)
+initra_crl *dcap_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err)
 {
     const unsigned char *p = der;
     if (len > INITRA_MAX_CRL) {
@@ -199,7 +199,7 @@ initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, i
     if (dcap_asn1_time(X509_CRL_get0_lastUpdate(crl), &c->this_update) ||
         dcap_asn1_time(X509_CRL_get0_nextUpdate(crl), &c->next_update)) {
         initra_fail(err, "%s (%s): thisUpdate or nextUpdate is missing or malformed", what, c->issuer_cn);
-        initra_crl_free(c);
+        dcap_crl_free(c);
         return NULL;
     }
     STACK_OF(X509_REVOKED) *rev = X509_CRL_get_REVOKED(crl);
@@ -207,7 +207,7 @@ initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, i
     if (n > 0) {
         c->revoked = calloc((size_t)n, sizeof *c->revoked);
         if (!c->revoked) {
-            initra_crl_free(c);
+            dcap_crl_free(c);
             initra_fail(err, "out of memory");
             return NULL;
         }
@@ -219,7 +219,7 @@ initra_crl *initra_crl_parse(const uint8_t *der, size_t len, const char *what, i
     return c;
 }
 
-void initra_crl_free(initra_crl *c)
+void dcap_crl_free(initra_crl *c)
 {
     if (!c) return;
     X509_CRL_free(c->crl);
@@ -341,7 +341,7 @@ initra_dcap *initra_dcap_new(initra_err *err)
     return d;
 }
 
-int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err)
+int dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *err)
 {
     if (add_root_der(d, der, len, NULL, err)) return -1;
     dcap_cache_flush(d); /* outcomes checked against the old root set */
@@ -350,12 +350,12 @@ int initra_dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_
 
 int initra_dcap_add_root_bytes(initra_dcap *d, const uint8_t *buf, size_t n, initra_err *err)
 {
-    if (!(n > 10 && !memcmp(buf, "-----BEGIN", 10))) return initra_dcap_add_root(d, buf, n, err);
+    if (!(n > 10 && !memcmp(buf, "-----BEGIN", 10))) return dcap_add_root(d, buf, n, err);
     BIO *bio = BIO_new_mem_buf(buf, (int)n); /* PEM accepted too */
     X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
     unsigned char *der = NULL;
     int len = x ? i2d_X509(x, &der) : -1;
-    int rc = len > 0 ? initra_dcap_add_root(d, der, (size_t)len, err) : initra_fail(err, "not a PEM certificate");
+    int rc = len > 0 ? dcap_add_root(d, der, (size_t)len, err) : initra_fail(err, "not a PEM certificate");
     OPENSSL_free(der);
     X509_free(x);
     BIO_free(bio);

@@ -116,7 +116,7 @@ static const char TEMPLATE_GRPC_RATLS[] =
     "    }\n"
     "}\n";
 
-const char *initra_init_ra_template(const char *flavour)
+const char *enclave_init_ra_template(const char *flavour)
 {
     if (!flavour) return NULL;
     if (!strcmp(flavour, "grpc_ratls")) return TEMPLATE_GRPC_RATLS;
@@ -124,7 +124,7 @@ const char *initra_init_ra_template(const char *flavour)
     return NULL;
 }
 
-void initra_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16])
+void enclave_kss_id_bytes(uint64_t high, uint64_t low, uint8_t out[16])
 {
     initra_put_le64(out, low);
     initra_put_le64(out + 8, high);
@@ -212,7 +212,7 @@ static int get_id(const json_t *meta, const char *key, const char *name, uint64_
 static const char *const META_KEYS[] = {"product_id", "version_number", "debuggable", "enable_kss",
                                         "family_id",  "ext_prod_id",    "pkru",       NULL};
 
-int initra_occlum_json_parse(const char *text, size_t len, const char *name, initra_enclave_meta *m,
+int enclave_occlum_json_parse(const char *text, size_t len, const char *name, initra_enclave_meta *m,
                              initra_err *err)
 {
     memset(m, 0, sizeof *m);

@@ -21,7 +21,7 @@
 #define MAX_LOADS 64
 #define MAX_NEEDED 1024
 
-int initra_is_elf(const uint8_t *buf, size_t len)
+int enclave_is_elf(const uint8_t *buf, size_t len)
 {
     return len >= 4 && buf[0] == 0x7f && buf[1] == 'E' && buf[2] == 'L' && buf[3] == 'F';
 }
@@ -50,7 +50,7 @@ static int add_str(char ***v, size_t *n, char *s)
     return 0;
 }
 
-void initra_elf_deps_free(initra_elf_deps *d)
+void enclave_elf_deps_free(initra_elf_deps *d)
 {
     free(d->interp);
     for (size_t i = 0; i < d->n_needed; i++) free(d->needed[i]);
@@ -60,10 +60,10 @@ void initra_elf_deps_free(initra_elf_deps *d)
     memset(d, 0, sizeof *d);
 }
 
-int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, initra_err *err)
+int enclave_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, initra_err *err)
 {
     memset(d, 0, sizeof *d);
-    if (len < 64 || !initra_is_elf(buf, len)) return initra_fail(err, "not an ELF file");
+    if (len < 64 || !enclave_is_elf(buf, len)) return initra_fail(err, "not an ELF file");
     if (buf[4] != 2 || buf[5] != 1) return initra_fail(err, "only 64-bit little-endian ELF is supported (class %u, data %u)", buf[4], buf[5]);
     d->machine = initra_le16(buf + 18);
     uint64_t phoff = initra_le64(buf + 32);
@@ -90,7 +90,7 @@ int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, in
             if (!in_bounds(off, filesz, len)) goto bad_seg;
             d->interp = str_at(buf, len, off, filesz);
             if (!d->interp || !d->interp[0]) {
-                initra_elf_deps_free(d);
+                enclave_elf_deps_free(d);
                 return initra_fail(err, "ELF PT_INTERP is not a NUL-terminated path");
             }
         } else if (type == PT_DYNAMIC_ && !have_dyn) {
@@ -124,7 +124,7 @@ int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, in
             break;
         }
     if (!mapped || str_off >= len) {
-        initra_elf_deps_free(d);
+        enclave_elf_deps_free(d);
         return initra_fail(err, "ELF DT_STRTAB 0x%llx is not inside a loaded segment of the file", (unsigned long long)strtab);
     }
     if (strsz == 0 || strsz > len - str_off) strsz = len - str_off;
@@ -134,23 +134,23 @@ int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, in
         if (tag == 0) break;
         if (tag != DT_NEEDED_ && tag != DT_RPATH_ && tag != DT_RUNPATH_) continue;
         if (val >= strsz) {
-            initra_elf_deps_free(d);
+            enclave_elf_deps_free(d);
             return initra_fail(err, "ELF dynamic string offset %llu is past the string table (%llu bytes)",
                                (unsigned long long)val, (unsigned long long)strsz);
         }
         char *s = str_at(buf, len, str_off + val, strsz - val);
         if (!s) {
-            initra_elf_deps_free(d);
+            enclave_elf_deps_free(d);
             return initra_fail(err, "ELF dynamic string at %llu is not NUL-terminated", (unsigned long long)val);
         }
         if (tag == DT_NEEDED_) {
             if (d->n_needed >= MAX_NEEDED || !s[0]) {
                 free(s);
-                initra_elf_deps_free(d);
+                enclave_elf_deps_free(d);
                 return initra_fail(err, "ELF DT_NEEDED entry empty or too many");
             }
             if (add_str(&d->needed, &d->n_needed, s)) {
-                initra_elf_deps_free(d);
+                enclave_elf_deps_free(d);
                 return initra_fail(err, "out of memory");
             }
         } else {
@@ -159,7 +159,7 @@ int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, in
                 char *c = strdup(tok);
                 if (!c || d->n_runpath >= MAX_NEEDED || add_str(&d->runpath, &d->n_runpath, c)) {
                     free(s);
-                    initra_elf_deps_free(d);
+                    enclave_elf_deps_free(d);
                     return initra_fail(err, "ELF run path: too many entries or out of memory");
                 }
             }
@@ -168,7 +168,7 @@ int initra_elf_parse_deps(const uint8_t *buf, size_t len, initra_elf_deps *d, in
     }
     return 0;
 bad_seg:
-    initra_elf_deps_free(d);
+    enclave_elf_deps_free(d);
     return initra_fail(err, "ELF segment runs past the end of the file");
 }
 
@@ -248,7 +248,7 @@ static int elf_matches(const char *path, uint16_t machine)
     uint8_t h[20];
     size_t n = fread(h, 1, sizeof h, f);
     fclose(f);
-    return n == sizeof h && initra_is_elf(h, n) && h[4] == 2 && h[5] == 1 && initra_le16(h + 18) == machine;
+    return n == sizeof h && enclave_is_elf(h, n) && h[4] == 2 && h[5] == 1 && initra_le16(h + 18) == machine;
 }
 
 static int exists_in(const char *image, const char *rel)
@@ -335,12 +335,12 @@ static int scan(deps_ctx *c, const char *rel, initra_err *err)
     uint8_t *buf;
     size_t n;
     if (initra_read_file(full, (size_t)1 << 31, &buf, &n, err)) return -1;
-    if (!initra_is_elf(buf, n)) {
+    if (!enclave_is_elf(buf, n)) {
         free(buf);
         return 0;
     }
     initra_elf_deps d;
-    int rc = initra_elf_parse_deps(buf, n, &d, err);
+    int rc = enclave_elf_parse_deps(buf, n, &d, err);
     free(buf);
     if (rc) return initra_fail_prefix(err, "%s", full);
     if (d.interp && d.interp[0] == '/' && !exists_in(c->image, d.interp)) {
@@ -354,7 +354,7 @@ static int scan(deps_ctx *c, const char *rel, initra_err *err)
         if (strchr(d.needed[i], '/')) continue; /* a path: the user placed it */
         rc = resolve_needed(c, rel, &d, d.needed[i], err);
     }
-    initra_elf_deps_free(&d);
+    enclave_elf_deps_free(&d);
     return rc;
 }
 

@@ -33,7 +33,7 @@ static int is_empty_dir(const char *path)
 int initra_instance_new(const char *dir, const char *init_ra, initra_err *err)
 {
     const char *tmpl = NULL;
-    if (init_ra && !(tmpl = initra_init_ra_template(init_ra)))
+    if (init_ra && !(tmpl = enclave_init_ra_template(init_ra)))
         return initra_fail(err, "new: init_ra '%.40s' is not a known flavour (grpc_ratls or aecs)", init_ra);
     struct stat st;
     if (stat(dir, &st) == 0 && !(S_ISDIR(st.st_mode) && is_empty_dir(dir)))
@@ -64,7 +64,7 @@ int initra_instance_load(const char *dir, initra_enclave_meta *m, initra_err *er
     uint8_t *text;
     size_t n;
     if (initra_read_file(p, INITRA_MAX_CONFIG, &text, &n, err)) return -1;
-    int rc = initra_occlum_json_parse((const char *)text, n, p, m, err);
+    int rc = enclave_occlum_json_parse((const char *)text, n, p, m, err);
     free(text);
     if (rc) return -1;
     if (initra_instance_path(dir, "image", p, sizeof p, err)) return -1;
@@ -74,7 +74,7 @@ int initra_instance_load(const char *dir, initra_enclave_meta *m, initra_err *er
     return 0;
 }
 
-char *initra_enclave_xml(const initra_enclave_meta *m)
+char *enclave_xml(const initra_enclave_meta *m)
 {
     uint64_t fh = 0, fl = 0, eh = 0, el = 0;
     if (m->enable_kss) {
@@ -234,8 +234,8 @@ static int stage_two(const char *dir, const char *image, const initra_enclave_me
         rc = 0;
         goto out;
     }
-    if (initra_measure_image(image, mi, err)) goto out;
-    initra_image_key_check(key, mi, check);
+    if (enclave_measure_image(image, mi, err)) goto out;
+    enclave_image_key_check(key, mi, check);
     char hex[66];
     initra_hex(check, 32, hex);
     hex[64] = '\n';
@@ -257,10 +257,10 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
     /* Load the key first: a bad --sign-key changes nothing. */
     EVP_PKEY *key;
     if (o->sign_key) {
-        key = initra_sign_key_load(o->sign_key, err);
+        key = enclave_sign_key_load(o->sign_key, err);
     } else {
         int created;
-        key = initra_dev_key_load_or_create(keypath, sizeof keypath, &created, err);
+        key = enclave_dev_key_load_or_create(keypath, sizeof keypath, &created, err);
         if (key && created)
             note(o, "generated a development signing key at %s (keep it private; use --sign-key PEM for "
                     "production)%s", keypath, "");
@@ -271,8 +271,8 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
     initra_sigstruct s;
     char *xml = NULL;
     memset(&s, 0, sizeof s);
-    if (initra_instance_two_stage(dir)) {
-        if (stage_two(dir, image, &m, o, err) || initra_measure_two_stage(dir, s.enclave_hash, err)) goto out;
+    if (enclave_instance_two_stage(dir)) {
+        if (stage_two(dir, image, &m, o, err) || enclave_measure_two_stage(dir, s.enclave_hash, err)) goto out;
     } else {
         if (o->image_key) {
             initra_fail(err, "build: image_key needs Occlum's initfs stage: create the instance with `initra new %s "
@@ -280,7 +280,7 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
             goto out;
         }
         if (stage_image(dir, image, &m, o, 0, err) || enc_copy_elf_deps(image, o->note, err) ||
-            initra_measure_image(image, s.enclave_hash, err))
+            enclave_measure_image(image, s.enclave_hash, err))
             goto out;
     }
     s.date = bcd_date();
@@ -294,15 +294,15 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
     s.isv_prod_id = m.product_id;
     s.isv_svn = m.version_number;
     if (m.enable_kss) {
-        initra_kss_id_bytes(m.family_id_high, m.family_id_low, s.isv_family_id);
-        initra_kss_id_bytes(m.ext_prod_id_high, m.ext_prod_id_low, s.isv_ext_prod_id);
+        enclave_kss_id_bytes(m.family_id_high, m.family_id_low, s.isv_family_id);
+        enclave_kss_id_bytes(m.ext_prod_id_high, m.ext_prod_id_low, s.isv_ext_prod_id);
     }
-    if (initra_sigstruct_sign(&s, key, sig, err)) goto out;
+    if (enclave_sigstruct_sign(&s, key, sig, err)) goto out;
     initra_mrsigner_of_modulus(s.modulus, mrsigner);
     char hex[65];
     initra_hex(mrsigner, 32, hex);
     hex[64] = '\n';
-    xml = initra_enclave_xml(&m);
+    xml = enclave_xml(&m);
     if (!xml) {
         initra_fail(err, "out of memory");
         goto out;

@@ -136,7 +136,7 @@ static int hash_file(EVP_MD_CTX *c, const char *full, const struct stat *st, ini
     return 0;
 }
 
-int initra_measure_image(const char *image_dir, uint8_t out[32], initra_err *err)
+int enclave_measure_image(const char *image_dir, uint8_t out[32], initra_err *err)
 {
     enc_tree t;
     if (enc_walk(image_dir, &t, err)) return -1;

@@ -24,7 +24,7 @@ static const char *shown(const char *s, char out[41])
 
 /* init_grpc_ratls/src/main.rs:207-211: struct ImageConfig { image_type: String } with
  * #[serde(deny_unknown_fields)]; main.rs:141-175: "encrypted" or "integrity-only", nothing else. */
-int initra_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err)
+int enclave_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err)
 {
     json_t *j;
     if (initra_json_parse(text, len, file, 0,
@@ -76,7 +76,7 @@ int initra_image_config_load(const char *path, int *type, initra_err *err)
     uint8_t *text;
     size_t n;
     if (initra_read_file(path, 4096, &text, &n, err)) return -1;
-    int rc = initra_image_config_parse((const char *)text, n, path, type, err);
+    int rc = enclave_image_config_parse((const char *)text, n, path, type, err);
     free(text);
     return rc;
 }
@@ -116,7 +116,7 @@ int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_e
     return 0;
 }
 
-void initra_image_key_check(const uint8_t key[16], const uint8_t image_mrenclave[32], uint8_t out[32])
+void enclave_image_key_check(const uint8_t key[16], const uint8_t image_mrenclave[32], uint8_t out[32])
 {
     static const char label[] = "initra-sim-image-key-v1"; /* with its NUL */
     uint8_t msg[sizeof label + 32];
@@ -127,7 +127,7 @@ void initra_image_key_check(const uint8_t key[16], const uint8_t image_mrenclave
         memset(out, 0xff, 32); /* never matches a real HMAC by chance: the mount is refused */
 }
 
-int initra_instance_two_stage(const char *dir)
+int enclave_instance_two_stage(const char *dir)
 {
     char p[PATH_MAX];
     struct stat st;
@@ -144,7 +144,7 @@ int initra_instance_add_initfs(const char *dir, initra_err *err)
 }
 
 /* build/image_key_check: 64 hex digits and a newline; absent for an integrity-only image. */
-int initra_image_key_check_load(const char *dir, int type, uint8_t out[32], initra_err *err)
+int enclave_image_key_check_load(const char *dir, int type, uint8_t out[32], initra_err *err)
 {
     char p[PATH_MAX];
     memset(out, 0, 32);
@@ -164,7 +164,7 @@ int initra_image_key_check_load(const char *dir, int type, uint8_t out[32], init
     return 0;
 }
 
-int initra_measure_two_stage(const char *dir, uint8_t out[32], initra_err *err)
+int enclave_measure_two_stage(const char *dir, uint8_t out[32], initra_err *err)
 {
     char image[PATH_MAX], initfs[PATH_MAX], conf[PATH_MAX];
     uint8_t mi[32], mf[32], check[32];
@@ -176,8 +176,8 @@ int initra_measure_two_stage(const char *dir, uint8_t out[32], initra_err *err)
     if (initra_image_config_load(conf, &type, err)) return -1;
     if (type == INITRA_IMAGE_NONE)
         return initra_fail(err, "%s is missing: run `initra build %s`", conf, dir);
-    if (initra_measure_image(image, mi, err) || initra_measure_image(initfs, mf, err) ||
-        initra_image_key_check_load(dir, type, check, err))
+    if (enclave_measure_image(image, mi, err) || enclave_measure_image(initfs, mf, err) ||
+        enclave_image_key_check_load(dir, type, check, err))
         return -1;
     static const char label[] = "initra-sim-mrenclave-v2";
     uint8_t t = (uint8_t)type;

@@ -518,7 +518,7 @@ static int mount_rootfs(void *ctx, const uint8_t *key)
     if ((ms->type == INITRA_IMAGE_ENCRYPTED) != (key != NULL)) return EINVAL;
     if (key) {
         uint8_t got[32];
-        initra_image_key_check(key, ms->image_m, got);
+        enclave_image_key_check(key, ms->image_m, got);
         if (CRYPTO_memcmp(got, ms->check, 32) != 0) return EACCES;
     }
     uint8_t b = 1, r = EIO;
@@ -578,8 +578,8 @@ static int check_meta_matches(const char *dir, const initra_enclave_meta *m, con
 {
     uint8_t fam[16] = {0}, ext[16] = {0};
     if (m->enable_kss) {
-        initra_kss_id_bytes(m->family_id_high, m->family_id_low, fam);
-        initra_kss_id_bytes(m->ext_prod_id_high, m->ext_prod_id_low, ext);
+        enclave_kss_id_bytes(m->family_id_high, m->family_id_low, fam);
+        enclave_kss_id_bytes(m->ext_prod_id_high, m->ext_prod_id_low, ext);
     }
     const char *what = NULL;
     if (s->isv_prod_id != m->product_id) what = "metadata.product_id";
@@ -595,7 +595,7 @@ static int check_meta_matches(const char *dir, const initra_enclave_meta *m, con
     char p[PATH_MAX];
     uint8_t *buf;
     size_t n;
-    if (initra_instance_path(dir, initra_instance_two_stage(dir) ? "initfs" INITRA_BINDING_FILE : "image" INITRA_BINDING_FILE,
+    if (initra_instance_path(dir, enclave_instance_two_stage(dir) ? "initfs" INITRA_BINDING_FILE : "image" INITRA_BINDING_FILE,
                              p, sizeof p, err))
         return -1;
     if (initra_read_file(p, 64, &buf, &n, err)) return initra_fail_prefix(err, "run: run `initra build %s` again", dir);
@@ -632,7 +632,7 @@ static int verify_instance(const char *dir, const char *image, initra_sigstruct 
                                 "instance's (%s); rebuild with `initra build %s [--sign-key PEM]`",
                            dir, initra_hex(mrsigner, 32, h1), initra_hex(recorded, 32, h2), dir);
     uint8_t now[32];
-    if (initra_instance_two_stage(dir) ? initra_measure_two_stage(dir, now, err) : initra_measure_image(image, now, err))
+    if (enclave_instance_two_stage(dir) ? enclave_measure_two_stage(dir, now, err) : enclave_measure_image(image, now, err))
         return initra_fail_prefix(err, "run: measuring the image");
     if (memcmp(now, s->enclave_hash, 32))
         return initra_fail(err, "run: %s changed since it was built (MRENCLAVE now %s, signed %s): run `initra build %s` "
@@ -655,7 +655,7 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
         initra_instance_path(o->dir, "init_ra_conf.json", p, sizeof p, err))
         return -1;
     c.run_init = access(p, F_OK) == 0;
-    c.two_stage = initra_instance_two_stage(o->dir);
+    c.two_stage = enclave_instance_two_stage(o->dir);
     if (c.two_stage && initra_instance_path(o->dir, "initfs", c.initfs, sizeof c.initfs, err)) return -1;
     if (o->config_file && m.config_binding != INITRA_BIND_CONFIG_ID)
         return initra_fail(err, "run: --config needs \"config_binding\": \"config_id\" in %s/Occlum.json (this instance "
@@ -684,8 +684,8 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
     if (c.two_stage) {
         char ic[PATH_MAX];
         if (initra_instance_path(o->dir, "initfs/etc/" INITRA_IMAGE_CONFIG_FILE, ic, sizeof ic, err) ||
-            initra_image_config_load(ic, &ms.type, err) || initra_image_key_check_load(o->dir, ms.type, ms.check, err) ||
-            initra_measure_image(c.image, ms.image_m, err))
+            initra_image_config_load(ic, &ms.type, err) || enclave_image_key_check_load(o->dir, ms.type, ms.check, err) ||
+            enclave_measure_image(c.image, ms.image_m, err))
             goto out;
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) != 0) {
             initra_fail(err, "run: socketpair: %s", strerror(errno));
@@ -693,7 +693,7 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
         }
         ms.ctl = cp[0];
     }
-    initra_identity_from_sigstruct(&s, o->config_id, o->config_svn < 0 ? 0 : (uint16_t)o->config_svn, &id);
+    enclave_identity_from_sigstruct(&s, o->config_id, o->config_svn < 0 ? 0 : (uint16_t)o->config_svn, &id);
     q.id = id;
     if (service_open(&q, err)) {
         initra_fail_prefix(err, "run: the simulated platform");

@@ -35,7 +35,7 @@ static int all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
-void initra_sigstruct_encode(const initra_sigstruct *s, uint8_t out[INITRA_SIGSTRUCT_SIZE])
+void enclave_sigstruct_encode(const initra_sigstruct *s, uint8_t out[INITRA_SIGSTRUCT_SIZE])
 {
     memset(out, 0, INITRA_SIGSTRUCT_SIZE);
     memcpy(out, HEADER1, 16);
@@ -165,7 +165,7 @@ static int rsa_facts(EVP_PKEY *key, uint8_t mod_le[384], unsigned long *e, int *
     return ok ? 0 : -1;
 }
 
-int initra_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA_SIGSTRUCT_SIZE], initra_err *err)
+int enclave_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA_SIGSTRUCT_SIZE], initra_err *err)
 {
     unsigned long e;
     int bits;
@@ -173,7 +173,7 @@ int initra_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA
         return initra_fail(err, "SIGSTRUCT signing needs an RSA-3072 key with exponent 3");
     s->exponent = 3;
     memset(s->signature, 0, 384);
-    initra_sigstruct_encode(s, out);
+    enclave_sigstruct_encode(s, out);
     uint8_t md[32], sig_be[384];
     size_t siglen = sizeof sig_be;
     if (signed_digest(out, md)) return initra_fail(err, "SHA-256 failed");
@@ -185,7 +185,7 @@ int initra_sigstruct_sign(initra_sigstruct *s, EVP_PKEY *key, uint8_t out[INITRA
     if (!ok) return initra_fail(err, "SIGSTRUCT: RSA signing failed");
     reverse(s->signature, sig_be, 384);
     if (compute_q(s->signature, s->modulus, s->q1, s->q2)) return initra_fail(err, "SIGSTRUCT: computing Q1/Q2 failed");
-    initra_sigstruct_encode(s, out);
+    enclave_sigstruct_encode(s, out);
     return 0;
 }
 
@@ -282,7 +282,7 @@ static int check_sgx_key(EVP_PKEY *key, const char *path, uint8_t mod_le[384], i
     return 0;
 }
 
-EVP_PKEY *initra_sign_key_load(const char *path, initra_err *err)
+EVP_PKEY *enclave_sign_key_load(const char *path, initra_err *err)
 {
     EVP_PKEY *key = load_pem_key(path, 1, err);
     uint8_t mod[384];
@@ -310,7 +310,7 @@ int initra_mrsigner_of_key_file(const char *path, uint8_t out[32], initra_err *e
     return rc;
 }
 
-int initra_dev_key_path(char *buf, size_t n, initra_err *err)
+int enclave_dev_key_path(char *buf, size_t n, initra_err *err)
 {
     const char *dir = getenv("INITRA_SIGN_KEY_DIR");
     int w;
@@ -337,11 +337,11 @@ static EVP_PKEY *generate_key(void)
     return key;
 }
 
-EVP_PKEY *initra_dev_key_load_or_create(char *path, size_t n, int *created, initra_err *err)
+EVP_PKEY *enclave_dev_key_load_or_create(char *path, size_t n, int *created, initra_err *err)
 {
     *created = 0;
-    if (initra_dev_key_path(path, n, err)) return NULL;
-    if (access(path, F_OK) == 0) return initra_sign_key_load(path, err);
+    if (enclave_dev_key_path(path, n, err)) return NULL;
+    if (access(path, F_OK) == 0) return enclave_sign_key_load(path, err);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -376,7 +376,7 @@ EVP_PKEY *initra_dev_key_load_or_create(char *path, size_t n, int *created, init
         int e = errno;
         unlink(tmp);
         EVP_PKEY_free(key);
-        if (e == EEXIST) return initra_sign_key_load(path, err);
+        if (e == EEXIST) return enclave_sign_key_load(path, err);
         initra_fail(err, "%s: cannot create: %s", path, strerror(e));
         return NULL;
     }
@@ -385,7 +385,7 @@ EVP_PKEY *initra_dev_key_load_or_create(char *path, size_t n, int *created, init
     return key;
 }
 
-int initra_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
+int enclave_identity_from_sigstruct(const initra_sigstruct *s, const uint8_t config_id[64], uint16_t config_svn,
                                    initra_sgx_report_body *id)
 {
     memset(id, 0, sizeof *id);

@@ -71,7 +71,7 @@ int init_write_keys(const initra_init_conf *c, uint8_t *const *data, const size_
     initra_secret_file *files = calloc(c->n_keys, sizeof *files);
     if (!files) return initra_fail(err, "out of memory");
     for (size_t i = 0; i < c->n_keys; i++) files[i] = (initra_secret_file){c->keys[i].path, data[i], lens[i]};
-    int rc = initra_write_secret_files(files, c->n_keys, err);
+    int rc = init_write_secret_files(files, c->n_keys, err);
     free(files);
     if (rc == 0) *n_written = (int)c->n_keys;
     return rc;
@@ -225,7 +225,7 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
                 Ratls__SecretReply *r = ratls__secret_reply__unpack(NULL, rlen, resp);
                 initra_err derr;
                 snprintf(derr.msg, sizeof derr.msg, "it is not a SecretReply message");
-                int ok = r && r->secret && initra_grsecret_decode(r->secret, &data[i], &lens[i], &derr) == 0;
+                int ok = r && r->secret && init_grsecret_decode(r->secret, &data[i], &lens[i], &derr) == 0;
                 if (r && r->secret) initra_zero(r->secret, strlen(r->secret));
                 if (r) ratls__secret_reply__free_unpacked(r, NULL);
                 initra_free_secret(resp, rlen);

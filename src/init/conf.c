@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int initra_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err)
+int init_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err)
 {
     const char *colon;
     size_t hlen;
@@ -209,12 +209,12 @@ int initra_init_conf_load(const char *file, initra_init_conf *c, initra_err *err
     memset(c, 0, sizeof *c);
     /* One read of a regular file: the bytes parsed are the bytes hashed for the config_id binding. */
     if (initra_read_regular_file(file, INITRA_MAX_CONFIG, &text, &n, err)) return -1;
-    int rc = initra_init_conf_parse((const char *)text, n, file, c, err);
+    int rc = init_conf_parse((const char *)text, n, file, c, err);
     free(text);
     return rc;
 }
 
-int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err)
+int init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err)
 {
     memset(c, 0, sizeof *c);
     c->deadline_ms = 30000;
@@ -234,7 +234,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
     c->flavour = is_aecs(j) ? INITRA_INIT_AECS : INITRA_INIT_GRPC_RATLS;
     const char *env = getenv(INITRA_KMS_SERVER_ENV);
     if (env && *env) {
-        if (initra_parse_host_port(env, c->host, sizeof c->host, &c->port, err)) {
+        if (init_parse_host_port(env, c->host, sizeof c->host, &c->port, err)) {
             initra_fail_prefix(err, "environment %s", INITRA_KMS_SERVER_ENV);
             goto done;
         }
@@ -245,7 +245,7 @@ int initra_init_conf_parse(const char *text, size_t len, const char *file, initr
         goto done;
     }
     if (!c->kms_server) {
-        if (initra_parse_host_port(json_string_value(server), c->host, sizeof c->host, &c->port, err)) {
+        if (init_parse_host_port(json_string_value(server), c->host, sizeof c->host, &c->port, err)) {
             initra_fail_prefix(err, "%s: kms_server", file);
             goto done;
         }
@@ -448,7 +448,7 @@ static void roll_back(pending *fs, size_t n)
     }
 }
 
-int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err)
+int init_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err)
 {
     pending *fs = calloc(n ? n : 1, sizeof *fs);
     if (!fs) return initra_fail(err, "out of memory");

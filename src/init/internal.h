@@ -33,18 +33,18 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
                     int *n_written, initra_err *err);
 
 /* The same from text; `file` names it in errors. */
-int initra_init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err);
+int init_conf_parse(const char *text, size_t len, const char *file, initra_init_conf *c, initra_err *err);
 /* "host:port", "[v6]:port": host and port 1-65535. */
-int initra_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err);
+int init_parse_host_port(const char *s, char *host, size_t host_size, uint16_t *port, initra_err *err);
 /* Writes every file or none: parent directories opened from "/" one component at a time without
  * following symbolic links (created 0700 and their parents synced), each file through a 0600 temp file in
  * its directory, synced, and only when all temp files exist are they renamed into place; a failure while
  * renaming puts back the files already replaced (their previous versions are kept aside until the end). */
-int initra_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err);
+int init_write_secret_files(const initra_secret_file *files, size_t n, initra_err *err);
 /* SecretReply.secret -> the secret's exact bytes. A text that starts and ends with '"' is read as a
  * JSON string (Occlum's server, and initra's KMS, reply cJSON_Print of the base64 string, quotes
  * included); the text, or that string, must then be standard base64 with its padding ('=' to a
  * multiple of 4 characters), which fixes the exact length. 0 with a fresh buffer, or -1 with err. */
-int initra_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err);
+int init_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err);
 
 #endif

@@ -7,7 +7,7 @@
 #include "init/internal.h"
 #include "initra/init.h"
 
-int initra_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err)
+int init_grsecret_decode(const char *secret, uint8_t **out, size_t *n, initra_err *err)
 {
     size_t len = strlen(secret);
     json_t *j = NULL;

@@ -50,7 +50,7 @@ static aecs_cfg *cfg_load(const initra_kms_aecs *k, initra_err *err)
     c->base = (kms_shared){1, cfg_destroy};
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_file(k->store_path, k->pinned ? k->store_sha256 : NULL, k->image_paths, INITRA_MAX_STORE, &text, &n,
+    if (kms_read_file(k->store_path, k->pinned ? k->store_sha256 : NULL, k->image_paths, INITRA_MAX_STORE, &text, &n,
                              err)) {
         initra_fail_prefix(err, "store");
         free(c);
@@ -236,7 +236,7 @@ fail:
     return NULL;
 }
 
-int initra_kms_aecs_port(const initra_kms_aecs *k) { return initra_rpc_server_port(k->server); }
+int kms_aecs_port(const initra_kms_aecs *k) { return initra_rpc_server_port(k->server); }
 
 void initra_kms_aecs_stop(initra_kms_aecs *k)
 {

@@ -52,7 +52,7 @@ static int under(const char *path, const char *dir)
     return !strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/');
 }
 
-int initra_kms_path_in_image(const char *path, initra_err *err)
+int kms_path_in_image(const char *path, initra_err *err)
 {
     if (path[0] != '/')
         return initra_fail(err, "\"%.200s\" is not an absolute path inside the image", path);
@@ -128,15 +128,15 @@ int initra_kms_read_regular(const char *path, size_t max, uint8_t **buf, size_t 
     return 0;
 }
 
-int initra_kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
+int kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
                          size_t *n, initra_err *err)
 {
     if (!sha256 && image_paths) {
-        if (initra_kms_path_in_image(path, err)) return -1;
+        if (kms_path_in_image(path, err)) return -1;
         char real[PATH_MAX];
         if (!realpath(path, real)) return initra_fail(err, "%s: cannot open: %s", path, strerror(errno));
         initra_err e;
-        if (initra_kms_path_in_image(real, &e))
+        if (kms_path_in_image(real, &e))
             return initra_fail(err, "%s: resolves to %s: %s", path, real, e.msg);
     }
     if (initra_kms_read_regular(path, max, buf, n, err)) return -1;
@@ -187,7 +187,7 @@ static int parse_ref(const char *where, const char *key, const json_t *v, initra
         return bad(err, where, key, v, "is not an absolute path (1 to 1024 characters)");
     if (!r->pinned) {
         initra_err e;
-        if (initra_kms_path_in_image(path, &e)) return initra_fail(err, "%s: %s: %s", where, key, e.msg);
+        if (kms_path_in_image(path, &e)) return initra_fail(err, "%s: %s: %s", where, key, e.msg);
     }
     if (!(r->path = strdup(path))) return initra_fail(err, "out of memory");
     return 0;
@@ -360,14 +360,14 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     memset(h, 0, sizeof *h);
     for (size_t i = 0; i < c->n_trust_roots; i++) {
         const initra_kms_file_ref *r = &c->trust_roots[i];
-        if (initra_kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, INITRA_MAX_CONFIG, &h->root_data[i],
+        if (kms_read_file(r->path, r->pinned ? r->sha256 : NULL, image_paths, INITRA_MAX_CONFIG, &h->root_data[i],
                                  &h->root_lens[i], err)) {
             initra_kms_held_free(h);
             return initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
         }
     }
     if (c->collateral.path &&
-        initra_kms_read_file(c->collateral.path, c->collateral.pinned ? c->collateral.sha256 : NULL, image_paths,
+        kms_read_file(c->collateral.path, c->collateral.pinned ? c->collateral.sha256 : NULL, image_paths,
                              INITRA_MAX_COLLATERAL, &h->collateral, &h->collateral_len, err)) {
         initra_kms_held_free(h);
         return initra_fail_prefix(err, "kms: collateral");

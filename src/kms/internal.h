@@ -29,21 +29,21 @@ void kms_shared_put(pthread_mutex_t *lock, kms_shared *s);
 void kms_shared_swap(pthread_mutex_t *lock, kms_shared **slot, kms_shared *fresh);
 
 /* Loads secret_config.json; each error names the file, the key and what is wrong (never the value). */
-int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err);
+int kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err);
 /* The same from text; `path` names it in errors. */
-int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err);
+int kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err);
 /* Zeroizes and frees. */
-void initra_kms_secrets_free(initra_kms_secrets *s);
-const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name);
-int initra_kms_aecs_port(const initra_kms_aecs *k);
+void kms_secrets_free(initra_kms_secrets *s);
+const initra_kms_secret *kms_secrets_find(const initra_kms_secrets *s, const char *name);
+int kms_aecs_port(const initra_kms_aecs *k);
 /* "Inside the image": an absolute, normalised path (no "." or ".." components, no "//") outside /proc,
  * /dev, /sys and /host (host-provided: inherited descriptors, devices, Occlum's host file system).
  * 0, or -1 with err. */
-int initra_kms_path_in_image(const char *path, initra_err *err);
+int kms_path_in_image(const char *path, initra_err *err);
 /* Reads a file the configuration names: when sha256 is set its bytes must hash to it; otherwise, with
  * image_paths, the path and its resolved target must be inside the image. The bytes returned are the
  * bytes checked. */
-int initra_kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
+int kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
                          size_t *n, initra_err *err);
 
 #endif

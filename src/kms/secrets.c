@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-void initra_kms_secrets_free(initra_kms_secrets *s)
+void kms_secrets_free(initra_kms_secrets *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         free(s->items[i].name);
@@ -17,18 +17,18 @@ void initra_kms_secrets_free(initra_kms_secrets *s)
     memset(s, 0, sizeof *s);
 }
 
-int initra_kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err)
+int kms_secrets_load(const char *path, initra_kms_secrets *s, initra_err *err)
 {
     memset(s, 0, sizeof *s);
     uint8_t *text;
     size_t n;
     if (initra_read_file(path, INITRA_MAX_COLLATERAL, &text, &n, err)) return -1;
-    int rc = initra_kms_secrets_parse((const char *)text, n, path, s, err);
+    int rc = kms_secrets_parse((const char *)text, n, path, s, err);
     initra_free_secret(text, n);
     return rc;
 }
 
-int initra_kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err)
+int kms_secrets_parse(const char *text, size_t len, const char *path, initra_kms_secrets *s, initra_err *err)
 {
     memset(s, 0, sizeof *s);
     json_t *j;
@@ -68,11 +68,11 @@ int initra_kms_secrets_parse(const char *text, size_t len, const char *path, ini
     }
 done:
     json_decref(j);
-    if (rc) initra_kms_secrets_free(s);
+    if (rc) kms_secrets_free(s);
     return rc;
 }
 
-const initra_kms_secret *initra_kms_secrets_find(const initra_kms_secrets *s, const char *name)
+const initra_kms_secret *kms_secrets_find(const initra_kms_secrets *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
         if (!strcmp(s->items[i].name, name)) return &s->items[i];

@@ -40,7 +40,7 @@ struct initra_kms {
 static void config_destroy(kms_shared *s)
 {
     kms_config *c = (kms_config *)s;
-    initra_kms_secrets_free(&c->secrets);
+    kms_secrets_free(&c->secrets);
     initra_policy_free(c->clients);
     initra_secret_policy_free(c->per_secret);
     free(c);
@@ -53,7 +53,7 @@ static json_t *load_json_pinned(const char *key, const char *path, const uint8_t
 {
     uint8_t *text;
     size_t n;
-    if (initra_kms_read_file(path, sha256, image_paths, INITRA_MAX_COLLATERAL, &text, &n, err)) {
+    if (kms_read_file(path, sha256, image_paths, INITRA_MAX_COLLATERAL, &text, &n, err)) {
         initra_fail_prefix(err, "%s", key);
         return NULL;
     }
@@ -73,11 +73,11 @@ static kms_config *config_load(initra_kms *k, initra_err *err)
     if (k->secrets_path) {
         uint8_t *text;
         size_t n;
-        if (initra_kms_read_file(k->secrets_path, k->o.secrets_sha256, img, INITRA_MAX_COLLATERAL, &text, &n, err)) {
+        if (kms_read_file(k->secrets_path, k->o.secrets_sha256, img, INITRA_MAX_COLLATERAL, &text, &n, err)) {
             initra_fail_prefix(err, "secrets");
             goto fail;
         }
-        int rc = initra_kms_secrets_parse((const char *)text, n, k->secrets_path, &c->secrets, err);
+        int rc = kms_secrets_parse((const char *)text, n, k->secrets_path, &c->secrets, err);
         initra_free_secret(text, n);
         if (rc) goto fail;
     }
@@ -196,7 +196,7 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
     int denied = 0;
     if (attested && c->clients && initra_policy_check(c->clients, &ev, &why)) denied = 1;
     if (attested && !denied && c->per_secret && initra_secret_policy_check(c->per_secret, name, &ev, &why)) denied = 1;
-    const initra_kms_secret *sec = denied ? NULL : initra_kms_secrets_find(&c->secrets, name);
+    const initra_kms_secret *sec = denied ? NULL : kms_secrets_find(&c->secrets, name);
     if (denied) {
         /* The same answer whether or not the name exists. */
         rp->code = INITRA_RPC_PERMISSION_DENIED;

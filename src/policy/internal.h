@@ -6,12 +6,12 @@
 #include "initra/policy.h"
 
 /* Reads and parses a policy file (either format). */
-initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
-initra_policy *initra_policy_load(const char *path, initra_err *err);
+initra_policy *policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
+initra_policy *policy_load(const char *path, initra_err *err);
 /* 1 for the Occlum schema. */
-int initra_policy_is_occlum(const initra_policy *p);
-initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err);
-initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err);
-initra_secret_policy *initra_secret_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
+int policy_is_occlum(const initra_policy *p);
+initra_secret_policy *policy_secret_load(const char *path, initra_err *err);
+initra_secret_policy *policy_secret_from_json(const json_t *j, const char *where, initra_err *err);
+initra_secret_policy *policy_secret_load_opts(const char *path, const initra_policy_opts *o, initra_err *err);
 
 #endif

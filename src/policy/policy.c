@@ -341,7 +341,7 @@ initra_policy *initra_policy_from_json(const json_t *j, const char *where, initr
 
 const char *initra_policy_warning(const initra_policy *p) { return p && p->warning[0] ? p->warning : NULL; }
 
-initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
+initra_policy *policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
 {
     json_t *j;
     if (initra_json_load(path, INITRA_MAX_CONFIG, &j, err)) return NULL;
@@ -350,7 +350,7 @@ initra_policy *initra_policy_load_opts(const char *path, const initra_policy_opt
     return p;
 }
 
-initra_policy *initra_policy_load(const char *path, initra_err *err) { return initra_policy_load_opts(path, NULL, err); }
+initra_policy *policy_load(const char *path, initra_err *err) { return policy_load_opts(path, NULL, err); }
 
 static void entry_release(entry *e)
 {
@@ -365,7 +365,7 @@ void initra_policy_free(initra_policy *p)
     free(p);
 }
 
-int initra_policy_is_occlum(const initra_policy *p) { return p->occlum; }
+int policy_is_occlum(const initra_policy *p) { return p->occlum; }
 
 /* ---------------- checking ---------------- */
 
@@ -572,12 +572,12 @@ fail:
     return NULL;
 }
 
-initra_secret_policy *initra_secret_policy_from_json(const json_t *j, const char *where, initra_err *err)
+initra_secret_policy *policy_secret_from_json(const json_t *j, const char *where, initra_err *err)
 {
     return initra_secret_policy_from_json_opts(j, where, NULL, err);
 }
 
-initra_secret_policy *initra_secret_policy_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
+initra_secret_policy *policy_secret_load_opts(const char *path, const initra_policy_opts *o, initra_err *err)
 {
     json_t *j;
     if (initra_json_load(path, INITRA_MAX_CONFIG, &j, err)) return NULL;
@@ -586,9 +586,9 @@ initra_secret_policy *initra_secret_policy_load_opts(const char *path, const ini
     return sp;
 }
 
-initra_secret_policy *initra_secret_policy_load(const char *path, initra_err *err)
+initra_secret_policy *policy_secret_load(const char *path, initra_err *err)
 {
-    return initra_secret_policy_load_opts(path, NULL, err);
+    return policy_secret_load_opts(path, NULL, err);
 }
 
 const char *initra_secret_policy_warning(const initra_secret_policy *sp)

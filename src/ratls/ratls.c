@@ -13,7 +13,7 @@
 #include "initra/sgx.h"
 #include "ratls/internal.h"
 
-const char *initra_ratls_format_name(int format)
+const char *ratls_format_name(int format)
 {
     switch (format) {
     case INITRA_RATLS_OCCLUM: return "Occlum grpc_ratls (" INITRA_OID_RATLS_OCCLUM ")";
@@ -43,7 +43,7 @@ int initra_ratls_format_parse(const char *name)
     return 0;
 }
 
-int initra_ratls_format_is_gramine(int format)
+int ratls_format_is_gramine(int format)
 {
     return format == INITRA_RATLS_GRAMINE || format == INITRA_RATLS_GRAMINE_TCG;
 }
@@ -102,7 +102,7 @@ static int tcg_evidence(const uint8_t *quote, size_t qlen, const uint8_t *claims
     return *len ? 0 : -1;
 }
 
-int initra_ratls_add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len)
+int ratls_add_ext(X509 *x, const char *oid, const uint8_t *data, size_t len)
 {
     ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
     ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
@@ -183,8 +183,8 @@ int initra_ratls_create(initra_quote_fn quote_fn, void *ctx, int format, long va
              X509_set_pubkey(x, key);
     BN_free(sn);
     X509_NAME_free(name);
-    if (ok && quote_fn && want_occlum) ok = initra_ratls_add_ext(x, INITRA_OID_RATLS_OCCLUM, quote, quote_len) == 0;
-    if (ok && quote_fn && want_tcg) ok = initra_ratls_add_ext(x, INITRA_OID_RATLS_TCG, evidence, evidence_len) == 0;
+    if (ok && quote_fn && want_occlum) ok = ratls_add_ext(x, INITRA_OID_RATLS_OCCLUM, quote, quote_len) == 0;
+    if (ok && quote_fn && want_tcg) ok = ratls_add_ext(x, INITRA_OID_RATLS_TCG, evidence, evidence_len) == 0;
     if (!ok || !X509_sign(x, key, EVP_sha256())) {
         initra_fail(err, "RA-TLS: cannot build the certificate");
         goto done;
@@ -209,7 +209,7 @@ done:
     return rc;
 }
 
-X509 *initra_ratls_pem_cert(const char *pem, initra_err *err)
+X509 *ratls_pem_cert(const char *pem, initra_err *err)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
     X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
@@ -398,7 +398,7 @@ static const char *const kind_name[EXT_KINDS] = {"Occlum " INITRA_OID_RATLS_OCCL
 static int raw_quote(const ASN1_OCTET_STRING *s, int kind, const uint8_t spki_hash[32], uint8_t **quote, size_t *qlen,
                      initra_quote *q, initra_err *err)
 {
-    const char *what = initra_ratls_format_name(kind == EXT_OCCLUM ? INITRA_RATLS_OCCLUM : INITRA_RATLS_GRAMINE);
+    const char *what = ratls_format_name(kind == EXT_OCCLUM ? INITRA_RATLS_OCCLUM : INITRA_RATLS_GRAMINE);
     *qlen = (size_t)ASN1_STRING_length(s);
     if (!(*quote = malloc(*qlen ? *qlen : 1))) return initra_fail(err, "out of memory");
     memcpy(*quote, ASN1_STRING_get0_data(s), *qlen);
@@ -412,7 +412,7 @@ static int raw_quote(const ASN1_OCTET_STRING *s, int kind, const uint8_t spki_ha
     return 0;
 }
 
-int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, int *format, initra_err *err)
+int ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, int *format, initra_err *err)
 {
     evidence_exts e;
     scan_exts(cert, &e);
@@ -446,13 +446,13 @@ int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, in
             goto done;
         SHA256(claims, clen, want);
         if (initra_quote_parse(quote, qlen, &q, err)) {
-            initra_fail_prefix(err, "RA-TLS evidence (%s)", initra_ratls_format_name(INITRA_RATLS_TCG));
+            initra_fail_prefix(err, "RA-TLS evidence (%s)", ratls_format_name(INITRA_RATLS_TCG));
             goto done;
         }
         if (memcmp(initra_quote_report_data(&q), want, 32) != 0) {
             initra_fail(err, "RA-TLS evidence (%s): the quote's report_data does not bind this certificate's key "
                              "(evidence copied from another certificate?)",
-                        initra_ratls_format_name(INITRA_RATLS_TCG));
+                        ratls_format_name(INITRA_RATLS_TCG));
             goto done;
         }
         /* The other quote must bind the same key and come from the same enclave: the report bodies agree
@@ -464,7 +464,7 @@ int initra_ratls_evidence(X509 *cert, uint8_t **quote_out, size_t *quote_len, in
                 memcmp(q.raw + q.body_offset, oq.raw + oq.body_offset, INITRA_SGX_REPORT_BODY_SIZE - 64) != 0) {
                 initra_fail(err, "RA-TLS evidence (%s): its two quotes are not from the same SGX enclave (report bodies "
                                  "differ apart from report_data)",
-                            initra_ratls_format_name(fmt));
+                            ratls_format_name(fmt));
                 goto done;
             }
         }
@@ -483,4 +483,19 @@ done:
     free(other);
     free(claims);
     return rc;
+}
+
+int initra_spki_sha256_pem(const char *cert_pem, uint8_t out[32], initra_err *err)
+{
+    BIO *b = BIO_new_mem_buf(cert_pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (!x) return initra_fail(err, "certificate: not a PEM X.509 certificate");
+    unsigned char *der = NULL;
+    int n = i2d_PUBKEY(X509_get0_pubkey(x), &der);
+    X509_free(x);
+    if (n <= 0) return initra_fail(err, "certificate: its public key cannot be encoded");
+    SHA256(der, (size_t)n, out);
+    OPENSSL_free(der);
+    return 0;
 }

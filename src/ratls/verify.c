@@ -83,7 +83,7 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
         return 0;
     }
     pthread_mutex_unlock(&v->lock);
-    X509 *x = initra_ratls_pem_cert(pem, err);
+    X509 *x = ratls_pem_cert(pem, err);
     if (!x) return -1;
     uint8_t h[32];
     if (cert_der_hash(x, h)) {
@@ -97,13 +97,13 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
     int fmt = 0;
     initra_collateral *coll = NULL;
     memset(peer, 0, sizeof *peer);
-    if (initra_ratls_evidence(x, &quote, &qlen, &fmt, err)) goto done;
+    if (ratls_evidence(x, &quote, &qlen, &fmt, err)) goto done;
     /* Gramine's verifier ignores the dates of Gramine-made certificates (default 2001..2030, set by the
      * attester); what binds the key is the quote, so initra follows it for those. Occlum makes its
      * certificate with notBefore = the moment it was made, just before each handshake: a peer whose clock
      * runs ahead of ours by up to INITRA_RATLS_MAX_SKEW seconds is accepted. */
     time_t skewed = now + INITRA_RATLS_MAX_SKEW;
-    int check_dates = !initra_ratls_format_is_gramine(fmt);
+    int check_dates = !ratls_format_is_gramine(fmt);
     if (check_dates) {
         if (X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
             initra_fail(err, "peer certificate is outside its validity period (its notAfter has passed)");

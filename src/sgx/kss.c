@@ -86,7 +86,7 @@ int initra_config_id_compare(const char *name, const uint8_t sha512[64], const u
     return -1;
 }
 
-int initra_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err)
+int sgx_config_id_check(const char *path, const uint8_t config_id[64], initra_err *err)
 {
     uint8_t *buf, got[64];
     size_t n;

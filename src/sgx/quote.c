@@ -19,7 +19,7 @@ enum {
     RB_FAMILY_ID = 304, RB_REPORT_DATA = 320,
 };
 
-void initra_sgx_report_body_decode(const uint8_t in[INITRA_SGX_REPORT_BODY_SIZE], initra_sgx_report_body *b)
+void sgx_report_body_decode(const uint8_t in[INITRA_SGX_REPORT_BODY_SIZE], initra_sgx_report_body *b)
 {
     memcpy(b->cpu_svn, in + RB_CPU_SVN, 16);
     b->misc_select = initra_le32(in + RB_MISC_SELECT);
@@ -61,7 +61,7 @@ void initra_sgx_report_body_encode(const initra_sgx_report_body *b, uint8_t out[
     memcpy(out + RB_REPORT_DATA, b->report_data, 64);
 }
 
-void initra_quote_header_decode(const uint8_t in[INITRA_QUOTE_HEADER_SIZE], initra_quote_header *h)
+void sgx_quote_header_decode(const uint8_t in[INITRA_QUOTE_HEADER_SIZE], initra_quote_header *h)
 {
     h->version = initra_le16(in);
     h->att_key_type = initra_le16(in + 2);
@@ -83,7 +83,7 @@ void initra_quote_header_encode(const initra_quote_header *h, uint8_t out[INITRA
     memcpy(out + 28, h->user_data, 20);
 }
 
-void initra_td_report_decode(const uint8_t *in, size_t size, initra_td_report *t)
+void sgx_td_report_decode(const uint8_t *in, size_t size, initra_td_report *t)
 {
     size_t o = 0;
 #define TAKE(field, n) (memcpy((field), in + o, (n)), o += (n))
@@ -162,7 +162,7 @@ static int parse_cert_data(cursor *c, initra_quote *q, int depth)
         q->qe_report_raw = inner.buf + inner.off;
         uint8_t rep[INITRA_SGX_REPORT_BODY_SIZE];
         if (take(&inner, rep, sizeof rep, "QE report")) return -1;
-        initra_sgx_report_body_decode(rep, &q->qe_report);
+        sgx_report_body_decode(rep, &q->qe_report);
         if (take(&inner, q->qe_report_sig, 64, "QE report signature")) return -1;
         if (take16(&inner, &q->qe_auth_size, "QE auth data size")) return -1;
         q->qe_auth_data = inner.buf + inner.off;
@@ -186,7 +186,7 @@ int initra_quote_parse(const uint8_t *buf, size_t len, initra_quote *q, initra_e
     cursor c = {buf, len, 0, err};
     uint8_t hdr[INITRA_QUOTE_HEADER_SIZE];
     if (take(&c, hdr, sizeof hdr, "header")) return -1;
-    initra_quote_header_decode(hdr, &q->header);
+    sgx_quote_header_decode(hdr, &q->header);
     const initra_quote_header *h = &q->header;
     if (h->version != 3 && h->version != 4 && h->version != 5)
         return initra_fail(err, "quote: version %u is not supported (3 for SGX, 4 or 5 for SGX or TDX)", h->version);
@@ -219,9 +219,9 @@ int initra_quote_parse(const uint8_t *buf, size_t len, initra_quote *q, initra_e
     q->body_offset = c.off;
     if (need(&c, q->body_size, "report body")) return -1;
     if (q->body_type == INITRA_BODY_SGX)
-        initra_sgx_report_body_decode(buf + c.off, &q->enclave);
+        sgx_report_body_decode(buf + c.off, &q->enclave);
     else
-        initra_td_report_decode(buf + c.off, q->body_size, &q->td);
+        sgx_td_report_decode(buf + c.off, q->body_size, &q->td);
     c.off += q->body_size;
     q->signed_len = c.off;
 
@@ -236,7 +236,7 @@ int initra_quote_parse(const uint8_t *buf, size_t len, initra_quote *q, initra_e
         q->qe_report_raw = buf + s.off;
         uint8_t rep[INITRA_SGX_REPORT_BODY_SIZE];
         if (take(&s, rep, sizeof rep, "QE report")) return -1;
-        initra_sgx_report_body_decode(rep, &q->qe_report);
+        sgx_report_body_decode(rep, &q->qe_report);
         if (take(&s, q->qe_report_sig, 64, "QE report signature")) return -1;
         if (take16(&s, &q->qe_auth_size, "QE auth data size")) return -1;
         q->qe_auth_data = buf + s.off;
@@ -285,7 +285,7 @@ const uint8_t *initra_quote_report_data(const initra_quote *q)
     return q->body_type == INITRA_BODY_SGX ? q->enclave.report_data : q->td.report_data;
 }
 
-int initra_quote_is_debug(const initra_quote *q)
+int sgx_quote_is_debug(const initra_quote *q)
 {
     if (q->body_type == INITRA_BODY_SGX) return (q->enclave.attributes.flags & INITRA_ATTR_DEBUG) != 0;
     return (q->td.td_attributes[0] & 1) != 0;

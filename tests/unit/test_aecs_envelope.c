@@ -15,7 +15,7 @@ static const char SECRET[] = "the secret \x01\x02 data";
 
 static int seal(const char *aad, initra_aecs_envelope *e, initra_err *err)
 {
-    return initra_aecs_envelope_seal((const uint8_t *)SECRET, sizeof SECRET - 1, client_pem, server, aad, e, err);
+    return aecs_envelope_seal((const uint8_t *)SECRET, sizeof SECRET - 1, client_pem, server, aad, e, err);
 }
 
 /* Opens e as the client expecting aad from the server; 0 on success (and checks the bytes). */
@@ -23,7 +23,7 @@ static int open_env(const initra_aecs_envelope *e, const char *aad, initra_err *
 {
     uint8_t *p;
     size_t n;
-    if (initra_aecs_envelope_open(e, client, server_pem, aad, &p, &n, err)) return -1;
+    if (aecs_envelope_open(e, client, server_pem, aad, &p, &n, err)) return -1;
     int same = n == sizeof SECRET - 1 && !memcmp(p, SECRET, n) && p[n] == 0;
     initra_free_secret(p, n);
     if (!same) snprintf(err->msg, sizeof err->msg, "opened but the bytes differ");
@@ -34,45 +34,45 @@ static void keys(void)
 {
     initra_err err;
     CHECK(strncmp(client_pem, "-----BEGIN RSA PUBLIC KEY-----\n", 31) == 0, "public key is PKCS#1 PEM");
-    EVP_PKEY *k = initra_aecs_rsa_public_from_pem(client_pem, &err);
+    EVP_PKEY *k = aecs_rsa_public_from_pem(client_pem, &err);
     CHECK(k && EVP_PKEY_get_bits(k) == 2048 && EVP_PKEY_eq(k, client) == 1, "PKCS#1 PEM parses back to the same key");
     EVP_PKEY_free(k);
-    char *spki = initra_aecs_rsa_spki_pem(client, &err);
+    char *spki = aecs_rsa_spki_pem(client, &err);
     CHECK(spki && strstr(spki, "-----BEGIN PUBLIC KEY-----"), "SPKI PEM produced");
-    CHECK(!initra_aecs_rsa_public_from_pem(spki, &err) && strstr(err.msg, "not a PKCS#1 RSA public key") &&
+    CHECK(!aecs_rsa_public_from_pem(spki, &err) && strstr(err.msg, "not a PKCS#1 RSA public key") &&
               strstr(err.msg, "AECS switches to SM2 mode for other forms"),
           "SPKI public key refused: %s", err.msg);
     free(spki);
-    char *priv = initra_aecs_rsa_private_pem(client, 0, &err);
+    char *priv = aecs_rsa_private_pem(client, 0, &err);
     CHECK(priv && strstr(priv, "-----BEGIN RSA PRIVATE KEY-----"), "PKCS#1 private key PEM");
-    k = initra_aecs_rsa_private_from_pem(priv, &err);
+    k = aecs_rsa_private_from_pem(priv, &err);
     CHECK(k && EVP_PKEY_eq(k, client) == 1, "PKCS#1 private key parses back");
     EVP_PKEY_free(k);
-    CHECK(!initra_aecs_rsa_public_from_pem(priv, &err), "a private key PEM is not a public key");
+    CHECK(!aecs_rsa_public_from_pem(priv, &err), "a private key PEM is not a public key");
     initra_free_secret(priv, strlen(priv));
-    priv = initra_aecs_rsa_private_pem(client, 1, &err);
+    priv = aecs_rsa_private_pem(client, 1, &err);
     CHECK(priv && strstr(priv, "-----BEGIN PRIVATE KEY-----"), "PKCS#8 private key PEM");
-    k = initra_aecs_rsa_private_from_pem(priv, &err);
+    k = aecs_rsa_private_from_pem(priv, &err);
     CHECK(k && EVP_PKEY_eq(k, client) == 1, "PKCS#8 private key parses back");
     EVP_PKEY_free(k);
     initra_free_secret(priv, strlen(priv));
-    CHECK(!initra_aecs_rsa_public_from_pem("-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n", &err) &&
+    CHECK(!aecs_rsa_public_from_pem("-----BEGIN RSA PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n", &err) &&
               strstr(err.msg, "does not decode"),
           "garbage PKCS#1 PEM refused: %s", err.msg);
     EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
     char *spem = initra_aecs_rsa_public_pem(small, &err);
-    CHECK(!initra_aecs_rsa_public_from_pem(spem, &err) && strstr(err.msg, "1024 bits"), "RSA-1024 refused: %s", err.msg);
+    CHECK(!aecs_rsa_public_from_pem(spem, &err) && strstr(err.msg, "1024 bits"), "RSA-1024 refused: %s", err.msg);
     free(spem);
     EVP_PKEY_free(small);
-    CHECK(!initra_aecs_rsa_generate(1024, &err), "generating RSA-1024 refused");
+    CHECK(!aecs_rsa_generate(1024, &err), "generating RSA-1024 refused");
 }
 
 static void round_trip(void)
 {
     initra_err err;
     initra_aecs_envelope e;
-    CHECK(!strcmp(initra_aecs_aad(""), "Enclave") && !strcmp(initra_aecs_aad(NULL), "Enclave") &&
-              !strcmp(initra_aecs_aad("N1"), "N1"),
+    CHECK(!strcmp(aecs_aad(""), "Enclave") && !strcmp(aecs_aad(NULL), "Enclave") &&
+              !strcmp(aecs_aad("N1"), "N1"),
           "AAD: nonce, else \"Enclave\"");
     CHECK(seal("0123456789ABCDEF", &e, &err) == 0, "seal: %s", err.msg);
     CHECK(e.iv.n == 12 && e.mac.n == 16 && e.encrypted_key.n == 256 && e.plain_hash.n == 64 && e.plain_hash_sig.n == 256 &&
@@ -95,21 +95,21 @@ static void round_trip(void)
           "wrong nonce refused: %s", err.msg);
     uint8_t *p;
     size_t n;
-    CHECK(initra_aecs_envelope_open(&e, other, server_pem, "0123456789ABCDEF", &p, &n, &err) != 0 &&
+    CHECK(aecs_envelope_open(&e, other, server_pem, "0123456789ABCDEF", &p, &n, &err) != 0 &&
               strstr(err.msg, "encrypted_key"),
           "another recipient key cannot open it: %s", err.msg);
-    CHECK(initra_aecs_envelope_open(&e, client, other_pem, "0123456789ABCDEF", &p, &n, &err) != 0 &&
+    CHECK(aecs_envelope_open(&e, client, other_pem, "0123456789ABCDEF", &p, &n, &err) != 0 &&
               strstr(err.msg, "plain_hash_sig does not verify"),
           "another signer's key refuses the signature: %s", err.msg);
-    initra_aecs_envelope_free(&e);
+    aecs_envelope_free(&e);
 
-    CHECK(seal("Enclave", &e, &err) == 0 && open_env(&e, initra_aecs_aad(""), &err) == 0,
+    CHECK(seal("Enclave", &e, &err) == 0 && open_env(&e, aecs_aad(""), &err) == 0,
           "empty nonce: AAD \"Enclave\" round trip");
-    initra_aecs_envelope_free(&e);
-    CHECK(initra_aecs_envelope_seal((const uint8_t *)"", 0, client_pem, server, "x", &e, &err) == 0, "empty secret sealed");
-    CHECK(initra_aecs_envelope_open(&e, client, server_pem, "x", &p, &n, &err) == 0 && n == 0, "empty secret opened");
+    aecs_envelope_free(&e);
+    CHECK(aecs_envelope_seal((const uint8_t *)"", 0, client_pem, server, "x", &e, &err) == 0, "empty secret sealed");
+    CHECK(aecs_envelope_open(&e, client, server_pem, "x", &p, &n, &err) == 0 && n == 0, "empty secret opened");
     if (n == 0 && p) initra_free_secret(p, 1);
-    initra_aecs_envelope_free(&e);
+    aecs_envelope_free(&e);
 }
 
 static void flip(initra_bytes *b, size_t i) { b->p[i % b->n] ^= 0x01; }
@@ -143,7 +143,7 @@ static void tamper(void)
         flip(b, cases[i].off);
         CHECK(open_env(&e, "NONCE", &err) != 0 && strstr(err.msg, cases[i].want), "%s tampered: %s", cases[i].field,
               err.msg);
-        initra_aecs_envelope_free(&e);
+        aecs_envelope_free(&e);
     }
     /* lengths */
     initra_aecs_envelope e;
@@ -165,28 +165,28 @@ static void tamper(void)
         if (e.plain_hash.p[i] >= 'A' && e.plain_hash.p[i] <= 'F') e.plain_hash.p[i] = (uint8_t)(e.plain_hash.p[i] + 32);
     CHECK(open_env(&e, "NONCE", &err) != 0 && strstr(err.msg, "is not the uppercase hex SHA-256"),
           "lowercase plain_hash refused: %s", err.msg);
-    initra_aecs_envelope_free(&e);
+    aecs_envelope_free(&e);
     /* non-PKCS#1 recipient key */
-    char *spki = initra_aecs_rsa_spki_pem(client, &err);
-    CHECK(initra_aecs_envelope_seal((const uint8_t *)"x", 1, spki, server, "a", &e, &err) != 0 &&
+    char *spki = aecs_rsa_spki_pem(client, &err);
+    CHECK(aecs_envelope_seal((const uint8_t *)"x", 1, spki, server, "a", &e, &err) != 0 &&
               strstr(err.msg, "recipient key: not a PKCS#1 RSA public key"),
           "sealing to an SPKI key refused: %s", err.msg);
     seal("NONCE", &e, &err);
     uint8_t *p;
     size_t n;
-    CHECK(initra_aecs_envelope_open(&e, client, spki, "NONCE", &p, &n, &err) != 0 &&
+    CHECK(aecs_envelope_open(&e, client, spki, "NONCE", &p, &n, &err) != 0 &&
               strstr(err.msg, "the signer's pem_public_key: not a PKCS#1 RSA public key"),
           "an SPKI signer key refused: %s", err.msg);
-    initra_aecs_envelope_free(&e);
+    aecs_envelope_free(&e);
     free(spki);
 }
 
 int main(void)
 {
     initra_err err;
-    client = initra_aecs_rsa_generate(2048, &err);
-    server = initra_aecs_rsa_generate(2048, &err);
-    other = initra_aecs_rsa_generate(2048, &err);
+    client = aecs_rsa_generate(2048, &err);
+    server = aecs_rsa_generate(2048, &err);
+    other = aecs_rsa_generate(2048, &err);
     client_pem = initra_aecs_rsa_public_pem(client, &err);
     server_pem = initra_aecs_rsa_public_pem(server, &err);
     other_pem = initra_aecs_rsa_public_pem(other, &err);

@@ -36,14 +36,14 @@ static int accepts(const char *policy, const initra_sgx_report_body *b, initra_e
     initra_ua_policy p;
     initra_err err;
     int r;
-    if (initra_ua_policy_from_json(j, "policy.json", &p, &err)) {
+    if (aecs_ua_policy_from_json(j, "policy.json", &p, &err)) {
         snprintf(why->msg, sizeof why->msg, "load: %s", err.msg);
         r = -1;
     } else {
         initra_ua_attrs a;
-        initra_ua_attrs_from_sgx(b, &a, &err);
-        r = initra_ua_policy_check(&p, &a, why) == 0;
-        initra_ua_attrs_free(&a);
+        aecs_ua_attrs_from_sgx(b, &a, &err);
+        r = aecs_ua_policy_check(&p, &a, why) == 0;
+        aecs_ua_attrs_free(&a);
         initra_ua_policy_free(&p);
     }
     json_decref(j);
@@ -54,7 +54,7 @@ static int refuses_load(const char *policy, const char *want, initra_err *err)
 {
     json_t *j = json_loads(policy, 0, NULL);
     initra_ua_policy p;
-    int r = initra_ua_policy_from_json(j, "policy.json", &p, err);
+    int r = aecs_ua_policy_from_json(j, "policy.json", &p, err);
     json_decref(j);
     if (r == 0) initra_ua_policy_free(&p);
     return r != 0 && strstr(err->msg, want) != NULL;
@@ -65,7 +65,7 @@ static void attributes(void)
     initra_sgx_report_body b = body();
     initra_ua_attrs a;
     initra_err err;
-    CHECK(initra_ua_attrs_from_sgx(&b, &a, &err) == 0, "attributes extracted");
+    CHECK(aecs_ua_attrs_from_sgx(&b, &a, &err) == 0, "attributes extracted");
     CHECK(!strcmp(a.v[INITRA_UA_STR_TEE_PLATFORM], "SGX_DCAP"), "str_tee_platform SGX_DCAP");
     CHECK(!strcmp(a.v[INITRA_UA_HEX_TA_MEASUREMENT], MRE), "hex_ta_measurement uppercase MRENCLAVE: %s",
           a.v[INITRA_UA_HEX_TA_MEASUREMENT]);
@@ -80,12 +80,12 @@ static void attributes(void)
     CHECK(!strcmp(a.v[INITRA_UA_HEX_SPID], ""), "hex_spid empty for DCAP");
     CHECK(!a.v[INITRA_UA_HEX_NONCE] && !a.v[INITRA_UA_STR_TEE_IDENTITY] && !a.v[INITRA_UA_HEX_PLATFORM_HW_VERSION],
           "nonce, tee identity, platform fields never filled");
-    initra_ua_attrs_free(&a);
+    aecs_ua_attrs_free(&a);
     b.attributes.flags |= INITRA_ATTR_DEBUG;
-    initra_ua_attrs_from_sgx(&b, &a, &err);
+    aecs_ua_attrs_from_sgx(&b, &a, &err);
     CHECK(!strcmp(a.v[INITRA_UA_BOOL_DEBUG_DISABLED], "false"), "debug enclave: bool_debug_disabled false");
-    initra_ua_attrs_free(&a);
-    CHECK(initra_ua_attr_index("hex_spid") == INITRA_UA_HEX_SPID && initra_ua_attr_index("mrenclave") == -1,
+    aecs_ua_attrs_free(&a);
+    CHECK(aecs_ua_attr_index("hex_spid") == INITRA_UA_HEX_SPID && aecs_ua_attr_index("mrenclave") == -1,
           "attribute names");
 }
 
@@ -202,7 +202,7 @@ static void each_attribute(void)
 }
 
 /* What pins an enclave: hex_ta_measurement or hex_signer; the KMS refuses other entries unless
- * accept_any_enclave (initra_ua_policy_check_pinned). */
+ * accept_any_enclave (aecs_ua_policy_check_pinned). */
 static void pinning(void)
 {
     initra_err err;
@@ -210,12 +210,12 @@ static void pinning(void)
                            "{\"hex_prod_id\":\"12\",\"bool_debug_disabled\":\"true\"}]",
                            0, NULL);
     initra_ua_policy p;
-    CHECK(initra_ua_policy_from_json(j, "store.json: secrets[0].policy", &p, &err) == 0 && p.n == 3,
+    CHECK(aecs_ua_policy_from_json(j, "store.json: secrets[0].policy", &p, &err) == 0 && p.n == 3,
           "entries with some field load: %s", err.msg);
     CHECK(initra_ua_entry_pinned(&p.entries[0]) && initra_ua_entry_pinned(&p.entries[1]) &&
               !initra_ua_entry_pinned(&p.entries[2]),
           "hex_signer or hex_ta_measurement pins an entry; prod id and debug flag do not");
-    CHECK(initra_ua_policy_check_pinned(&p, "store.json: secrets[0].policy", &err) != 0 &&
+    CHECK(aecs_ua_policy_check_pinned(&p, "store.json: secrets[0].policy", &err) != 0 &&
               strstr(err.msg, "store.json: secrets[0].policy: [2]: the entry pins neither hex_ta_measurement "
                               "(mrenclave) nor hex_signer (mrsigner)") &&
               strstr(err.msg, "accept_any_enclave"),
@@ -223,7 +223,7 @@ static void pinning(void)
     initra_ua_policy_free(&p);
     json_decref(j);
     j = json_loads("[{\"hex_signer\":\"" MRS "\",\"hex_prod_id\":\"12\"}]", 0, NULL);
-    CHECK(initra_ua_policy_from_json(j, "p", &p, &err) == 0 && initra_ua_policy_check_pinned(&p, "p", &err) == 0,
+    CHECK(aecs_ua_policy_from_json(j, "p", &p, &err) == 0 && aecs_ua_policy_check_pinned(&p, "p", &err) == 0,
           "a pinned policy passes the check");
     initra_ua_policy_free(&p);
     json_decref(j);
@@ -243,8 +243,8 @@ static void loading(void)
 
     json_t *j = json_loads("[{\"hex_signer\":\"" MRS "\",\"hex_prod_id\":\"007\",\"hex_spid\":\"\"}]", 0, NULL);
     initra_ua_policy p;
-    CHECK(initra_ua_policy_from_json(j, "p", &p, &err) == 0, "policy loads");
-    json_t *back = initra_ua_policy_to_json(&p);
+    CHECK(aecs_ua_policy_from_json(j, "p", &p, &err) == 0, "policy loads");
+    json_t *back = aecs_ua_policy_to_json(&p);
     char *s = json_dumps(back, JSON_SORT_KEYS | JSON_COMPACT);
     CHECK(!strcmp(s, "[{\"hex_prod_id\":\"7\",\"hex_signer\":\"" MRS "\"}]"), "round trip, normalised, empty dropped: %s", s);
     free(s);
@@ -261,13 +261,13 @@ static void loading(void)
           "ra_config ua_policy_* read as one entry");
     initra_sgx_report_body b = body();
     initra_ua_attrs a;
-    initra_ua_attrs_from_sgx(&b, &a, &err);
-    CHECK(initra_ua_policy_check(&p, &a, &err) == 0, "ra_config entry accepts the signer");
+    aecs_ua_attrs_from_sgx(&b, &a, &err);
+    CHECK(aecs_ua_policy_check(&p, &a, &err) == 0, "ra_config entry accepts the signer");
     initra_ua_policy_free(&p);
     json_decref(j);
     j = json_loads("{\"ua_policy_hex_signer\":\"\",\"ua_policy_hex_nonce\":\"\"}", 0, NULL);
     CHECK(initra_ua_policy_from_ra_config(j, "c", &p, &empty, &err) == 0 && empty == 1, "all-empty ra_config detected");
-    CHECK(initra_ua_policy_check(&p, &a, &err) == 0, "all-empty entry accepts any report");
+    CHECK(aecs_ua_policy_check(&p, &a, &err) == 0, "all-empty entry accepts any report");
     initra_ua_policy_free(&p);
     json_decref(j);
     j = json_loads("{\"ua_policy_hex_mrenclave\":\"\"}", 0, NULL);
@@ -275,7 +275,7 @@ static void loading(void)
               strstr(err.msg, "unknown UA attribute \"ua_policy_hex_mrenclave\""),
           "unknown ua_policy_ field refused: %s", err.msg);
     json_decref(j);
-    initra_ua_attrs_free(&a);
+    aecs_ua_attrs_free(&a);
 }
 
 int main(void)

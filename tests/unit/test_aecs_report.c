@@ -53,7 +53,7 @@ int main(void)
     initra_sim *sim = initra_sim_dir(dir, sizeof dir, &err) == 0 ? initra_sim_open(dir, &err) : NULL;
     CHECK(sim != NULL, "sim platform: %s", sim ? dir : err.msg);
     if (!sim) CHECK_DONE();
-    EVP_PKEY *key = initra_aecs_rsa_generate(2048, &err), *key2 = initra_aecs_rsa_generate(2048, &err);
+    EVP_PKEY *key = aecs_rsa_generate(2048, &err), *key2 = aecs_rsa_generate(2048, &err);
     char *pem = initra_aecs_rsa_public_pem(key, &err), *pem2 = initra_aecs_rsa_public_pem(key2, &err);
 
     /* report data */
@@ -109,7 +109,7 @@ int main(void)
     /* and back: the exact signed texts and signatures, CRLs as hex */
     char *back = NULL;
     const char *utext = json_string_value(json_object_get(j, "json_collateral"));
-    CHECK(initra_ua_collateral_to_bundle(utext, strlen(utext), &back, &err) == 0, "json_collateral reads back: %s", err.msg);
+    CHECK(aecs_ua_collateral_to_bundle(utext, strlen(utext), &back, &err) == 0, "json_collateral reads back: %s", err.msg);
     json_t *bb = back ? json_loads(back, 0, NULL) : NULL;
     CHECK(bb && json_equal(bb, bj), "read back, it is the same bundle (signed texts, signatures, CRLs, chains)");
     json_decref(bb);
@@ -121,7 +121,7 @@ int main(void)
              json_string_value(json_object_get(bj, "tcb_info_signature")), json_string_value(json_object_get(bj, "tcb_info")));
     json_object_set_new(ro, "tcb_info", json_string(reordered));
     char *rot = json_dumps(ro, 0), *rob = NULL;
-    json_t *robj = initra_ua_collateral_to_bundle(rot, strlen(rot), &rob, &err) == 0 ? json_loads(rob, 0, NULL) : NULL;
+    json_t *robj = aecs_ua_collateral_to_bundle(rot, strlen(rot), &rob, &err) == 0 ? json_loads(rob, 0, NULL) : NULL;
     CHECK(robj && json_equal(robj, bj), "a reordered, respaced tcb_info body gives the same signed text: %s", robj ? "" : err.msg);
     json_decref(robj);
     free(rob);
@@ -147,7 +147,7 @@ int main(void)
         json_t *m = json_deep_copy(u);
         json_object_set_new(m, uc[i].field, uc[i].value);
         char *mt = json_dumps(m, 0), *mb = NULL;
-        int rc = initra_ua_collateral_to_bundle(mt, strlen(mt), &mb, &err);
+        int rc = aecs_ua_collateral_to_bundle(mt, strlen(mt), &mb, &err);
         if (uc[i].want)
             CHECK(rc != 0 && strstr(err.msg, uc[i].want), "json_collateral with %s changed refused: %s", uc[i].field, err.msg);
         else
@@ -159,7 +159,7 @@ int main(void)
     json_t *nov = json_deep_copy(u);
     json_object_del(nov, "version");
     char *novt = json_dumps(nov, 0), *novb = NULL;
-    CHECK(initra_ua_collateral_to_bundle(novt, strlen(novt), &novb, &err) != 0 && strstr(err.msg, "version 0 is not"),
+    CHECK(aecs_ua_collateral_to_bundle(novt, strlen(novt), &novb, &err) != 0 && strstr(err.msg, "version 0 is not"),
           "json_collateral without version refused: %s", err.msg);
     free(novt);
     json_decref(nov);
@@ -189,12 +189,12 @@ int main(void)
     uint8_t *root;
     size_t root_len;
     initra_sim_root_der(sim, &root, &root_len, &err);
-    CHECK(d && initra_dcap_add_root(d, root, root_len, &err) == 0, "dcap context trusting the sim root");
+    CHECK(d && dcap_add_root(d, root, root_len, &err) == 0, "dcap context trusting the sim root");
     free(root);
     initra_ua_dcap_ctx vc = {d, 0, NULL, 0};
     time_t now = time(NULL);
     initra_ua_attrs a;
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) == 0,
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) == 0,
           "report verifies with the nonce: %s", err.msg);
     if (a.v[0]) {
         CHECK(!strcmp(a.v[INITRA_UA_HEX_TA_MEASUREMENT], "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB") &&
@@ -205,42 +205,42 @@ int main(void)
         json_t *pj = json_pack("[{s:s, s:s}]", "hex_signer",
                                "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd", "hex_hash_or_pem_pubkey", pem);
         initra_ua_policy p;
-        CHECK(initra_ua_policy_from_json(pj, "t", &p, &err) == 0 && initra_ua_policy_check(&p, &a, &err) == 0,
+        CHECK(aecs_ua_policy_from_json(pj, "t", &p, &err) == 0 && aecs_ua_policy_check(&p, &a, &err) == 0,
               "a policy pinning signer and PEM key accepts it: %s", err.msg);
         initra_ua_policy_free(&p);
         json_decref(pj);
     }
-    initra_ua_attrs_free(&a);
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, "", &a, &err) == 0,
+    aecs_ua_attrs_free(&a);
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, "", &a, &err) == 0,
           "no nonce required: verifies");
-    initra_ua_attrs_free(&a);
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, "00112233445566778899AABBCCDDEE00", &a, &err) != 0 &&
+    aecs_ua_attrs_free(&a);
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, "00112233445566778899AABBCCDDEE00", &a, &err) != 0 &&
               strstr(err.msg, "not the request nonce"),
           "another nonce refused (replay): %s", err.msg);
     /* key binding */
     char *saved = r.pem_public_key;
     r.pem_public_key = pem2;
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "not the SHA-256 of pem_public_key"),
           "a swapped pem_public_key refused: %s", err.msg);
     r.pem_public_key = saved;
     /* expired collateral: the sim's collateral is valid 30 days */
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now + 40 * 86400, nonce, &a, &err) != 0,
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now + 40 * 86400, nonce, &a, &err) != 0,
           "expired collateral refused: %s", err.msg);
     vc.allow_expired_collateral = 1;
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now + 40 * 86400, nonce, &a, &err) == 0,
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now + 40 * 86400, nonce, &a, &err) == 0,
           "expired collateral accepted only when explicitly allowed: %s", err.msg);
-    initra_ua_attrs_free(&a);
+    aecs_ua_attrs_free(&a);
     vc.allow_expired_collateral = 0;
     const char *only_revoked[] = {"Revoked"};
     initra_ua_dcap_ctx vc2 = {d, 0, only_revoked, 1};
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc2, now, nonce, &a, &err) != 0 &&
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc2, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "TCB status UpToDate is not accepted"),
           "TCB status list applied: %s", err.msg);
     /* unknown root */
     initra_dcap *d2 = initra_dcap_new(&err);
     initra_ua_dcap_ctx vc3 = {d2, 0, NULL, 0};
-    CHECK(initra_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc3, now, nonce, &a, &err) != 0 &&
+    CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc3, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "quote verification failed"),
           "sim report refused without the sim root: %s", err.msg);
     initra_dcap_free(d2);
@@ -250,7 +250,7 @@ int main(void)
                            json_object_get(j, "json_collateral"));
     char *ctext = json_dumps(cj, 0);
     initra_ua_auth_report alt = with_json(&r, ctext);
-    CHECK(initra_ua_auth_report_verify(&alt, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+    CHECK(aecs_ua_auth_report_verify(&alt, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "json_report has the field \"b64Quote\""),
           "b64Quote (not a name UAL writes) refused: %s", err.msg);
     free(ctext);
@@ -268,7 +268,7 @@ int main(void)
     json_object_set_new(bq, "json_collateral", json_string("not collateral at all"));
     char *bqtext = json_dumps(bq, 0);
     initra_ua_auth_report bqr = with_json(&r, bqtext);
-    CHECK(initra_ua_auth_report_verify(&bqr, initra_ua_dcap_verify, &vc, now, NULL, &a, &err) != 0 &&
+    CHECK(aecs_ua_auth_report_verify(&bqr, initra_ua_dcap_verify, &vc, now, NULL, &a, &err) != 0 &&
               strstr(err.msg, "quote signature does not verify") && !strstr(err.msg, "collateral"),
           "a quote with a broken signature and garbage collateral is refused for the signature: %s", err.msg);
     free(bqtext);
@@ -291,7 +291,7 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         initra_ua_auth_report m = with_json(&r, cases[i].json);
-        CHECK(initra_ua_auth_report_verify(&m, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+        CHECK(aecs_ua_auth_report_verify(&m, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
                   strstr(err.msg, cases[i].want),
               "json_report %s refused: %s", cases[i].json, err.msg);
     }
@@ -299,7 +299,7 @@ int main(void)
     json_object_set_new(jc, "json_collateral", json_string("{\"version\":3}"));
     char *jtext = json_dumps(jc, 0);
     initra_ua_auth_report m = with_json(&r, jtext);
-    CHECK(initra_ua_auth_report_verify(&m, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+    CHECK(aecs_ua_auth_report_verify(&m, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "json_collateral"),
           "broken collateral refused: %s", err.msg);
     free(jtext);
@@ -319,15 +319,15 @@ int main(void)
                    : hdr[i].field == 2 ? &x.report.str_tee_platform
                                        : &x.report.json_nested_reports;
         *f = (char *)hdr[i].value;
-        CHECK(initra_ua_auth_report_verify(&x, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+        CHECK(aecs_ua_auth_report_verify(&x, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
                   strstr(err.msg, hdr[i].want),
               "header %s refused: %s", hdr[i].value, err.msg);
     }
     /* an SPKI key bound correctly is still refused (SM2 mode) */
-    char *spki = initra_aecs_rsa_spki_pem(key, &err);
+    char *spki = aecs_rsa_spki_pem(key, &err);
     initra_ua_auth_report s;
     if (initra_ua_report_create(quote_fn, sim, coll_fn, sim, nonce, spki, &s, &err) == 0) {
-        CHECK(initra_ua_auth_report_verify(&s, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
+        CHECK(aecs_ua_auth_report_verify(&s, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) != 0 &&
                   strstr(err.msg, "not a PKCS#1 RSA public key"),
               "a report binding an SPKI key is refused: %s", err.msg);
         initra_ua_auth_report_free(&s);
@@ -336,10 +336,10 @@ int main(void)
     /* debug enclave attribute */
     debug_enclave = 1;
     if (initra_ua_report_create(quote_fn, sim, coll_fn, sim, "", pem, &s, &err) == 0) {
-        CHECK(initra_ua_auth_report_verify(&s, initra_ua_dcap_verify, &vc, now, "", &a, &err) == 0 &&
+        CHECK(aecs_ua_auth_report_verify(&s, initra_ua_dcap_verify, &vc, now, "", &a, &err) == 0 &&
                   !strcmp(a.v[INITRA_UA_BOOL_DEBUG_DISABLED], "false"),
               "debug enclave: bool_debug_disabled false");
-        initra_ua_attrs_free(&a);
+        aecs_ua_attrs_free(&a);
         initra_ua_auth_report_free(&s);
     }
 

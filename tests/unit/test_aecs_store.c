@@ -31,7 +31,7 @@ static const char SPEC[] = "kind: SecretPolicy\n"
 static void yaml(void)
 {
     initra_err err;
-    json_t *j = initra_yaml_to_json("a: [1, {b: c}]\nd: \"\"\n", 20, "t.yaml", &err);
+    json_t *j = aecs_yaml_to_json("a: [1, {b: c}]\nd: \"\"\n", 20, "t.yaml", &err);
     char *s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
     CHECK(s && !strcmp(s, "{\"a\":[\"1\",{\"b\":\"c\"}],\"d\":\"\"}"), "YAML tree as JSON strings: %s", s ? s : err.msg);
     free(s);
@@ -47,14 +47,14 @@ static void yaml(void)
         {"? [a]\n: b\n", "a mapping key must be a plain scalar"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        j = initra_yaml_to_json(bad[i].text, strlen(bad[i].text), "t.yaml", &err);
+        j = aecs_yaml_to_json(bad[i].text, strlen(bad[i].text), "t.yaml", &err);
         CHECK(!j && strstr(err.msg, bad[i].want), "YAML refused: %s", err.msg);
         json_decref(j);
     }
     char deep[400];
     memset(deep, '[', 100);
     deep[100] = 0;
-    j = initra_yaml_to_json(deep, 100, "t.yaml", &err);
+    j = aecs_yaml_to_json(deep, 100, "t.yaml", &err);
     CHECK(!j && strstr(err.msg, "nested deeper than"), "deep nesting refused: %s", err.msg);
 }
 
@@ -108,8 +108,8 @@ static void specs_and_store(const char *dir)
     CHECK(priv && pub && strstr(priv, "BEGIN RSA PRIVATE KEY") && strstr(pub, "BEGIN RSA PUBLIC KEY") &&
               !strncmp(r->data, "{\"privateKey\":", 14),
           "RSA_KEY_PAIR data: {\"privateKey\", \"publicKey\"} PKCS#1 PEMs in field order");
-    EVP_PKEY *pk = priv ? initra_aecs_rsa_private_from_pem(priv, &err) : NULL;
-    EVP_PKEY *pu = pub ? initra_aecs_rsa_public_from_pem(pub, &err) : NULL;
+    EVP_PKEY *pk = priv ? aecs_rsa_private_from_pem(priv, &err) : NULL;
+    EVP_PKEY *pu = pub ? aecs_rsa_public_from_pem(pub, &err) : NULL;
     CHECK(pk && pu && EVP_PKEY_eq(pk, pu) == 1, "the pair matches");
     EVP_PKEY_free(pk);
     EVP_PKEY_free(pu);

@@ -153,7 +153,7 @@ static void kms_pinning(const initra_aecs_client *cli)
     k = initra_kms_aecs_start(&o, &err);
     CHECK(k != NULL, "accept_any_enclave: the AECS KMS starts with that store: %s", k ? "" : err.msg);
     if (k) {
-        initra_rpc_client *rc = plain_client(initra_kms_aecs_port(k), &err);
+        initra_rpc_client *rc = plain_client(kms_aecs_port(k), &err);
         for (int i = 0; i < 2; i++) {
             uint8_t *sec = NULL;
             size_t n = 0;
@@ -195,11 +195,11 @@ int main(void)
     uint8_t *root;
     size_t root_len;
     initra_sim_root_der(sim, &root, &root_len, &err);
-    initra_dcap_add_root(d, root, root_len, &err);
+    dcap_add_root(d, root, root_len, &err);
     free(root);
     initra_ua_dcap_ctx vc = {d, 0, NULL, 0};
 
-    EVP_PKEY *skey = initra_aecs_rsa_generate(2048, &err), *ckey = initra_aecs_rsa_generate(2048, &err);
+    EVP_PKEY *skey = aecs_rsa_generate(2048, &err), *ckey = aecs_rsa_generate(2048, &err);
     char *spem = initra_aecs_rsa_public_pem(skey, &err), *cpem = initra_aecs_rsa_public_pem(ckey, &err);
     initra_ua_auth_report sreport, creport;
     CHECK(initra_ua_report_create(kms_quote, NULL, coll, NULL, "", spem, &sreport, &err) == 0 &&
@@ -210,7 +210,7 @@ int main(void)
     initra_aecs_server srv = {&st, skey, &sreport, initra_ua_dcap_verify, &vc};
     json_t *pj = json_pack("[{s:s}]", "hex_ta_measurement", "5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A");
     initra_ua_policy server_policy;
-    initra_ua_policy_from_json(pj, "ua_policy", &server_policy, &err);
+    aecs_ua_policy_from_json(pj, "ua_policy", &server_policy, &err);
     json_decref(pj);
     initra_aecs_client cli = {ckey, &creport, initra_ua_dcap_verify, &vc, &server_policy};
 
@@ -258,7 +258,7 @@ int main(void)
     /* a server not matching ua_policy_* */
     pj = json_pack("[{s:s}]", "hex_ta_measurement", CD);
     initra_ua_policy other;
-    initra_ua_policy_from_json(pj, "ua_policy", &other, &err);
+    aecs_ua_policy_from_json(pj, "ua_policy", &other, &err);
     json_decref(pj);
     initra_aecs_client cli3 = {ckey, &creport, initra_ua_dcap_verify, &vc, &other};
     code = exchange(&srv, &cli3, "service1", "demo_key", "n", "n", &out, &err);
@@ -266,7 +266,7 @@ int main(void)
           "server not matching ua_policy_* refused: %s", err.msg);
     initra_ua_policy_free(&other);
     /* a server signing with a key other than the one its report binds */
-    EVP_PKEY *rogue = initra_aecs_rsa_generate(2048, &err);
+    EVP_PKEY *rogue = aecs_rsa_generate(2048, &err);
     initra_aecs_server srv3 = {&st, rogue, &sreport, initra_ua_dcap_verify, &vc};
     code = exchange(&srv3, &cli, "service1", "demo_key", "n", "n", &out, &err);
     CHECK(code == -1 && strstr(err.msg, "plain_hash_sig does not verify"), "envelope signed by a foreign key refused: %s",

@@ -112,7 +112,7 @@ static void test_gramine(void)
           "attestation_type epid refused: %s", err.msg);
     initra_attest_free(a);
     put(g, "attestation_type", "none\n", 5);
-    a = initra_attest_gramine(g, &err);
+    a = attest_gramine(g, &err);
     CHECK(!a && strstr(err.msg, "\"none\""), "attestation_type none refused: %s", err.msg);
     free(vq);
 }
@@ -144,7 +144,7 @@ static void test_tsm(void)
         int rc = initra_attest_quote(a, rd, &q, &n, &err);
         CHECK(rc == 0 && n == vn && !memcmp(q, vq, vn), "tsm quote equals outblob (%s)", rc ? err.msg : "");
         CHECK(get(e, "inblob", &in, &inn) == 0 && inn == 64 && !memcmp(in, rd, 64), "inblob receives our 64 bytes");
-        CHECK(!strcmp(initra_attest_detail(a), "tdx_guest"), "provider reported: '%s'", initra_attest_detail(a));
+        CHECK(!strcmp(attest_detail(a), "tdx_guest"), "provider reported: '%s'", attest_detail(a));
         struct stat st;
         CHECK(stat(e, &st) == 0, "a pre-existing entry is kept");
         free(q);
@@ -170,7 +170,7 @@ static void test_tsm(void)
     char d2[512];
     snprintf(d2, sizeof d2, "%s/tsm2", tmp);
     mkdir(d2, 0700);
-    a = initra_attest_tsm(d2, NULL, &err);
+    a = attest_tsm(d2, NULL, &err);
     uint8_t *q = NULL;
     size_t n;
     int rc = a ? initra_attest_quote(a, rd, &q, &n, &err) : -1;
@@ -179,7 +179,7 @@ static void test_tsm(void)
     CHECK(rmdir(d2) == 0, "the entry it created was removed");
     initra_attest_free(a);
 
-    a = initra_attest_tsm(dir, "../x", &err);
+    a = attest_tsm(dir, "../x", &err);
     CHECK(!a && strstr(err.msg, "one path component"), "entry with a slash refused: %s", err.msg);
     free(vq);
 }
@@ -335,7 +335,7 @@ static void test_simfd_codec(void)
     uint8_t rd[64], rd2[64], req[INITRA_SIMFD_REQUEST_SIZE], *out, *q;
     uint8_t *vq = vector("sgx-phala-2025", &vn, rd);
 
-    initra_simfd_encode_request(rd, req);
+    attest_simfd_encode_request(rd, req);
     CHECK(initra_simfd_decode_request(req, rd2, &err) == 0 && !memcmp(rd, rd2, 64), "request round trip");
     req[4] = 2;
     CHECK(initra_simfd_decode_request(req, rd2, &err) == -1 && strstr(err.msg, "version 2"), "request version: %s",
@@ -344,25 +344,25 @@ static void test_simfd_codec(void)
     CHECK(initra_simfd_decode_request(req, rd2, &err) == -1 && strstr(err.msg, "magic"), "request magic: %s", err.msg);
 
     CHECK(initra_simfd_encode_reply(0, vq, vn, &out, &on, &err) == 0, "encode quote reply");
-    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == 0 && qn == vn && !memcmp(q, vq, vn),
+    CHECK(attest_simfd_decode_reply(out, on, rd, &q, &qn, &err) == 0 && qn == vn && !memcmp(q, vq, vn),
           "quote reply round trip");
     free(q);
-    CHECK(initra_simfd_decode_reply(out, on - 1, rd, &q, &qn, &err) == -1 && strstr(err.msg, "payload bytes"),
+    CHECK(attest_simfd_decode_reply(out, on - 1, rd, &q, &qn, &err) == -1 && strstr(err.msg, "payload bytes"),
           "short reply refused: %s", err.msg);
     memset(rd2, 0, 64);
-    CHECK(initra_simfd_decode_reply(out, on, rd2, &q, &qn, &err) == -1 && strstr(err.msg, "report_data"),
+    CHECK(attest_simfd_decode_reply(out, on, rd2, &q, &qn, &err) == -1 && strstr(err.msg, "report_data"),
           "reply for other report_data refused: %s", err.msg);
     initra_put_le32(out + 8, INITRA_QUOTE_MAX_SIZE + 1);
-    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "outside"),
+    CHECK(attest_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "outside"),
           "oversized length refused before reading: %s", err.msg);
     initra_put_le16(out + 6, 7);
-    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "status 7"),
+    CHECK(attest_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "status 7"),
           "unknown status refused: %s", err.msg);
     free(out);
 
     const char msg[] = "no\nway\x01";
     CHECK(initra_simfd_encode_reply(1, (const uint8_t *)msg, sizeof msg - 1, &out, &on, &err) == 0, "encode error");
-    CHECK(initra_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "refused: no?way?") &&
+    CHECK(attest_simfd_decode_reply(out, on, rd, &q, &qn, &err) == -1 && strstr(err.msg, "refused: no?way?") &&
               !strchr(err.msg, '\n'),
           "peer's error shown on one line: %s", err.msg);
     free(out);

@@ -138,7 +138,7 @@ int main(void)
     pid = serve(sv);
     uint8_t rd[64], req[INITRA_SIMFD_REQUEST_SIZE];
     memset(rd, 0xa5, sizeof rd);
-    initra_simfd_encode_request(rd, req);
+    attest_simfd_encode_request(rd, req);
     int ok = initra_simfd_send_all(sv[1], req, 5, &err) == 0 && initra_simfd_send_all(sv[1], req + 5, 30, &err) == 0 &&
              initra_simfd_send_all(sv[1], req + 35, sizeof req - 35, &err) == 0;
     uint8_t hdr[INITRA_SIMFD_REPLY_HEADER_SIZE];
@@ -146,14 +146,14 @@ int main(void)
     uint16_t status = 9;
     uint32_t plen = 0;
     ok = ok && initra_simfd_recv_exact(sv[1], hdr, sizeof hdr, &got, &err) == 0 && got == sizeof hdr &&
-         initra_simfd_decode_reply_header(hdr, &status, &plen, &err) == 0;
+         attest_simfd_decode_reply_header(hdr, &status, &plen, &err) == 0;
     CHECK(ok && status == 0, "request in three pieces answered with a quote (%s)", ok ? "" : err.msg);
     if (ok && status == 0) {
         uint8_t *buf = malloc(sizeof hdr + plen), *q = NULL;
         size_t n = 0;
         memcpy(buf, hdr, sizeof hdr);
         int rc = initra_simfd_recv_exact(sv[1], buf + sizeof hdr, plen, &got, &err) || got != plen ||
-                 initra_simfd_decode_reply(buf, sizeof hdr + plen, rd, &q, &n, &err);
+                 attest_simfd_decode_reply(buf, sizeof hdr + plen, rd, &q, &n, &err);
         CHECK(rc == 0, "reply decodes (%s)", rc ? err.msg : "");
         if (rc == 0) check_quote(q, n, rd, "pieced request");
         free(q);
@@ -170,7 +170,7 @@ int main(void)
     memcpy(req, "GET / HTTP/1.0\r\n", 16);
     ok = initra_simfd_send_all(sv[1], req, sizeof req, &err) == 0 &&
          initra_simfd_recv_exact(sv[1], hdr, sizeof hdr, &got, &err) == 0 && got == sizeof hdr &&
-         initra_simfd_decode_reply_header(hdr, &status, &plen, &err) == 0;
+         attest_simfd_decode_reply_header(hdr, &status, &plen, &err) == 0;
     char msg[INITRA_SIMFD_MAX_ERROR + 1] = "";
     ok = ok && status == 1 && initra_simfd_recv_exact(sv[1], msg, plen, &got, &err) == 0 && got == plen;
     CHECK(ok && strstr(msg, "request magic"), "a foreign request gets an error reply: %s", msg);

@@ -125,18 +125,18 @@ int main(void)
                     "\"tcbLevels\":[{\"tcb\":{";
     for (int i = 1; i <= 16; i++) sprintf(v2 + strlen(v2), "\"sgxtcbcomp%02dsvn\":%d,", i, i);
     strcat(v2, "\"pcesvn\":7},\"tcbDate\":\"2019-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\",\"advisoryIDs\":[\"INTEL-SA-00001\"]}]}");
-    initra_tcb_info *t = initra_tcb_info_parse(v2, strlen(v2), &err);
+    initra_tcb_info *t = dcap_tcb_info_parse(v2, strlen(v2), &err);
     CHECK(t && !strcmp(t->id, "SGX") && t->version == 2 && t->n_levels == 1 && t->levels[0].sgx[15] == 16 &&
               t->levels[0].pcesvn == 7 && t->levels[0].status == INITRA_TCB_OUT_OF_DATE && t->levels[0].adv.n == 1,
           "TCB info v2 with flat sgxtcbcompNNsvn keys parses (%s)", t ? "" : err.msg);
-    initra_tcb_info_free(t);
+    dcap_tcb_info_free(t);
     char *bad = strstr(v2, "\"sgxtcbcomp07svn\"");
     bad[11] = 'X';
-    t = initra_tcb_info_parse(v2, strlen(v2), &err);
+    t = dcap_tcb_info_parse(v2, strlen(v2), &err);
     CHECK(!t && strstr(err.msg, "sgxtcbcomp07svn"), "missing v2 component named: %s", err.msg);
-    initra_tcb_info_free(t);
+    dcap_tcb_info_free(t);
     const char *qe = "{\"id\":\"QE\",\"version\":2,\"issueDate\":\"2025-06-19T10:01:18Z\",\"nextUpdate\":\"bad\"}";
-    initra_qe_identity *qi = initra_qe_identity_parse(qe, strlen(qe), &err);
+    initra_qe_identity *qi = dcap_qe_identity_parse(qe, strlen(qe), &err);
     CHECK(!qi && strstr(err.msg, "nextUpdate"), "QE identity bad date named: %s", err.msg);
     time_t tt;
     CHECK(dcap_parse_date("2025-06-19T10:01:18Z", &tt) == 0 && tt == 1750327278, "date parse");

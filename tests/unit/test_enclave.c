@@ -17,7 +17,7 @@
 
 static int parse(const char *json, initra_enclave_meta *m, initra_err *err)
 {
-    return initra_occlum_json_parse(json, strlen(json), "Occlum.json", m, err);
+    return enclave_occlum_json_parse(json, strlen(json), "Occlum.json", m, err);
 }
 
 static void test_config(void)
@@ -35,11 +35,11 @@ static void test_config(void)
               m.ext_prod_id_low == 0x1234567801020304ull && m.config_binding == INITRA_BIND_CONFIG_ID,
           "RFC 589 example IDs parse; unknown sections accepted");
     uint8_t id[16];
-    initra_kss_id_bytes(0x12345678aabbccddull, 0x87654321ffeeccbbull, id);
+    enclave_kss_id_bytes(0x12345678aabbccddull, 0x87654321ffeeccbbull, id);
     static const uint8_t want[16] = {0xbb, 0xcc, 0xee, 0xff, 0x21, 0x43, 0x65, 0x87,
                                      0xdd, 0xcc, 0xbb, 0xaa, 0x78, 0x56, 0x34, 0x12};
     CHECK(memcmp(id, want, 16) == 0, "ISVFAMILYID bytes: low LE then high LE");
-    char *xml = initra_enclave_xml(&m);
+    char *xml = enclave_xml(&m);
     CHECK(xml && strstr(xml, "<ISVFAMILYID_H>1311768467732155613</ISVFAMILYID_H>") &&
               strstr(xml, "<ISVFAMILYID_L>9756277981074869435</ISVFAMILYID_L>") &&
               strstr(xml, "<EnableKSS>1</EnableKSS>") && strstr(xml, "<DisableDebug>1</DisableDebug>") &&
@@ -47,7 +47,7 @@ static void test_config(void)
           "Enclave.xml decimal values");
     free(xml);
     m.enable_kss = 0;
-    xml = initra_enclave_xml(&m);
+    xml = enclave_xml(&m);
     CHECK(xml && strstr(xml, "<ISVFAMILYID_H>0</ISVFAMILYID_H>") && strstr(xml, "<ISVEXTPRODID_L>0</ISVEXTPRODID_L>") &&
               strstr(xml, "<EnableKSS>0</EnableKSS>"),
           "Enclave.xml zeros with enable_kss false");
@@ -136,17 +136,17 @@ static void test_sigstruct(void)
     s.attributes.flags = INITRA_ATTR_MODE64BIT | INITRA_ATTR_KSS;
     s.attributes.xfrm = 3;
     memset(s.enclave_hash, 0xab, 32);
-    initra_kss_id_bytes(1, 2, s.isv_family_id);
+    enclave_kss_id_bytes(1, 2, s.isv_family_id);
     s.isv_prod_id = 7;
     s.isv_svn = 9;
     uint8_t buf[INITRA_SIGSTRUCT_SIZE];
-    CHECK(initra_sigstruct_sign(&s, key, buf, &err) == 0, "sign: %s", err.msg);
+    CHECK(enclave_sigstruct_sign(&s, key, buf, &err) == 0, "sign: %s", err.msg);
     CHECK(initra_sigstruct_verify(buf, sizeof buf, &v, &err) == 0, "verify: %s", err.msg);
     CHECK(v.isv_prod_id == 7 && v.isv_svn == 9 && v.attributes.flags == s.attributes.flags && v.isv_family_id[8] == 1 &&
               v.isv_family_id[0] == 2 && buf[1024] == 7 && buf[1026] == 9 && buf[960] == 0xab,
           "fields at their offsets");
     uint8_t re[INITRA_SIGSTRUCT_SIZE];
-    initra_sigstruct_encode(&v, re);
+    enclave_sigstruct_encode(&v, re);
     CHECK(memcmp(re, buf, sizeof buf) == 0, "parse/encode round trip");
     BIGNUM *n = NULL;
     EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n);
@@ -156,7 +156,7 @@ static void test_sigstruct(void)
     CHECK(memcmp(mod, buf + 128, 384) == 0 && initra_le32(buf + 512) == 3, "modulus little-endian at 128, exponent 3");
     initra_mrsigner_of_modulus(buf + 128, mrs);
     initra_sgx_report_body id;
-    initra_identity_from_sigstruct(&v, NULL, 4779, &id);
+    enclave_identity_from_sigstruct(&v, NULL, 4779, &id);
     memcpy(mrs2, id.mr_signer, 32);
     CHECK(memcmp(mrs, mrs2, 32) == 0 && id.config_svn == 4779 && (id.attributes.flags & INITRA_ATTR_INIT) &&
               memcmp(id.mr_enclave, s.enclave_hash, 32) == 0,
@@ -175,7 +175,7 @@ static void test_sigstruct(void)
     }
     CHECK(initra_sigstruct_verify(buf, 1807, &v, &err) == -1, "1807 bytes refused");
     EVP_PKEY *k2 = gen_key(2048, 3);
-    CHECK(initra_sigstruct_sign(&s, k2, buf, &err) == -1, "RSA-2048 cannot sign");
+    CHECK(enclave_sigstruct_sign(&s, k2, buf, &err) == -1, "RSA-2048 cannot sign");
     EVP_PKEY_free(k2);
     EVP_PKEY_free(key);
 }
@@ -187,32 +187,32 @@ static void test_elf(void)
     size_t n;
     initra_elf_deps d;
     if (initra_read_file("/proc/self/exe", (size_t)1 << 30, &buf, &n, &err) == 0) {
-        CHECK(initra_elf_parse_deps(buf, n, &d, &err) == 0, "parse own ELF: %s", err.msg);
+        CHECK(enclave_elf_parse_deps(buf, n, &d, &err) == 0, "parse own ELF: %s", err.msg);
         int libc = 0;
         for (size_t i = 0; i < d.n_needed; i++) libc |= strncmp(d.needed[i], "libc.so", 7) == 0;
         CHECK(d.interp && d.interp[0] == '/' && libc, "own ELF: interpreter %s, needs libc", d.interp ? d.interp : "-");
-        initra_elf_deps_free(&d);
+        enclave_elf_deps_free(&d);
         /* Every truncation is refused or parsed without reading past the end (ASan watches). */
         int ok = 1;
         for (size_t k = 0; k < 8192 && k < n; k += 7) {
             uint8_t *p = malloc(k ? k : 1);
             memcpy(p, buf, k);
-            if (initra_elf_parse_deps(p, k, &d, &err) == 0) initra_elf_deps_free(&d);
+            if (enclave_elf_parse_deps(p, k, &d, &err) == 0) enclave_elf_deps_free(&d);
             free(p);
         }
         CHECK(ok, "truncated ELF prefixes handled");
         free(buf);
     }
-    CHECK(initra_elf_parse_deps((const uint8_t *)"#!/bin/sh\n", 10, &d, &err) == -1, "a script is not ELF");
+    CHECK(enclave_elf_parse_deps((const uint8_t *)"#!/bin/sh\n", 10, &d, &err) == -1, "a script is not ELF");
     if (initra_read_file("fuzz/corpus/elf_deps/mini.elf", 4096, &buf, &n, &err) == 0) {
-        CHECK(initra_elf_parse_deps(buf, n, &d, &err) == 0 && d.interp && !strcmp(d.interp, "/lib64/ld-linux-x86-64.so.2") &&
+        CHECK(enclave_elf_parse_deps(buf, n, &d, &err) == 0 && d.interp && !strcmp(d.interp, "/lib64/ld-linux-x86-64.so.2") &&
                   d.n_needed == 2 && !strcmp(d.needed[0], "libc.so.6") && !strcmp(d.needed[1], "libm.so.6") &&
                   d.n_runpath == 2 && !strcmp(d.runpath[0], "/opt/lib") && !strcmp(d.runpath[1], "$ORIGIN/../lib"),
               "hand-made ELF: interpreter, two DT_NEEDED, DT_RUNPATH split");
-        if (d.interp) initra_elf_deps_free(&d);
+        if (d.interp) enclave_elf_deps_free(&d);
         /* DT_NEEDED offset past the string table */
         buf[n - 96 + 8] = 0xff;
-        CHECK(initra_elf_parse_deps(buf, n, &d, &err) == -1 && strstr(err.msg, "past the string table"),
+        CHECK(enclave_elf_parse_deps(buf, n, &d, &err) == -1 && strstr(err.msg, "past the string table"),
               "string offset out of range refused: %s", err.msg);
         free(buf);
     } else {
@@ -236,35 +236,35 @@ static void test_measure(void)
     snprintf(p, sizeof p, "%s/bin/sh", dir);
     symlink("a", p);
     uint8_t m1[32], m2[32], m3[32], m4[32];
-    CHECK(initra_measure_image(dir, m1, &err) == 0 && initra_measure_image(dir, m2, &err) == 0 && !memcmp(m1, m2, 32),
+    CHECK(enclave_measure_image(dir, m1, &err) == 0 && enclave_measure_image(dir, m2, &err) == 0 && !memcmp(m1, m2, 32),
           "measurement is deterministic");
     snprintf(p, sizeof p, "%s/bin/a", dir);
     chmod(p, 0700);
-    CHECK(initra_measure_image(dir, m3, &err) == 0 && memcmp(m1, m3, 32), "a mode change changes it");
+    CHECK(enclave_measure_image(dir, m3, &err) == 0 && memcmp(m1, m3, 32), "a mode change changes it");
     chmod(p, 0755);
     snprintf(p, sizeof p, "%s/bin/sh", dir);
     unlink(p);
     symlink("b", p);
-    CHECK(initra_measure_image(dir, m4, &err) == 0 && memcmp(m1, m4, 32), "a symlink target change changes it");
+    CHECK(enclave_measure_image(dir, m4, &err) == 0 && memcmp(m1, m4, 32), "a symlink target change changes it");
     unlink(p);
     symlink("a", p);
-    CHECK(initra_measure_image(dir, m4, &err) == 0 && !memcmp(m1, m4, 32), "restored: same again");
+    CHECK(enclave_measure_image(dir, m4, &err) == 0 && !memcmp(m1, m4, 32), "restored: same again");
     /* config_id binding check */
     snprintf(p, sizeof p, "%s/conf.json", dir);
     initra_write_file_atomic(p, "{}", 2, 0644, &err);
     uint8_t cid[64];
     const char *paths[1] = {p};
-    CHECK(initra_config_id_of_files(paths, 1, cid, &err) == 0 && initra_config_id_check(p, cid, &err) == 0,
+    CHECK(initra_config_id_of_files(paths, 1, cid, &err) == 0 && sgx_config_id_check(p, cid, &err) == 0,
           "config_id check accepts the bound file");
     cid[0] ^= 1;
-    CHECK(initra_config_id_check(p, cid, &err) == -1 && strstr(err.msg, "is not this enclave's CONFIGID"),
+    CHECK(sgx_config_id_check(p, cid, &err) == -1 && strstr(err.msg, "is not this enclave's CONFIGID"),
           "config_id check refuses another: %s", err.msg);
     /* Read once, from a regular file only: a FIFO (which could serve other bytes to each open) is refused
      * without waiting for a writer. */
     cid[0] ^= 1;
     snprintf(p, sizeof p, "%s/conf.fifo", dir);
     CHECK(mkfifo(p, 0600) == 0, "mkfifo");
-    CHECK(initra_config_id_check(p, cid, &err) == -1 && strstr(err.msg, "is a FIFO, not a regular file"),
+    CHECK(sgx_config_id_check(p, cid, &err) == -1 && strstr(err.msg, "is a FIFO, not a regular file"),
           "config_id check refuses a FIFO at once: %s", err.msg);
     uint8_t *buf = NULL;
     size_t blen;

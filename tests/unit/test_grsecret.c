@@ -20,7 +20,7 @@ int main(void)
             char *b64 = initra_b64_encode(data, len), quoted[200];
             snprintf(quoted, sizeof quoted, "\"%s\"", b64);
             for (int q = 0; q < 2; q++) {
-                if (initra_grsecret_decode(q ? quoted : b64, &out, &n, &err) != 0 || n != len ||
+                if (init_grsecret_decode(q ? quoted : b64, &out, &n, &err) != 0 || n != len ||
                     memcmp(out, data, len) != 0)
                     bad++;
                 else
@@ -30,7 +30,7 @@ int main(void)
         }
     }
     CHECK(bad == 0, "lengths 0-100 of 0x00, 0xff and a pattern, quoted and plain: byte-exact (%d wrong)", bad);
-    CHECK(initra_grsecret_decode("\"\\u0051Q==\"", &out, &n, &err) == 0 && n == 1 && out[0] == 'A',
+    CHECK(init_grsecret_decode("\"\\u0051Q==\"", &out, &n, &err) == 0 && n == 1 && out[0] == 'A',
           "the quoted form is read as a JSON string (escapes decoded)");
     free(out);
     static const struct {
@@ -51,7 +51,7 @@ int main(void)
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         out = NULL;
-        int rc = initra_grsecret_decode(refused[i].text, &out, &n, &err);
+        int rc = init_grsecret_decode(refused[i].text, &out, &n, &err);
         CHECK(rc != 0 && out == NULL && strstr(err.msg, refused[i].want) && !strchr(err.msg, '\n'),
               "refused: %s -> %s", refused[i].text, rc ? err.msg : "(accepted)");
         if (rc == 0) free(out);

@@ -1,4 +1,4 @@
-/* initra_write_secret_files with real files: all or nothing (a failure midway puts back what was there),
+/* init_write_secret_files with real files: all or nothing (a failure midway puts back what was there),
  * directories created 0700 without following symbolic links, files 0600. */
 #include <dirent.h>
 #include <stdio.h>
@@ -62,7 +62,7 @@ int main(void)
 
     /* fresh files in new directories */
     initra_secret_file a[] = {F("new/sub/k1", "one"), F("k2", "two")};
-    CHECK(initra_write_secret_files(a, 2, &err) == 0, "two keys written: %s", err.msg);
+    CHECK(init_write_secret_files(a, 2, &err) == 0, "two keys written: %s", err.msg);
     CHECK(holds("new/sub/k1", "one") && holds("k2", "two"), "both keys hold their bytes");
     CHECK(stat(at("new/sub/k1"), &st) == 0 && (st.st_mode & 0777) == 0600, "key mode 0600");
     CHECK(stat(at("new/sub"), &st) == 0 && (st.st_mode & 0777) == 0700, "created directory mode 0700");
@@ -73,7 +73,7 @@ int main(void)
     mkdir(at("isdir"), 0700);
     put("isdir/x", "x");
     initra_secret_file b[] = {F("k1", "new1"), F("k3", "new3"), F("isdir", "new")};
-    int rc = initra_write_secret_files(b, 3, &err);
+    int rc = init_write_secret_files(b, 3, &err);
     CHECK(rc == -1 && strstr(err.msg, "isdir: is a directory; no key file was changed"), "third target a directory: %s",
           err.msg);
     CHECK(holds("k1", "old1"), "the replaced first key is restored to its previous bytes");
@@ -84,13 +84,13 @@ int main(void)
     mkdir(at("elsewhere"), 0700);
     symlink(at("elsewhere"), at("link"));
     initra_secret_file c[] = {F("k4", "four"), F("link/k", "x")};
-    rc = initra_write_secret_files(c, 2, &err);
+    rc = init_write_secret_files(c, 2, &err);
     CHECK(rc == -1 && strstr(err.msg, "/link: is a symbolic link or not a directory"), "symlinked parent refused: %s",
           err.msg);
     CHECK(leftovers("elsewhere") == 0 && access(at("elsewhere/k"), F_OK) != 0, "nothing written through the link");
     CHECK(access(at("k4"), F_OK) != 0 && leftovers("") == 0, "and nothing else written");
     initra_secret_file d[] = {F("link/sub/k", "x")};
-    rc = initra_write_secret_files(d, 1, &err);
+    rc = init_write_secret_files(d, 1, &err);
     CHECK(rc == -1 && strstr(err.msg, "symbolic link") && access(at("elsewhere/sub"), F_OK) != 0,
           "no directory created through a link either: %s", err.msg);
 
@@ -98,7 +98,7 @@ int main(void)
     put("target", "keep");
     symlink(at("target"), at("klink"));
     initra_secret_file e[] = {F("klink", "k")};
-    CHECK(initra_write_secret_files(e, 1, &err) == 0 && holds("klink", "k") && holds("target", "keep") &&
+    CHECK(init_write_secret_files(e, 1, &err) == 0 && holds("klink", "k") && holds("target", "keep") &&
               lstat(at("klink"), &st) == 0 && S_ISREG(st.st_mode),
           "a link at the key path is replaced by the key file, its target untouched");
 

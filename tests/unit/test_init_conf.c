@@ -30,7 +30,7 @@ static initra_err E;
 static int parse(const char *text)
 {
     memset(&E, 0, sizeof E);
-    return initra_init_conf_parse(text, strlen(text), "c.json", &C, &E);
+    return init_conf_parse(text, strlen(text), "c.json", &C, &E);
 }
 
 /* BODY is refused with an error containing WANT. */

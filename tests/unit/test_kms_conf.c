@@ -109,8 +109,8 @@ int main(void)
     refused("{\"clients\": \"/etc//c.json\"}", "is not a normalised path");
     refused("{\"clients\": \"/etc/./c.json\"}", "is not a normalised path");
     refused("{\"clients\": \"/etc/c.json\", \"trust_roots\": [\"/proc/self/fd/7\"]}", "trust_roots[0]: \"/proc/self/fd/7\" is under /proc");
-    CHECK(initra_kms_path_in_image("/processes/x", &err) == 0 && initra_kms_path_in_image("/etc/kms/a.json", &err) == 0 &&
-              initra_kms_path_in_image("/hostname", &err) == 0,
+    CHECK(kms_path_in_image("/processes/x", &err) == 0 && kms_path_in_image("/etc/kms/a.json", &err) == 0 &&
+              kms_path_in_image("/hostname", &err) == 0,
           "/processes and /hostname are not /proc or /host");
 
     /* Reading: once, regular files only, pins checked. */
@@ -124,13 +124,13 @@ int main(void)
     uint8_t sha[32], *buf = NULL;
     size_t n;
     SHA256((const uint8_t *)"[{\"mr_signer\": \"00\"}]", 21, sha);
-    rc = initra_kms_read_file(f, sha, 1, 1024, &buf, &n, &err);
+    rc = kms_read_file(f, sha, 1, 1024, &buf, &n, &err);
     CHECK(rc == 0 && n == 21 && !memcmp(buf, "[{", 2), "a pinned file whose SHA-256 matches is read");
     free(buf);
     sha[0] ^= 1;
-    rc = initra_kms_read_file(f, sha, 1, 1024, &buf, &n, &err);
+    rc = kms_read_file(f, sha, 1, 1024, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "its SHA-256 is") && strstr(err.msg, "not the"), "a changed pinned file: %s", err.msg);
-    rc = initra_kms_read_file(f, NULL, 1, 21, &buf, &n, &err);
+    rc = kms_read_file(f, NULL, 1, 21, &buf, &n, &err);
     CHECK(rc == 0 && n == 21 && buf[21] == 0, "a file of exactly the limit is read whole, NUL-terminated");
     free(buf);
     rc = initra_kms_read_regular("/proc/self/status", 1 << 20, &buf, &n, &err);
@@ -138,16 +138,16 @@ int main(void)
     free(buf);
     rc = initra_kms_read_regular("/proc/self/status", 8, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "more than the limit of 8 bytes"), "growing past the limit: %s", err.msg);
-    rc = initra_kms_read_file(f, NULL, 1, 10, &buf, &n, &err);
+    rc = kms_read_file(f, NULL, 1, 10, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "more than the limit of 10"), "size limit: %s", err.msg);
     mkfifo(fifo, 0600);
     rc = initra_kms_read_regular(fifo, 1024, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "is not a regular file"), "a FIFO is refused without blocking: %s", err.msg);
     if (symlink("/proc/self/status", link) == 0) {
-        rc = initra_kms_read_file(link, NULL, 1, 1 << 20, &buf, &n, &err);
+        rc = kms_read_file(link, NULL, 1, 1 << 20, &buf, &n, &err);
         CHECK(rc == -1 && strstr(err.msg, "resolves to /proc/"), "a symlink out of the image: %s", err.msg);
     }
-    rc = initra_kms_read_file("/proc/self/fd/0", NULL, 1, 1 << 20, &buf, &n, &err);
+    rc = kms_read_file("/proc/self/fd/0", NULL, 1, 1 << 20, &buf, &n, &err);
     CHECK(rc == -1 && strstr(err.msg, "under /proc"), "an inherited descriptor is not in the image: %s", err.msg);
     unlink(f);
     unlink(fifo);

@@ -53,7 +53,7 @@ static int trapped_mount(const uint8_t *key)
         struct sock_fprog prog = {sizeof f / sizeof f[0], f};
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) _exit(2);
         initra_err err;
-        initra_attester *a = initra_attest_occlum("/dev/null", &err);
+        initra_attester *a = attest_occlum("/dev/null", &err);
         if (!a) _exit(3);
         int rc = initra_attest_mount_rootfs(a, key, &err);
         _exit(rc == 0 && seen_nr == 363 && seen_a0 == (long)(intptr_t)key && seen_a1 == 0 ? 0 : 4);
@@ -81,33 +81,33 @@ int main(void)
     uint8_t req[INITRA_SIMFD_REQUEST_SIZE], k2[16];
     int has = -1;
     initra_err err;
-    initra_simfd_encode_mount(key, req);
+    attest_simfd_encode_mount(key, req);
     CHECK(!memcmp(req, "ISM?", 4) && req[4] == 1 && req[5] == 0 && req[6] == 1 && !memcmp(req + 8, key, 16),
           "mount request: magic, version 1, key flag, key at bytes 8..23");
     CHECK(initra_simfd_decode_mount(req, &has, k2, &err) == 0 && has == 1 && !memcmp(k2, key, 16), "mount request round trip");
     req[30] = 1;
     CHECK(initra_simfd_decode_mount(req, &has, k2, &err) != 0 && strstr(err.msg, "rootfs_config"), "a rootfs config is refused: %s", err.msg);
-    initra_simfd_encode_mount(NULL, req);
+    attest_simfd_encode_mount(NULL, req);
     CHECK(initra_simfd_decode_mount(req, &has, k2, &err) == 0 && has == 0, "mount request without a key");
     req[9] = 7;
     CHECK(initra_simfd_decode_mount(req, &has, k2, &err) != 0, "key bytes without the key flag are refused: %s", err.msg);
     uint8_t rep[INITRA_SIMFD_MOUNT_REPLY_SIZE];
     uint32_t e = 99;
     initra_simfd_encode_mount_reply(EPERM, rep);
-    CHECK(initra_simfd_decode_mount_reply(rep, &e, &err) == 0 && e == EPERM, "mount reply EPERM round trip");
+    CHECK(attest_simfd_decode_mount_reply(rep, &e, &err) == 0 && e == EPERM, "mount reply EPERM round trip");
     initra_simfd_encode_mount_reply(EBADF, rep);
-    CHECK(initra_simfd_decode_mount_reply(rep, &e, &err) != 0, "an errno outside the list is refused: %s", err.msg);
+    CHECK(attest_simfd_decode_mount_reply(rep, &e, &err) != 0, "an errno outside the list is refused: %s", err.msg);
 
     /* image_config.json. */
     int t = -5;
-    CHECK(initra_image_config_parse("{\"image_type\": \"encrypted\"}", 27, "f", &t, &err) == 0 && t == INITRA_IMAGE_ENCRYPTED,
+    CHECK(enclave_image_config_parse("{\"image_type\": \"encrypted\"}", 27, "f", &t, &err) == 0 && t == INITRA_IMAGE_ENCRYPTED,
           "encrypted");
-    CHECK(initra_image_config_parse("{\"image_type\":\"integrity-only\"}", 31, "f", &t, &err) == 0 &&
+    CHECK(enclave_image_config_parse("{\"image_type\":\"integrity-only\"}", 31, "f", &t, &err) == 0 &&
               t == INITRA_IMAGE_INTEGRITY_ONLY, "integrity-only");
     const char *bad[] = {"{\"image_type\": \"plain\"}", "{\"image_type\": 1}", "{}", "[]",
                          "{\"image_type\": \"encrypted\", \"x\": 1}", "{\"image_type\": \"encrypted\", \"image_type\": \"encrypted\"}", "{"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK(initra_image_config_parse(bad[i], strlen(bad[i]), "f", &t, &err) != 0 && !strchr(err.msg, '\n'),
+        CHECK(enclave_image_config_parse(bad[i], strlen(bad[i]), "f", &t, &err) != 0 && !strchr(err.msg, '\n'),
               "refused: %s -> %s", bad[i], err.msg);
 
     /* The key form. */

@@ -32,7 +32,7 @@ static void vector(const char *name, const char *fmspc_hex)
         uint8_t *der;
         size_t len;
         initra_pck_ext back;
-        CHECK(initra_pck_ext_encode(&e, &der, &len, &err) == 0 && initra_pck_ext_parse(der, len, &back, &err) == 0 &&
+        CHECK(initra_pck_ext_encode(&e, &der, &len, &err) == 0 && dcap_pck_ext_parse(der, len, &back, &err) == 0 &&
                   !memcmp(&e, &back, sizeof e),
               "%s: encode/parse round trip", name);
         OPENSSL_free(der);
@@ -51,7 +51,7 @@ int main(void)
     initra_pck_ext e;
     initra_err err;
     const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x05};
-    CHECK(initra_pck_ext_parse(junk, sizeof junk, &e, &err) != 0 && strstr(err.msg, "SGX extension"),
+    CHECK(dcap_pck_ext_parse(junk, sizeof junk, &e, &err) != 0 && strstr(err.msg, "SGX extension"),
           "junk DER refused: %s", err.msg);
     CHECK_DONE();
 }

@@ -58,7 +58,7 @@ static void occlum(void)
     initra_policy *p = pol(good, &err);
     CHECK(p != NULL, "occlum policy loads: %s", p ? "" : err.msg);
     if (!p) return;
-    CHECK(initra_policy_is_occlum(p), "detected as Occlum format");
+    CHECK(policy_is_occlum(p), "detected as Occlum format");
     initra_sgx_report_body b = body();
     CHECK(accepts(p, &b, "UpToDate", &why), "matching enclave accepted");
     CHECK(accepts(p, &b, "SWHardeningNeeded", &why), "SWHardeningNeeded accepted by Occlum-format default");
@@ -175,7 +175,7 @@ static void secrets(void)
     initra_err err, why;
     json_t *j = json_loads("{\"identities\":{\"app\":{\"mr_enclave\":\"" MRE "\"},\"other\":{\"mr_signer\":\"" MRE "\"}},"
                            "\"secrets\":{\"db_key\":[\"app\"],\"admin_key\":[\"other\"]}}", 0, NULL);
-    initra_secret_policy *sp = initra_secret_policy_from_json(j, "policy.json", &err);
+    initra_secret_policy *sp = policy_secret_from_json(j, "policy.json", &err);
     json_decref(j);
     CHECK(sp != NULL, "secret policy loads: %s", sp ? "" : err.msg);
     if (!sp) return;
@@ -188,7 +188,7 @@ static void secrets(void)
           "secret without a rule readable by no one: %s", why.msg);
     initra_secret_policy_free(sp);
     j = json_loads("{\"identities\":{\"app\":{\"mr_enclave\":\"" MRE "\"}},\"secrets\":{\"k\":[\"ghost\"]}}", 0, NULL);
-    sp = initra_secret_policy_from_json(j, "policy.json", &err);
+    sp = policy_secret_from_json(j, "policy.json", &err);
     json_decref(j);
     CHECK(sp == NULL && strstr(err.msg, "secrets.k[0]: \"ghost\" is not the name of an identity"),
           "unknown identity in a rule refused: %s", sp ? "(accepted)" : err.msg);
@@ -338,7 +338,7 @@ static void pinning(void)
 
     /* the KMS's per-secret policy */
     json_t *j = json_loads("{\"identities\":{\"any\":{\"min_isv_svn\":1}},\"secrets\":{\"k\":[\"any\"]}}", 0, NULL);
-    initra_secret_policy *sp = initra_secret_policy_from_json(j, "policy.json", &err);
+    initra_secret_policy *sp = policy_secret_from_json(j, "policy.json", &err);
     CHECK(sp == NULL && strstr(err.msg, "policy.json: identities.any: an allowed identity must name mr_enclave or "
                                         "mr_signer"),
           "per-secret identity without a pin refused: %s", sp ? "(accepted)" : err.msg);

@@ -34,14 +34,14 @@ static const ASN1_OCTET_STRING *ext_of(X509 *x, const char *oid)
 static X509 *regraft(const char *pem, const char *key_pem, const char *oid, const uint8_t *data, size_t n)
 {
     initra_err err;
-    X509 *x = initra_ratls_pem_cert(pem, &err);
+    X509 *x = ratls_pem_cert(pem, &err);
     BIO *b = BIO_new_mem_buf(key_pem, -1);
     EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
     BIO_free(b);
     ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
     int idx = X509_get_ext_by_OBJ(x, obj, -1);
     X509_EXTENSION_free(X509_delete_ext(x, idx));
-    initra_ratls_add_ext(x, oid, data, n);
+    ratls_add_ext(x, oid, data, n);
     X509_sign(x, k, EVP_sha256());
     ASN1_OBJECT_free(obj);
     EVP_PKEY_free(k);
@@ -59,14 +59,14 @@ int main(void)
     int formats[3] = {INITRA_RATLS_OCCLUM, INITRA_RATLS_TCG, INITRA_RATLS_OCCLUM_TCG};
     for (int f = 0; f < 3; f++) {
         int rc = initra_ratls_create(sim_quote_fn, sim, formats[f], 3600, &cert[f], &key[f], &err);
-        CHECK(rc == 0, "create %s certificate: %s", initra_ratls_format_name(formats[f]), rc ? err.msg : "");
+        CHECK(rc == 0, "create %s certificate: %s", ratls_format_name(formats[f]), rc ? err.msg : "");
         if (rc) CHECK_DONE();
-        X509 *x = initra_ratls_pem_cert(cert[f], &err);
+        X509 *x = ratls_pem_cert(cert[f], &err);
         uint8_t *q = NULL;
         size_t qlen = 0;
         int fmt = 0;
-        rc = initra_ratls_evidence(x, &q, &qlen, &fmt, &err);
-        CHECK(rc == 0 && fmt == formats[f], "evidence found and bound (%s): %s", initra_ratls_format_name(formats[f]),
+        rc = ratls_evidence(x, &q, &qlen, &fmt, &err);
+        CHECK(rc == 0 && fmt == formats[f], "evidence found and bound (%s): %s", ratls_format_name(formats[f]),
               rc ? err.msg : "");
         initra_quote pq;
         CHECK(rc == 0 && initra_quote_parse(q, qlen, &pq, &err) == 0 && pq.enclave.mr_enclave[0] == 0xAB,
@@ -88,14 +88,14 @@ int main(void)
         uint8_t *q;
         size_t ql;
         int fmt;
-        CHECK(initra_ratls_evidence(x, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "carries no attestation evidence"),
+        CHECK(ratls_evidence(x, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "carries no attestation evidence"),
               "plain certificate refused: %s", err.msg);
         X509_free(x);
         EVP_PKEY_free(k);
     }
     /* Evidence of certificate 0 grafted into a certificate for key 1 (re-signed by key 1): not bound. */
     {
-        X509 *x0 = initra_ratls_pem_cert(cert[0], &err);
+        X509 *x0 = ratls_pem_cert(cert[0], &err);
         const ASN1_OCTET_STRING *ev0 = ext_of(x0, INITRA_OID_RATLS_OCCLUM);
         char *c1;
         char *k1;
@@ -104,19 +104,19 @@ int main(void)
         uint8_t *q;
         size_t ql;
         int fmt;
-        CHECK(initra_ratls_evidence(g, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "does not bind this certificate's key"),
+        CHECK(ratls_evidence(g, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "does not bind this certificate's key"),
               "evidence bound to another key refused: %s", err.msg);
         /* Same with a TCG certificate's evidence grafted into an Occlum one's key. */
-        X509 *x1 = initra_ratls_pem_cert(cert[1], &err);
+        X509 *x1 = ratls_pem_cert(cert[1], &err);
         const ASN1_OCTET_STRING *ev1 = ext_of(x1, INITRA_OID_RATLS_TCG);
         char *c2, *k2;
         initra_ratls_create(sim_quote_fn, sim, INITRA_RATLS_TCG, 3600, &c2, &k2, &err);
         X509 *g3 = regraft(c2, k2, INITRA_OID_RATLS_TCG, ASN1_STRING_get0_data(ev1), (size_t)ASN1_STRING_length(ev1));
-        CHECK(initra_ratls_evidence(g3, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "pubkey-hash does not match"),
+        CHECK(ratls_evidence(g3, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "pubkey-hash does not match"),
               "TCG evidence bound to another key refused: %s", err.msg);
         const uint8_t junk[] = {0xd9, 0xea, 0x60, 0x80};
         X509 *g4 = regraft(c2, k2, INITRA_OID_RATLS_TCG, junk, sizeof junk);
-        CHECK(initra_ratls_evidence(g4, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "not CBOR tag 60000"),
+        CHECK(ratls_evidence(g4, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "not CBOR tag 60000"),
               "malformed TCG evidence refused: %s", err.msg);
         X509_free(g);
         X509_free(g3);
@@ -130,7 +130,7 @@ int main(void)
     }
     /* Combined Occlum+TCG: the Occlum quote replaced by one binding the same key from another enclave. */
     {
-        X509 *x2 = initra_ratls_pem_cert(cert[2], &err);
+        X509 *x2 = ratls_pem_cert(cert[2], &err);
         const ASN1_OCTET_STRING *ev = ext_of(x2, INITRA_OID_RATLS_OCCLUM);
         initra_quote oq;
         uint8_t *q2 = NULL, *q = NULL;
@@ -144,14 +144,14 @@ int main(void)
                   initra_sim_quote(sim, &other, oq.enclave.report_data, &q2, &q2len, &err) == 0,
               "a quote for the same key from another enclave");
         X509 *g = regraft(cert[2], key[2], INITRA_OID_RATLS_OCCLUM, q2, q2len);
-        CHECK(initra_ratls_evidence(g, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "not from the same SGX enclave"),
+        CHECK(ratls_evidence(g, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "not from the same SGX enclave"),
               "combined certificate with quotes from two enclaves refused: %s", err.msg);
         /* The Occlum quote of another certificate: does not bind this key (TCG alone would). */
-        X509 *x0 = initra_ratls_pem_cert(cert[0], &err);
+        X509 *x0 = ratls_pem_cert(cert[0], &err);
         const ASN1_OCTET_STRING *ev0 = ext_of(x0, INITRA_OID_RATLS_OCCLUM);
         X509 *g2 = regraft(cert[2], key[2], INITRA_OID_RATLS_OCCLUM, ASN1_STRING_get0_data(ev0),
                            (size_t)ASN1_STRING_length(ev0));
-        CHECK(initra_ratls_evidence(g2, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "does not bind this certificate's key"),
+        CHECK(ratls_evidence(g2, &q, &ql, &fmt, &err) != 0 && strstr(err.msg, "does not bind this certificate's key"),
               "combined certificate with another key's Occlum quote refused: %s", err.msg);
         free(q2);
         X509_free(g);
@@ -183,7 +183,7 @@ int main(void)
             int rc = initra_ratls_verify_peer(v, cert[f], now, &peer, &err);
             CHECK(rc == 0 && !strcmp(peer.status, "UpToDate") && !strcmp(peer.root, "sim") &&
                       peer.report.mr_enclave[5] == 0xAB && !peer.collateral_expired,
-                  "%s certificate verifies: %s", initra_ratls_format_name(formats[f]), rc ? err.msg : peer.status);
+                  "%s certificate verifies: %s", ratls_format_name(formats[f]), rc ? err.msg : peer.status);
             rc = initra_ratls_verify_peer(v, cert[f], now, &peer, &err);
             CHECK(rc == 0 && peer.report.mr_enclave[0] == 0xAB, "second verification (cached) agrees");
         }

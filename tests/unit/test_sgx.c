@@ -67,7 +67,7 @@ int main(void)
     uint8_t raw[384], back[384];
     for (int i = 0; i < 384; i++) raw[i] = (uint8_t)(i * 7 + 1);
     initra_sgx_report_body b;
-    initra_sgx_report_body_decode(raw, &b);
+    sgx_report_body_decode(raw, &b);
     initra_sgx_report_body_encode(&b, back);
     CHECK(!memcmp(raw, back, 384), "report body decode/encode is byte-exact");
     CHECK(b.config_svn == (uint16_t)(raw[260] | raw[261] << 8) && b.isv_family_id[0] == raw[304] &&

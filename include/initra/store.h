@@ -1,0 +1,167 @@
+/* initra store: the KMS's state in one SQLite database on untrusted storage (docs/kms.md, "The store").
+ *
+ * The host holds the file: it can read, replace, truncate or roll it back, never read a secret or forge a
+ * rule. Every secret value is encrypted with AES-256-GCM under the data key (DEK); the associated data
+ * binds namespace, name, version, type and the version's rule (config_id, min_config_svn), so a value or
+ * a rule cannot be moved or loosened. Namespace policies are stored the same way. The DEK is random,
+ * made when the store is created, and kept wrapped by the enclave's seal key (EGETKEY, MRSIGNER policy
+ * with ISVPRODID: a newer KMS of the same signer reads the store) and, when the configuration names a
+ * recovery public key (RSA-3072 or X25519), also encrypted to it.
+ *
+ * Every write (secret put/generate/delete, policy set, recovery) and every audit record goes through one
+ * writer thread that commits what is queued in one transaction (WAL, synchronous=FULL): concurrent
+ * callers share one fsync (group commit), and a call returns only once its transaction is durable.
+ * Audit records are chained: each holds the SHA-256 of the previous record and an HMAC under a key
+ * derived from the DEK, so the host can neither edit nor forge one without `audit verify` naming it.
+ * Several processes may open one store (SQLite's locking; each append reads the chain head inside its
+ * write transaction). */
+#ifndef INITRA_STORE_H
+#define INITRA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "initra/attest.h"
+#include "initra/sgx.h"
+#include "initra/util.h"
+
+typedef struct initra_store initra_store;
+
+typedef struct {
+    const char *path;                    /* the database file, e.g. /host/kms.db */
+    initra_seal_key_fn seal_key;         /* this enclave's EGETKEY (initra_attest_seal_key_cb) */
+    void *seal_ctx;
+    const initra_sgx_report_body *self;  /* this KMS's identity: MRSIGNER, ISVPRODID, ISVSVN, CONFIGSVN,
+                                          * CPUSVN (from a quote of its own) */
+    const uint8_t *recovery_pub;         /* PEM public key, RSA-3072 or X25519; NULL: no recovery copy */
+    size_t recovery_pub_len;
+    int allow_locked;                    /* a store whose DEK this enclave cannot unseal but that has a
+                                          * recovery copy opens locked (initra_store_locked) instead of
+                                          * failing: only recovery works until initra_store_recover */
+} initra_store_opts;
+
+/* Opens (creating it with a fresh DEK when the file is missing or empty) and unseals the DEK. Errors say
+ * why a store cannot be read: sealed by another MRSIGNER or ISVPRODID (naming both), by a newer ISVSVN
+ * than this enclave's, on another platform (the seal key does not open it), or not an initra store / a
+ * damaged database. */
+initra_store *initra_store_open(const initra_store_opts *o, initra_err *err);
+/* Stops the writer (after committing what is queued) and frees s; keys zeroized. NULL is fine. */
+void initra_store_close(initra_store *s);
+/* 1 when opened locked (see allow_locked); err-style text of why in `why` when non-NULL. */
+int initra_store_locked(const initra_store *s, char *why, size_t why_size);
+
+/* ---- secrets ---- */
+
+/* A version's rule (KSS semantics, docs/kss.md): config_id exact (64 bytes) and/or
+ * config_svn >= min_config_svn. Neither set: any enclave the namespace policy admits. */
+typedef struct {
+    int has_config_id;
+    uint8_t config_id[64];
+    int has_min_config_svn;
+    uint16_t min_config_svn;
+} initra_store_rule;
+
+/* Names: 1 to 255 printable ASCII characters (initra_check_secret_name); namespaces the same without
+ * '/'. Types: "bytes" (put), "aes256", "random", "ec-p256", "rsa-3072" (generate; the value is the key,
+ * PEM for the asymmetric ones). */
+#define INITRA_STORE_DEFAULT_NS "default"
+
+/* One audit record: every release, denial and admin operation. Never a value. */
+typedef struct {
+    const char *protocol;                 /* "grpc_ratls", "aecs", "admin", "replica" */
+    const char *peer_addr;                /* e.g. "ipv4:127.0.0.1:40312" */
+    const initra_sgx_report_body *report; /* the peer enclave's report, or NULL (an admin) */
+    const char *tcb_status;               /* the DCAP verdict's, or NULL */
+    const char *const *advisories;
+    size_t n_advisories;
+    const uint8_t *quote_sha256;          /* 32 bytes, or NULL */
+    const char *admin;                    /* the admin's SPKI SHA-256 (hex), or NULL */
+    const char *op;                       /* "fetch", "put", "generate", "delete", "policy_set", "import",
+                                           * "recover", ... */
+    const char *ns, *name;                /* NULL when not about one secret */
+    uint32_t version;                     /* 0: none */
+    const char *decision;                 /* "released", "denied", "not_found", "error", "ok" */
+    const char *reason;                   /* the policy entry and field behind a denial, or the error;
+                                           * NULL */
+} initra_audit_rec;
+
+/* Adds a version (the highest so far + 1, never reused, also after deletes) with the audit record in the
+ * same transaction; durable when it returns. *version receives it. */
+int initra_store_put(initra_store *s, const char *ns, const char *name, const char *type, const uint8_t *value,
+                     size_t len, const initra_store_rule *rule, const initra_audit_rec *audit, uint32_t *version,
+                     initra_err *err);
+
+typedef struct {
+    uint32_t version;
+    char type[16];
+    uint8_t *data; /* initra_store_value_free zeroizes it */
+    size_t len;
+} initra_store_value;
+void initra_store_value_free(initra_store_value *v);
+
+enum { INITRA_STORE_FOUND = 0, INITRA_STORE_NO_SUCH = 1, INITRA_STORE_NO_VERSION = 2 };
+/* The newest version of ns/name whose rule an enclave with this CONFIGID and CONFIGSVN meets.
+ * INITRA_STORE_FOUND with *out; INITRA_STORE_NO_SUCH (no version of that name); INITRA_STORE_NO_VERSION
+ * (versions exist, none for this enclave: `why` says which rules it missed); -1 with err when the newest
+ * eligible version does not decrypt (naming ns, name, version: never falls back to an older one) or the
+ * database fails. */
+int initra_store_fetch(initra_store *s, const char *ns, const char *name, const uint8_t config_id[64],
+                       uint16_t config_svn, initra_store_value *out, initra_err *why, initra_err *err);
+
+/* Deletes one version (version > 0) or all of them; *n deleted (0: nothing by that name/version). */
+int initra_store_delete(initra_store *s, const char *ns, const char *name, uint32_t version,
+                        const initra_audit_rec *audit, size_t *n, initra_err *err);
+
+typedef struct {
+    const char *ns, *name, *type;
+    uint32_t version;
+    size_t size;
+    time_t created;
+    const initra_store_rule *rule;
+} initra_store_entry;
+/* Calls fn for every version (ns NULL: all namespaces), ordered by namespace, name, version. Never
+ * decrypts. fn returning non-zero stops the walk. */
+int initra_store_list(initra_store *s, const char *ns, int (*fn)(void *ctx, const initra_store_entry *e), void *ctx,
+                      initra_err *err);
+
+/* ---- namespace policies: initra's per-secret policy or a client policy for every secret of the
+ * namespace (docs/policy.md); stored encrypted and authenticated as text ---- */
+int initra_store_policy_set(initra_store *s, const char *ns, const char *json, size_t len,
+                            const initra_audit_rec *audit, initra_err *err);
+/* 0 with a fresh NUL-terminated *json; 1 when the namespace has none; -1 with err (tampered, db). */
+int initra_store_policy_get(initra_store *s, const char *ns, char **json, size_t *len, initra_err *err);
+
+/* ---- audit ---- */
+
+/* Appends and commits (group commit) before it returns: a release whose record fails must not happen. */
+int initra_store_audit(initra_store *s, const initra_audit_rec *r, initra_err *err);
+/* Checks the chain from the first record to the last: sequence, previous hash, HMAC. 0 with *n records,
+ * or -1 with err naming the first broken record (its sequence number and what is wrong). */
+int initra_store_audit_verify(initra_store *s, uint64_t *n, initra_err *err);
+/* Records with time >= since (0: all) as JSON lines (one object per line: seq, time, and the fields of
+ * initra_audit_rec), at most max (0: all). Fresh NUL-terminated text. */
+int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **jsonl, initra_err *err);
+
+/* ---- recovery (docs/kms.md, "Recovery") ---- */
+
+/* The DEK encrypted to the recovery public key, as stored. Fresh buffer; -1 when there is none. */
+int initra_store_recovery_blob(initra_store *s, uint8_t **blob, size_t *len, initra_err *err);
+/* Admin side: opens a recovery blob with the recovery private key (PEM). */
+int initra_store_recovery_open(const uint8_t *blob, size_t len, const uint8_t *priv_pem, size_t priv_len,
+                               uint8_t dek[32], initra_err *err);
+/* KMS side: checks dek against the store's key check, seals it under this enclave's seal key (replacing
+ * the old sealed copy) and unlocks s. */
+int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, initra_err *err);
+/* Makes a recovery key pair: RSA-3072 ("rsa-3072") or X25519 ("x25519"); PEM texts, fresh. */
+int initra_store_recovery_keygen(const char *type, char **priv_pem, char **pub_pem, initra_err *err);
+
+/* ---- numbers for `make bench` ---- */
+typedef struct {
+    uint64_t syncs;          /* xSync calls on the database and its WAL (fsyncs) */
+    uint64_t commits;        /* write transactions */
+    uint64_t audit_records;  /* appended by this process */
+} initra_store_stats;
+void initra_store_get_stats(initra_store *s, initra_store_stats *st);
+
+#endif
