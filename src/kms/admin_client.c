@@ -177,6 +177,23 @@ static int rule_from_msg(const Initra__Kms__V1__Rule *m, initra_store_rule *r, i
     return 0;
 }
 
+int kms_admin_list_walk(const Initra__Kms__V1__ListSecretsReply *r, const char *kms,
+                        int (*fn)(void *ctx, const initra_store_entry *e), void (*pfn)(void *ctx, const char *ns),
+                        void *ctx, initra_err *err)
+{
+    for (size_t i = 0; i < r->n_entries; i++) {
+        const Initra__Kms__V1__SecretEntry *s = r->entries[i];
+        initra_store_rule rule;
+        if (rule_from_msg(s->rule, &rule, err))
+            return initra_fail_prefix(err, "kms admin ListSecrets: KMS %s: entries[%zu]", kms, i);
+        initra_store_entry e = {s->namespace_, s->name, s->type, s->version, (size_t)s->size, (time_t)s->created,
+                                &rule};
+        if (fn && fn(ctx, &e)) return 0;
+    }
+    for (size_t i = 0; i < r->n_policy_namespaces && pfn; i++) pfn(ctx, r->policy_namespaces[i]);
+    return 0;
+}
+
 int initra_kms_admin_list(initra_kms_admin *a, const char *ns, int (*fn)(void *ctx, const initra_store_entry *e),
                           void (*pfn)(void *ctx, const char *ns), void *ctx, initra_err *err)
 {
@@ -184,20 +201,7 @@ int initra_kms_admin_list(initra_kms_admin *a, const char *ns, int (*fn)(void *c
     req.namespace_ = ns_or_empty(ns);
     ProtobufCMessage *m;
     if (call(a, "ListSecrets", &req.base, &initra__kms__v1__list_secrets_reply__descriptor, &m, err)) return -1;
-    Initra__Kms__V1__ListSecretsReply *r = (Initra__Kms__V1__ListSecretsReply *)m;
-    int rc = 0;
-    for (size_t i = 0; i < r->n_entries && rc == 0; i++) {
-        const Initra__Kms__V1__SecretEntry *s = r->entries[i];
-        initra_store_rule rule;
-        if (rule_from_msg(s->rule, &rule, err)) {
-            rc = initra_fail_prefix(err, "kms admin ListSecrets: KMS %s: entries[%zu]", a->kms, i);
-            break;
-        }
-        initra_store_entry e = {s->namespace_, s->name, s->type, s->version, (size_t)s->size, (time_t)s->created,
-                                &rule};
-        if (fn && fn(ctx, &e)) break;
-    }
-    for (size_t i = 0; i < r->n_policy_namespaces && rc == 0 && pfn; i++) pfn(ctx, r->policy_namespaces[i]);
+    int rc = kms_admin_list_walk((Initra__Kms__V1__ListSecretsReply *)m, a->kms, fn, pfn, ctx, err);
     protobuf_c_message_free_unpacked(m, NULL);
     return rc;
 }
@@ -227,6 +231,20 @@ int initra_kms_admin_set_policy(initra_kms_admin *a, const char *ns, const char 
     return 0;
 }
 
+int kms_admin_audit_take(const Initra__Kms__V1__GetAuditReply *r, initra_kms_admin_audit_result *res, initra_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->jsonl = strdup(r->jsonl ? r->jsonl : "");
+    res->verify_error = r->verify_error && r->verify_error[0] ? strdup(r->verify_error) : NULL;
+    res->verified = r->verified;
+    res->records = r->records;
+    if (!res->jsonl || (r->verify_error && r->verify_error[0] && !res->verify_error)) {
+        initra_kms_admin_audit_free(res);
+        return initra_fail(err, "out of memory");
+    }
+    return 0;
+}
+
 int initra_kms_admin_audit(initra_kms_admin *a, int64_t since, uint32_t max, int verify,
                            initra_kms_admin_audit_result *res, initra_err *err)
 {
@@ -237,18 +255,9 @@ int initra_kms_admin_audit(initra_kms_admin *a, int64_t since, uint32_t max, int
     memset(res, 0, sizeof *res);
     ProtobufCMessage *m;
     if (call(a, "GetAudit", &req.base, &initra__kms__v1__get_audit_reply__descriptor, &m, err)) return -1;
-    Initra__Kms__V1__GetAuditReply *r = (Initra__Kms__V1__GetAuditReply *)m;
-    res->jsonl = strdup(r->jsonl ? r->jsonl : "");
-    res->verify_error = r->verify_error && r->verify_error[0] ? strdup(r->verify_error) : NULL;
-    res->verified = r->verified;
-    res->records = r->records;
-    int bad = !res->jsonl || (r->verify_error && r->verify_error[0] && !res->verify_error);
+    int rc = kms_admin_audit_take((Initra__Kms__V1__GetAuditReply *)m, res, err);
     protobuf_c_message_free_unpacked(m, NULL);
-    if (bad) {
-        initra_kms_admin_audit_free(res);
-        return initra_fail(err, "out of memory");
-    }
-    return 0;
+    return rc;
 }
 
 void initra_kms_admin_audit_free(initra_kms_admin_audit_result *r)
