@@ -4,7 +4,6 @@
 # (The KMS configuration keys "store", "admins" and "recovery_key" as docs/kms.md describes them.)
 plan 28
 SIGNER=$(probe_signer "$T/probe")
-"$INITRA" kms admin keygen --out "$T/other" >/dev/null
 
 # recovery-keygen: both types, the private key 0600, never overwritten.
 "$INITRA" kms admin recovery-keygen --type x25519 --out "$T/rec" >"$T/rk.out" 2>"$T/rk.err"

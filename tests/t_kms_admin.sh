@@ -26,7 +26,7 @@ check_fails "keygen into a missing directory: one line, nothing written" 1 "$T/n
   "$INITRA" kms admin keygen --out "$T/no/dir/a"
 
 # 2. The command line: every mistake is one line, exit 2, before any connection (the KMS address is dead).
-plan 17
+plan 19
 printf '[{"mr_enclave": "%064d"}]' 0 >"$T/expect-zero.json"
 printf 'hunter2' >"$T/value"
 C="--kms 127.0.0.1:1 --expect $T/expect-zero.json --key $T/admin.key --cert $T/admin.crt --collateral $T/none.json"
@@ -57,6 +57,13 @@ check_fails "--expect must pin MRENCLAVE or MRSIGNER" 2 "--expect .*expect-nothi
 check_fails "an unreadable collateral names the option" 2 "cannot verify the KMS \(--collateral or --pccs, --trust-root\): .*none.json: cannot open" \
   adm secret list
 check_fails "a secret file that does not exist" 2 "secret put: --file .*/nope: cannot open" adm secret put k --file "$T/nope"
+printf '{"k": 5}' >"$T/bad-secrets.json"
+check_fails "import secrets: a bad secret_config.json, before any connection" 2 "import secrets: .*bad-secrets.json: k: the value is not a string of base64" \
+  adm import secrets "$T/bad-secrets.json"
+"$INITRA" kms admin keygen --out "$T/other" >/dev/null
+check_fails "a key that is not the certificate's" 2 "the admin certificate and key \(--cert, --key\): .*private key does not belong" \
+  "$INITRA" kms admin --kms 127.0.0.1:1 --expect "$T/expect-zero.json" --key "$T/other.key" --cert "$T/admin.crt" \
+  --collateral "$T/none.json" secret list
 printf '{"secrets": ' >"$T/bad-policy.json"
 check_fails "policy set: a policy file that is not JSON" 2 "policy set: .*bad-policy.json:1:.*not valid JSON" \
   adm policy set default "$T/bad-policy.json"

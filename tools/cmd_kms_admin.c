@@ -125,7 +125,7 @@ static int session_open(const conn_args *ca, session *s)
                                             .collateral = ca->collateral,
                                             .pccs_url = ca->collateral ? NULL : pccs_url}};
     static const char *const flags[] = {"(collateral or pccs, trust_roots)", "(--collateral or --pccs, --trust-root)",
-                                        "(expect)", "(--expect)", NULL};
+                                        "(expect)", "(--expect)", "(cert, key)", "(--cert, --key)", NULL};
     rc = (s->a = initra_kms_admin_connect(&o, &err)) ? CLI_OK : cli_err_flags(CLI_USAGE, &err, flags);
 done:
     if (key) initra_free_secret(key, klen); /* gRPC keeps its own copy */
@@ -460,13 +460,14 @@ static int import_cmd(const conn_args *ca, int argc, char **argv)
     if (v.n_pos != 1) return cli_error(CLI_USAGE, "%s: expected FILE", what);
     if (!strcmp(argv[1], "policy")) return set_policy(ca, what, v.ns, v.pos[0]);
     if ((rc = check_names(what, v.ns, NULL))) return rc;
-    session s;
-    if ((rc = session_open(ca, &s))) return rc;
     initra_err err;
     size_t done = 0;
-    rc = initra_kms_admin_import_secrets(s.a, v.pos[0], v.ns, import_one, (void *)v.ns, &done, &err)
-             ? (done || initra_kms_admin_refused(s.a) ? rpc_fail(&err) : cli_err(CLI_FAIL, &err))
-             : CLI_OK;
+    if (initra_kms_admin_import_secrets(NULL, v.pos[0], v.ns, NULL, NULL, &done, &err))
+        return cli_error(CLI_USAGE, "%s: %s", what, err.msg);
+    session s;
+    if ((rc = session_open(ca, &s))) return rc;
+    rc = initra_kms_admin_import_secrets(s.a, v.pos[0], v.ns, import_one, (void *)v.ns, &done, &err) ? rpc_fail(&err)
+                                                                                                     : CLI_OK;
     session_close(&s);
     return rc;
 }

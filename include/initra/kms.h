@@ -215,7 +215,8 @@ int initra_kms_admin_recovery_blob(initra_kms_admin *a, uint8_t **blob, size_t *
 int initra_kms_admin_recover(initra_kms_admin *a, const uint8_t dek[32], initra_err *err);
 
 /* Occlum's secret_config.json: one PutSecret per entry, in the file's order; stops at the first
- * failure. *done: how many were put (the KMS keeps those). fn (may be NULL) hears each one. */
+ * failure. *done: how many were put (the KMS keeps those). fn (may be NULL) hears each one. With a NULL:
+ * only reads and checks the file (*done: how many entries it holds). */
 int initra_kms_admin_import_secrets(initra_kms_admin *a, const char *path, const char *ns,
                                     void (*fn)(void *ctx, const char *name, uint32_t version, uint64_t size),
                                     void *ctx, size_t *done, initra_err *err);

@@ -60,12 +60,16 @@ initra_kms_admin *initra_kms_admin_connect(const initra_kms_admin_opts *o, initr
     snprintf(a->kms, sizeof a->kms, "%s", o->kms);
     a->expect = o->expect;
     a->deadline_ms = o->deadline_ms ? o->deadline_ms : INITRA_KMS_ADMIN_DEADLINE_MS;
+    /* The channel connects on the first call, after the verifier below exists. */
+    initra_rpc_tls tls = {.cert_chain_pem = o->cert_pem, .key_pem = o->key_pem, .verify = verify_kms, .verify_ctx = a};
+    if (!(a->rpc = initra_rpc_client_new(o->kms, &tls, err))) {
+        initra_fail_prefix(err, "kms admin: the admin certificate and key (cert, key)");
+        goto fail;
+    }
     if (!(a->verifier = initra_ratls_verifier_new(&o->verifier, err))) {
         initra_fail_prefix(err, "kms admin: cannot verify the KMS (collateral or pccs, trust_roots)");
         goto fail;
     }
-    initra_rpc_tls tls = {.cert_chain_pem = o->cert_pem, .key_pem = o->key_pem, .verify = verify_kms, .verify_ctx = a};
-    if (!(a->rpc = initra_rpc_client_new(o->kms, &tls, err))) goto fail;
     return a;
 fail:
     initra_kms_admin_close(a);
@@ -307,7 +311,7 @@ int initra_kms_admin_import_secrets(initra_kms_admin *a, const char *path, const
         return initra_fail(err, "%s: holds no secret; nothing to import", path);
     }
     int rc = 0;
-    for (size_t i = 0; i < s.n; i++) {
+    for (size_t i = 0; a && i < s.n; i++) {
         uint32_t v;
         uint64_t size;
         if (initra_kms_admin_put(a, ns, s.items[i].name, s.items[i].data, s.items[i].len, NULL, &v, &size, err)) {
@@ -317,6 +321,7 @@ int initra_kms_admin_import_secrets(initra_kms_admin *a, const char *path, const
         ++*done;
         if (fn) fn(ctx, s.items[i].name, v, size);
     }
+    if (!a) *done = s.n;
     kms_secrets_free(&s);
     return rc;
 }
