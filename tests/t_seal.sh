@@ -2,7 +2,7 @@
 # asked for from inside real `initra run` enclaves by tests/helpers/seal_key (prints the key's SHA-256,
 # never the key), and `initra run --host-dir`.
 . tests/lib.sh
-plan 27
+plan 28
 . scripts/instances.sh
 sim_platform
 SK="$(dirname "$INITRA")/../helpers/seal_key"
@@ -91,6 +91,12 @@ check_fails "config_svn above the enclave's refused, naming the field" 1 \
 # Another sim platform: another seal secret, another key for the same enclave.
 O=$(INITRA_SIM_DIR="$T/sim2" key "$T/a" -- /bin/seal_key)
 [ ${#O} = 64 ] && [ "$O" != "$A" ] && ok "another sim platform (INITRA_SIM_DIR): another key" || not_ok "other platform: '$O'"
+
+# A platform made before seal keys existed (no seal_secret): the first open makes one.
+cp -r "$INITRA_SIM_DIR" "$T/sim3" && rm "$T/sim3/seal_secret"
+N=$(INITRA_SIM_DIR="$T/sim3" key "$T/a" -- /bin/seal_key)
+[ ${#N} = 64 ] && [ "$N" != "$A" ] && [ "$(stat -c %a "$T/sim3/seal_secret")" = 600 ] \
+  && ok "a platform without seal_secret gets a new one (0600) on first open" || not_ok "missing seal_secret: '$N' $(cat "$T/key.err")"
 
 # --host-dir: HOSTPATH read-write at /host, nothing else of the host.
 mkdir "$T/host"
