@@ -26,7 +26,7 @@ check_fails "keygen into a missing directory: one line, nothing written" 1 "$T/n
   "$INITRA" kms admin keygen --out "$T/no/dir/a"
 
 # 2. The command line: every mistake is one line, exit 2, before any connection (the KMS address is dead).
-plan 19
+plan 20
 printf '[{"mr_enclave": "%064d"}]' 0 >"$T/expect-zero.json"
 printf 'hunter2' >"$T/value"
 C="--kms 127.0.0.1:1 --expect $T/expect-zero.json --key $T/admin.key --cert $T/admin.crt --collateral $T/none.json"
@@ -64,6 +64,24 @@ check_fails "import secrets: a bad secret_config.json, before any connection" 2 
 check_fails "a key that is not the certificate's" 2 "the admin certificate and key \(--cert, --key\): .*private key does not belong" \
   "$INITRA" kms admin --kms 127.0.0.1:1 --expect "$T/expect-zero.json" --key "$T/other.key" --cert "$T/admin.crt" \
   --collateral "$T/none.json" secret list
+"$INITRA" kms aecs-admin --store "$T/aecs.json" register-service svc1 >/dev/null
+cat >"$T/aecs-spec.yaml" <<'EOF'
+kind: SecretPolicy
+secrets:
+- spec:
+    name: k1
+    type: SECRET_TYPE_IMPORT_DATA
+    service: svc1
+    policy:
+      enclaveMatchAnyRules:
+      - mrsigner: "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+        user_data: "AB"
+  data: password-test
+EOF
+"$INITRA" kms aecs-admin --store "$T/aecs.json" create-secret --file "$T/aecs-spec.yaml" >/dev/null
+check_fails "import aecs: a rule initra cannot express is named, before any connection" 2 \
+  "import aecs: .*aecs.json: svc1/k1: policy\[0\]: hex_user_data \"AB\" has no equivalent in an initra policy" \
+  adm import aecs "$T/aecs.json"
 printf '{"secrets": ' >"$T/bad-policy.json"
 check_fails "policy set: a policy file that is not JSON" 2 "policy set: .*bad-policy.json:1:.*not valid JSON" \
   adm policy set default "$T/bad-policy.json"

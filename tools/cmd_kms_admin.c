@@ -31,6 +31,7 @@ static int usage(FILE *f, int code)
             "    audit [--since TIME] [--verify]         TIME: Unix seconds or ISO 8601 UTC (2026-11-29T18:00:00Z)\n"
             "    import secrets FILE [--namespace NS]    Occlum's secret_config.json: one put per entry\n"
             "    import policy FILE [--namespace NS]     dynamic_config.json or an initra policy (policy set)\n"
+            "    import aecs STORE                       an AECS store: each service a namespace, its rules its policy\n"
             "  keygen writes PREFIX.key (EC P-256, 0600) and PREFIX.crt (self-signed, CN \"initra admin\", 10 years)\n"
             "  and prints the SHA-256 of its public key: list it under \"admins\" in the KMS configuration.\n"
             "  Before anything is sent, the KMS's RA-TLS certificate is verified (DCAP with the trust roots and the\n"
@@ -446,18 +447,42 @@ static void import_one(void *ctx, const char *name, uint32_t version, uint64_t s
     print_put("imported", ctx, name, version, size);
 }
 
+static void import_aecs_one(void *ctx, const char *ns, const char *name, uint32_t version, uint64_t size)
+{
+    print_put("imported", ns, name, version, size);
+}
+
+static int import_aecs(const conn_args *ca, const char *what, const char *store)
+{
+    initra_err err;
+    size_t done = 0;
+    if (initra_kms_admin_import_aecs(NULL, store, NULL, NULL, &done, &err)) return cli_error(CLI_USAGE, "%s: %s", what, err.msg);
+    session s;
+    int rc = session_open(ca, &s);
+    if (rc) return rc;
+    rc = initra_kms_admin_import_aecs(s.a, store, import_aecs_one, NULL, &done, &err) ? rpc_fail(&err) : CLI_OK;
+    if (rc == CLI_OK) printf("imported %zu secret%s from %s (each service a namespace, with its policy)\n", done,
+                             done == 1 ? "" : "s", store);
+    session_close(&s);
+    return rc;
+}
+
 static int import_cmd(const conn_args *ca, int argc, char **argv)
 {
     static const struct option opts[] = {OPT_NS, OPT_HELP, OPT_END};
     verb_args v = {0};
-    if (argc < 2 || (strcmp(argv[1], "secrets") && strcmp(argv[1], "policy")))
+    static const struct option aecs_opts[] = {OPT_HELP, OPT_END};
+    if (argc < 2 || (strcmp(argv[1], "secrets") && strcmp(argv[1], "policy") && strcmp(argv[1], "aecs")))
         return argc >= 2 && cli_is_help(argv[1])
                    ? usage(stdout, CLI_OK)
-                   : cli_error(CLI_USAGE, "kms admin import: expected secrets FILE or policy FILE");
-    const char *what = !strcmp(argv[1], "secrets") ? "kms admin import secrets" : "kms admin import policy";
-    int rc = verb_parse(argc - 1, argv + 1, opts, 1, what, &v);
+                   : cli_error(CLI_USAGE, "kms admin import: expected secrets FILE, policy FILE or aecs STORE");
+    int aecs = !strcmp(argv[1], "aecs");
+    const char *what = aecs ? "kms admin import aecs"
+                       : !strcmp(argv[1], "secrets") ? "kms admin import secrets" : "kms admin import policy";
+    int rc = verb_parse(argc - 1, argv + 1, aecs ? aecs_opts : opts, 1, what, &v);
     if (rc) return rc < 0 ? CLI_OK : rc;
-    if (v.n_pos != 1) return cli_error(CLI_USAGE, "%s: expected FILE", what);
+    if (v.n_pos != 1) return cli_error(CLI_USAGE, "%s: expected %s", what, aecs ? "STORE" : "FILE");
+    if (aecs) return import_aecs(ca, what, v.pos[0]);
     if (!strcmp(argv[1], "policy")) return set_policy(ca, what, v.ns, v.pos[0]);
     if ((rc = check_names(what, v.ns, NULL))) return rc;
     initra_err err;

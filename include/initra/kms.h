@@ -220,6 +220,14 @@ int initra_kms_admin_recover(initra_kms_admin *a, const uint8_t dek[32], initra_
 int initra_kms_admin_import_secrets(initra_kms_admin *a, const char *path, const char *ns,
                                     void (*fn)(void *ctx, const char *name, uint32_t version, uint64_t size),
                                     void *ctx, size_t *done, initra_err *err);
+/* An AECS store (initra kms aecs-admin): each service becomes a namespace. Its secrets are put (the data
+ * string as the value), then its policy set: an identity per AECS policy entry (MRENCLAVE, MRSIGNER,
+ * ISVPRODID, minimum ISVSVN, debug; any other attribute is an error naming it), each secret readable by
+ * its own entries. Everything is checked before the first rpc; stops at the first failure. With a NULL:
+ * only checks (*done: the secrets it holds). */
+int initra_kms_admin_import_aecs(initra_kms_admin *a, const char *path,
+                                 void (*fn)(void *ctx, const char *ns, const char *name, uint32_t version, uint64_t size),
+                                 void *ctx, size_t *done, initra_err *err);
 /* Reads a namespace policy file and checks it here (per-secret policy, Occlum dynamic_config.json or
  * initra's format; pinning required): a fresh NUL-terminated text for initra_kms_admin_set_policy. */
 int initra_kms_admin_policy_file(const char *path, char **json, initra_err *err);

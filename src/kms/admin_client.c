@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "initra/aecs.h"
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include "kms/internal.h"
@@ -355,6 +356,139 @@ int initra_kms_admin_policy_file(const char *path, char **json, initra_err *err)
     }
     *json = (char *)text;
     return 0;
+}
+
+/* ---- import aecs ---- */
+
+/* One UA policy entry as an initra policy entry: the attributes an SGX_DCAP report carries that initra's
+ * format expresses (MRENCLAVE, MRSIGNER, ISVPRODID, minimum ISVSVN, debug); any other set attribute is
+ * an error naming it (that secret's policy cannot be carried over). */
+static json_t *ua_entry_json(const initra_ua_attrs *e, const char *where, initra_err *err)
+{
+    json_t *o = json_object();
+    if (!o) return initra_fail(err, "out of memory"), NULL;
+    for (int k = 0; k < INITRA_UA_N_ATTRS; k++) {
+        const char *v = e->v[k];
+        uint64_t u;
+        int bad = 0;
+        if (!v || !*v) continue;
+        switch (k) {
+        case INITRA_UA_STR_TEE_PLATFORM: bad = strcmp(v, INITRA_UA_PLATFORM_SGX_DCAP) != 0; break;
+        case INITRA_UA_HEX_TA_MEASUREMENT: json_object_set_new(o, "mr_enclave", json_string(v)); break;
+        case INITRA_UA_HEX_SIGNER: json_object_set_new(o, "mr_signer", json_string(v)); break;
+        case INITRA_UA_HEX_PROD_ID:
+            if (!(bad = initra_parse_uint(v, 65535, &u) != 0)) json_object_set_new(o, "isv_prod_id", json_integer((json_int_t)u));
+            break;
+        case INITRA_UA_STR_MIN_ISVSVN:
+            if (!(bad = initra_parse_uint(v, 65535, &u) != 0)) json_object_set_new(o, "min_isv_svn", json_integer((json_int_t)u));
+            break;
+        /* "false" admits debug enclaves (initra's allow_debug also admits production ones of that identity). */
+        case INITRA_UA_BOOL_DEBUG_DISABLED:
+            if (!strcmp(v, "false")) json_object_set_new(o, "allow_debug", json_true());
+            break;
+        default: bad = 1;
+        }
+        if (bad) {
+            json_decref(o);
+            return initra_fail(err, "%s: %s \"%.80s\" has no equivalent in an initra policy; not imported (change "
+                                    "the AECS policy or set the namespace's policy with `policy set`)",
+                               where, INITRA_UA_ATTR_NAMES[k], v), NULL;
+        }
+    }
+    return o;
+}
+
+/* The namespace policy of one service: an identity per UA entry, each secret readable by its own. NULL
+ * with *none set when no secret of the service has an entry. */
+static json_t *aecs_service_policy(const initra_aecs_store *st, const char *svc, const char *path, int *none,
+                                   initra_err *err)
+{
+    json_t *ids = json_object(), *secrets = json_object(), *pol = json_object();
+    *none = 1;
+    if (!ids || !secrets || !pol) goto oom;
+    for (size_t i = 0; i < st->n_secrets; i++) {
+        const initra_aecs_secret *s = &st->secrets[i];
+        if (strcmp(s->service, svc) || !s->policy.n) continue;
+        *none = 0;
+        json_t *names = json_array();
+        if (!names || json_object_set_new(secrets, s->name, names)) goto oom;
+        for (size_t k = 0; k < s->policy.n; k++) {
+            char id[48], where[PATH_MAX + 300];
+            snprintf(id, sizeof id, "aecs%zu.%zu", i, k);
+            snprintf(where, sizeof where, "%s: %s/%s: policy[%zu]", path, svc, s->name, k);
+            json_t *e = ua_entry_json(&s->policy.entries[k], where, err);
+            if (!e) goto fail;
+            json_object_set_new(ids, id, e);
+            json_array_append_new(names, json_string(id));
+        }
+    }
+    if (*none) goto fail;
+    json_object_set_new(pol, "identities", ids);
+    json_object_set_new(pol, "secrets", secrets);
+    return pol;
+oom:
+    initra_fail(err, "out of memory");
+fail:
+    json_decref(ids);
+    json_decref(secrets);
+    json_decref(pol);
+    return NULL;
+}
+
+int kms_admin_aecs_policy(const initra_aecs_store *st, const char *svc, const char *path, char **text, initra_err *err)
+{
+    int none;
+    *text = NULL;
+    json_t *pol = aecs_service_policy(st, svc, path, &none, err);
+    if (!pol) return none ? 0 : -1;
+    initra_policy_opts po = {.peer = "the client"};
+    initra_secret_policy *sp = initra_secret_policy_from_json_opts(pol, path, &po, err);
+    int valid = sp != NULL;
+    *text = valid ? json_dumps(pol, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    initra_secret_policy_free(sp);
+    json_decref(pol);
+    if (!valid) return initra_fail_prefix(err, "service %s", svc);
+    return *text ? 0 : initra_fail(err, "out of memory");
+}
+
+/* Each service: its policy (when any secret has one) checked here, then its secrets put, then the policy
+ * set. With a NULL: the whole file checked, nothing sent. */
+int initra_kms_admin_import_aecs(initra_kms_admin *a, const char *path,
+                                 void (*fn)(void *ctx, const char *ns, const char *name, uint32_t version, uint64_t size),
+                                 void *ctx, size_t *done, initra_err *err)
+{
+    initra_aecs_store st;
+    if (a && initra_kms_admin_import_aecs(NULL, path, NULL, NULL, done, err)) return -1;
+    *done = 0;
+    if (initra_aecs_store_load(path, 0, &st, err)) return -1;
+    int rc = st.n_secrets ? 0 : initra_fail(err, "%s: holds no secret; nothing to import", path);
+    for (size_t si = 0; si < st.n_services && rc == 0; si++) {
+        const char *svc = st.services[si];
+        char *text;
+        if (kms_admin_aecs_policy(&st, svc, path, &text, err)) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; a && i < st.n_secrets && rc == 0; i++) {
+            const initra_aecs_secret *s = &st.secrets[i];
+            uint32_t v;
+            uint64_t size;
+            if (strcmp(s->service, svc)) continue;
+            if (initra_kms_admin_put(a, svc, s->name, (const uint8_t *)s->data, strlen(s->data), NULL, &v, &size, err))
+                rc = initra_fail_prefix(err, "%s: %s/%s (%zu of %zu imported before it)", path, svc, s->name, *done,
+                                        st.n_secrets);
+            else {
+                ++*done;
+                if (fn) fn(ctx, svc, s->name, v, size);
+            }
+        }
+        if (a && rc == 0 && text && initra_kms_admin_set_policy(a, svc, text, err))
+            rc = initra_fail_prefix(err, "%s: the policy of service %s (its %zu secrets are imported)", path, svc, *done);
+        free(text);
+    }
+    if (!a && rc == 0) *done = st.n_secrets;
+    initra_aecs_store_free(&st);
+    return rc;
 }
 
 /* ---- keygen ---- */

@@ -48,10 +48,15 @@ int kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size
 
 /* The admin client's reply handling (src/kms/admin_client.c; the fuzz target admin_reply). The KMS is
  * attested, but its replies are still parsed as untrusted bytes: a listed rule must be well formed. */
+#include "initra/aecs.h"
 #include "kms_admin.pb-c.h"
 int kms_admin_list_walk(const Initra__Kms__V1__ListSecretsReply *r, const char *kms,
                         int (*fn)(void *ctx, const initra_store_entry *e), void (*pfn)(void *ctx, const char *ns),
                         void *ctx, initra_err *err);
+/* import aecs: the namespace policy for AECS service svc (initra per-secret format, checked; fresh text),
+ * or *text NULL when no secret of the service has a policy entry. */
+int kms_admin_aecs_policy(const initra_aecs_store *st, const char *svc, const char *path, char **text,
+                          initra_err *err);
 int kms_admin_audit_take(const Initra__Kms__V1__GetAuditReply *r, initra_kms_admin_audit_result *res,
                          initra_err *err);
 

@@ -14,6 +14,7 @@
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include "initra/sim.h"
+#include "kms/internal.h"
 
 static int calls;
 static char last_method[128];
@@ -109,6 +110,35 @@ static void policy_file_checks(const char *tmp)
     unlink(p);
 }
 
+/* import aecs: an AECS store's rules become the namespace's per-secret policy. */
+static void aecs_policy_checks(const char *tmp)
+{
+    initra_err err;
+    char p[300], *text = NULL;
+    initra_aecs_store st;
+    snprintf(p, sizeof p, "%s/aecs.json", tmp);
+    put(p, "{\"version\": 1, \"services\": [\"svc1\", \"svc2\"], \"secrets\": ["
+           "{\"service\": \"svc1\", \"name\": \"k1\", \"type\": \"IMPORT_DATA\", \"data\": \"pw\", \"policy\": ["
+           "{\"hex_signer\": \"CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD\", \"hex_prod_id\": \"1234\", "
+           "\"str_min_isvsvn\": \"2\", \"bool_debug_disabled\": \"false\", \"str_tee_platform\": \"SGX_DCAP\"},"
+           "{\"hex_ta_measurement\": \"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB\"}]},"
+           "{\"service\": \"svc2\", \"name\": \"k2\", \"type\": \"IMPORT_DATA\", \"data\": \"x\", \"policy\": []}]}");
+    int loaded = initra_aecs_store_load(p, 0, &st, &err) == 0;
+    CHECK(loaded, "an AECS store: %s", loaded ? "" : err.msg);
+    if (!loaded) return;
+    CHECK(kms_admin_aecs_policy(&st, "svc1", p, &text, &err) == 0 && text &&
+              !strcmp(text, "{\"identities\":{\"aecs0.0\":{\"allow_debug\":true,\"isv_prod_id\":1234,\"min_isv_svn\":2,"
+                            "\"mr_signer\":\"CDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCDCD\"},"
+                            "\"aecs0.1\":{\"mr_enclave\":\"ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB\"}},"
+                            "\"secrets\":{\"k1\":[\"aecs0.0\",\"aecs0.1\"]}}"),
+          "import aecs: each rule an identity, the secret readable by its rules: %s", text ? text : err.msg);
+    free(text);
+    CHECK(kms_admin_aecs_policy(&st, "svc2", p, &text, &err) == 0 && !text,
+          "a service whose secrets have no rules gets no policy (nobody reads them)");
+    initra_aecs_store_free(&st);
+    unlink(p);
+}
+
 int main(void)
 {
     initra_err err;
@@ -120,6 +150,7 @@ int main(void)
     }
     keygen_checks(tmp);
     policy_file_checks(tmp);
+    aecs_policy_checks(tmp);
 
     /* A server presenting a sim RA-TLS certificate of an enclave with MRENCLAVE 4b..4b. */
     initra_sgx_report_body kms_id;
