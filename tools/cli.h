@@ -35,9 +35,6 @@ struct option;
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
                const char *help);
 
-/* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
-const char *cli_optarg(int argc, char **argv, int *i);
-
 /* Prints a parsed quote: `quote dump --json` JSON, or the labelled human dump (tools/cmd_quote.c). */
 void cli_print_quote(const initra_quote *q, int as_json);
 

@@ -66,15 +66,6 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
     return 0;
 }
 
-const char *cli_optarg(int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) {
-        cli_error(CLI_USAGE, "option %s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int cli_write_output(const char *path, const void *data, size_t n, initra_err *err)
 {
     if (strcmp(path, "-") == 0) {
