@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "initra/enclave.h"
 #include "initra/attest.h"
 #include "initra/ratls.h"
 #include "initra/sim.h"

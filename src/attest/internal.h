@@ -62,4 +62,8 @@ void attest_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQU
 int attest_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
                                     initra_err *err);
 
+/* image_config.json text, strict: exactly {"image_type": "encrypted" | "integrity-only"}. *type
+ * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY. Errors name file and field. */
+int attest_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err);
+
 #endif
