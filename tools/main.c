@@ -66,6 +66,13 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
     return 0;
 }
 
+int cli_report_data(const char *hex, uint8_t rd[64])
+{
+    size_t len = strlen(hex);
+    memset(rd, 0, 64);
+    return len > 128 || len % 2 || initra_unhex(hex, rd, len / 2) ? -1 : 0;
+}
+
 int cli_write_output(const char *path, const void *data, size_t n, initra_err *err)
 {
     if (strcmp(path, "-") == 0) {
