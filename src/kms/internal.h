@@ -46,6 +46,12 @@ int kms_path_in_image(const char *path, initra_err *err);
 int kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
                          size_t *n, initra_err *err);
 
+/* Makes a fresh certificate and restarts the listener with it (certificates live hours);
+ * initra_kms_rotate_if_due calls it on schedule. */
+int kms_rotate(initra_kms *k, initra_err *err);
+/* Seconds since the current certificate was made. */
+long kms_cert_age(const initra_kms *k);
+
 /* The admin client's reply handling (src/kms/admin_client.c; the fuzz target admin_reply). The KMS is
  * attested, but its replies are still parsed as untrusted bytes: a listed rule must be well formed. */
 #include "initra/aecs.h"
