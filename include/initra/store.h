@@ -92,6 +92,19 @@ int initra_store_put(initra_store *s, const char *ns, const char *name, const ch
                      size_t len, const initra_store_rule *rule, const initra_audit_rec *audit, uint32_t *version,
                      initra_err *err);
 
+/* The same for many versions in one transaction, all or none (imports, bulk loads): items[i].version
+ * receives each version. At most INITRA_STORE_MAX_VALUE bytes per value. */
+#define INITRA_STORE_MAX_VALUE (16u << 20)
+typedef struct {
+    const char *ns, *name, *type;
+    const uint8_t *value;
+    size_t len;
+    const initra_store_rule *rule;  /* NULL: no rule */
+    const initra_audit_rec *audit;  /* its record (the version is filled in); NULL: none */
+    uint32_t version;               /* out */
+} initra_store_put_item;
+int initra_store_put_batch(initra_store *s, initra_store_put_item *items, size_t n, initra_err *err);
+
 typedef struct {
     uint32_t version;
     char type[16];
