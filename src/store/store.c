@@ -114,6 +114,9 @@ static int db_fail(initra_store *s, sqlite3 *db, initra_err *err, const char *wh
     if (rc == SQLITE_CORRUPT)
         return initra_fail(err, "store %s: damaged database (%s: %s); restore it from a backup", s->path, what,
                            sqlite3_errmsg(db));
+    if (rc == SQLITE_FULL || rc == SQLITE_IOERR)
+        return initra_fail(err, "store %s: %s: %s; nothing of it was written: check the free space and the disk of "
+                                "the store's filesystem", s->path, what, sqlite3_errmsg(db));
     return initra_fail(err, "store %s: %s: %s", s->path, what, sqlite3_errmsg(db));
 }
 
@@ -836,14 +839,13 @@ static void run_batch(initra_store *s, job *list)
         sqlite3_exec(s->w.db, "RELEASE job", NULL, NULL, NULL);
     }
     if (!begun) return;
-    if (exec(s, &s->w, "COMMIT", &e)) {
+    if (sqlite3_exec(s->w.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(s, s->w.db, &e, "committing a batch of writes");
         sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
         for (job *j = list; j; j = j->next)
             if (j->rc == 0) {
                 j->rc = -1;
-                initra_fail(&j->err, "%s: nothing of this batch was written; the store is as before (free space "
-                                     "on the store's filesystem?)",
-                            e.msg);
+                j->err = e;
             }
         return;
     }

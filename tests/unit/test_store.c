@@ -7,7 +7,10 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -430,6 +433,98 @@ static void test_two_handles(void)
     initra_store_close(s);
 }
 
+/* Two processes append to one chain at the same time. */
+static void test_two_processes(void)
+{
+    initra_err err;
+    initra_store *s = open_as("procs.db", &plat_a, NULL, 0, &err);
+    if (!s) {
+        CHECK(0, "open: %s", err.msg);
+        return;
+    }
+    initra_store_close(s);
+    pid_t pid = fork();
+    if (pid == 0) {
+        proc_worker w = {"procs.db", 0};
+        second_handle(&w);
+        _exit(w.fails ? 1 : 0);
+    }
+    proc_worker w = {"procs.db", 0};
+    second_handle(&w);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && w.fails == 0, "two processes append 100 records each");
+    s = open_as("procs.db", &plat_a, NULL, 0, &err);
+    uint64_t n = 0;
+    CHECK(s && initra_store_audit_verify(s, &n, &err) == 0 && n == 200, "one chain of 200 verifies (%llu)",
+          (unsigned long long)n);
+    initra_store_close(s);
+}
+
+/* A commit that cannot be written (the file size limit stands in for a full disk): the put fails with
+ * one line, the store stays readable and holds what it held. Runs in a child (the limit is per process). */
+static void test_disk_full(void)
+{
+    initra_err err, why;
+    initra_store *s = open_as("full.db", &plat_a, NULL, 0, &err);
+    uint32_t v;
+    CHECK(s && put(s, "before", "kept", 4, NULL, &v) == 0, "a store with one secret");
+    initra_store_close(s);
+    int fd[2];
+    if (pipe(fd)) return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        initra_store *c = open_as("full.db", &plat_a, NULL, 0, &err);
+        char path[600];
+        struct stat a = {0}, b = {0};
+        path_of("full.db", path, 512);
+        stat(path, &a);
+        strcat(path, "-wal");
+        stat(path, &b);
+        struct rlimit rl = {(rlim_t)(a.st_size > b.st_size ? a.st_size : b.st_size) + 8192, RLIM_INFINITY};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        size_t big = 4u << 20;
+        uint8_t *m = calloc(1, big);
+        int rc = c ? put(c, "huge", m, 256u << 10, NULL, &v) : 0; /* fits the page cache: fails at COMMIT */
+        initra_err e2;
+        initra_err e1 = {""};
+        int rc1 = c ? initra_store_put(c, "default", "huge", "bytes", m, 256u << 10, NULL, &ADMIN_PUT, &v, &e1) : 0;
+        int prc = c ? initra_store_put(c, "default", "huge", "bytes", m, big, NULL, &ADMIN_PUT, &v, &e2) : 0;
+        initra_store_value val = {0};
+        int frc = c ? fetch(c, "before", 0, NULL, &val, &why, &err) : -1;
+        dprintf(fd[1], "%d %d %d|%s|%s\n", rc == -1 && rc1 == -1 ? -1 : 0, prc,
+                frc == 0 && val.len == 4 && !memcmp(val.data, "kept", 4), e1.msg, e2.msg);
+        _exit(0);
+    }
+    close(fd[1]);
+    char buf[1024] = "";
+    ssize_t n = read(fd[0], buf, sizeof buf - 1);
+    close(fd[0]);
+    waitpid(pid, NULL, 0);
+    if (n > 0) buf[n] = 0;
+    buf[strcspn(buf, "\n")] = 0;
+    int rc = 0, prc = 0, ok = 0;
+    sscanf(buf, "%d %d %d", &rc, &prc, &ok);
+    char *e1 = strchr(buf, '|'), *e2 = e1 ? strchr(e1 + 1, '|') : NULL;
+    if (e2) *e2++ = 0;
+    CHECK(rc == -1 && e1 && strstr(e1, "committing a batch of writes: disk I/O error; nothing of it was written"),
+          "a put whose COMMIT cannot be written fails with one line: %s", e1 ? e1 + 1 : buf);
+    CHECK(prc == -1 && e2 && strstr(e2, "nothing of it was written"),
+          "a put that cannot be written while adding fails with one line: %s", e2 ? e2 : buf);
+    CHECK(ok == 1, "the same handle still serves the older secret");
+    s = open_as("full.db", &plat_a, NULL, 0, &err);
+    initra_store_value val;
+    CHECK(s && fetch(s, "huge", 0, NULL, &val, &why, &err) == INITRA_STORE_NO_SUCH, "nothing of the failed put is there");
+    CHECK(s && fetch(s, "before", 0, NULL, &val, &why, &err) == 0 && val.len == 4, "the store reopens with its secret");
+    initra_store_value_free(&val);
+    uint64_t na = 0;
+    CHECK(s && initra_store_audit_verify(s, &na, &err) == 0 && na == 1, "its audit chain verifies (%llu)",
+          (unsigned long long)na);
+    initra_store_close(s);
+}
+
 static void test_open_errors(void)
 {
     initra_err err;
@@ -608,6 +703,8 @@ int main(void)
     test_audit();
     test_group_commit();
     test_two_handles();
+    test_two_processes();
+    test_disk_full();
     test_open_errors();
     test_recovery("rsa-3072");
     test_recovery("x25519");
