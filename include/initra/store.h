@@ -134,7 +134,7 @@ typedef struct {
     const initra_store_rule *rule;
 } initra_store_entry;
 /* Calls fn for every version (ns NULL: all namespaces), ordered by namespace, name, version. Never
- * decrypts. fn returning non-zero stops the walk. */
+ * decrypts. fn returning non-zero stops the walk; fn must not call the store (reads hold its lock). */
 int initra_store_list(initra_store *s, const char *ns, int (*fn)(void *ctx, const initra_store_entry *e), void *ctx,
                       initra_err *err);
 
@@ -171,7 +171,8 @@ int initra_store_recovery_keygen(const char *type, char **priv_pem, char **pub_p
 
 /* ---- numbers for `make bench` ---- */
 typedef struct {
-    uint64_t syncs;          /* xSync calls on the database and its WAL (fsyncs) */
+    uint64_t syncs;          /* xSync calls on the database and its WAL (fsyncs), by every store of this
+                              * process */
     uint64_t commits;        /* write transactions */
     uint64_t audit_records;  /* appended by this process */
 } initra_store_stats;

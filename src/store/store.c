@@ -2,6 +2,8 @@
  * One writer thread commits every write in groups; reads use their own connection. */
 #include "store/internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -144,6 +147,12 @@ static void conn_close(conn *c)
 
 static int conn_open(initra_store *s, conn *c, initra_err *err)
 {
+    /* a new database is created 0600 (SQLite gives its -wal and -shm files the same mode) */
+    int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return initra_fail(err, "store %s: cannot open: %s; check the path and its directory's permissions", s->path,
+                           strerror(errno));
+    close(fd);
     if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, store_vfs_name()) != SQLITE_OK) {
         if (!c->db) return initra_fail(err, "store %s: out of memory", s->path);
         return initra_fail(err, "store %s: cannot open: %s; check the path and its directory's permissions", s->path,
@@ -504,7 +513,7 @@ static json_t *audit_json(const initra_audit_rec *r)
     json_t *o = json_object();
     if (!o) return NULL;
     set_str(o, "protocol", r->protocol);
-    set_str(o, "peer", r->peer_addr);
+    set_str(o, "peer_addr", r->peer_addr);
     if (r->report) {
         const initra_sgx_report_body *b = r->report;
         set_hex(o, "mr_enclave", b->mr_enclave, 32);

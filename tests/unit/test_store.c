@@ -128,6 +128,10 @@ static void test_put_fetch(void)
     initra_store *s = open_as("basic.db", &plat_a, NULL, 0, &err);
     CHECK(s != NULL, "a new store is created (%s)", s ? "ok" : err.msg);
     if (!s) return;
+    char path[512];
+    struct stat st;
+    path_of("basic.db", path, sizeof path);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the database file is 0600 (%o)", st.st_mode & 0777);
     uint8_t zeros[5] = {0, 1, 0, 0, 2};
     uint32_t v = 0;
     CHECK(put(s, "z", zeros, sizeof zeros, NULL, &v) == 0 && v == 1, "put of a value with 0x00 bytes: version 1");
@@ -307,7 +311,8 @@ static void test_audit(void)
     CHECK(initra_store_audit_verify(s, &n, &err) == 0 && n == 11, "verify: 11 records (%llu)", (unsigned long long)n);
     char *lines = NULL;
     CHECK(initra_store_audit_read(s, 0, 0, &lines, &err) == 0 && lines, "audit read");
-    CHECK(lines && strstr(lines, "\"seq\":1,") && strstr(lines, "\"mr_enclave\":\"1111") &&
+    CHECK(lines && strstr(lines, "\"seq\":1,") && strstr(lines, "\"peer_addr\":\"ipv4:127.0.0.1:4000\"") &&
+              strstr(lines, "\"mr_enclave\":\"1111") &&
               strstr(lines, "\"config_svn\":7") && strstr(lines, "\"advisories\":[\"INTEL-SA-00615\"]") &&
               strstr(lines, "\"quote_sha256\":\"2222") && strstr(lines, "\"tcb_status\":\"SWHardeningNeeded\"") &&
               strstr(lines, "\"name\":\"secretname\",\"version\":1"),
