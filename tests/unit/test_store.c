@@ -572,6 +572,19 @@ static void test_open_errors(void)
     CHECK(host_sql("foreign.db", "CREATE TABLE t(x)") == 0, "an SQLite file of another program");
     s = open_as("foreign.db", &plat_a, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "not an initra store (an SQLite database without a meta table)"), "%s", err.msg);
+    /* damaged pages: a copy with page 2 (meta's root) overwritten, and one truncated to its first page */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "cp %s/owned.db %s/page.db && cp %s/owned.db %s/short.db && "
+             "dd if=/dev/urandom of=%s/page.db bs=4096 seek=1 count=1 conv=notrunc 2>/dev/null && "
+             "truncate -s 4096 %s/short.db", dir, dir, dir, dir, dir, dir);
+    CHECK(system(cmd) == 0, "host damages two copies of the store");
+    s = open_as("page.db", &plat_a, NULL, 0, &err);
+    CHECK(!s && strstr(err.msg, "damaged database"), "a damaged page: %s", s ? "opened" : err.msg);
+    initra_store_close(s);
+    s = open_as("short.db", &plat_a, NULL, 0, &err);
+    CHECK(!s && strstr(err.msg, "damaged database"), "a truncated file: %s", s ? "opened" : err.msg);
+    initra_store_close(s);
     CHECK(host_sql("owned.db", "UPDATE meta SET v = substr(v, 1, 100) WHERE k = 'sealed_dek'") == 0,
           "host truncates the sealed key");
     s = open_as("owned.db", &plat_a, NULL, 0, &err);
