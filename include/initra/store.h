@@ -5,8 +5,9 @@
  * binds namespace, name, version, type and the version's rule (config_id, min_config_svn), so a value or
  * a rule cannot be moved or loosened. Namespace policies are stored the same way. The DEK is random,
  * made when the store is created, and kept wrapped by the enclave's seal key (EGETKEY, MRSIGNER policy
- * with ISVPRODID: a newer KMS of the same signer reads the store) and, when the configuration names a
- * recovery public key (RSA-3072 or X25519), also encrypted to it.
+ * with ISVPRODID: a newer KMS of the same signer reads the store, and re-seals it at its own ISVSVN so
+ * that the older versions no longer can) and, when the configuration names a recovery public key
+ * (RSA-3072 or X25519), also encrypted to it.
  *
  * Every write (secret put/generate/delete, policy set, recovery) and every audit record goes through one
  * writer thread that commits what is queued in one transaction (WAL, synchronous=FULL): concurrent

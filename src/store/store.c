@@ -319,8 +319,9 @@ fail:
     return -1;
 }
 
-/* Unseals the DEK into s->dek: 0, or -1 with err saying why this enclave cannot. */
-static int unseal(initra_store *s, initra_err *err)
+/* Unseals the DEK into s->dek (*svn: the ISVSVN it was sealed at): 0, or -1 with err saying why this
+ * enclave cannot. */
+static int unseal(initra_store *s, uint16_t *svn, initra_err *err)
 {
     uint8_t *b = NULL, *kcv = NULL, key[16];
     size_t n = 0, kn = 0;
@@ -354,6 +355,7 @@ static int unseal(initra_store *s, initra_err *err)
                         s->path);
         rc = -1;
     } else {
+        *svn = sb.req.isv_svn;
         rc = 0;
     }
     initra_zero(key, sizeof key);
@@ -361,6 +363,18 @@ static int unseal(initra_store *s, initra_err *err)
     free(kcv);
     if (rc) initra_zero(s->dek, sizeof s->dek);
     return rc;
+}
+
+/* A KMS with a higher ISVSVN than the one the DEK is sealed at re-seals it at its own: after a security
+ * fix (an ISVSVN bump) the older, vulnerable versions can no longer open the store. */
+static int reseal(initra_store *s, initra_err *err)
+{
+    uint8_t sealed[STORE_SEALED_SIZE];
+    if (seal_new(s, sealed, err)) return -1;
+    int rc = exec(s, &s->w, "BEGIN IMMEDIATE", err) || meta_put(s, &s->w, "sealed_dek", sealed, sizeof sealed, err) ||
+             exec(s, &s->w, "COMMIT", err);
+    if (rc) sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
+    return rc ? -1 : 0;
 }
 
 /* Writes a recovery copy for the configured key when the store has none for it. */
@@ -423,7 +437,8 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
     }
     free(v);
     v = NULL;
-    if (unseal(s, err)) {
+    uint16_t sealed_svn = 0;
+    if (unseal(s, &sealed_svn, err)) {
         uint8_t *rec = NULL;
         size_t rn = 0;
         initra_err e2;
@@ -436,8 +451,11 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
         }
         snprintf(s->why, sizeof s->why, "%s", err->msg);
         atomic_store(&s->locked, 1);
-    } else if (derive_keys(s) || (o->recovery_pub && recovery_refresh(s, o, err))) {
-        if (!o->recovery_pub) initra_fail(err, "store %s: key derivation failed", s->path);
+    } else if (derive_keys(s)) {
+        initra_fail(err, "store %s: key derivation failed", s->path);
+        goto fail;
+    } else if ((sealed_svn < s->self.isv_svn && reseal(s, err)) ||
+               (o->recovery_pub && recovery_refresh(s, o, err))) {
         goto fail;
     }
     if (conn_open(s, &s->r, err)) goto fail;

@@ -552,11 +552,6 @@ static void test_open_errors(void)
     p.self.isv_svn = 1;
     s = open_as("owned.db", &p, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "sealed by a newer KMS (ISVSVN 2; this KMS's is 1)"), "a newer ISVSVN: %s", err.msg);
-    p = plat_a;
-    p.self.isv_svn = 3;
-    s = open_as("owned.db", &p, NULL, 0, &err);
-    CHECK(s != NULL, "a newer KMS (ISVSVN 3) of the same signer reads it (%s)", s ? "ok" : err.msg);
-    initra_store_close(s);
     s = open_as("owned.db", &plat_b, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "sealed on another platform"), "another platform: %s", err.msg);
     s = open_as("owned.db", &plat_b, NULL, 1, &err);
@@ -572,6 +567,24 @@ static void test_open_errors(void)
     CHECK(host_sql("foreign.db", "CREATE TABLE t(x)") == 0, "an SQLite file of another program");
     s = open_as("foreign.db", &plat_a, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "not an initra store (an SQLite database without a meta table)"), "%s", err.msg);
+    p = plat_a;
+    p.self.isv_svn = 3;
+    s = open_as("owned.db", &p, NULL, 0, &err);
+    initra_store_value val;
+    initra_err why;
+    CHECK(s && fetch(s, "x", 0, NULL, &val, &why, &err) == 0 && val.len == 1,
+          "a newer KMS (ISVSVN 3) of the same signer reads it (%s)", s ? "ok" : err.msg);
+    initra_store_value_free(&val);
+    initra_store_close(s);
+    s = open_as("owned.db", &plat_a, NULL, 0, &err);
+    CHECK(!s && strstr(err.msg, "sealed by a newer KMS (ISVSVN 3; this KMS's is 2)"),
+          "it re-sealed at ISVSVN 3: the older KMS (2) no longer opens it: %s", s ? "opened" : err.msg);
+    initra_store_close(s);
+    p.self.isv_svn = 4;
+    s = open_as("owned.db", &p, NULL, 0, &err);
+    CHECK(s != NULL, "ISVSVN 4 opens it (%s)", s ? "ok" : err.msg);
+    initra_store_close(s);
+
     /* damaged pages: a copy with page 2 (meta's root) overwritten, and one truncated to its first page */
     char cmd[1200];
     snprintf(cmd, sizeof cmd,
@@ -587,7 +600,7 @@ static void test_open_errors(void)
     initra_store_close(s);
     CHECK(host_sql("owned.db", "UPDATE meta SET v = substr(v, 1, 100) WHERE k = 'sealed_dek'") == 0,
           "host truncates the sealed key");
-    s = open_as("owned.db", &plat_a, NULL, 0, &err);
+    s = open_as("owned.db", &p, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "damaged database") && strstr(err.msg, "expected 156"), "%s", err.msg);
 }
 
