@@ -401,6 +401,8 @@ static void *writer(void *arg);
 
 initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
 {
+    initra_err local;
+    if (!err) err = &local;
     if (!o || !o->path || !*o->path || !o->seal_key || !o->self) {
         initra_fail(err, "store: open needs a path, a seal-key function and this KMS's identity");
         return NULL;
@@ -1297,15 +1299,12 @@ int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_au
     if (rc)
         return initra_fail(err, "store %s: recovery: this data key does not match the store's key check (a recovery "
                                 "blob of another store?)", s->path);
+    /* the key check passed: dek is the store's DEK (when unlocked, the very key s holds already) */
     int was_locked = atomic_load(&s->locked);
-    uint8_t keep[STORE_KEY_LEN * 4];
-    memcpy(keep, s->dek, 32);
-    memcpy(keep + 32, s->k_secret, 32);
-    memcpy(keep + 64, s->k_policy, 32);
-    memcpy(keep + 96, s->k_audit, 32);
     memcpy(s->dek, dek, STORE_KEY_LEN);
-    if (derive_keys(s) || seal_new(s, sealed, err)) {
-        if (!err || !*err->msg) initra_fail(err, "store %s: recovery: key derivation failed", s->path);
+    if (derive_keys(s)) {
+        rc = initra_fail(err, "store %s: recovery: key derivation failed", s->path);
+    } else if (seal_new(s, sealed, err)) {
         rc = -1;
     } else {
         json_t *rec = audit ? audit_json(audit) : NULL;
@@ -1314,15 +1313,8 @@ int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_au
     }
     if (rc && was_locked) {
         forget_keys(s);
-    } else if (rc) {
-        memcpy(s->dek, keep, 32);
-        memcpy(s->k_secret, keep + 32, 32);
-        memcpy(s->k_policy, keep + 64, 32);
-        memcpy(s->k_audit, keep + 96, 32);
-    } else {
+    } else if (!rc) {
         atomic_store(&s->locked, 0);
-        s->why[0] = 0;
     }
-    initra_zero(keep, sizeof keep);
     return rc;
 }
