@@ -466,6 +466,39 @@ static void test_two_processes(void)
     initra_store_close(s);
 }
 
+/* Two processes create one store at the same moment: one creates it, the other opens what it made. */
+static void test_create_race(void)
+{
+    int go[2];
+    if (pipe(go)) return;
+    pid_t pid = fork();
+    char c;
+    if (pid == 0) {
+        close(go[1]);
+        if (read(go[0], &c, 1) != 1) _exit(3);
+        initra_err e;
+        initra_store *cs = open_as("race.db", &plat_a, NULL, 0, &e);
+        uint32_t cv;
+        _exit(cs && put(cs, "child", "c", 1, NULL, &cv) == 0 ? (initra_store_close(cs), 0) : 1);
+    }
+    close(go[0]);
+    if (write(go[1], "x", 1) != 1) return;
+    close(go[1]);
+    initra_err err, why;
+    initra_store *s = open_as("race.db", &plat_a, NULL, 0, &err);
+    uint32_t v;
+    int ok = s && put(s, "parent", "p", 1, NULL, &v) == 0;
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(ok && WIFEXITED(st) && WEXITSTATUS(st) == 0, "two processes create one store at once and both put (%s)",
+          ok ? "ok" : err.msg);
+    initra_store_value val;
+    CHECK(s && fetch(s, "child", 0, NULL, &val, &why, &err) == 0 && val.len == 1 && val.data[0] == 'c',
+          "the parent reads the child's secret: one data key");
+    initra_store_value_free(&val);
+    initra_store_close(s);
+}
+
 /* A commit that cannot be written (the file size limit stands in for a full disk): the put fails with
  * one line, the store stays readable and holds what it held. Runs in a child (the limit is per process). */
 static void test_disk_full(void)
@@ -735,6 +768,7 @@ int main(void)
     test_group_commit();
     test_two_handles();
     test_two_processes();
+    test_create_race();
     test_disk_full();
     test_open_errors();
     test_recovery("rsa-3072");
