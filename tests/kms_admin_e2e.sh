@@ -2,17 +2,8 @@
 # --host-dir` are in the tree: a KMS enclave whose store lives on the host (/host/kms.db), its admin, an
 # application enclave fetching what was put; an unlisted admin key; a recovery on a new sim platform.
 # (The KMS configuration keys "store", "admins" and "recovery_key" as docs/kms.md describes them.)
-plan 28
+plan 24
 SIGNER=$(probe_signer "$T/probe")
-
-# recovery-keygen: both types, the private key 0600, never overwritten.
-"$INITRA" kms admin recovery-keygen --type x25519 --out "$T/rec" >"$T/rk.out" 2>"$T/rk.err"
-check_eq "recovery-keygen x25519: exit 0, rec.key 0600" "$?:$(stat -c %a "$T/rec.key")" "0:600"
-check "rec.pub is an X25519 public key" sh -c "openssl pkey -pubin -in '$T/rec.pub' -noout -text | grep -q X25519"
-"$INITRA" kms admin recovery-keygen --type rsa-3072 --out "$T/rec-rsa" >/dev/null 2>&1
-check "recovery-keygen rsa-3072: a 3072-bit RSA key" sh -c "openssl pkey -in '$T/rec-rsa.key' -noout -text | grep -q '3072 bit'"
-check_fails "recovery-keygen never overwrites a key" 1 "rec.key exists" \
-  "$INITRA" kms admin recovery-keygen --type x25519 --out "$T/rec"
 
 # A KMS enclave with a store on the host, the admin listed, the recovery key in the image.
 kms_instance "$T/skms" "{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"$SPKI\"], \"recovery_key\": \"/etc/kms/rec.pub\"}" \

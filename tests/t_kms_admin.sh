@@ -7,7 +7,7 @@ PY=/usr/bin/python3
 
 # 1. keygen: PREFIX.key 0600 and PREFIX.crt; the printed hash is the certificate's SPKI SHA-256 as
 # openssl computes it.
-plan 9
+plan 14
 "$INITRA" kms admin keygen --out "$T/admin" >"$T/kg.out" 2>"$T/kg.err"
 check_eq "keygen exits 0, nothing on stderr" "$?:$(cat "$T/kg.err")" "0:"
 check_eq "keygen: admin.key mode 0600, admin.crt 0644" "$(stat -c %a "$T/admin.key") $(stat -c %a "$T/admin.crt")" "600 644"
@@ -24,9 +24,19 @@ check "the existing key is unchanged" cmp "$T/admin.key" "$T/admin.key.before"
 check_fails "keygen without --out" 2 "^initra: kms admin keygen: --out PREFIX is required$" "$INITRA" kms admin keygen
 check_fails "keygen into a missing directory: one line, nothing written" 1 "$T/no/dir/a.crt: cannot create" \
   "$INITRA" kms admin keygen --out "$T/no/dir/a"
+# recovery-keygen: both types, the private key 0600, never overwritten.
+"$INITRA" kms admin recovery-keygen --type x25519 --out "$T/rec" >"$T/rk.out" 2>"$T/rk.err"
+check_eq "recovery-keygen x25519: exit 0, rec.key 0600" "$?:$(stat -c %a "$T/rec.key")" "0:600"
+check "rec.pub is an X25519 public key" sh -c "openssl pkey -pubin -in '$T/rec.pub' -noout -text | grep -q X25519"
+"$INITRA" kms admin recovery-keygen --type rsa-3072 --out "$T/rec-rsa" >/dev/null 2>&1
+check "recovery-keygen rsa-3072: a 3072-bit RSA key" sh -c "openssl pkey -in '$T/rec-rsa.key' -noout -text | grep -q '3072 bit'"
+check_fails "recovery-keygen never overwrites a key" 1 "rec.key exists" \
+  "$INITRA" kms admin recovery-keygen --type x25519 --out "$T/rec"
+check_fails "recovery-keygen --type must be rsa-3072 or x25519" 2 "recovery-keygen: --type 'rsa-2048' is not rsa-3072 or x25519" \
+  "$INITRA" kms admin recovery-keygen --type rsa-2048 --out "$T/rec"
 
 # 2. The command line: every mistake is one line, exit 2, before any connection (the KMS address is dead).
-plan 20
+plan 21
 printf '[{"mr_enclave": "%064d"}]' 0 >"$T/expect-zero.json"
 printf 'hunter2' >"$T/value"
 C="--kms 127.0.0.1:1 --expect $T/expect-zero.json --key $T/admin.key --cert $T/admin.crt --collateral $T/none.json"
@@ -49,6 +59,7 @@ check_fails "a namespace with '/'" 2 "namespace \"a/b\" contains '/'" adm secret
 check_fails "audit --since neither Unix seconds nor ISO 8601" 2 "--since 'yesterday' is neither Unix seconds nor ISO 8601 UTC" \
   adm audit --since yesterday
 check_fails "an unknown verb" 2 "kms admin: unknown verb 'frob'" adm frob
+check_fails "recover without --recovery-key" 2 "kms admin recover: --recovery-key FILE is required" adm recover
 check_fails "--kms, --expect, --key and --cert are required" 2 "kms admin: --kms HOST:PORT, --expect KMS_POLICY.json, --key" \
   "$INITRA" kms admin --kms 127.0.0.1:1 secret list
 printf '[{"isv_prod_id": 0}]' >"$T/expect-nothing.json"

@@ -1,4 +1,4 @@
-/* initra kms admin: keygen (local), and the verbs of initra.kms.v1.Admin sent to a KMS
+/* initra kms admin: keygen and recovery-keygen (local), and the verbs of initra.kms.v1.Admin sent to a KMS
  * that the library verified by attestation first (docs/kms.md, "Administration"). Secret values come
  * from files only and are never printed. */
 #include <getopt.h>
@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "initra/dcap.h"
 #include "initra/kms.h"
-#include "initra/store.h"
+#include "initra/store.h" /* initra_store_entry, INITRA_STORE_DEFAULT_NS */
 
 #define HELP "kms admin"
 
@@ -20,6 +20,7 @@ static int usage(FILE *f, int code)
 {
     fprintf(f,
             "usage: initra kms admin keygen --out PREFIX\n"
+            "       initra kms admin recovery-keygen --type rsa-3072|x25519 --out PREFIX\n"
             "       initra kms admin --kms HOST:PORT --expect KMS_POLICY.json --key admin.key --cert admin.crt\n"
             "                        [--trust-root DER]... [--collateral FILE | --pccs URL] VERB ...\n"
             "  VERBs:\n"
@@ -29,11 +30,14 @@ static int usage(FILE *f, int code)
             "    secret delete NAME [--version V] [--namespace NS]\n"
             "    policy set NS FILE                      initra per-secret policy, or a client policy for every secret\n"
             "    audit [--since TIME] [--verify]         TIME: Unix seconds or ISO 8601 UTC (2026-11-29T18:00:00Z)\n"
+            "    recover --recovery-key FILE             unlock a KMS that cannot unseal its store\n"
             "    import secrets FILE [--namespace NS]    Occlum's secret_config.json: one put per entry\n"
             "    import policy FILE [--namespace NS]     dynamic_config.json or an initra policy (policy set)\n"
             "    import aecs STORE                       an AECS store: each service a namespace, its rules its policy\n"
             "  keygen writes PREFIX.key (EC P-256, 0600) and PREFIX.crt (self-signed, CN \"initra admin\", 10 years)\n"
             "  and prints the SHA-256 of its public key: list it under \"admins\" in the KMS configuration.\n"
+            "  recovery-keygen writes PREFIX.key (0600) and PREFIX.pub: name PREFIX.pub as the KMS configuration's\n"
+            "  \"recovery_key\" and keep PREFIX.key offline.\n"
             "  Before anything is sent, the KMS's RA-TLS certificate is verified (DCAP with the trust roots and the\n"
             "  collateral or PCCS) and its quote must satisfy --expect (an initra or Occlum policy pinning the\n"
             "  KMS's MRENCLAVE or MRSIGNER). Rule options bind a version to enclaves: --config-id B64 (64 bytes,\n"
@@ -62,6 +66,32 @@ static int keygen(int argc, char **argv)
     if (initra_kms_admin_keygen(out, hex, &err)) return cli_err(CLI_FAIL, &err);
     printf("wrote %s.key (0600) and %s.crt\nadmin SPKI SHA-256 (list it under \"admins\" in the KMS configuration):\n%s\n",
            out, out, hex);
+    return CLI_OK;
+}
+
+static int recovery_keygen(int argc, char **argv)
+{
+    enum { O_OUT = 256, O_TYPE };
+    static const struct option opts[] = {{"out", required_argument, NULL, O_OUT},
+                                         {"type", required_argument, NULL, O_TYPE},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *out = NULL, *type = NULL;
+    int c;
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "+:h", opts, "kms admin recovery-keygen", HELP)) > 0) {
+        if (c == 'h') return usage(stdout, CLI_OK);
+        if (c == O_OUT) out = optarg;
+        else type = optarg;
+    }
+    if (c < 0) return CLI_USAGE;
+    if (!out || !type) return cli_error(CLI_USAGE, "kms admin recovery-keygen: --type rsa-3072|x25519 and --out PREFIX are required");
+    if (strcmp(type, "rsa-3072") && strcmp(type, "x25519"))
+        return cli_error(CLI_USAGE, "kms admin recovery-keygen: --type '%.40s' is not rsa-3072 or x25519", type);
+    initra_err err;
+    if (initra_kms_admin_recovery_keygen(type, out, &err)) return cli_err(CLI_FAIL, &err);
+    printf("wrote %s.key (0600) and %s.pub (%s): name %s.pub as \"recovery_key\" in the KMS configuration; keep "
+           "%s.key offline\n", out, out, type, out, out);
     return CLI_OK;
 }
 
@@ -306,7 +336,10 @@ static int list_entry(void *ctx, const initra_store_entry *e)
     struct tm tm;
     time_t t = e->created;
     if (gmtime_r(&t, &tm)) strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("%s/%s  version %u  %s  %zu bytes  %s  rule:", e->ns, e->name, e->version, e->type, e->size, when);
+    char ns[1024], name[1024], type[128]; /* from the KMS: escaped, so that no byte can drive the terminal */
+    printf("%s/%s  version %u  %s  %zu bytes  %s  rule:", initra_escape(e->ns, ns, sizeof ns),
+           initra_escape(e->name, name, sizeof name), e->version, initra_escape(e->type, type, sizeof type), e->size,
+           when);
     if (e->rule->has_config_id) {
         char *b = initra_b64_encode(e->rule->config_id, 64);
         snprintf(id, sizeof id, "%s", b ? b : "?");
@@ -320,7 +353,11 @@ static int list_entry(void *ctx, const initra_store_entry *e)
     return 0;
 }
 
-static void list_policy(void *ctx, const char *ns) { printf("policy for namespace %s\n", ns); }
+static void list_policy(void *ctx, const char *ns)
+{
+    char esc[1024];
+    printf("policy for namespace %s\n", initra_escape(ns, esc, sizeof esc));
+}
 
 static int secret_list(const conn_args *ca, int argc, char **argv)
 {
@@ -432,12 +469,38 @@ static int audit_cmd(const conn_args *ca, int argc, char **argv)
     }
     fputs(r.jsonl, stdout);
     if (r.jsonl[0] && r.jsonl[strlen(r.jsonl) - 1] != '\n') putchar('\n');
+    char esc[1024];
     if (v.verify && (!r.verified || r.verify_error))
         rc = cli_error(CLI_FAIL, "kms admin audit --verify: the audit chain of KMS %s is broken: %.300s", ca->kms,
-                       r.verify_error ? r.verify_error : "(the KMS did not say where)");
+                       r.verify_error ? initra_escape(r.verify_error, esc, sizeof esc) : "(the KMS did not say where)");
     else if (v.verify)
         fprintf(stderr, "audit chain verified: %llu records\n", (unsigned long long)r.records);
     initra_kms_admin_audit_free(&r);
+    session_close(&s);
+    return rc;
+}
+
+static int recover_cmd(const conn_args *ca, int argc, char **argv)
+{
+    static const struct option opts[] = {{"recovery-key", required_argument, NULL, O_RECOVERY_KEY}, OPT_HELP, OPT_END};
+    static const char *const flags[] = {"(recovery_key)", "(--recovery-key)", NULL};
+    verb_args v = {0};
+    int rc = verb_parse(argc, argv, opts, 0, "kms admin recover", &v);
+    if (rc) return rc < 0 ? CLI_OK : rc;
+    if (!v.recovery_key) return cli_error(CLI_USAGE, "kms admin recover: --recovery-key FILE is required");
+    initra_err err;
+    uint8_t *priv;
+    size_t plen;
+    if (initra_read_regular_file(v.recovery_key, INITRA_MAX_CONFIG, &priv, &plen, &err))
+        return cli_error(CLI_USAGE, "kms admin recover: --recovery-key %s", err.msg);
+    session s;
+    if ((rc = session_open(ca, &s))) {
+        initra_free_secret(priv, plen);
+        return rc;
+    }
+    rc = initra_kms_admin_recover_with_key(s.a, priv, plen, &err) ? cli_err_flags(CLI_FAIL, &err, flags) : CLI_OK;
+    if (rc == CLI_OK) printf("KMS %s recovered: its store is sealed to the running KMS enclave and open\n", ca->kms);
+    initra_free_secret(priv, plen);
     session_close(&s);
     return rc;
 }
@@ -523,6 +586,7 @@ int cmd_kms_admin(int argc, char **argv)
                                          OPT_END};
     if (argc < 2) return usage(stderr, CLI_USAGE);
     if (!strcmp(argv[1], "keygen")) return keygen(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "recovery-keygen")) return recovery_keygen(argc - 1, argv + 1);
     conn_args ca = {0};
     const char **slot;
     int c, i = argc; /* the verb's index: getopt stops there, its arguments unread */
@@ -547,7 +611,7 @@ int cmd_kms_admin(int argc, char **argv)
         break;
     }
     if (c < 0) return CLI_USAGE;
-    if (i >= argc) return cli_error(CLI_USAGE, "kms admin: missing verb (secret, policy, audit, import); see "
+    if (i >= argc) return cli_error(CLI_USAGE, "kms admin: missing verb (secret, policy, audit, recover, import); see "
                                                "`initra kms admin --help`");
     const char *verb = argv[i];
     int n = argc - i;
@@ -555,6 +619,8 @@ int cmd_kms_admin(int argc, char **argv)
     if (!strcmp(verb, "secret")) return secret_cmd(&ca, n, args);
     if (!strcmp(verb, "policy")) return policy_cmd(&ca, n, args);
     if (!strcmp(verb, "audit")) return audit_cmd(&ca, n, args);
+    if (!strcmp(verb, "recover")) return recover_cmd(&ca, n, args);
     if (!strcmp(verb, "import")) return import_cmd(&ca, n, args);
-    return cli_error(CLI_USAGE, "kms admin: unknown verb '%.40s' (secret, policy, audit, import, keygen)", verb);
+    return cli_error(CLI_USAGE, "kms admin: unknown verb '%.40s' (secret, policy, audit, recover, import, keygen, "
+                                "recovery-keygen)", verb);
 }

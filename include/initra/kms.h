@@ -209,6 +209,10 @@ void initra_kms_admin_audit_free(initra_kms_admin_audit_result *r);
 /* The DEK encrypted to the KMS configuration's recovery key (fresh *blob) and whether the KMS is locked. */
 int initra_kms_admin_recovery_blob(initra_kms_admin *a, uint8_t **blob, size_t *len, int *locked, initra_err *err);
 int initra_kms_admin_recover(initra_kms_admin *a, const uint8_t dek[32], initra_err *err);
+/* `initra kms admin recover`: GetRecoveryBlob; when the KMS is locked, opens the blob here with the
+ * recovery private key (PEM; initra_store_recovery_open) and sends the data key back (Recover). A KMS
+ * that is not locked, or a key that does not open the blob: an error, nothing sent. */
+int initra_kms_admin_recover_with_key(initra_kms_admin *a, const uint8_t *priv_pem, size_t priv_len, initra_err *err);
 
 /* Occlum's secret_config.json: one PutSecret per entry, in the file's order; stops at the first
  * failure. *done: how many were put (the KMS keeps those). fn (may be NULL) hears each one. With a NULL:
@@ -232,5 +236,8 @@ int initra_kms_admin_policy_file(const char *path, char **json, initra_err *err)
  * (self-signed, CN "initra admin", valid 10 years, 0644); spki_hex receives the SHA-256 of its public
  * key (what the KMS configuration lists under "admins"). Refuses to overwrite an existing PREFIX.key. */
 int initra_kms_admin_keygen(const char *prefix, char spki_hex[65], initra_err *err);
+/* `initra kms admin recovery-keygen`: PREFIX.key (the private key, PEM, 0600, never overwritten) and
+ * PREFIX.pub (PEM, 0644) for the KMS configuration's "recovery_key"; type "rsa-3072" or "x25519". */
+int initra_kms_admin_recovery_keygen(const char *type, const char *prefix, initra_err *err);
 
 #endif

@@ -533,16 +533,34 @@ static X509 *admin_cert(EVP_PKEY *key)
     return x;
 }
 
+/* PREFIX.key and PREFIX.EXT; an existing PREFIX.key is refused (a key is never overwritten). */
+static int pair_paths(const char *what, const char *prefix, const char *ext, char kpath[PATH_MAX], char ppath[PATH_MAX],
+                      initra_err *err)
+{
+    struct stat st;
+    if ((size_t)snprintf(kpath, PATH_MAX, "%s.key", prefix) >= PATH_MAX ||
+        (size_t)snprintf(ppath, PATH_MAX, "%s.%s", prefix, ext) >= PATH_MAX)
+        return initra_fail(err, "kms admin %s: --out %s: path too long", what, prefix);
+    if (lstat(kpath, &st) == 0)
+        return initra_fail(err, "kms admin %s: %s exists; remove it first or choose another --out (a key is never "
+                                "overwritten)", what, kpath);
+    return 0;
+}
+
+/* The public half first (0644), then the key (0600): a key without its public half would be refused at
+ * the next try. */
+static int write_pair(const char *kpath, const char *kpem, const char *ppath, const char *ppem, initra_err *err)
+{
+    return initra_write_file_atomic(ppath, ppem, strlen(ppem), 0644, err) ||
+                   initra_write_file_atomic(kpath, kpem, strlen(kpem), 0600, err)
+               ? -1
+               : 0;
+}
+
 int initra_kms_admin_keygen(const char *prefix, char spki_hex[65], initra_err *err)
 {
     char kpath[PATH_MAX], cpath[PATH_MAX];
-    struct stat st;
-    if ((size_t)snprintf(kpath, sizeof kpath, "%s.key", prefix) >= sizeof kpath ||
-        (size_t)snprintf(cpath, sizeof cpath, "%s.crt", prefix) >= sizeof cpath)
-        return initra_fail(err, "kms admin keygen: --out %s: path too long", prefix);
-    if (lstat(kpath, &st) == 0)
-        return initra_fail(err, "kms admin keygen: %s exists; remove it first or choose another --out (an admin "
-                                "key is never overwritten)", kpath);
+    if (pair_paths("keygen", prefix, "crt", kpath, cpath, err)) return -1;
     int rc = -1;
     EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     X509 *x = key ? admin_cert(key) : NULL;
@@ -554,11 +572,7 @@ int initra_kms_admin_keygen(const char *prefix, char spki_hex[65], initra_err *e
         initra_fail(err, "kms admin keygen: cannot make an EC P-256 key and its certificate");
         goto done;
     }
-    if (initra_spki_sha256_pem(cpem, h, err)) goto done;
-    /* The certificate first: a key without its certificate would be refused at the next try. */
-    if (initra_write_file_atomic(cpath, cpem, strlen(cpem), 0644, err) ||
-        initra_write_file_atomic(kpath, kpem, strlen(kpem), 0600, err))
-        goto done;
+    if (initra_spki_sha256_pem(cpem, h, err) || write_pair(kpath, kpem, cpath, cpem, err)) goto done;
     initra_hex(h, 32, spki_hex);
     rc = 0;
 done:
@@ -568,5 +582,39 @@ done:
     BIO_free(cb);
     X509_free(x);
     EVP_PKEY_free(key);
+    return rc;
+}
+
+/* ---- recovery ---- */
+
+int initra_kms_admin_recovery_keygen(const char *type, const char *prefix, initra_err *err)
+{
+    char kpath[PATH_MAX], ppath[PATH_MAX], *priv, *pub;
+    if (strcmp(type, "rsa-3072") && strcmp(type, "x25519"))
+        return initra_fail(err, "kms admin recovery-keygen: type '%.40s' is not rsa-3072 or x25519", type);
+    if (pair_paths("recovery-keygen", prefix, "pub", kpath, ppath, err) ||
+        initra_store_recovery_keygen(type, &priv, &pub, err))
+        return -1;
+    int rc = write_pair(kpath, priv, ppath, pub, err);
+    initra_free_secret(priv, strlen(priv));
+    free(pub);
+    return rc;
+}
+
+int initra_kms_admin_recover_with_key(initra_kms_admin *a, const uint8_t *priv_pem, size_t priv_len, initra_err *err)
+{
+    uint8_t *blob = NULL, dek[32];
+    size_t blen = 0;
+    int locked = 0, rc;
+    if (initra_kms_admin_recovery_blob(a, &blob, &blen, &locked, err)) return -1;
+    if (!locked)
+        rc = initra_fail(err, "kms admin recover: KMS %s is not locked (it opens its store itself): nothing to "
+                              "recover, no key was sent", a->kms);
+    else if (initra_store_recovery_open(blob, blen, priv_pem, priv_len, dek, err))
+        rc = initra_fail_prefix(err, "kms admin recover: the recovery key (recovery_key) does not open the recovery "
+                                     "copy of KMS %s; nothing was sent", a->kms);
+    else rc = initra_kms_admin_recover(a, dek, err);
+    initra_zero(dek, sizeof dek);
+    free(blob);
     return rc;
 }

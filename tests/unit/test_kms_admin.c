@@ -86,6 +86,44 @@ static void keygen_checks(const char *tmp)
     unlink(cp);
 }
 
+static EVP_PKEY *read_key(const char *path, int public)
+{
+    FILE *f = fopen(path, "r");
+    EVP_PKEY *k = !f ? NULL : public ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    if (f) fclose(f);
+    return k;
+}
+
+static void recovery_keygen_checks(const char *tmp)
+{
+    static const struct {
+        const char *type, *alg;
+        int bits;
+    } types[] = {{"rsa-3072", "RSA", 3072}, {"x25519", "X25519", 253}};
+    initra_err err;
+    for (size_t i = 0; i < 2; i++) {
+        char prefix[300], kp[310], pp[310];
+        snprintf(prefix, sizeof prefix, "%s/rec-%zu", tmp, i);
+        snprintf(kp, sizeof kp, "%s.key", prefix);
+        snprintf(pp, sizeof pp, "%s.pub", prefix);
+        CHECK(initra_kms_admin_recovery_keygen(types[i].type, prefix, &err) == 0, "recovery-keygen %s: %s", types[i].type,
+              err.msg);
+        EVP_PKEY *k = read_key(kp, 0), *pub = read_key(pp, 1);
+        CHECK(k && pub && EVP_PKEY_is_a(k, types[i].alg) && EVP_PKEY_get_bits(k) == types[i].bits &&
+                  EVP_PKEY_eq(k, pub) == 1 && mode_of(kp) == 0600 && mode_of(pp) == 0644,
+              "%s: PREFIX.key (0600) and PREFIX.pub (0644) are one %s key pair", types[i].type, types[i].alg);
+        EVP_PKEY_free(k);
+        EVP_PKEY_free(pub);
+        CHECK(initra_kms_admin_recovery_keygen(types[i].type, prefix, &err) != 0 && strstr(err.msg, ".key exists"),
+              "%s: never overwritten: %s", types[i].type, err.msg);
+        unlink(kp);
+        unlink(pp);
+    }
+    CHECK(initra_kms_admin_recovery_keygen("rsa-2048", "/nonexistent/x", &err) != 0 &&
+              strstr(err.msg, "type 'rsa-2048' is not rsa-3072 or x25519"),
+          "recovery-keygen: another type is refused: %s", err.msg);
+}
+
 static void policy_file_checks(const char *tmp)
 {
     initra_err err;
@@ -149,6 +187,7 @@ int main(void)
         CHECK_DONE();
     }
     keygen_checks(tmp);
+    recovery_keygen_checks(tmp);
     policy_file_checks(tmp);
     aecs_policy_checks(tmp);
 
