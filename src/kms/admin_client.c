@@ -107,6 +107,11 @@ static int call(initra_kms_admin *a, const char *rpc, const ProtobufCMessage *re
         if (a->refused)
             return initra_fail(err, "kms admin: KMS %s refused before anything was sent: its RA-TLS evidence does "
                                     "not verify or does not satisfy the expected policy (expect): %s", a->kms, a->why);
+        /* A KMS with the Admin service refuses an admin key it does not list in the handshake. */
+        if (strstr(e.msg, "refused our certificate"))
+            return initra_fail(err, "kms admin %s: KMS %s closed the connection in the handshake: is this admin "
+                                    "certificate's SPKI SHA-256 (`initra kms admin keygen` printed it) listed under "
+                                    "\"admins\" in its configuration? (%s)", rpc, a->kms, e.msg);
         return initra_fail(err, "kms admin %s: %s", rpc, e.msg);
     }
     *out = protobuf_c_message_unpack(reply_desc, NULL, rlen, resp);
