@@ -99,7 +99,7 @@ check_fails "policy set: a policy file that is not JSON" 2 "policy set: .*bad-po
 
 # 3. A KMS enclave that fails --expect is refused in the handshake: nothing is sent (today's GRPC-RATLS
 # KMS; the refusal is the admin's, so it holds whatever the KMS would do with the call).
-plan 4
+plan 6
 sim_platform
 printf 's3cr3t' >"$T/pw"
 secrets_conf "$T/secret_config.json" demo_key="$T/pw"
@@ -115,6 +115,28 @@ check_fails "a KMS with another MRENCLAVE: refused before anything was sent, nam
 sleep 0.3
 tail -n +$((LINES + 1)) "$T/kms.log" | grep -qi 'refused_secret\|admin\|asked' \
   && not_ok "the KMS log shows a call: $(tail -3 "$T/kms.log")" || ok "the KMS log shows no call"
+# --expect in Occlum's format (dynamic_config.json) works the same: another MRENCLAVE is refused before
+# sending; the KMS's own MRENCLAVE passes our check (what happens next is the KMS's: this one has no
+# admins, so it refuses the admin, never "refused before anything was sent").
+occlum_expect() {
+  $PY - "$1" "$2" <<'PYX'
+import json, sys
+json.dump({"verify_mr_enclave": "on", "verify_mr_signer": "off", "verify_isv_prod_id": "off", "verify_isv_svn": "off",
+           "verify_config_svn": "off", "verify_enclave_debuggable": "on",
+           "sgx_mrs": [{"mr_enclave": sys.argv[2], "mr_signer": "", "isv_prod_id": 0, "isv_svn": 0, "config_svn": 0,
+                        "debuggable": False}]}, open(sys.argv[1], "w"))
+PYX
+}
+occlum_expect "$T/expect-occlum-other.json" "$(printf '%064d' 2)"
+check_fails "--expect in Occlum's format: another MRENCLAVE refused before sending" 1 \
+  "refused before anything was sent: .*mr_enclave" \
+  "$INITRA" kms admin --kms "127.0.0.1:$PORT" --expect "$T/expect-occlum-other.json" --key "$T/admin.key" --cert "$T/admin.crt" \
+  --trust-root "$T/sim-root.der" --collateral "$T/collateral.json" secret list
+occlum_expect "$T/expect-occlum.json" "$KMS_MRE"
+"$INITRA" kms admin --kms "127.0.0.1:$PORT" --expect "$T/expect-occlum.json" --key "$T/admin.key" --cert "$T/admin.crt" \
+  --trust-root "$T/sim-root.der" --collateral "$T/collateral.json" secret list >"$T/o3" 2>"$T/e3"
+[ $? = 1 ] && ! grep -q 'refused before anything was sent' "$T/e3" && grep -q '^initra: kms admin ListSecrets: ' "$T/e3" \
+  && ok "the KMS's own MRENCLAVE passes --expect (the KMS answers: $(cut -c1-90 "$T/e3"))" || not_ok "right --expect: $(cat "$T/e3")"
 stop_server "the KMS is still serving" "$KMS_PID" "$T/kms.log"
 
 # 4. End to end with the sealed store (issue 17): needs the Admin service in the KMS and `initra run
