@@ -2,7 +2,7 @@
 # --host-dir` are in the tree: a KMS enclave whose store lives on the host (/host/kms.db), its admin, an
 # application enclave fetching what was put; an unlisted admin key; a recovery on a new sim platform.
 # (The KMS configuration keys "store", "admins" and "recovery_key" as docs/kms.md describes them.)
-plan 25
+plan 29
 SIGNER=$(probe_signer "$T/probe")
 
 # A KMS enclave with a store on the host, the admin listed, the recovery key in the image.
@@ -58,6 +58,20 @@ check_fails "--expect that the KMS fails: refused before sending" 1 "refused bef
   secret put refused_secret --file "$T/value"
 A secret list >"$T/list3" 2>&1
 grep -q refused_secret "$T/list3" "$T/skms.log" && not_ok "refused_secret reached the KMS" || ok "the refused secret is not in the store or the KMS log"
+
+# Imports: Occlum's secret_config.json and dynamic_config.json into namespace imp; an AECS store (its
+# service svc2 a namespace, its rule the namespace's policy).
+check "import secrets secret_config.json --namespace imp" A import secrets "$T/secret_config.json" --namespace imp
+clients_conf "$T/imp-clients.json" "$SIGNER" 1
+check "import policy dynamic_config.json --namespace imp" A import policy "$T/imp-clients.json" --namespace imp
+"$INITRA" kms aecs-admin --store "$T/aecs2.json" register-service svc2 >/dev/null
+sed -e 's/service: svc1/service: svc2/' -e '/user_data/d' "$T/aecs-spec.yaml" >"$T/aecs2-spec.yaml"
+"$INITRA" kms aecs-admin --store "$T/aecs2.json" create-secret --file "$T/aecs2-spec.yaml" >/dev/null
+check "import aecs" A import aecs "$T/aecs2.json"
+A secret list >"$T/list5" 2>&1
+grep -q '^imp/demo_key  version 1  bytes  6 bytes' "$T/list5" && grep -q '^svc2/k1  version 1  bytes  13 bytes' "$T/list5" \
+  && grep -q '^policy for namespace imp$' "$T/list5" && grep -q '^policy for namespace svc2$' "$T/list5" \
+  && ok "the imported secrets and namespace policies are listed" || not_ok "imports: $(cat "$T/list5")"
 
 # The audit: every operation above, the chain verified end to end.
 check "audit --verify" A audit --verify
