@@ -1,9 +1,9 @@
 # Init-RA failover across the KMS servers kms_server lists (docs/grpc-ratls.md#several-kms-servers), through
 # real KMS processes in simulated enclaves: init moves on from an unreachable server or one at its connection
-# cap, never from one that failed verification or refused the enclave; OCCLUM_INIT_RA_KMS_SERVER lists too;
+# cap or answering UNAVAILABLE, never from one that failed verification or refused the enclave; OCCLUM_INIT_RA_KMS_SERVER lists too;
 # the AECS client likewise (a closed port, a server answering RESOURCE_EXHAUSTED).
 . tests/lib.sh
-plan 31
+plan 33
 . scripts/instances.sh
 PY=/usr/bin/python3
 sim_platform
@@ -110,6 +110,20 @@ grep -q 'handshake refused: more than 1 connections open (max_connections)' "$T/
   && ok "the capped KMS refused the handshake (its log)" || not_ok "cap log: $(tail -3 "$T/cap.log")"
 grep -qx "init: kms $L:$P_cap unreachable (.*), trying $L:$P_g2" "$T/u4.out" && [ "$(asked cap)" = 0 ] && [ "$(asked g2)" = 2 ] \
   && ok "init moved on to the second; every key came from it" || not_ok "cap failover: cap $(asked cap) g2 $(asked g2) $(cat "$T/u4.out")"
+
+# 4b. The first server answers UNAVAILABLE itself (a gRPC server that cannot serve now): a Python grpcio
+# server whose RA-TLS certificate carries sim evidence of the pinned MRENCLAVE, so init's handshake
+# verification passes and the status is the server's.
+"$INITRA" sim ratls-cert --mrenclave "$MRE" --key-out "$T/unav.key" --cert-out "$T/unav.pem"
+$PY tests/helpers/grsecret.py server "$T/unav.port" x --cert "$T/unav.pem" --key "$T/unav.key" \
+  --unavailable "the store is locked; try another replica" 2>"$T/unav.err" &
+PIDS="$PIDS $!"
+wait_for "$T/unav.port" '[0-9]' || not_ok "UNAVAILABLE server starts: $(cat "$T/unav.err")"
+P_unav=$(cat "$T/unav.port")
+run_init u4b "$P_unav,$L:$P_g2"
+keys_exact "a server answering UNAVAILABLE first, then a good KMS" "$T/u4b.out"
+grep -qx "init: kms $L:$P_unav answered UNAVAILABLE (UNAVAILABLE: the store is locked; try another replica), trying $L:$P_g2" "$T/u4b.out" \
+  && ok "the line says the server answered UNAVAILABLE, with its message" || not_ok "u4b line: $(cat "$T/u4b.out")"
 
 # 5. OCCLUM_INIT_RA_KMS_SERVER lists two servers: it overrides kms_server (which names a closed port).
 run_init u5 "$DEAD2" OCCLUM_INIT_RA_KMS_SERVER="$L:$DEAD, $L:$P_g2"
