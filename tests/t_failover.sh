@@ -3,7 +3,7 @@
 # cap or answering UNAVAILABLE, never from one that failed verification or refused the enclave; OCCLUM_INIT_RA_KMS_SERVER lists too;
 # the AECS client likewise (a closed port, a server answering RESOURCE_EXHAUSTED).
 . tests/lib.sh
-plan 33
+plan 35
 . scripts/instances.sh
 PY=/usr/bin/python3
 sim_platform
@@ -13,7 +13,7 @@ SIGNER=$("$INITRA" print mrsigner "$T/probe" | field)
 # Two secrets (one binary, of a length that is not a multiple of 3); a clients file that admits the
 # application (CONFIGSVN 1) and one that does not (9).
 printf 'failover key one' >"$T/k1"; head -c 100 /dev/urandom >"$T/k2"
-secrets_conf "$T/secret_config.json" k1="$T/k1" k2="$T/k2"
+secrets_conf "$T/secret_config.json" k1="$T/k1" k2="$T/k2" demo_key="$T/k1"
 clients_conf "$T/dynamic_config.json" "$SIGNER" 1
 clients_conf "$T/deny_config.json" "$SIGNER" 9
 
@@ -50,11 +50,12 @@ DEAD=$(free_port) DEAD2=$(free_port)
 L=127.0.0.1
 
 # run_init NAME SERVERS [env...]: an application whose init_ra_conf.json lists SERVERS (e.g.
-# "$DEAD,$L:$P_g1"); its program runs init, then prints its exit status, init's stderr, and the SHA-256
-# of each key file. Output in $T/NAME.out.
+# "$DEAD,$L:$P_g1") and the keys $KEYS (k1 and k2 by default); its program runs init, then prints its exit
+# status, init's stderr, and the SHA-256 of each key file. Output in $T/NAME.out.
 run_init() {
   name=$1 servers=$2; shift 2
-  init_conf "$T/$name.json" "$servers" "$MRE" k1=/etc/keys/k1 k2=/keys/k2
+  # shellcheck disable=SC2086
+  init_conf "$T/$name.json" "$servers" "$MRE" ${KEYS:-k1=/etc/keys/k1 k2=/keys/k2}
   app_instance "$T/$name" "$T/$name.json" || { not_ok "$name: app instance builds"; return 1; }
   env "$@" "$INITRA" run "$T/$name" --config-svn 1 -- /bin/busybox sh -c \
     '/bin/initra init 2>/tmp/e; echo "rc=$?"; cat /tmp/e; busybox find /etc/keys /keys -type f 2>/dev/null
@@ -124,6 +125,21 @@ run_init u4b "$P_unav,$L:$P_g2"
 keys_exact "a server answering UNAVAILABLE first, then a good KMS" "$T/u4b.out"
 grep -qx "init: kms $L:$P_unav answered UNAVAILABLE (UNAVAILABLE: the store is locked; try another replica), trying $L:$P_g2" "$T/u4b.out" \
   && ok "the line says the server answered UNAVAILABLE, with its message" || not_ok "u4b line: $(cat "$T/u4b.out")"
+
+# 4c. A failover between two keys: the first server gives the first key, then answers UNAVAILABLE for the
+# second, which comes from the next server; the first key is not asked for again.
+$PY tests/helpers/grsecret.py server "$T/unav2.port" "$(base64 -w0 "$T/k1")" --cert "$T/unav.pem" --key "$T/unav.key" \
+  --unavailable "draining" --only k2 2>"$T/unav2.err" &
+PIDS="$PIDS $!"
+wait_for "$T/unav2.port" '[0-9]' || not_ok "second UNAVAILABLE server starts: $(cat "$T/unav2.err")"
+P_unav2=$(cat "$T/unav2.port")
+before=$(asked g1)
+KEYS="demo_key=/etc/keys/k1 k2=/keys/k2" run_init u4c "$P_unav2,$L:$P_g1"
+keys_exact "a failover between two keys" "$T/u4c.out"
+[ "$(asked g1)" = $((before + 1)) ] && tail -1 "$T/g1.log" | grep -q 'asked for "k2": released' \
+  && grep -qx "init: kms $L:$P_unav2 answered UNAVAILABLE (UNAVAILABLE: draining), trying $L:$P_g1" "$T/u4c.out" \
+  && ok "the second server was asked for the second key only (the first was kept)" \
+  || not_ok "g1 requests $before -> $(asked g1): $(tail -2 "$T/g1.log"; cat "$T/u4c.out")"
 
 # 5. OCCLUM_INIT_RA_KMS_SERVER lists two servers: it overrides kms_server (which names a closed port).
 run_init u5 "$DEAD2" OCCLUM_INIT_RA_KMS_SERVER="$L:$DEAD, $L:$P_g2"

@@ -5,10 +5,11 @@
   grsecret.py server PORT_FILE SECRET --cert PEM --key PEM --client-root PEM
       serves GetSecret (name "demo_key" -> SECRET, else NOT_FOUND) with require_client_auth=True and
       the given certificate as the only client root; runs until killed.
-  grsecret.py server PORT_FILE SECRET --cert PEM --key PEM --unavailable MESSAGE
-      answers every GetSecret with status UNAVAILABLE and MESSAGE (what a gRPC server says when it cannot
-      serve now); no client certificate is requested. Its --cert is what clients verify (tests give it
-      an RA-TLS certificate with sim evidence, `initra sim ratls-cert`).
+  grsecret.py server PORT_FILE SECRET --cert PEM --key PEM --unavailable MESSAGE [--only NAME]
+      answers every GetSecret (with --only: those for NAME; the others as above) with status UNAVAILABLE
+      and MESSAGE (what a gRPC server says when it cannot serve now); no client certificate is requested.
+      Its --cert is what clients verify (tests give it an RA-TLS certificate with sim evidence, `initra sim
+      ratls-cert`).
 Run with Debian's /usr/bin/python3 (python3-grpcio, python3-protobuf).
 """
 import argparse
@@ -69,7 +70,7 @@ def server(a):
     req_cls, rep_cls = messages()
 
     def get_secret(request, context):
-        if a.unavailable:
+        if a.unavailable and (a.only is None or request.name == a.only):
             context.abort(grpc.StatusCode.UNAVAILABLE, a.unavailable)
         if request.name != "demo_key":
             context.abort(grpc.StatusCode.NOT_FOUND, "no secret named %r" % request.name)
@@ -108,6 +109,7 @@ def main():
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--client-root")
     g.add_argument("--unavailable", metavar="MESSAGE")
+    s.add_argument("--only", metavar="NAME", help="with --unavailable: only calls for NAME")
     a = p.parse_args()
     return client(a) if a.mode == "client" else server(a)
 
