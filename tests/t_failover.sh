@@ -3,7 +3,7 @@
 # cap or answering UNAVAILABLE, never from one that failed verification or refused the enclave; OCCLUM_INIT_RA_KMS_SERVER lists too;
 # the AECS client likewise (a closed port, a server answering RESOURCE_EXHAUSTED).
 . tests/lib.sh
-plan 35
+plan 36
 . scripts/instances.sh
 PY=/usr/bin/python3
 sim_platform
@@ -96,6 +96,11 @@ grep -q "asked for \"k1\": denied: .*config_svn is 1, the entry requires exactly
   && ok "the refusing KMS logged its decision" || not_ok "deny log: $(tail -2 "$T/deny.log")"
 [ "$(log_lines g1)" = "$before" ] && ! grep -q '^init: kms' "$T/u3.out" \
   && ok "the second KMS was not tried after PERMISSION_DENIED" || not_ok "g1 after deny: $(tail -2 "$T/g1.log"; cat "$T/u3.out")"
+
+# After a failover, a refusal still ends the client, and its line names the server left before it.
+run_init u3b "$DEAD,$L:$P_deny,$L:$P_g1"
+expect_refusal "a refusal after a failover" "$T/u3b.out" \
+  "this enclave was refused by the KMS for key \"k1\" \(rpc $L:$P_deny .*; tried before it: $L:$DEAD unreachable$"
 
 # 4. The first server at its connection cap (one idle TCP connection held open, max_connections 1): it refuses
 # the handshake, the client sees UNAVAILABLE and moves on.
