@@ -30,8 +30,8 @@ int init_failover_moves_on(int code)
 /* initra_rpc_call's line without its "rpc TARGET METHOD: " head (the caller names the server). */
 static const char *detail(const char *msg)
 {
-    const char *p = strstr(msg, "(UNAVAILABLE): ");
-    if (p) return p + strlen("(UNAVAILABLE): ");
+    const char *p = strstr(msg, INITRA_RPC_NO_CONNECTION ": ");
+    if (p) return p + strlen(INITRA_RPC_NO_CONNECTION ": ");
     if (!strncmp(msg, "rpc ", 4) && (p = strstr(msg, ": "))) return p + 2;
     return msg;
 }
@@ -40,7 +40,7 @@ static int classify(int code, const char *msg)
 {
     if (code == INITRA_RPC_DEADLINE_EXCEEDED) return LEFT_NO_REPLY;
     if (code == INITRA_RPC_RESOURCE_EXHAUSTED) return LEFT_BUSY;
-    return strstr(msg, "server unreachable or TLS handshake failed") ? LEFT_UNREACHABLE : LEFT_UNAVAILABLE;
+    return strstr(msg, INITRA_RPC_NO_CONNECTION) ? LEFT_UNREACHABLE : LEFT_UNAVAILABLE;
 }
 
 /* "A unreachable, B answered UNAVAILABLE" for every server left so far except `skip` (-1: none). */
@@ -65,9 +65,12 @@ int init_failover_next(init_failover *f, int code, const char *msg, initra_err *
     snprintf(f->last, sizeof f->last, "%s", detail(msg));
     int wrap = from + 1 == c->n_servers;
     if (init_now_ms() >= f->deadline || (wrap && init_now_ms() + f->backoff >= f->deadline)) {
-        if (c->n_servers == 1)
+        if (c->n_servers == 1 && f->left[0] == LEFT_UNREACHABLE)
             return initra_fail(err, "init: %s server %s unreachable for %u ms (last error: %s); check kms_server or %s",
                                kind, c->servers[0], c->deadline_ms, msg, INITRA_KMS_SERVER_ENV);
+        if (c->n_servers == 1)
+            return initra_fail(err, "init: %s server %s did not serve within %u ms: it %s (last error: %s)", kind,
+                               c->servers[0], c->deadline_ms, left_what[f->left[0]], msg);
         char tried[400];
         list_left(f, -1, tried, sizeof tried);
         return initra_fail(err, "init: no %s server served within %u ms: %s (last error, from %s: %s); check kms_server "

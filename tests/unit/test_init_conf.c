@@ -197,8 +197,7 @@ static void servers(void)
     init_failover_start(&f, &C, 0, log);
     CHECK(f.cur == 0 && !strcmp(init_failover_before(&f, before, sizeof before), ""), "the first server is called first");
     int r1 = init_failover_next(&f, INITRA_RPC_UNAVAILABLE,
-                                "rpc a:1 /ratls.GrSecret/GetSecret: server unreachable or TLS handshake failed "
-                                "(UNAVAILABLE): Connection refused", &E);
+                                "rpc a:1 /ratls.GrSecret/GetSecret: " INITRA_RPC_NO_CONNECTION ": Connection refused", &E);
     size_t c1 = f.cur;
     int r2 = init_failover_next(&f, INITRA_RPC_UNAVAILABLE, "rpc b:2 /ratls.GrSecret/GetSecret: UNAVAILABLE: store locked",
                                 &E);
@@ -233,11 +232,16 @@ static void servers(void)
                "\"initial_backoff_ms\":1000}}");
     log = tmpfile();
     init_failover_start(&f, &C, 1, log);
-    rc = rc ? rc : init_failover_next(&f, INITRA_RPC_UNAVAILABLE, "rpc h:1 m: server unreachable ... (UNAVAILABLE): x", &E);
+    rc = rc ? rc : init_failover_next(&f, INITRA_RPC_UNAVAILABLE, "rpc h:1 m: " INITRA_RPC_NO_CONNECTION ": x", &E);
     CHECK(rc == -1 && ftell(log) == 0 &&
-              !strcmp(E.msg, "init: AECS server h:1 unreachable for 100 ms (last error: rpc h:1 m: server unreachable ... "
-                             "(UNAVAILABLE): x); check kms_server or OCCLUM_INIT_RA_KMS_SERVER"),
+              !strcmp(E.msg, "init: AECS server h:1 unreachable for 100 ms (last error: rpc h:1 m: " INITRA_RPC_NO_CONNECTION
+                             ": x); check kms_server or OCCLUM_INIT_RA_KMS_SERVER"),
           "one server: no failover line; its backoff would pass the deadline: %s", E.msg);
+    f.deadline = init_now_ms() - 1;
+    rc = init_failover_next(&f, INITRA_RPC_RESOURCE_EXHAUSTED, "rpc h:1 m: RESOURCE_EXHAUSTED: full", &E);
+    CHECK(rc == -1 && !strcmp(E.msg, "init: AECS server h:1 did not serve within 100 ms: it answered RESOURCE_EXHAUSTED "
+                                     "(last error: rpc h:1 m: RESOURCE_EXHAUSTED: full)"),
+          "one server that answered but did not serve: said so: %s", E.msg);
     fclose(log);
     initra_init_conf_free(&C);
 }
