@@ -25,13 +25,20 @@ else not_ok "pg.sh start: $(tail -3 "$T/start.out")"; fi
 case_db() {
   db=$1
   /usr/lib/postgresql/*/bin/psql "$CI" -qc "CREATE DATABASE $db" >/dev/null 2>&1 || { echo "createdb $db failed" >&2; return 1; }
-  [ "$db" = suite ] && set -- || set -- "$db"
+  case $db in suite|asan) set --;; *) set -- "$db";; esac
   INITRA_TEST_PG="$CI dbname=$db" INITRA_TEST_PG_DIR=$D "$TS" "$@" >"$T/$db.out" 2>&1
   rc=$?
   grep '^not ok' "$T/$db.out" >&2
   [ $rc = 0 ] && grep -q '^ok - ' "$T/$db.out"
 }
 check "the store's suite passes on PostgreSQL" case_db suite
+# the ASan+UBSan build's (make test builds it): the libpq driver's memory under the whole suite
+if [ -x "$(dirname "$TS")/../asan/tests/test_store" ]; then
+  plan 1
+  TS_PLAIN=$TS TS=$(dirname "$TS")/../asan/tests/test_store
+  check "the suite passes on PostgreSQL under ASan+UBSan (leaks too)" case_db asan
+  TS=$TS_PLAIN
+else skip "the suite on PostgreSQL under ASan+UBSan: no $(dirname "$TS")/../asan/tests/test_store (make test builds it)"; fi
 check "two processes append 100 audit records each to one chain; it verifies" case_db procs
 check "two processes put one name 150 times each: no version twice, each holds its put's value" case_db puts
 check "a schema version row newer than this initra's is refused with one line" case_db schema

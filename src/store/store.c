@@ -839,7 +839,7 @@ static size_t count_recs(const job *j)
     return n;
 }
 
-/* One batch: BEGIN IMMEDIATE, a savepoint per job, COMMIT. */
+/* One batch: a write transaction (db.h begin), a savepoint per job, COMMIT. */
 static void run_batch(initra_store *s, job *list)
 {
     initra_err e;
