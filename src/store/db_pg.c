@@ -194,7 +194,7 @@ void store_pg_label(const char *conninfo, char *out, size_t n)
         else if (!strcmp(p->keyword, "dbname")) db = p->val;
     }
     if (o) snprintf(out, n, "postgres://%s%s%s%s%s/%s", user, *user ? "@" : "", host, *port ? ":" : "", port, db);
-    else snprintf(out, n, "postgres (a CONNINFO libpq cannot parse)");
+    else snprintf(out, n, "postgres");
     if (o) pq.conninfo_free(o);
 }
 

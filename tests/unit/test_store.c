@@ -609,6 +609,24 @@ static void test_disk_full(void)
     initra_store_close(s);
 }
 
+/* Bad PostgreSQL settings (no server needed): one line each, never the password. */
+static void test_pg_conninfo_errors(void)
+{
+    initra_err err;
+    initra_store_opts o = {.postgres_conninfo = "host='127.0.0.1", .seal_key = test_seal_key, .seal_ctx = &plat_a,
+                           .self = &plat_a.self};
+    initra_store *s = initra_store_open(&o, &err);
+    CHECK(!s && strstr(err.msg, "the PostgreSQL CONNINFO is not valid") && !strchr(err.msg, '\n'), "%s", err.msg);
+    o.postgres_conninfo = "host=127.0.0.1 port=1 dbname=initra user=kms password=hunter2 connect_timeout=5";
+    s = initra_store_open(&o, &err);
+    CHECK(!s && strstr(err.msg, "store postgres://kms@127.0.0.1:1/initra: cannot connect") &&
+              !strstr(err.msg, "hunter2") && !strchr(err.msg, '\n'),
+          "nothing listens: %s", err.msg);
+    o.path = "/tmp/x.db";
+    s = initra_store_open(&o, &err);
+    CHECK(!s && strstr(err.msg, "one of them"), "a path and a CONNINFO: %s", err.msg);
+}
+
 static void test_open_errors(void)
 {
     initra_err err;
@@ -978,6 +996,7 @@ int main(int argc, char **argv)
         test_create_race();
         if (!pg) test_disk_full(); /* a full disk is PostgreSQL's server's: its error is passed on */
         test_open_errors();
+        test_pg_conninfo_errors();
         test_recovery("rsa-3072");
         test_recovery("x25519");
         test_bulk();
