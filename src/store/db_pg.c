@@ -1,4 +1,4 @@
-/* store: the PostgreSQL driver of the SQL layer (db.h), over libpq.
+/* store: the PostgreSQL driver of the SQL layer (internal.h), over libpq.
  *
  * libpq is loaded on first use by the absolute path the build found (INITRA_LIBPQ_PATH), like libcurl
  * (src/dcap/pccs.c): linking it would make every initra process, /bin/init included, resolve its
@@ -10,7 +10,7 @@
  * database take turns, as SQLite's BEGIN IMMEDIATE makes them on one file: a version counter or the
  * audit chain head is read and advanced by one writer at a time. A lost connection fails what is in
  * flight; the next statement reconnects (PQreset) and prepares again. */
-#include "store/db.h"
+#include "store/internal.h"
 
 #include <dlfcn.h>
 #include <libpq-fe.h>

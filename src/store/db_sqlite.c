@@ -1,6 +1,5 @@
-/* store: the SQLite driver of the SQL layer (db.h): one database file, WAL, synchronous=FULL, opened
+/* store: the SQLite driver of the SQL layer (internal.h): one database file, WAL, synchronous=FULL, opened
  * through the counting VFS (vfs.c), created 0600. */
-#include "store/db.h"
 #include "store/internal.h"
 
 #include <errno.h>

@@ -1,7 +1,6 @@
 /* store: the KMS's sealed state in SQLite or PostgreSQL (include/initra/store.h, docs/kms.md "The
- * store"), through the SQL layer of db.h. One writer thread commits every write in groups; reads use
+ * store"), through the SQL layer of internal.h. One writer thread commits every write in groups; reads use
  * their own connection. */
-#include "store/db.h"
 #include "store/internal.h"
 
 #include <errno.h>
@@ -84,7 +83,7 @@ typedef struct job {
 
 struct initra_store {
     char *path;                /* what errors name: the file, or postgres://USER@HOST:PORT/DB */
-    const db_ops *ops;         /* the driver: SQLite or PostgreSQL (db.h) */
+    const db_ops *ops;         /* the driver: SQLite or PostgreSQL (internal.h) */
     db_conn *w, *r;            /* the writer thread's connection, the readers' */
     pthread_mutex_t rmu, qmu;
     pthread_cond_t qcond, dcond;
@@ -839,7 +838,7 @@ static size_t count_recs(const job *j)
     return n;
 }
 
-/* One batch: a write transaction (db.h begin), a savepoint per job, COMMIT. */
+/* One batch: a write transaction (the driver's begin), a savepoint per job, COMMIT. */
 static void run_batch(initra_store *s, job *list)
 {
     initra_err e;
