@@ -12,8 +12,8 @@ set -eu
 die() { echo "initra: pg.sh: $*" >&2; exit 1; }
 [ $# = 2 ] || die "usage: scripts/pg.sh start DIR | stop DIR"
 cmd=$1 dir=$2
-bin=""
-for b in /usr/lib/postgresql/*/bin; do [ -x "$b/initdb" ] && bin=$b; done  # the newest version wins
+bin=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)  # the newest version
+bin=${bin%/initdb}
 [ -n "$bin" ] || die "no PostgreSQL under /usr/lib/postgresql/*/bin; install it: apt-get install postgresql"
 
 # Root runs the server as `postgres` (PostgreSQL refuses to run as root); others run it as themselves.

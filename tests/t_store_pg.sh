@@ -9,6 +9,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   exit 0
 fi
 plan 11
+PSQL=$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1 | sed 's|initdb$|psql|')  # scripts/pg.sh's
 # the cluster lives where the postgres user can reach it (the test's own directory is root's, 0700)
 D=$(mktemp -d /tmp/initra-pg.XXXXXX)
 trap 'sh scripts/pg.sh stop "$D" >/dev/null 2>&1; rm -rf "$D"' EXIT
@@ -24,7 +25,7 @@ else not_ok "pg.sh start: $(tail -3 "$T/start.out")"; fi
 # go to stderr.
 case_db() {
   db=$1
-  /usr/lib/postgresql/*/bin/psql "$CI" -qc "CREATE DATABASE $db" >/dev/null 2>&1 || { echo "createdb $db failed" >&2; return 1; }
+  "$PSQL" "$CI" -qc "CREATE DATABASE $db" >/dev/null 2>&1 || { echo "createdb $db failed" >&2; return 1; }
   case $db in suite|asan) set --;; *) set -- "$db";; esac
   INITRA_TEST_PG="$CI dbname=$db" INITRA_TEST_PG_DIR=$D "$TS" "$@" >"$T/$db.out" 2>&1
   rc=$?
@@ -49,7 +50,7 @@ if [ -n "$line" ]; then ok "the restart case's error names PostgreSQL: ${line#ok
 else not_ok "the restart case's errors: $(grep -c . "$T/restart.out") lines, no put error naming PostgreSQL"; fi
 
 check "pg.sh stop, and stop again (idempotent)" sh -c "sh scripts/pg.sh stop '$D' && sh scripts/pg.sh stop '$D' && [ ! -e '$D/postmaster.pid' ]"
-check "nothing listens after stop" sh -c "! /usr/lib/postgresql/*/bin/psql '$CI' -qtAc 'SELECT 1' 2>/dev/null"
+check "nothing listens after stop" sh -c "! '$PSQL' '$CI' -qtAc 'SELECT 1' 2>/dev/null"
 check "pg.sh start again: the same CONNINFO" sh -c "[ \"\$(sh scripts/pg.sh start '$D' | tail -1)\" = '$CI' ]"
 mkdir -p "$T/notempty" && touch "$T/notempty/file"
 check_fails "pg.sh start on a directory that is neither empty nor a cluster" 1 "neither empty nor a PostgreSQL cluster" \
