@@ -6,7 +6,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 CC      ?= gcc
 SAN     ?=
-PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1 sqlite3
+PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1 sqlite3 libpq
 
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
@@ -15,19 +15,21 @@ ifeq ($(SAN),1)
 OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libcurl is loaded on first use (src/dcap/pccs.c), so it is not linked.
-PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null) -ldl
+# libcurl and libpq are loaded on first use (src/dcap/pccs.c, src/store/db_pg.c), so they are not linked.
+DLOPENED   := libcurl libpq
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out $(DLOPENED),$(PKGS)) 2>/dev/null) -ldl
 # The initra binary links gRPC and its absl/upb/re2/c-ares libraries statically: resolving ~50 more
 # shared objects at every start cost ~6 ms, paid by /bin/init before the application may start.
 GRPC_STATIC = $(shell pkg-config --static --libs grpc libprotobuf-c 2>/dev/null | tr ' ' '\n' | \
                 grep -E '^-l(grpc|gpr|upb|re2|cares|address_sorting|absl_.*|protobuf-c)$$' | awk '!s[$$0]++')
 BIN_LIBS   = -Wl,-Bstatic $(GRPC_STATIC) -Wl,-Bdynamic \
-             $(shell pkg-config --libs $(filter-out libcurl grpc libprotobuf-c,$(PKGS)) 2>/dev/null) \
+             $(shell pkg-config --libs $(filter-out $(DLOPENED) grpc libprotobuf-c,$(PKGS)) 2>/dev/null) \
              -lstdc++ -lz -lm -ldl -lpthread -lrt
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Iinclude -Isrc -I$(BUILD)/gen $(PKG_CFLAGS) -MMD -MP
 # libcurl is dlopen()ed by this absolute path (never found through $LD_LIBRARY_PATH), and `initra build`
 # copies it to the same path in images: pkg-config's libdir, else the compiler's multiarch directory.
 LIBCURL_PATH = $(or $(shell pkg-config --variable=libdir libcurl 2>/dev/null),/usr/lib/$(shell $(CC) -print-multiarch))/libcurl.so.4
+LIBPQ_PATH   = $(or $(shell pkg-config --variable=libdir libpq 2>/dev/null),/usr/lib/$(shell $(CC) -print-multiarch))/libpq.so.5
 LDFLAGS += $(OPT)
 LDLIBS  += $(PKG_LIBS) -lpthread
 
@@ -49,7 +51,7 @@ REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 LIB       := $(BUILD)/lib/libinitra.a
 BIN       := $(BUILD)/bin/initra
 # One scripts/deps.sh run for the goals given (e.g. build+test), so apt runs once, before any compile.
-DEPS_FOR   := $(sort $(filter test fuzz bench,$(MAKECMDGOALS)))
+DEPS_FOR   := $(sort $(filter demo test fuzz bench,$(MAKECMDGOALS)))
 DEPS_STAMP := $(BUILD)/.deps-build$(subst $(eval) ,,$(DEPS_FOR:%=+%))
 
 # make test without the real-quote vectors: the one skip line comes first, before the build.
@@ -86,6 +88,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP) $(PROTO_H)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/src/dcap/pccs.o $(BUILD)/obj/src/enclave/instance.o: CFLAGS += -DINITRA_LIBCURL_PATH='"$(LIBCURL_PATH)"'
+$(BUILD)/obj/src/store/db_pg.o $(BUILD)/obj/src/enclave/instance.o: CFLAGS += -DINITRA_LIBPQ_PATH='"$(LIBPQ_PATH)"'
 # The front-end sees the public API only (include/initra/); scripts/layers.sh checks the rest.
 $(TOOL_OBJ): CFLAGS := $(filter-out -Isrc -I$(BUILD)/gen,$(CFLAGS))
 
@@ -100,6 +103,9 @@ $(BIN): $(TOOL_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS)
+
+# test_store also runs on PostgreSQL (tests/t_store_pg.sh) and tampers with it as the host would: libpq.
+$(BUILD)/tests/test_store: LDLIBS += $(shell pkg-config --libs libpq 2>/dev/null)
 
 # Small programs the shell tests drive (e.g. a gRPC peer for the interop test).
 $(BUILD)/helpers/%: tests/helpers/%.c $(LIB) | $(DEPS_STAMP)
@@ -119,10 +125,10 @@ test: $(DEPS_STAMP) all unit $(HELPER_BIN)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 unit
 	@INITRA_BUILD=$(BUILD) sh tests/run.sh
 
-demo: all
+demo: $(DEPS_STAMP) all
 	@INITRA_BUILD=$(BUILD) sh scripts/demo.sh
 
-bench: all
+bench: $(DEPS_STAMP) all
 	@INITRA_BUILD=$(BUILD) sh scripts/bench.sh
 
 # make fuzz: libFuzzer targets (clang), each run FUZZ_RUNS executions from its corpus.
@@ -135,7 +141,7 @@ install: all
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/initra
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libinitra.a
 	install -m 0644 include/initra/*.h $(DESTDIR)$(PREFIX)/include/initra/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(filter-out libcurl,$(PKGS))|' scripts/initra.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(filter-out $(DLOPENED),$(PKGS))|' scripts/initra.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/initra.pc
 
 clean:

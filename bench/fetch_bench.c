@@ -4,8 +4,13 @@
  * connections open until stdin closes (for the KMS memory figure).
  *   fetch_bench ratls|mtls SECONDS THREADS          -> "fetch_per_s_ratls N"
  *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
- *   until stdin closes); the client identity is MRSIGNER 42..42 on the sim platform */
+ *   until stdin closes)
+ *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
+ *   from A, A killed (SIGKILL) by it, the time to its next successful fetch through B; it moves on as init
+ *   does (src/init/failover.c: the same walker and codes) and verifies each server as init does.
+ * The client identity is MRSIGNER 42..42 on the sim platform. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/internal.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
 #include "initra/policy.h"
@@ -113,10 +119,69 @@ static void write_text(const char *path, const void *data, size_t n)
     if (initra_write_file_atomic(path, data, n, 0600, &e)) die("write", &e);
 }
 
+/* failover: the client fetches from servers[0] (warm: 3 fetches), kills it, and fails over as init does. */
+static int failover_trial(const char *list, const char *secret, long pid)
+{
+    initra_err e;
+    initra_init_conf c;
+    memset(&c, 0, sizeof c);
+    c.deadline_ms = 30000;
+    c.initial_backoff_ms = 10;
+    c.max_backoff_ms = 100;
+    c.call_timeout_ms = 2000;
+    if (init_parse_servers(list, &c, &e)) die("servers", &e);
+    if (c.n_servers < 2) die("failover needs two servers (A,B)", NULL);
+    Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
+    rq.name = (char *)secret;
+    if (ratls__secret_request__get_packed_size(&rq) > sizeof req_buf) die("secret name too long", NULL);
+    req_len = ratls__secret_request__pack(&rq, req_buf);
+    char *cert, *key;
+    make_cert(&cert, &key);
+    FILE *devnull = fopen("/dev/null", "w");
+    init_failover f;
+    init_failover_start(&f, &c, 0, devnull);
+    target = c.servers[0];
+    initra_rpc_client *cl = connect_one(cert, key, &e);
+    if (!cl) die("channel", &e);
+    int fetched = 0, killed = 0;
+    double t0 = 0;
+    for (;;) {
+        uint8_t *resp;
+        size_t n;
+        int code;
+        if (initra_rpc_call(cl, "/ratls.GrSecret/GetSecret", req_buf, req_len, init_call_ms(&c, f.deadline), &resp, &n,
+                            &code, &e) == 0) {
+            initra_free_secret(resp, n);
+            if (killed && f.cur != 0) break;
+            if (killed || ++fetched < 3) continue; /* warming up, or a reply A sent before it died */
+            if (f.cur != 0) die("the first KMS failed while warming up", &e);
+            t0 = now_s();
+            if (kill((pid_t)pid, SIGKILL)) die("kill -9 of the first KMS", NULL);
+            killed = 1;
+            continue;
+        }
+        if (!init_failover_moves_on(code)) die("a final error", &e);
+        size_t was = f.cur;
+        if (init_failover_next(&f, code, e.msg, &e)) die("no server", &e);
+        if (f.cur != was) {
+            initra_rpc_client_free(cl);
+            target = c.servers[f.cur];
+            if (!(cl = connect_one(cert, key, &e))) die("channel", &e);
+        }
+    }
+    printf("failover_ms %.1f\n", (now_s() - t0) * 1e3);
+    initra_rpc_client_free(cl);
+    free(cert);
+    initra_free_secret(key, strlen(key));
+    initra_init_conf_free(&c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: fetch_bench ratls|mtls SECONDS THREADS | hold HOST:PORT N KMS_MRENCLAVE\n");
+        fprintf(stderr, "usage: fetch_bench ratls|mtls SECONDS THREADS | hold HOST:PORT N KMS_MRENCLAVE | failover A,B "
+                        "KMS_MRENCLAVE SECRET PID_OF_A\n");
         return 2;
     }
     initra_err e;
@@ -140,11 +205,18 @@ int main(int argc, char **argv)
     write_text(coll, cj, strlen(cj));
     const char *roots[] = {root};
     initra_ratls_verifier_opts vo = {.trust_roots = roots, .n_trust_roots = 1, .collateral = coll};
-    int hold = !strcmp(argv[1], "hold");
-    json_t *pj = json_pack("[{s:b,s:s}]", "allow_debug", 1, "mr_enclave", hold && argc > 4 ? argv[4]
-                                                           : "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b");
+    int hold = !strcmp(argv[1], "hold"), failover = !strcmp(argv[1], "failover") && argc == 6;
+    const char *pin = hold && argc > 4 ? argv[4]
+                      : failover   ? argv[3]
+                                   : "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
+    json_t *pj = json_pack("[{s:b,s:s}]", "allow_debug", 1, "mr_enclave", pin);
     server_policy = initra_policy_from_json(pj, "bench", &e);
     json_decref(pj);
+    if (failover) {
+        attested = 1;
+        if (!server_policy || !(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+        return failover_trial(argv[2], argv[4], atol(argv[5]));
+    }
 
     if (hold) {
         rq.name = argc > 5 ? argv[5] : "bench_key";

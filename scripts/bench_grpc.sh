@@ -5,6 +5,8 @@
 #   init_ms_10_keys: median time from the start of /bin/init to the application's exec, 10 keys, loopback.
 #   launch_ms: median time from `initra run` to the application's exec, instance without init-RA.
 #   kms_rss_mb_256_clients: the KMS's resident memory while 256 clients hold connections.
+#   failover_ms: median of 10: kill -9 of the KMS a client is fetching from, to that client's next
+#     successful fetch through the second KMS of its list (bench/fetch_bench.c failover, init's failover code).
 set -eu
 B=${INITRA_BUILD:-build}
 SECS=${BENCH_SECONDS:-3}
@@ -12,7 +14,7 @@ RUNS=${BENCH_RUNS:-15}
 . scripts/bench_lib.sh
 bench_dir grpc
 PKG=$(sed -n "s/^PKGS *:= *//p" Makefile)
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude -I"$B/gen" $(pkg-config --cflags $PKG) -o "$B/bench/fetch_bench" \
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -Iinclude -Isrc -I"$B/gen" $(pkg-config --cflags $PKG) -o "$B/bench/fetch_bench" \
   bench/fetch_bench.c "$B/lib/libinitra.a" $(pkg-config --libs $PKG) -lpthread
 "$INITRA" sim init >/dev/null
 sim_export
@@ -48,7 +50,9 @@ timed init_ms_10_keys init_to_exec_ms "$W/app" /bin/busybox
 timed launch_ms launch_to_exec_ms "$W/plain" /busybox
 
 # Memory: 256 RA-TLS clients hold connections to the KMS instance.
-KPID=$(pgrep -f "kms serve --listen 127.0.0.1:$PORT" | tail -1)
+# The KMS itself (the launcher's grandchild; the last PID is not it once PIDs wrap around).
+kms_pid() { pgrep -f "^/bin/initra kms serve --listen 127.0.0.1:$1\$"; }
+KPID=$(kms_pid "$PORT")
 rss() { awk '/^VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$KPID/status"; }
 echo "kms_rss_mb_idle $(rss)"
 mkfifo "$W/hold"
@@ -59,3 +63,20 @@ wait_for "$W/held" "held 256" || { cat "$W/held"; exit 1; }
 echo "kms_rss_mb_256_clients $(rss)"
 exec 9>&-
 wait $HPID
+
+# Failover: the KMS above is the second of the list; ten times, a fresh first KMS from the same image, a
+# client fetching from it, the first killed with SIGKILL by the client, which fails over to the second.
+SECOND=$KMS_PID
+MRE=$("$INITRA" print mrenclave "$W/kms" | field)
+: >"$W/failover_ms.values"
+for i in $(seq 10); do
+  PORT_A=$(free_port)
+  kms_start "$W/kms" "$PORT_A" "$W/kms_a.log"
+  trap 'kill $SECOND $KMS_PID 2>/dev/null || true' EXIT
+  A_PID=$(kms_pid "$PORT_A")
+  "$B/bench/fetch_bench" failover "127.0.0.1:$PORT_A,127.0.0.1:$PORT" "$MRE" key0 "$A_PID" >"$W/failover.out" 2>&1 \
+    || { cat "$W/failover.out" >&2; exit 1; }
+  wait "$KMS_PID" 2>/dev/null || true
+  sed -n 's/^failover_ms //p' "$W/failover.out" >>"$W/failover_ms.values"
+done
+echo "failover_ms $(median <"$W/failover_ms.values")"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # scripts/deps.sh STAMP TARGET...: installs the Debian packages the make targets need, and only those.
-# TARGET: build (make, make demo, make install), test, fuzz, bench; each also needs what build needs.
+# TARGET: build (make, make install), demo, test, fuzz, bench; each also needs what build needs.
 # Checks with pkg-config, command -v, Debian's python3 and file globs; installs only what is missing,
 # in one apt-get run, after `apt-get update` when the package lists are empty or a day old. Prints one
 # line saying what it installs and why; apt's own output goes to $(dirname STAMP)/apt.log (shown only
@@ -23,6 +23,7 @@ pc:grpc libgrpc-dev                    # gRPC core (GRPC-RATLS, AECS)
 pc:libprotobuf-c libprotobuf-c-dev     # protobuf messages
 pc:yaml-0.1 libyaml-dev                # YAML (AECS secret specs)
 pc:sqlite3 libsqlite3-dev              # the KMS store
+pc:libpq libpq-dev                     # the KMS store on PostgreSQL (libpq is loaded when first used)
 cmd:pkg-config pkg-config              # the build finds the libraries above
 cmd:protoc-c protobuf-c-compiler       # proto/*.proto to C
 cmd:openssl openssl                    # the demo checks the sim chain with OpenSSL itself
@@ -33,6 +34,10 @@ deps_test='
 py:grpc python3-grpcio                 # the gRPC interop peer (t_rpc_interop, t_grpc_ratls)
 py:google.protobuf python3-protobuf    # its messages
 py:cryptography python3-cryptography   # the AECS wire-compatibility peer (t_aecs)
+glob:/usr/lib/postgresql/*/bin/initdb postgresql  # scripts/pg.sh: the store on PostgreSQL (t_store_pg)
+'
+deps_demo='
+glob:/usr/lib/postgresql/*/bin/initdb postgresql  # scripts/pg.sh: the KMS replicas of the demo
 '
 deps_fuzz='
 cmd:clang clang                        # libFuzzer targets
@@ -42,11 +47,13 @@ deps_bench='
 cmd:pgrep procps                       # the bench finds the KMS process
 cmd:node nodejs                        # @phala/dcap-qvl, the verifier the bench compares with
 cmd:npm npm                            # installs it
+glob:/usr/lib/postgresql/*/bin/initdb postgresql  # scripts/pg.sh: the store on PostgreSQL
 '
 why_build="build and demo"
-why_test="the tests' Python peers"
+why_test="the tests' Python peers and PostgreSQL"
+why_demo="the demo's PostgreSQL"
 why_fuzz="libFuzzer (clang)"
-why_bench="the bench's comparison (node)"
+why_bench="the bench's comparison (node) and PostgreSQL"
 
 has() { # KIND:NAME
   name=${1#*:}
@@ -62,7 +69,7 @@ has() { # KIND:NAME
 missing="" why=""
 for target in build "$@"; do
   eval "list=\${deps_$target-x}"
-  [ "$list" != x ] || { echo "initra: scripts/deps.sh: unknown target '$target' (build, test, fuzz, bench)" >&2; exit 2; }
+  [ "$list" != x ] || { echo "initra: scripts/deps.sh: unknown target '$target' (build, demo, test, fuzz, bench)" >&2; exit 2; }
   found=""
   while read -r check pkg _; do
     [ -n "$check" ] || continue

@@ -42,7 +42,8 @@ int cmd_init(int argc, char **argv)
         }
         printf("usage: initra init [--conf FILE]   (as /bin/init: no arguments)\n"
                "  Reads FILE (default %s, Occlum's GRPC-RATLS or AECS init_ra_conf.json), attests this\n"
-               "  enclave to the KMS (kms_server, or $%s), verifies the KMS against ra_config, fetches\n"
+               "  enclave to the KMS (kms_server, or $%s: HOST:PORT, or several separated by commas,\n"
+               "  tried in order while unreachable), verifies the KMS against ra_config, fetches\n"
                "  every kms_keys[].key and writes each to its path (0600), all or none. Exit 0 lets the\n"
                "  application start. GRPC-RATLS: mutual RA-TLS. AECS (kms_keys[].service, ra_config ua_*):\n"
                "  Passport reports both ways, the server pinned by ra_config ua_policy_*. The PCCS and trust\n"
@@ -64,13 +65,14 @@ int cmd_init(int argc, char **argv)
     const char *warning = initra_init_conf_warning(&c);
     if (warning) fprintf(stderr, "init: %s (kms_server %s)\n", warning, c.kms_server);
     int n = 0;
-    int rc = initra_init_fetch(conf, &c, INITRA_INIT_EXITING, &n, &err);
+    const char *server = NULL;
+    int rc = initra_init_fetch(conf, &c, INITRA_INIT_EXITING, &n, &server, &err);
     if (rc) {
         initra_init_conf_free(&c);
         return cli_err(CLI_FAIL, &err);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "init: %d key%s from %s written in %ld ms\n", n, n == 1 ? "" : "s", c.kms_server,
+    fprintf(stderr, "init: %d key%s from %s written in %ld ms\n", n, n == 1 ? "" : "s", server ? server : c.kms_server,
             (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     initra_init_conf_free(&c);
     /* Every key is on disk (synced, renamed) and every buffer zeroized: leave now. A normal exit runs

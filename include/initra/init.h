@@ -24,10 +24,15 @@ typedef struct {
     int base64;    /* AECS: "encode": "base64", decode before writing */
 } initra_init_key;
 
+/* kms_server (and OCCLUM_INIT_RA_KMS_SERVER) may list up to this many HOST:PORT, separated by commas. */
+#define INITRA_INIT_MAX_SERVERS 16
+
 typedef struct {
     int flavour;      /* INITRA_INIT_GRPC_RATLS or INITRA_INIT_AECS (detected from the schema) */
-    char *kms_server; /* host:port, after the OCCLUM_INIT_RA_KMS_SERVER override */
-    char host[256];
+    char *kms_server; /* as written, after the OCCLUM_INIT_RA_KMS_SERVER override */
+    char *servers[INITRA_INIT_MAX_SERVERS]; /* its HOST:PORT entries in order, spaces around each trimmed */
+    size_t n_servers;
+    char host[256];   /* the first entry's host and port */
     uint16_t port;
     initra_init_key *keys;
     size_t n_keys;
@@ -83,15 +88,19 @@ typedef struct {
 } initra_secret_file;
 
 /* The whole client: attests this enclave (its quote provider), connects to the KMS once over mutual
- * RA-TLS, verifies the server against ra_config, fetches every key (retrying unreachable servers with
- * exponential backoff up to the deadline), then writes all of them. With "config_binding": "config_id"
+ * RA-TLS, verifies the server against ra_config, fetches every key, then writes all of them. With several
+ * servers it tries them in order and moves on (one "init: kms A ..., trying B" line on stderr) when one is
+ * unreachable or answers UNAVAILABLE, DEADLINE_EXCEEDED or RESOURCE_EXHAUSTED; keys already fetched are
+ * kept; after the last server it waits (exponential backoff) and starts again from the first, up to the
+ * deadline. A server that fails verification or refuses this enclave ends the client: no other is tried. With "config_binding": "config_id"
  * it first checks that c->sha512 (the bytes parsed) is this enclave's CONFIGID, read from a quote of
  * itself. Inside the enclave the PCCS and trust roots come only from c (never $PCCS_URL,
- * $UA_ENV_PCCS_URL or a qcnl file). 0 with *n_written, or -1 with one
- * line naming the cause (server unreachable, server evidence refused and why, this enclave refused by
- * the server, unknown key). Nothing is written unless every key arrived. */
+ * $UA_ENV_PCCS_URL or a qcnl file). 0 with *n_written and *server (if non-NULL) the entry of
+ * c->servers that gave the last key, or -1 with one line naming the cause (server unreachable, server
+ * evidence refused and why, this enclave refused by the server, unknown key) and, after a failover,
+ * every server tried and why it was left. Nothing is written unless every key arrived. */
 #define INITRA_INIT_EXITING 0x1u /* the caller exits right after success: skip gRPC's teardown */
 int initra_init_fetch(const char *conf_path, const initra_init_conf *c, unsigned flags, int *n_written,
-                      initra_err *err);
+                      const char **server, initra_err *err);
 
 #endif

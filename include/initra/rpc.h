@@ -117,11 +117,15 @@ typedef struct initra_rpc_client initra_rpc_client;
  * client), so client_new + call + client_free measures a fresh connection and handshake. */
 initra_rpc_client *initra_rpc_client_new(const char *target, const initra_rpc_tls *tls, initra_err *err);
 
+/* What an UNAVAILABLE error from initra_rpc_call says when no connection could be made (as opposed to a
+ * server that answered UNAVAILABLE itself). */
+#define INITRA_RPC_NO_CONNECTION "server unreachable or TLS handshake failed (UNAVAILABLE)"
+
 /* One unary call with a deadline of deadline_ms (> 0) from now. On OK returns 0 with a fresh malloc'd
  * response (*resp may be NULL when *resp_len is 0; the caller frees it, with initra_free_secret when
  * it holds secrets). Otherwise returns -1, sets *code (if code is non-NULL) to the gRPC status and err
  * to one line: "<target> <method>: <CODE>: <server's message>" for a status the server sent, or
- * "<target> <method>: server unreachable or TLS handshake failed (UNAVAILABLE): <reason>" when no
+ * "<target> <method>: " INITRA_RPC_NO_CONNECTION ": <reason>" when no
  * connection could be made (including "server certificate refused: <verify's message>"), or
  * "... DEADLINE_EXCEEDED: no reply within N ms". */
 int initra_rpc_call(initra_rpc_client *c, const char *method, const uint8_t *req, size_t req_len,

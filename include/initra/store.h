@@ -1,4 +1,5 @@
-/* initra store: the KMS's state in one SQLite database on untrusted storage (docs/kms.md, "The store").
+/* initra store: the KMS's state in one SQLite database on untrusted storage, or in a PostgreSQL database
+ * that several KMS replicas share (docs/kms.md, "The store").
  *
  * The host holds the file: it can read, replace, truncate or roll it back, never read a secret or forge a
  * rule. Every secret value is encrypted with AES-256-GCM under the data key (DEK); the associated data
@@ -14,8 +15,10 @@
  * callers share one fsync (group commit), and a call returns only once its transaction is durable.
  * Audit records are chained: each holds the SHA-256 of the previous record and an HMAC under a key
  * derived from the DEK, so the host can neither edit nor forge one without `audit verify` naming it.
- * Several processes may open one store (SQLite's locking; each append reads the chain head inside its
- * write transaction). */
+ * Several processes may open one store (SQLite's locking, or on PostgreSQL an advisory lock every write
+ * transaction takes first; each append reads the chain head inside its write transaction). On
+ * PostgreSQL a lost connection fails the operations in flight with one line (the database is
+ * unavailable) and the next operation reconnects. */
 #ifndef INITRA_STORE_H
 #define INITRA_STORE_H
 
@@ -30,7 +33,9 @@
 typedef struct initra_store initra_store;
 
 typedef struct {
-    const char *path;                    /* the database file, e.g. /host/kms.db */
+    const char *path;                    /* SQLite: the database file, e.g. /host/kms.db */
+    const char *postgres_conninfo;       /* or PostgreSQL: a libpq CONNINFO ("host=... dbname=..."; its
+                                          * tables in the connection's current schema); one of the two */
     initra_seal_key_fn seal_key;         /* this enclave's EGETKEY (initra_attest_seal_key_cb) */
     void *seal_ctx;
     const initra_sgx_report_body *self;  /* this KMS's identity: MRSIGNER, ISVPRODID, ISVSVN, CONFIGSVN,
@@ -172,8 +177,8 @@ int initra_store_recovery_keygen(const char *type, char **priv_pem, char **pub_p
 
 /* ---- numbers for `make bench` ---- */
 typedef struct {
-    uint64_t syncs;          /* xSync calls on the database and its WAL (fsyncs), by every store of this
-                              * process */
+    uint64_t syncs;          /* SQLite: xSync calls on the database and its WAL (fsyncs), by every store of
+                              * this process; PostgreSQL: commits (each one WAL flush on the server) */
     uint64_t commits;        /* write transactions */
     uint64_t audit_records;  /* appended by this process */
 } initra_store_stats;

@@ -134,21 +134,24 @@ static int write_text(const char *dir, const char *rel, const char *text, unsign
 }
 
 /* Puts initra, /bin/init, init_ra_conf.json and the binding marker into the image. */
-/* initra loads libcurl with dlopen (only a PCCS fetch needs it) by the absolute path the build found
- * (INITRA_LIBCURL_PATH), so no DT_NEEDED names it: copy it to that path in the image; the dependency
- * walk then brings its own. */
-#ifndef INITRA_LIBCURL_PATH
-#error "INITRA_LIBCURL_PATH is set by the Makefile"
+/* initra loads libcurl (only a PCCS fetch needs it) and libpq (only a store on PostgreSQL) with dlopen
+ * by the absolute paths the build found (INITRA_LIBCURL_PATH, INITRA_LIBPQ_PATH), so no DT_NEEDED names
+ * them: copy each to that path in the image; the dependency walk then brings their own. */
+#if !defined(INITRA_LIBCURL_PATH) || !defined(INITRA_LIBPQ_PATH)
+#error "INITRA_LIBCURL_PATH and INITRA_LIBPQ_PATH are set by the Makefile"
 #endif
 static int stage_dlopened(const char *image, initra_err *err)
 {
-    char real[PATH_MAX], dst[PATH_MAX], parent[PATH_MAX];
-    if (!realpath(INITRA_LIBCURL_PATH, real)) return 0; /* not installed: a PCCS fetch inside will say so */
-    if (enc_join(image, INITRA_LIBCURL_PATH, dst, sizeof dst, err)) return -1;
-    snprintf(parent, sizeof parent, "%s", dst);
-    *strrchr(parent, '/') = 0;
-    if (initra_mkdir_p(parent, 0755, err)) return -1;
-    return enc_copy_file(real, dst, 0644, NULL, err);
+    static const char *const libs[] = {INITRA_LIBCURL_PATH, INITRA_LIBPQ_PATH};
+    for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) {
+        char real[PATH_MAX], dst[PATH_MAX], parent[PATH_MAX];
+        if (!realpath(libs[i], real)) continue; /* not installed: its first use inside will say so */
+        if (enc_join(image, libs[i], dst, sizeof dst, err)) return -1;
+        snprintf(parent, sizeof parent, "%s", dst);
+        *strrchr(parent, '/') = 0;
+        if (initra_mkdir_p(parent, 0755, err) || enc_copy_file(real, dst, 0644, NULL, err)) return -1;
+    }
+    return 0;
 }
 
 static int stage_image(const char *dir, const char *image, const initra_enclave_meta *m, const initra_build_opts *o,

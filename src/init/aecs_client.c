@@ -1,7 +1,8 @@
 /* The AECS Init-RA client (docs/aecs.md): one RSA-2048 key and one Passport report of this enclave for
  * every request (the key is generated on a thread while the verifier and the channel are set up); each request carries a fresh nonce that the envelope must echo; the server's Passport is
  * always verified (full DCAP from its embedded collateral, its key signs the envelope) and matched against
- * ra_config's ua_policy_*. Unreachable servers are retried with backoff; every key is written or none. */
+ * ra_config's ua_policy_*. Unreachable servers are left for the next one in kms_server's list and retried
+ * with backoff (failover.c); every key is written or none. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +25,42 @@ static void *keygen_run(void *arg)
     return NULL;
 }
 
-/* One key: a fresh nonce, the call (retried while the server is unreachable), the response opened. */
-static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const char *conf_path,
-                     const initra_init_conf *c, size_t i, long deadline, long *backoff, uint8_t **data, size_t *len,
+/* One key: a fresh nonce, the call (on failover's current server, moving on while servers are
+ * unreachable, see failover.c), the response opened. *rpc is the channel to f->cur (made here when NULL). */
+static int fetch_one(const initra_aecs_client *ac, initra_rpc_client **rpc, const char *conf_path,
+                     const initra_init_conf *c, size_t i, init_failover *f, uint8_t **data, size_t *len,
                      initra_err *err)
 {
     const initra_init_key *k = &c->keys[i];
     for (;;) {
         int code;
         initra_err e;
-        char ref[128];
-        if (initra_aecs_get_secret(ac, rpc, k->service, k->key, init_call_ms(c, deadline), data, len, &code, &e) == 0)
+        char ref[128], before[320];
+        const char *at = c->servers[f->cur];
+        if (!*rpc) {
+            initra_rpc_tls plain = {.insecure = 1};
+            if (!(*rpc = initra_rpc_client_new(at, &plain, err))) return -1;
+        }
+        if (initra_aecs_get_secret(ac, *rpc, k->service, k->key, init_call_ms(c, f->deadline), data, len, &code, &e) == 0)
             return 0;
         if (code < 0) return *err = e, -1;
+        init_failover_before(f, before, sizeof before);
         if (code == 0)
-            return initra_fail(err, "init: AECS server %s refused for key \"%s\": %s", c->kms_server, k->key, e.msg);
+            return initra_fail(err, "init: AECS server %s refused for key \"%s\": %s%s", at, k->key, e.msg, before);
         if (code == INITRA_RPC_PERMISSION_DENIED)
             return initra_fail(err, "init: this enclave was refused by the AECS server for key \"%s\" of service \"%s\" "
-                                    "(%s in %s): %s",
-                               k->key, k->service, init_key_ref(c, i, ref, sizeof ref), conf_path, e.msg);
+                                    "(%s in %s): %s%s",
+                               k->key, k->service, init_key_ref(c, i, ref, sizeof ref), conf_path, e.msg, before);
         if (code == INITRA_RPC_NOT_FOUND)
-            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (%s in %s)", k->key,
-                               k->service, init_key_ref(c, i, ref, sizeof ref), conf_path);
-        if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED)
-            return initra_fail(err, "init: key \"%s\": %s", k->key, e.msg);
-        if (init_backoff(c, deadline, backoff))
-            return initra_fail(err, "init: AECS server %s unreachable for %u ms (last error: %s); check kms_server or %s",
-                               c->kms_server, c->deadline_ms, e.msg, INITRA_KMS_SERVER_ENV);
+            return initra_fail(err, "init: the AECS server has no key \"%s\" in service \"%s\" (%s in %s)%s", k->key,
+                               k->service, init_key_ref(c, i, ref, sizeof ref), conf_path, before);
+        if (!init_failover_moves_on(code)) return initra_fail(err, "init: key \"%s\": %s%s", k->key, e.msg, before);
+        size_t was = f->cur;
+        if (init_failover_next(f, code, e.msg, err)) return -1;
+        if (f->cur != was) {
+            initra_rpc_client_free(*rpc);
+            *rpc = NULL;
+        }
     }
 }
 
@@ -71,7 +81,7 @@ static int decode_key(const initra_init_key *k, uint8_t **data, size_t *len, ini
 }
 
 int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
-                    int *n_written, initra_err *err)
+                    int *n_written, const char **server, initra_err *err)
 {
     int rc = -1;
     initra_dcap *dcap = NULL;
@@ -97,9 +107,7 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
             initra_fail_prefix(err, "init: %s: initra.trust_roots", conf_path);
             goto done;
         }
-    initra_rpc_tls plain = {.insecure = 1};
-    if (!(rpc = initra_rpc_client_new(c->kms_server, &plain, err))) goto done;
-    init_trace("verifier and channel");
+    init_trace("verifier");
     if (kt_running) pthread_join(kt, NULL);
     kt_running = 0;
     if (!(key = kg.key)) {
@@ -125,14 +133,16 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
     init_trace("Passport report (quote, collateral)");
     initra_ua_dcap_ctx vctx = {dcap, 0, NULL, 0};
     initra_aecs_client ac = {key, &self, initra_ua_dcap_verify, &vctx, c->ua_policy_set ? &c->ua_policy : NULL};
-    long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
+    init_failover f;
+    init_failover_start(&f, c, 1, stderr);
     for (size_t i = 0; i < c->n_keys; i++) {
-        if (fetch_one(&ac, rpc, conf_path, c, i, deadline, &backoff, &data[i], &lens[i], err)) goto done;
+        if (fetch_one(&ac, &rpc, conf_path, c, i, &f, &data[i], &lens[i], err)) goto done;
         if (c->keys[i].base64 && decode_key(&c->keys[i], &data[i], &lens[i], err)) goto done;
         init_trace(i == 0 ? "connected, first key" : "key");
     }
     rc = init_finish(a, c, data, lens, n_written, err);
     if (rc == 0) init_trace("files written");
+    if (rc == 0 && server) *server = c->servers[f.cur];
 done:
     if (kt_running) pthread_join(kt, NULL);
     EVP_PKEY_free(kg.key);

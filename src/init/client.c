@@ -1,5 +1,6 @@
 /* The Init-RA client: one RA-TLS connection to the KMS for every key, the server verified against
- * ra_config, retries with exponential backoff up to a deadline, then every key written or none. */
+ * ra_config, failover across kms_server's list and retries with exponential backoff up to a deadline
+ * (failover.c), then every key written or none. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -135,10 +136,10 @@ static int occlum_keys(const char *conf_path, const initra_init_conf *c, initra_
 }
 
 static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
-                      int *n_written, initra_err *err);
+                      int *n_written, const char **server, initra_err *err);
 
 int initra_init_fetch(const char *conf_path, const initra_init_conf *user, unsigned flags, int *n_written,
-                      initra_err *err)
+                      const char **server, initra_err *err)
 {
     init_trace("start");
     initra_err e;
@@ -159,26 +160,30 @@ int initra_init_fetch(const char *conf_path, const initra_init_conf *user, unsig
                          strrchr(conf_path, '/') ? conf_path : ".");
     if (!rc) rc = check_config_binding(a, conf_path, &occ, err);
     if (rc) initra_attest_free(a);
-    else if (occ.flavour == INITRA_INIT_AECS) rc = init_fetch_aecs(a, conf_path, &occ, flags, n_written, err);
-    else rc = fetch_grpc(a, conf_path, &occ, flags, n_written, err);
+    else if (occ.flavour == INITRA_INIT_AECS) rc = init_fetch_aecs(a, conf_path, &occ, flags, n_written, server, err);
+    else rc = fetch_grpc(a, conf_path, &occ, flags, n_written, server, err);
     free(keys);
     return rc;
 }
 
 static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_init_conf *c, unsigned flags,
-                      int *n_written, initra_err *err)
+                      int *n_written, const char **server, initra_err *err)
 {
     int rc = -1;
     initra_err e;
-    char ref[128];
+    char ref[128], before[320];
     initra_ratls_verifier_opts vo = {.trust_roots = (const char *const *)c->trust_roots,
                                      .n_trust_roots = c->n_trust_roots,
                                      .collateral = c->collateral,
                                      .pccs_url = c->pccs_url,
                                      .pccs_ca = c->pccs_ca};
-    server_check sc = {NULL, c->server_policy, 0, ""};
+    initra_ratls_verifier *verifier = NULL;
+    /* One check per server: a refusal is told apart from the server that made it. */
+    server_check sc[INITRA_INIT_MAX_SERVERS];
+    memset(sc, 0, sizeof sc);
     char *cert = NULL, *key = NULL;
     initra_rpc_client *cl = NULL;
+    init_failover f;
     uint8_t **data = calloc(c->n_keys, sizeof *data);
     size_t *lens = calloc(c->n_keys, sizeof *lens);
     if (!data || !lens) {
@@ -192,19 +197,17 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
                          "an enclave)", conf_path);
         goto done;
     }
-    if (!(sc.verifier = initra_ratls_verifier_new(&vo, err))) {
+    if (!(verifier = initra_ratls_verifier_new(&vo, err))) {
         initra_fail_prefix(err, "init: cannot verify the KMS server (set \"initra\": {\"collateral\" or \"pccs_url\", "
                                 "\"trust_roots\"} in %s)", conf_path);
         goto done;
     }
+    for (size_t s = 0; s < c->n_servers; s++) sc[s] = (server_check){verifier, c->server_policy, 0, ""};
     init_trace("verifier (roots, collateral)");
     if (initra_ratls_create(initra_attest_quote_cb, a, c->ratls_format ? c->ratls_format : INITRA_RATLS_DEFAULT_FORMAT, 3600,
                             &cert, &key, err)) goto done;
     init_trace("RA-TLS key, quote and certificate");
-    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = verify_server, .verify_ctx = &sc};
-    if (!(cl = initra_rpc_client_new(c->kms_server, &tls, err))) goto done;
-    init_trace("channel created");
-    long deadline = init_now_ms() + c->deadline_ms, backoff = c->initial_backoff_ms;
+    init_failover_start(&f, c, 0, stderr);
     for (size_t i = 0; i < c->n_keys; i++) {
         Ratls__SecretRequest req = RATLS__SECRET_REQUEST__INIT;
         req.name = c->keys[i].key;
@@ -216,10 +219,17 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
         }
         ratls__secret_request__pack(&req, buf);
         for (;;) {
+            const char *at = c->servers[f.cur];
+            if (!cl) {
+                initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = verify_server,
+                                      .verify_ctx = &sc[f.cur]};
+                if (!(cl = initra_rpc_client_new(at, &tls, err))) goto done;
+                init_trace("channel created");
+            }
             uint8_t *resp = NULL;
             size_t rlen = 0;
             int code = 0;
-            unsigned call_ms = init_call_ms(c, deadline);
+            unsigned call_ms = init_call_ms(c, f.deadline);
             if (initra_rpc_call(cl, GETSECRET, buf, blen, call_ms, &resp, &rlen, &code, &e) == 0) {
                 Ratls__SecretReply *r = ratls__secret_reply__unpack(NULL, rlen, resp);
                 initra_err derr;
@@ -236,41 +246,44 @@ static int fetch_grpc(initra_attester *a, const char *conf_path, const initra_in
                 init_trace(i == 0 ? "connected, first key" : "key");
                 break;
             }
-            if (sc.refused) {
-                initra_fail(err, "init: KMS server %s refused: its evidence does not satisfy ra_config: %s",
-                            c->kms_server, sc.why);
+            init_failover_before(&f, before, sizeof before);
+            if (sc[f.cur].refused) {
+                initra_fail(err, "init: KMS server %s refused: its evidence does not satisfy ra_config: %s%s", at,
+                            sc[f.cur].why, before);
                 goto done;
             }
             if (code == INITRA_RPC_PERMISSION_DENIED || code == INITRA_RPC_UNAUTHENTICATED) {
                 initra_fail(err, "init: this enclave was refused by the KMS for key \"%s\" (%s); the KMS log says "
-                                 "which policy field failed",
-                            c->keys[i].key, e.msg);
+                                 "which policy field failed%s",
+                            c->keys[i].key, e.msg, before);
                 goto done;
             }
             if (code == INITRA_RPC_NOT_FOUND) {
-                initra_fail(err, "init: the KMS has no key named \"%s\" (%s in %s)", c->keys[i].key,
-                            init_key_ref(c, i, ref, sizeof ref), conf_path);
+                initra_fail(err, "init: the KMS has no key named \"%s\" (%s in %s)%s", c->keys[i].key,
+                            init_key_ref(c, i, ref, sizeof ref), conf_path, before);
                 goto done;
             }
             if (code == INITRA_RPC_CANCELLED) {
                 initra_fail(err, "init: the KMS cancelled the call for key \"%s\" (Occlum's server does so for a name "
-                                 "it does not have: check %s in %s)",
-                            c->keys[i].key, init_key_ref(c, i, ref, sizeof ref), conf_path);
+                                 "it does not have: check %s in %s)%s",
+                            c->keys[i].key, init_key_ref(c, i, ref, sizeof ref), conf_path, before);
                 goto done;
             }
-            if (code != INITRA_RPC_UNAVAILABLE && code != INITRA_RPC_DEADLINE_EXCEEDED) {
-                initra_fail(err, "init: key \"%s\": %s", c->keys[i].key, e.msg);
+            if (!init_failover_moves_on(code)) {
+                initra_fail(err, "init: key \"%s\": %s%s", c->keys[i].key, e.msg, before);
                 goto done;
             }
-            if (init_backoff(c, deadline, &backoff)) {
-                initra_fail(err, "init: KMS server %s unreachable for %u ms (last error: %s); check kms_server or %s",
-                            c->kms_server, c->deadline_ms, e.msg, INITRA_KMS_SERVER_ENV);
-                goto done;
+            size_t was = f.cur;
+            if (init_failover_next(&f, code, e.msg, err)) goto done;
+            if (f.cur != was) { /* another server: a new channel (the old one stops reconnecting) */
+                initra_rpc_client_free(cl);
+                cl = NULL;
             }
         }
     }
     rc = init_finish(a, c, data, lens, n_written, err);
     if (rc == 0) init_trace("files written");
+    if (rc == 0 && server) *server = c->servers[f.cur];
 done:
     init_trace("cleanup begins");
     for (size_t i = 0; data && i < c->n_keys; i++) initra_free_secret(data[i], lens[i]);
@@ -284,7 +297,7 @@ done:
         return rc;
     }
     initra_rpc_client_free(cl);
-    initra_ratls_verifier_free(sc.verifier);
+    initra_ratls_verifier_free(verifier);
     initra_attest_free(a);
     init_trace("cleanup done");
     return rc;

@@ -42,6 +42,55 @@ bad:
     return initra_fail(err, "\"%.100s\" is not HOST:PORT (e.g. localhost:50051 or [::1]:50051)", s);
 }
 
+int init_parse_servers(const char *list, initra_init_conf *c, initra_err *err)
+{
+    size_t n = 0;
+    char *servers[INITRA_INIT_MAX_SERVERS];
+    const char *p = list;
+    int rc = 0;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        const char *b = p, *e = p + len; /* the entry, trimmed */
+        while (b < e && (*b == ' ' || *b == '\t')) b++;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+        if (n == INITRA_INIT_MAX_SERVERS) {
+            rc = initra_fail(err, "\"%.100s\" lists more than %d servers", list, INITRA_INIT_MAX_SERVERS);
+            break;
+        }
+        if (e == b) {
+            rc = initra_fail(err, "\"%.100s\": entry %zu is empty; list HOST:PORT entries separated by commas", list,
+                             n + 1);
+            break;
+        }
+        if (!(servers[n] = strndup(b, (size_t)(e - b)))) {
+            rc = initra_fail(err, "out of memory");
+            break;
+        }
+        n++;
+        char host[256];
+        uint16_t port;
+        if (init_parse_host_port(servers[n - 1], n == 1 ? c->host : host, sizeof host, n == 1 ? &c->port : &port,
+                                 err)) {
+            if (strchr(list, ',')) initra_fail_prefix(err, "entry %zu", n);
+            rc = -1;
+            break;
+        }
+        for (size_t m = 0; m + 1 < n && !rc; m++)
+            if (!strcmp(servers[m], servers[n - 1]))
+                rc = initra_fail(err, "entry %zu \"%.100s\" repeats entry %zu", n, servers[n - 1], m + 1);
+        if (rc || !p[len]) break;
+        p += len + 1;
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++) free(servers[i]);
+        return -1;
+    }
+    memcpy(c->servers, servers, n * sizeof *servers);
+    c->n_servers = n;
+    if (!(c->kms_server = strdup(list))) return initra_fail(err, "out of memory");
+    return 0;
+}
+
 static int key_error(initra_err *err, const char *file, const char *path, const json_t *v, const char *what)
 {
     return initra_json_bad(err, file, path, v, what);
@@ -233,23 +282,17 @@ int init_conf_parse(const char *text, size_t len, const char *file, initra_init_
                  *ra = json_object_get(j, "ra_config");
     c->flavour = is_aecs(j) ? INITRA_INIT_AECS : INITRA_INIT_GRPC_RATLS;
     const char *env = getenv(INITRA_KMS_SERVER_ENV);
-    if (env && *env) {
-        if (init_parse_host_port(env, c->host, sizeof c->host, &c->port, err)) {
-            initra_fail_prefix(err, "environment %s", INITRA_KMS_SERVER_ENV);
-            goto done;
-        }
-        c->kms_server = strdup(env);
+    if (env && *env && init_parse_servers(env, c, err)) {
+        initra_fail_prefix(err, "environment %s", INITRA_KMS_SERVER_ENV);
+        goto done;
     }
     if (!json_is_string(server)) {
         key_error(err, file, "kms_server", server, "is not a string such as \"localhost:50051\"");
         goto done;
     }
-    if (!c->kms_server) {
-        if (init_parse_host_port(json_string_value(server), c->host, sizeof c->host, &c->port, err)) {
-            initra_fail_prefix(err, "%s: kms_server", file);
-            goto done;
-        }
-        c->kms_server = strdup(json_string_value(server));
+    if (!c->kms_server && init_parse_servers(json_string_value(server), c, err)) {
+        initra_fail_prefix(err, "%s: kms_server", file);
+        goto done;
     }
     if (!json_is_array(keys) || json_array_size(keys) == 0) {
         key_error(err, file, "kms_keys", keys, "is not a non-empty list of {\"key\": NAME, \"path\": FILE}");
@@ -326,6 +369,7 @@ const char *initra_init_conf_warning(const initra_init_conf *c)
 void initra_init_conf_free(initra_init_conf *c)
 {
     free(c->kms_server);
+    for (size_t i = 0; i < c->n_servers; i++) free(c->servers[i]);
     for (size_t i = 0; i < c->n_keys; i++) {
         free(c->keys[i].key);
         free(c->keys[i].path);

@@ -175,10 +175,10 @@ int initra_rpc_call(initra_rpc_client *c, const char *method, const uint8_t *req
         char refusal[sizeof err->msg];
         rpc_verifier_last_refusal(c->verifier, refusal, sizeof refusal);
         if (refusal[0])
-            initra_fail(err, "rpc %s %s: server unreachable or TLS handshake failed (UNAVAILABLE): server "
+            initra_fail(err, "rpc %s %s: " INITRA_RPC_NO_CONNECTION ": server "
                              "certificate refused: %s", c->target, method, refusal);
         else
-            initra_fail(err, "rpc %s %s: server unreachable or TLS handshake failed (UNAVAILABLE): %s%s",
+            initra_fail(err, "rpc %s %s: " INITRA_RPC_NO_CONNECTION ": %s%s",
                         c->target, method, msg,
                         strstr(msg, "Socket closed") && !c->insecure
                             ? " (the server closed the connection during the handshake: it may have refused "

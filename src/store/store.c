@@ -1,12 +1,12 @@
-/* store: the KMS's sealed state in SQLite (include/initra/store.h, docs/kms.md "The store").
- * One writer thread commits every write in groups; reads use their own connection. */
+/* store: the KMS's sealed state in SQLite or PostgreSQL (include/initra/store.h, docs/kms.md "The
+ * store"), through the SQL layer of internal.h. One writer thread commits every write in groups; reads use
+ * their own connection. */
 #include "store/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 
 /* ---------------- the SQL, all of it (schema version 1) ---------------- */
 #define SCHEMA_VERSION "1"
+#define SCHEMA_VERSION_N 1
 static const char *const SCHEMA[] = {
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL)",
     "CREATE TABLE secrets(ns TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, "
@@ -31,13 +32,12 @@ static const char *const SCHEMA[] = {
     "CREATE INDEX audit_time ON audit(time)",
 };
 enum {
-    Q_TABLES, Q_META_GET, Q_META_PUT, Q_COUNTER_GET, Q_MAXVER, Q_COUNTER_PUT, Q_SECRET_PUT, Q_SECRET_GET,
+    Q_META_GET, Q_META_PUT, Q_COUNTER_GET, Q_MAXVER, Q_COUNTER_PUT, Q_SECRET_PUT, Q_SECRET_GET,
     Q_DEL_ONE, Q_DEL_ALL, Q_LIST_NS, Q_LIST_ALL, Q_POLICY_PUT, Q_POLICY_GET, Q_AUDIT_HEAD, Q_AUDIT_PUT,
     Q_AUDIT_ALL, Q_AUDIT_SINCE, Q_N
 };
 #define SECRET_COLS "version, type, size, created, config_id, min_config_svn"
 static const char *const SQL[Q_N] = {
-    [Q_TABLES] = "SELECT name FROM sqlite_master WHERE type = 'table'",
     [Q_META_GET] = "SELECT v FROM meta WHERE k = ?1",
     [Q_META_PUT] = "INSERT INTO meta(k, v) VALUES(?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
     [Q_COUNTER_GET] = "SELECT last FROM counters WHERE ns = ?1 AND name = ?2",
@@ -63,11 +63,6 @@ static const char *const SQL[Q_N] = {
 #define FORMAT_NAME "initra-store"
 
 /* ---------------- the handle ---------------- */
-typedef struct {
-    sqlite3 *db;
-    sqlite3_stmt *st[Q_N];
-} conn;
-
 enum { J_PUT, J_DELETE, J_POLICY, J_RECOVER, J_AUDIT };
 typedef struct job {
     int kind;
@@ -87,8 +82,9 @@ typedef struct job {
 } job;
 
 struct initra_store {
-    char *path;
-    conn w, r;
+    char *path;                /* what errors name: the file, or postgres://USER@HOST:PORT/DB */
+    const db_ops *ops;         /* the driver: SQLite or PostgreSQL (internal.h) */
+    db_conn *w, *r;            /* the writer thread's connection, the readers' */
     pthread_mutex_t rmu, qmu;
     pthread_cond_t qcond, dcond;
     job *head, *tail;
@@ -109,64 +105,36 @@ struct initra_store {
 
 static const uint8_t ZERO32[32];
 
-static int db_fail(initra_store *s, sqlite3 *db, initra_err *err, const char *what)
+#define DB (s->ops)
+
+static int db_fail(initra_store *s, db_conn *c, initra_err *err, const char *what)
 {
-    int rc = sqlite3_extended_errcode(db) & 0xff;
-    if (rc == SQLITE_NOTADB)
+    const char *m = DB->errmsg(c);
+    switch (DB->errkind(c)) {
+    case DB_E_NOTADB:
         return initra_fail(err, "store %s: not an initra store (%s: not an SQLite database)", s->path, what);
-    if (rc == SQLITE_CORRUPT)
-        return initra_fail(err, "store %s: damaged database (%s: %s); restore it from a backup", s->path, what,
-                           sqlite3_errmsg(db));
-    if (rc == SQLITE_FULL || rc == SQLITE_IOERR)
+    case DB_E_CORRUPT:
+        return initra_fail(err, "store %s: damaged database (%s: %s); restore it from a backup", s->path, what, m);
+    case DB_E_DISK:
         return initra_fail(err, "store %s: %s: %s; nothing of it was written: check the free space and the disk of "
-                                "the store's filesystem", s->path, what, sqlite3_errmsg(db));
-    return initra_fail(err, "store %s: %s: %s", s->path, what, sqlite3_errmsg(db));
-}
-
-/* The statement id of c, reset and unbound; NULL when it does not prepare. */
-static sqlite3_stmt *stmt(conn *c, int id)
-{
-    if (!c->st[id] && sqlite3_prepare_v3(c->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL) != SQLITE_OK)
-        return NULL;
-    sqlite3_reset(c->st[id]);
-    sqlite3_clear_bindings(c->st[id]);
-    return c->st[id];
-}
-
-static int exec(initra_store *s, conn *c, const char *sql, initra_err *err)
-{
-    return sqlite3_exec(c->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(s, c->db, err, sql);
-}
-
-static void conn_close(conn *c)
-{
-    for (int i = 0; i < Q_N; i++) sqlite3_finalize(c->st[i]);
-    sqlite3_close_v2(c->db);
-    memset(c, 0, sizeof *c);
-}
-
-static int conn_open(initra_store *s, conn *c, initra_err *err)
-{
-    /* a new database is created 0600 (SQLite gives its -wal and -shm files the same mode) */
-    int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return initra_fail(err, "store %s: cannot open: %s; check the path and its directory's permissions", s->path,
-                           strerror(errno));
-    close(fd);
-    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, store_vfs_name()) != SQLITE_OK) {
-        if (!c->db) return initra_fail(err, "store %s: out of memory", s->path);
-        return initra_fail(err, "store %s: cannot open: %s; check the path and its directory's permissions", s->path,
-                           sqlite3_errmsg(c->db));
+                                "the store's filesystem", s->path, what, m);
+    default:
+        return initra_fail(err, "store %s: %s: %s", s->path, what, m);
     }
-    sqlite3_busy_timeout(c->db, 30000);
-    sqlite3_stmt *st = NULL;
-    int ok = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-             sqlite3_step(st) == SQLITE_ROW;
-    ok = ok && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-    if (!ok) db_fail(s, c->db, err, "setting WAL mode");
-    sqlite3_finalize(st);
-    if (!ok) return -1;
-    return exec(s, c, "PRAGMA synchronous=FULL", err);
+}
+
+/* The statement id on c, reset and unbound; NULL when it does not prepare. */
+static db_stmt *stmt(initra_store *s, db_conn *c, int id) { return DB->prep(c, id, SQL[id]); }
+
+static int exec(initra_store *s, db_conn *c, const char *sql, initra_err *err)
+{
+    return DB->exec(c, sql) == 0 ? 0 : db_fail(s, c, err, sql);
+}
+
+/* A write transaction: one writer at a time, across processes (and machines, on PostgreSQL). */
+static int begin(initra_store *s, initra_err *err)
+{
+    return DB->begin(s->w) == 0 ? 0 : db_fail(s, s->w, err, "beginning a write transaction");
 }
 
 /* ---------------- keys ---------------- */
@@ -233,69 +201,64 @@ static int seal_new(initra_store *s, uint8_t out[STORE_SEALED_SIZE], initra_err 
 }
 
 /* A meta value into a fresh buffer; 1 when absent. */
-static int meta_get(initra_store *s, conn *c, const char *k, uint8_t **v, size_t *n, initra_err *err)
+static int meta_get(initra_store *s, db_conn *c, const char *k, uint8_t **v, size_t *n, initra_err *err)
 {
-    sqlite3_stmt *st = stmt(c, Q_META_GET);
-    if (!st) return db_fail(s, c->db, err, "reading meta");
-    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        sqlite3_reset(st);
+    db_stmt *st = stmt(s, c, Q_META_GET);
+    if (!st) return db_fail(s, c, err, "reading meta");
+    DB->bind_text(st, 1, k);
+    int rc = DB->step(st);
+    if (rc == DB_DONE) {
+        DB->reset(st);
         return 1;
     }
-    if (rc != SQLITE_ROW) {
-        db_fail(s, c->db, err, "reading meta");
-        sqlite3_reset(st);
+    if (rc != DB_ROW) {
+        db_fail(s, c, err, "reading meta");
+        DB->reset(st);
         return -1;
     }
-    *n = (size_t)sqlite3_column_bytes(st, 0);
+    *n = (size_t)DB->col_bytes(st, 0);
     *v = malloc(*n + 1);
     if (*v) {
-        if (*n) memcpy(*v, sqlite3_column_blob(st, 0), *n);
+        if (*n) memcpy(*v, DB->col_blob(st, 0), *n);
         (*v)[*n] = 0;
     }
-    sqlite3_reset(st);
+    DB->reset(st);
     return *v ? 0 : initra_fail(err, "store: out of memory");
 }
 
-static int meta_put(initra_store *s, conn *c, const char *k, const void *v, size_t n, initra_err *err)
+static int meta_put(initra_store *s, db_conn *c, const char *k, const void *v, size_t n, initra_err *err)
 {
-    sqlite3_stmt *st = stmt(c, Q_META_PUT);
-    if (!st) return db_fail(s, c->db, err, "writing meta");
-    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, v, (int)n, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : db_fail(s, c->db, err, "writing meta");
+    db_stmt *st = stmt(s, c, Q_META_PUT);
+    if (!st) return db_fail(s, c, err, "writing meta");
+    DB->bind_text(st, 1, k);
+    DB->bind_blob(st, 2, v, n);
+    int rc = DB->step(st);
+    DB->reset(st);
+    return rc == DB_DONE ? 0 : db_fail(s, c, err, "writing meta");
 }
 
 /* ---------------- open ---------------- */
 
-/* Creates the schema and a fresh DEK when the database has no table (inside BEGIN IMMEDIATE, so two
+/* Creates the schema and a fresh DEK when the database has no table (inside a write transaction, so two
  * processes creating one store agree). */
 static int create_if_empty(initra_store *s, const initra_store_opts *o, initra_err *err)
 {
-    if (exec(s, &s->w, "BEGIN IMMEDIATE", err)) return -1;
-    sqlite3_stmt *st = stmt(&s->w, Q_TABLES);
+    if (begin(s, err)) return -1;
     int tables = 0, meta = 0, rc;
-    while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        tables++;
-        meta |= strcmp((const char *)sqlite3_column_text(st, 0), "meta") == 0;
-    }
-    if (!st || rc != SQLITE_DONE) {
-        db_fail(s, s->w.db, err, "reading the schema");
+    if (DB->tables(s->w, &tables, &meta)) {
+        db_fail(s, s->w, err, "reading the schema");
         goto fail;
     }
-    sqlite3_reset(st);
     if (tables && !meta) {
-        initra_fail(err, "store %s: not an initra store (an SQLite database without a meta table)", s->path);
+        initra_fail(err, "store %s: not an initra store (%s without a meta table)", s->path,
+                    DB == &store_db_sqlite ? "an SQLite database" : "a PostgreSQL schema with tables but");
         goto fail;
     }
     if (!tables) {
         uint8_t sealed[STORE_SEALED_SIZE], kcv[KCV_LEN], *rec = NULL;
         size_t rec_len = 0;
         for (size_t i = 0; i < sizeof SCHEMA / sizeof *SCHEMA; i++)
-            if (exec(s, &s->w, SCHEMA[i], err)) goto fail;
+            if (exec(s, s->w, SCHEMA[i], err)) goto fail;
         if (RAND_priv_bytes(s->dek, STORE_KEY_LEN) != 1 || kcv_make(s->dek, kcv)) {
             initra_fail(err, "store %s: no randomness for the data key", s->path);
             goto fail;
@@ -303,19 +266,19 @@ static int create_if_empty(initra_store *s, const initra_store_opts *o, initra_e
         if (seal_new(s, sealed, err)) goto fail;
         if (o->recovery_pub && store_recovery_seal(o->recovery_pub, o->recovery_pub_len, s->dek, &rec, &rec_len, err))
             goto fail;
-        rc = meta_put(s, &s->w, "format", FORMAT_NAME, strlen(FORMAT_NAME), err) ||
-             meta_put(s, &s->w, "schema", SCHEMA_VERSION, strlen(SCHEMA_VERSION), err) ||
-             meta_put(s, &s->w, "sealed_dek", sealed, sizeof sealed, err) ||
-             meta_put(s, &s->w, "key_check", kcv, sizeof kcv, err) ||
-             (rec && meta_put(s, &s->w, "recovery", rec, rec_len, err));
+        rc = meta_put(s, s->w, "format", FORMAT_NAME, strlen(FORMAT_NAME), err) ||
+             meta_put(s, s->w, "schema", SCHEMA_VERSION, strlen(SCHEMA_VERSION), err) ||
+             meta_put(s, s->w, "sealed_dek", sealed, sizeof sealed, err) ||
+             meta_put(s, s->w, "key_check", kcv, sizeof kcv, err) ||
+             (rec && meta_put(s, s->w, "recovery", rec, rec_len, err));
         free(rec);
         initra_zero(s->dek, sizeof s->dek);
         if (rc) goto fail;
     }
-    if (exec(s, &s->w, "COMMIT", err)) goto fail;
+    if (exec(s, s->w, "COMMIT", err)) goto fail;
     return 0;
 fail:
-    sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
+    DB->exec(s->w, "ROLLBACK");
     return -1;
 }
 
@@ -327,7 +290,7 @@ static int unseal(initra_store *s, uint16_t *svn, initra_err *err)
     size_t n = 0, kn = 0;
     store_sealed sb;
     char a[65], h[65];
-    int rc = meta_get(s, &s->w, "sealed_dek", &b, &n, err);
+    int rc = meta_get(s, s->w, "sealed_dek", &b, &n, err);
     if (rc == 1) initra_fail(err, "store %s: damaged database (no sealed data key in meta)", s->path);
     if (rc) return -1;
     rc = -1;
@@ -349,7 +312,7 @@ static int unseal(initra_store *s, uint16_t *svn, initra_err *err)
     } else if (store_sealed_open(&sb, key, s->dek, err)) {
         initra_fail(err, "store %s: sealed on another platform: this enclave's seal key does not open its data key "
                          "(a store moved to another machine is opened with the recovery key, docs/kms.md)", s->path);
-    } else if ((rc = meta_get(s, &s->w, "key_check", &kcv, &kn, err)) != 0 || kcv_check(s->dek, kcv, kn)) {
+    } else if ((rc = meta_get(s, s->w, "key_check", &kcv, &kn, err)) != 0 || kcv_check(s->dek, kcv, kn)) {
         if (rc != -1)
             initra_fail(err, "store %s: damaged database: the key check value does not match the unsealed data key",
                         s->path);
@@ -371,9 +334,9 @@ static int reseal(initra_store *s, initra_err *err)
 {
     uint8_t sealed[STORE_SEALED_SIZE];
     if (seal_new(s, sealed, err)) return -1;
-    int rc = exec(s, &s->w, "BEGIN IMMEDIATE", err) || meta_put(s, &s->w, "sealed_dek", sealed, sizeof sealed, err) ||
-             exec(s, &s->w, "COMMIT", err);
-    if (rc) sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
+    int rc = begin(s, err) || meta_put(s, s->w, "sealed_dek", sealed, sizeof sealed, err) ||
+             exec(s, s->w, "COMMIT", err);
+    if (rc) DB->exec(s->w, "ROLLBACK");
     return rc ? -1 : 0;
 }
 
@@ -384,17 +347,53 @@ static int recovery_refresh(initra_store *s, const initra_store_opts *o, initra_
     size_t n = 0, rn = 0;
     store_recovery r;
     if (store_pub_spki_sha256(o->recovery_pub, o->recovery_pub_len, want, err)) return -1;
-    int rc = meta_get(s, &s->w, "recovery", &old, &n, err);
+    int rc = meta_get(s, s->w, "recovery", &old, &n, err);
     if (rc < 0) return -1;
     int same = rc == 0 && store_recovery_parse(old, n, &r, NULL) == 0 && memcmp(r.spki_sha256, want, 32) == 0;
     free(old);
     if (same) return 0;
     if (store_recovery_seal(o->recovery_pub, o->recovery_pub_len, s->dek, &rec, &rn, err)) return -1;
-    rc = exec(s, &s->w, "BEGIN IMMEDIATE", err) || meta_put(s, &s->w, "recovery", rec, rn, err) ||
-         exec(s, &s->w, "COMMIT", err);
-    if (rc) sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
+    rc = begin(s, err) || meta_put(s, s->w, "recovery", rec, rn, err) ||
+         exec(s, s->w, "COMMIT", err);
+    if (rc) DB->exec(s->w, "ROLLBACK");
     free(rec);
     return rc ? -1 : 0;
+}
+
+/* The schema version row: this initra's reads as is; an older one is migrated in one write transaction
+ * (MIGRATE[v] takes version v to v + 1); a newer one is refused, since this initra would not know what
+ * the newer tables mean. */
+static const char *const *const MIGRATE[SCHEMA_VERSION_N] = {NULL};
+static int check_schema(initra_store *s, initra_err *err)
+{
+    uint8_t *v = NULL;
+    size_t n = 0;
+    int rc = meta_get(s, s->w, "schema", &v, &n, err);
+    if (rc < 0) return -1;
+    char *end = NULL;
+    long ver = rc == 0 ? strtol((char *)v, &end, 10) : 0;
+    int ok = rc == 0 && n && end == (char *)v + n && ver >= 1;
+    if (!ok) {
+        initra_fail(err, "store %s: damaged database (schema version \"%s\" in meta is not a number)", s->path,
+                    rc == 0 ? (char *)v : "(missing)");
+    } else if (ver > SCHEMA_VERSION_N) {
+        initra_fail(err, "store %s: schema version %ld is newer than this initra's (%d): a newer initra wrote it; run "
+                         "that version or a newer one", s->path, ver, SCHEMA_VERSION_N);
+        ok = 0;
+    }
+    free(v);
+    if (!ok) return -1;
+    if (ver == SCHEMA_VERSION_N) return 0;
+    if (begin(s, err)) return -1;
+    for (long k = ver; k < SCHEMA_VERSION_N; k++)
+        for (const char *const *q = MIGRATE[k]; q && *q; q++)
+            if (exec(s, s->w, *q, err)) goto fail;
+    if (meta_put(s, s->w, "schema", SCHEMA_VERSION, strlen(SCHEMA_VERSION), err) || exec(s, s->w, "COMMIT", err))
+        goto fail;
+    return 0;
+fail:
+    DB->exec(s->w, "ROLLBACK");
+    return initra_fail_prefix(err, "store %s: migrating schema version %ld to %d", s->path, ver, SCHEMA_VERSION_N);
 }
 
 static void *writer(void *arg);
@@ -403,16 +402,22 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
 {
     initra_err local;
     if (!err) err = &local;
-    if (!o || !o->path || !*o->path || !o->seal_key || !o->self) {
-        initra_fail(err, "store: open needs a path, a seal-key function and this KMS's identity");
+    int pg = o && o->postgres_conninfo;
+    if (!o || (pg ? !*o->postgres_conninfo || o->path : !o->path || !*o->path) || !o->seal_key || !o->self) {
+        initra_fail(err, "store: open needs a path or a PostgreSQL CONNINFO (one of them), a seal-key function and "
+                         "this KMS's identity");
         return NULL;
     }
+    char label[320];
+    if (pg) store_pg_label(o->postgres_conninfo, label, sizeof label);
     initra_store *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(o->path))) {
+    if (!s || !(s->path = strdup(pg ? label : o->path))) {
         free(s);
         initra_fail(err, "store: out of memory");
         return NULL;
     }
+    s->ops = pg ? &store_db_pg : &store_db_sqlite;
+    const char *target = pg ? o->postgres_conninfo : o->path;
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcond, NULL);
@@ -422,8 +427,8 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
     s->self = *o->self;
     uint8_t *v = NULL;
     size_t n = 0;
-    if (conn_open(s, &s->w, err) || create_if_empty(s, o, err)) goto fail;
-    int rc = meta_get(s, &s->w, "format", &v, &n, err);
+    if (DB->open(target, &s->w, err) || create_if_empty(s, o, err)) goto fail;
+    int rc = meta_get(s, s->w, "format", &v, &n, err);
     if (rc == 0 && (n != strlen(FORMAT_NAME) || memcmp(v, FORMAT_NAME, n) != 0)) rc = 1;
     free(v);
     v = NULL;
@@ -431,20 +436,13 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
         if (rc == 1) initra_fail(err, "store %s: not an initra store (meta has no format \"%s\")", s->path, FORMAT_NAME);
         goto fail;
     }
-    if ((rc = meta_get(s, &s->w, "schema", &v, &n, err)) != 0 || strcmp((char *)v, SCHEMA_VERSION) != 0) {
-        if (rc >= 0)
-            initra_fail(err, "store %s: schema version \"%s\", this initra reads version %s", s->path,
-                        rc == 0 ? (char *)v : "(missing)", SCHEMA_VERSION);
-        goto fail;
-    }
-    free(v);
-    v = NULL;
+    if (check_schema(s, err)) goto fail;
     uint16_t sealed_svn = 0;
     if (unseal(s, &sealed_svn, err)) {
         uint8_t *rec = NULL;
         size_t rn = 0;
         initra_err e2;
-        int has = meta_get(s, &s->w, "recovery", &rec, &rn, &e2) == 0;
+        int has = meta_get(s, s->w, "recovery", &rec, &rn, &e2) == 0;
         free(rec);
         if (!o->allow_locked) goto fail;
         if (!has) {
@@ -460,7 +458,7 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
                (o->recovery_pub && recovery_refresh(s, o, err))) {
         goto fail;
     }
-    if (conn_open(s, &s->r, err)) goto fail;
+    if (DB->open(target, &s->r, err)) goto fail;
     if (pthread_create(&s->thr, NULL, writer, s) != 0) {
         initra_fail(err, "store %s: cannot start the writer thread", s->path);
         goto fail;
@@ -483,8 +481,10 @@ void initra_store_close(initra_store *s)
         pthread_mutex_unlock(&s->qmu);
         pthread_join(s->thr, NULL);
     }
-    conn_close(&s->r);
-    conn_close(&s->w);
+    if (s->ops) {
+        s->ops->close(s->r);
+        s->ops->close(s->w);
+    }
     forget_keys(s);
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->qmu);
@@ -510,8 +510,8 @@ static int refuse_locked(initra_store *s, initra_err *err)
 
 void initra_store_get_stats(initra_store *s, initra_store_stats *st)
 {
-    st->syncs = store_vfs_syncs();
     st->commits = atomic_load(&s->commits);
+    st->syncs = DB->syncs ? DB->syncs() : st->commits;
     st->audit_records = atomic_load(&s->audit_records);
 }
 
@@ -599,26 +599,26 @@ static int chain_hash(uint64_t seq, int64_t t, const char *rec, size_t len, cons
 /* Writer, inside its transaction: appends rec as the next record of the chain. */
 static int audit_append(initra_store *s, json_t *rec, initra_err *err)
 {
-    conn *c = &s->w;
+    db_conn *c = s->w;
     if (!s->have_head) {
-        sqlite3_stmt *st = stmt(c, Q_AUDIT_HEAD);
-        int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
-        if (rc == SQLITE_ROW) {
-            s->head_seq = (uint64_t)sqlite3_column_int64(st, 0);
-            const char *text = (const char *)sqlite3_column_text(st, 2);
-            if (!text || sqlite3_column_bytes(st, 3) != 32 || sqlite3_column_bytes(st, 4) != 32 ||
-                chain_hash(s->head_seq, sqlite3_column_int64(st, 1), text, (size_t)sqlite3_column_bytes(st, 2),
-                           sqlite3_column_blob(st, 3), sqlite3_column_blob(st, 4), s->head_hash)) {
-                sqlite3_reset(st);
+        db_stmt *st = stmt(s, c, Q_AUDIT_HEAD);
+        int rc = st ? DB->step(st) : DB_ERROR;
+        if (rc == DB_ROW) {
+            s->head_seq = (uint64_t)DB->col_int(st, 0);
+            const char *text = DB->col_text(st, 2);
+            if (!text || DB->col_bytes(st, 3) != 32 || DB->col_bytes(st, 4) != 32 ||
+                chain_hash(s->head_seq, DB->col_int(st, 1), text, (size_t)DB->col_bytes(st, 2),
+                           DB->col_blob(st, 3), DB->col_blob(st, 4), s->head_hash)) {
+                DB->reset(st);
                 return initra_fail(err, "store %s: audit record %" PRIu64 " (the last) is damaged; run audit verify",
                                    s->path, s->head_seq);
             }
-        } else if (rc == SQLITE_DONE) {
+        } else if (rc == DB_DONE) {
             s->head_seq = 0;
             memset(s->head_hash, 0, 32);
         }
-        if (st) sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_fail(s, c->db, err, "reading the audit chain head");
+        if (st) DB->reset(st);
+        if (rc != DB_ROW && rc != DB_DONE) return db_fail(s, c, err, "reading the audit chain head");
         s->have_head = 1;
     }
     uint64_t seq = s->head_seq + 1;
@@ -635,19 +635,19 @@ static int audit_append(initra_store *s, json_t *rec, initra_err *err)
         free(text);
         return initra_fail(err, "store %s: building an audit record failed (out of memory)", s->path);
     }
-    sqlite3_stmt *st = stmt(c, Q_AUDIT_PUT);
-    int rc = SQLITE_ERROR;
+    db_stmt *st = stmt(s, c, Q_AUDIT_PUT);
+    int rc = DB_ERROR;
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-        sqlite3_bind_int64(st, 2, t);
-        sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 4, s->head_hash, 32, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 5, mac, 32, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
+        DB->bind_int(st, 1, (int64_t)seq);
+        DB->bind_int(st, 2, t);
+        DB->bind_text(st, 3, text);
+        DB->bind_blob(st, 4, s->head_hash, 32);
+        DB->bind_blob(st, 5, mac, 32);
+        rc = DB->step(st);
+        DB->reset(st);
     }
     free(text);
-    if (rc != SQLITE_DONE) return db_fail(s, c->db, err, "appending an audit record");
+    if (rc != DB_DONE) return db_fail(s, c, err, "appending an audit record");
     s->head_seq = seq;
     memcpy(s->head_hash, hash, 32);
     return 0;
@@ -710,28 +710,28 @@ static int check_ns_name(const char *ns, const char *name, initra_err *err)
 /* Writer: one put. */
 static int do_put(initra_store *s, initra_store_put_item *it, initra_err *err)
 {
-    conn *c = &s->w;
-    sqlite3_stmt *st;
+    db_conn *c = s->w;
+    db_stmt *st;
     uint32_t last = 0;
     for (int q = Q_COUNTER_GET; q <= Q_MAXVER; q++) {
-        if (!(st = stmt(c, q))) return db_fail(s, c->db, err, "reading the version counter");
-        sqlite3_bind_text(st, 1, it->ns, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, it->name, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_int64 x = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        if (!(st = stmt(s, c, q))) return db_fail(s, c, err, "reading the version counter");
+        DB->bind_text(st, 1, it->ns);
+        DB->bind_text(st, 2, it->name);
+        int rc = DB->step(st);
+        int64_t x = rc == DB_ROW ? DB->col_int(st, 0) : 0;
         if (x >= UINT32_MAX) x = UINT32_MAX - 1;
         if (x > last) last = (uint32_t)x;
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_fail(s, c->db, err, "reading the version counter");
+        DB->reset(st);
+        if (rc != DB_ROW && rc != DB_DONE) return db_fail(s, c, err, "reading the version counter");
     }
     uint32_t v = last + 1;
-    if (!(st = stmt(c, Q_COUNTER_PUT))) return db_fail(s, c->db, err, "writing the version counter");
-    sqlite3_bind_text(st, 1, it->ns, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, it->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, v);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return db_fail(s, c->db, err, "writing the version counter");
+    if (!(st = stmt(s, c, Q_COUNTER_PUT))) return db_fail(s, c, err, "writing the version counter");
+    DB->bind_text(st, 1, it->ns);
+    DB->bind_text(st, 2, it->name);
+    DB->bind_int(st, 3, v);
+    int rc = DB->step(st);
+    DB->reset(st);
+    if (rc != DB_DONE) return db_fail(s, c, err, "writing the version counter");
 
     int64_t created = (int64_t)time(NULL);
     uint8_t aad[1024], nonce[STORE_NONCE_LEN];
@@ -742,40 +742,40 @@ static int do_put(initra_store *s, initra_store_put_item *it, initra_err *err)
         free(ct);
         return initra_fail(err, "store: encrypting %s/%s failed (out of memory)", it->ns, it->name);
     }
-    if (!(st = stmt(c, Q_SECRET_PUT))) {
+    if (!(st = stmt(s, c, Q_SECRET_PUT))) {
         free(ct);
-        return db_fail(s, c->db, err, "adding a secret");
+        return db_fail(s, c, err, "adding a secret");
     }
     const initra_store_rule *r = it->rule;
-    sqlite3_bind_text(st, 1, it->ns, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, it->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, v);
-    sqlite3_bind_text(st, 4, it->type, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)it->len);
-    sqlite3_bind_int64(st, 6, created);
-    if (r && r->has_config_id) sqlite3_bind_blob(st, 7, r->config_id, 64, SQLITE_STATIC);
-    if (r && r->has_min_config_svn) sqlite3_bind_int(st, 8, r->min_config_svn);
-    sqlite3_bind_blob(st, 9, nonce, sizeof nonce, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 10, ct, (int)(it->len + STORE_TAG_LEN), SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
+    DB->bind_text(st, 1, it->ns);
+    DB->bind_text(st, 2, it->name);
+    DB->bind_int(st, 3, v);
+    DB->bind_text(st, 4, it->type);
+    DB->bind_int(st, 5, (int64_t)it->len);
+    DB->bind_int(st, 6, created);
+    if (r && r->has_config_id) DB->bind_blob(st, 7, r->config_id, 64);
+    if (r && r->has_min_config_svn) DB->bind_int(st, 8, r->min_config_svn);
+    DB->bind_blob(st, 9, nonce, sizeof nonce);
+    DB->bind_blob(st, 10, ct, it->len + STORE_TAG_LEN);
+    rc = DB->step(st);
+    DB->reset(st);
     free(ct);
-    if (rc != SQLITE_DONE) return db_fail(s, c->db, err, "adding a secret");
+    if (rc != DB_DONE) return db_fail(s, c, err, "adding a secret");
     it->version = v;
     return 0;
 }
 
 static int do_delete(initra_store *s, job *j, initra_err *err)
 {
-    sqlite3_stmt *st = stmt(&s->w, j->version ? Q_DEL_ONE : Q_DEL_ALL);
-    if (!st) return db_fail(s, s->w.db, err, "deleting");
-    sqlite3_bind_text(st, 1, j->ns, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, j->name, -1, SQLITE_STATIC);
-    if (j->version) sqlite3_bind_int64(st, 3, j->version);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return db_fail(s, s->w.db, err, "deleting");
-    *j->deleted = (size_t)sqlite3_changes(s->w.db);
+    db_stmt *st = stmt(s, s->w, j->version ? Q_DEL_ONE : Q_DEL_ALL);
+    if (!st) return db_fail(s, s->w, err, "deleting");
+    DB->bind_text(st, 1, j->ns);
+    DB->bind_text(st, 2, j->name);
+    if (j->version) DB->bind_int(st, 3, j->version);
+    int rc = DB->step(st);
+    DB->reset(st);
+    if (rc != DB_DONE) return db_fail(s, s->w, err, "deleting");
+    *j->deleted = (size_t)DB->changes(s->w);
     return 0;
 }
 
@@ -789,17 +789,17 @@ static int do_policy(initra_store *s, job *j, initra_err *err)
         free(ct);
         return initra_fail(err, "store: encrypting the policy of %s failed (out of memory)", j->ns);
     }
-    sqlite3_stmt *st = stmt(&s->w, Q_POLICY_PUT);
-    int rc = SQLITE_ERROR;
+    db_stmt *st = stmt(s, s->w, Q_POLICY_PUT);
+    int rc = DB_ERROR;
     if (st) {
-        sqlite3_bind_text(st, 1, j->ns, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, nonce, sizeof nonce, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 3, ct, (int)(j->len + STORE_TAG_LEN), SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
+        DB->bind_text(st, 1, j->ns);
+        DB->bind_blob(st, 2, nonce, sizeof nonce);
+        DB->bind_blob(st, 3, ct, j->len + STORE_TAG_LEN);
+        rc = DB->step(st);
+        DB->reset(st);
     }
     free(ct);
-    return rc == SQLITE_DONE ? 0 : db_fail(s, s->w.db, err, "setting a policy");
+    return rc == DB_DONE ? 0 : db_fail(s, s->w, err, "setting a policy");
 }
 
 static int run_job(initra_store *s, job *j)
@@ -823,7 +823,7 @@ static int run_job(initra_store *s, job *j)
         if (do_policy(s, j, err)) return -1;
         break;
     case J_RECOVER:
-        if (meta_put(s, &s->w, "sealed_dek", j->blob, STORE_SEALED_SIZE, err)) return -1;
+        if (meta_put(s, s->w, "sealed_dek", j->blob, STORE_SEALED_SIZE, err)) return -1;
         break;
     }
     for (size_t i = 0; i < j->n_recs; i++)
@@ -838,11 +838,11 @@ static size_t count_recs(const job *j)
     return n;
 }
 
-/* One batch: BEGIN IMMEDIATE, a savepoint per job, COMMIT. */
+/* One batch: a write transaction (the driver's begin), a savepoint per job, COMMIT. */
 static void run_batch(initra_store *s, job *list)
 {
     initra_err e;
-    int begun = exec(s, &s->w, "BEGIN IMMEDIATE", &e) == 0;
+    int begun = begin(s, &e) == 0;
     s->have_head = 0;
     for (job *j = list; j; j = j->next) {
         if (!begun) {
@@ -854,23 +854,23 @@ static void run_batch(initra_store *s, job *list)
         uint64_t seq = s->head_seq;
         uint8_t hash[32];
         memcpy(hash, s->head_hash, 32);
-        if (exec(s, &s->w, "SAVEPOINT job", &j->err)) {
+        if (exec(s, s->w, "SAVEPOINT job", &j->err)) {
             j->rc = -1;
             continue;
         }
         j->rc = run_job(s, j);
         if (j->rc) {
-            sqlite3_exec(s->w.db, "ROLLBACK TO job", NULL, NULL, NULL);
+            DB->exec(s->w, "ROLLBACK TO job");
             s->have_head = had;
             s->head_seq = seq;
             memcpy(s->head_hash, hash, 32);
         }
-        sqlite3_exec(s->w.db, "RELEASE job", NULL, NULL, NULL);
+        DB->exec(s->w, "RELEASE job");
     }
     if (!begun) return;
-    if (sqlite3_exec(s->w.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        db_fail(s, s->w.db, &e, "committing a batch of writes");
-        sqlite3_exec(s->w.db, "ROLLBACK", NULL, NULL, NULL);
+    if (DB->exec(s->w, "COMMIT") != 0) {
+        db_fail(s, s->w, &e, "committing a batch of writes");
+        DB->exec(s->w, "ROLLBACK");
         for (job *j = list; j; j = j->next)
             if (j->rc == 0) {
                 j->rc = -1;
@@ -1004,16 +1004,16 @@ void initra_store_value_free(initra_store_value *v)
 }
 
 /* A row's rule from columns cid and cid + 1. -1 when they are malformed. */
-static int row_rule(sqlite3_stmt *st, int cid, initra_store_rule *r)
+static int row_rule(initra_store *s, db_stmt *st, int cid, initra_store_rule *r)
 {
     memset(r, 0, sizeof *r);
-    if (sqlite3_column_type(st, cid) != SQLITE_NULL) {
-        if (sqlite3_column_bytes(st, cid) != 64) return -1;
+    if (!DB->col_null(st, cid)) {
+        if (DB->col_bytes(st, cid) != 64) return -1;
         r->has_config_id = 1;
-        memcpy(r->config_id, sqlite3_column_blob(st, cid), 64);
+        memcpy(r->config_id, DB->col_blob(st, cid), 64);
     }
-    if (sqlite3_column_type(st, cid + 1) != SQLITE_NULL) {
-        sqlite3_int64 m = sqlite3_column_int64(st, cid + 1);
+    if (!DB->col_null(st, cid + 1)) {
+        int64_t m = DB->col_int(st, cid + 1);
         if (m < 0 || m > UINT16_MAX) return -1;
         r->has_min_config_svn = 1;
         r->min_config_svn = (uint16_t)m;
@@ -1033,15 +1033,15 @@ static void why_add(char *why, size_t size, const char *fmt, ...)
 }
 
 /* Decrypts the current row of Q_SECRET_GET into out. */
-static int decrypt_row(initra_store *s, sqlite3_stmt *st, const char *ns, const char *name, uint32_t v,
+static int decrypt_row(initra_store *s, db_stmt *st, const char *ns, const char *name, uint32_t v,
                        const initra_store_rule *r, initra_store_value *out, initra_err *err)
 {
-    const char *type = (const char *)sqlite3_column_text(st, 1);
-    sqlite3_int64 size = sqlite3_column_int64(st, 2);
-    int64_t created = sqlite3_column_int64(st, 3);
-    int ctn = sqlite3_column_bytes(st, 7);
-    const uint8_t *nonce = sqlite3_column_blob(st, 6), *ct = sqlite3_column_blob(st, 7);
-    if (!type || strlen(type) >= sizeof out->type || sqlite3_column_bytes(st, 6) != STORE_NONCE_LEN ||
+    const char *type = DB->col_text(st, 1);
+    int64_t size = DB->col_int(st, 2);
+    int64_t created = DB->col_int(st, 3);
+    int ctn = DB->col_bytes(st, 7);
+    const uint8_t *nonce = DB->col_blob(st, 6), *ct = DB->col_blob(st, 7);
+    if (!type || strlen(type) >= sizeof out->type || DB->col_bytes(st, 6) != STORE_NONCE_LEN ||
         ctn < STORE_TAG_LEN || size != ctn - STORE_TAG_LEN)
         return initra_fail(err, "store %s: secret %s/%s version %u: damaged row (type, nonce or size); this version "
                                 "is refused", s->path, ns, name, v);
@@ -1072,20 +1072,20 @@ int initra_store_fetch(initra_store *s, const char *ns, const char *name, const 
     if (config_id) memcpy(cid, config_id, 64);
     char w[sizeof why->msg] = "";
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = stmt(&s->r, Q_SECRET_GET);
-    int rc = -1, rows = 0, step = SQLITE_ERROR;
+    db_stmt *st = stmt(s, s->r, Q_SECRET_GET);
+    int rc = -1, rows = 0, step = DB_ERROR;
     if (!st) {
-        db_fail(s, s->r.db, err, "fetching");
+        db_fail(s, s->r, err, "fetching");
         goto done;
     }
-    sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    DB->bind_text(st, 1, ns);
+    DB->bind_text(st, 2, name);
+    while ((step = DB->step(st)) == DB_ROW) {
         rows++;
-        sqlite3_int64 v64 = sqlite3_column_int64(st, 0);
+        int64_t v64 = DB->col_int(st, 0);
         uint32_t v = v64 > 0 && v64 <= UINT32_MAX ? (uint32_t)v64 : 0;
         initra_store_rule r;
-        if (!v || row_rule(st, 4, &r)) {
+        if (!v || row_rule(s, st, 4, &r)) {
             initra_fail(err, "store %s: secret %s/%s version %lld: damaged row (version or rule); this version is "
                              "refused", s->path, ns, name, (long long)v64);
             goto done;
@@ -1104,8 +1104,8 @@ int initra_store_fetch(initra_store *s, const char *ns, const char *name, const 
         rc = decrypt_row(s, st, ns, name, v, &r, out, err) ? -1 : INITRA_STORE_FOUND;
         goto done;
     }
-    if (step != SQLITE_DONE) {
-        db_fail(s, s->r.db, err, "fetching");
+    if (step != DB_DONE) {
+        db_fail(s, s->r, err, "fetching");
         goto done;
     }
     if (!rows) {
@@ -1116,7 +1116,7 @@ int initra_store_fetch(initra_store *s, const char *ns, const char *name, const 
         if (why) initra_fail(why, "%s/%s: no version for this enclave: %s", ns, name, w);
     }
 done:
-    if (st) sqlite3_reset(st);
+    if (st) DB->reset(st);
     pthread_mutex_unlock(&s->rmu);
     return rc;
 }
@@ -1126,30 +1126,30 @@ int initra_store_list(initra_store *s, const char *ns, int (*fn)(void *ctx, cons
 {
     if (refuse_locked(s, err) || (ns && check_ns_name(ns, NULL, err))) return -1;
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = stmt(&s->r, ns ? Q_LIST_NS : Q_LIST_ALL);
-    int rc = 0, step = SQLITE_ERROR;
-    if (st && ns) sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-    while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    db_stmt *st = stmt(s, s->r, ns ? Q_LIST_NS : Q_LIST_ALL);
+    int rc = 0, step = DB_ERROR;
+    if (st && ns) DB->bind_text(st, 1, ns);
+    while (st && (step = DB->step(st)) == DB_ROW) {
         initra_store_rule r;
-        initra_store_entry e = {.ns = (const char *)sqlite3_column_text(st, 0),
-                                .name = (const char *)sqlite3_column_text(st, 1),
-                                .version = (uint32_t)sqlite3_column_int64(st, 2),
-                                .type = (const char *)sqlite3_column_text(st, 3),
-                                .size = (size_t)sqlite3_column_int64(st, 4),
-                                .created = (time_t)sqlite3_column_int64(st, 5),
+        initra_store_entry e = {.ns = DB->col_text(st, 0),
+                                .name = DB->col_text(st, 1),
+                                .version = (uint32_t)DB->col_int(st, 2),
+                                .type = DB->col_text(st, 3),
+                                .size = (size_t)DB->col_int(st, 4),
+                                .created = (time_t)DB->col_int(st, 5),
                                 .rule = &r};
-        if (!e.ns || !e.name || !e.type || row_rule(st, 6, &r)) {
+        if (!e.ns || !e.name || !e.type || row_rule(s, st, 6, &r)) {
             rc = initra_fail(err, "store %s: secret %s/%s version %u: damaged row", s->path, e.ns ? e.ns : "?",
                              e.name ? e.name : "?", e.version);
             break;
         }
         if (fn(ctx, &e)) {
-            step = SQLITE_DONE;
+            step = DB_DONE;
             break;
         }
     }
-    if (!rc && step != SQLITE_DONE) rc = db_fail(s, s->r.db, err, "listing");
-    if (st) sqlite3_reset(st);
+    if (!rc && step != DB_DONE) rc = db_fail(s, s->r, err, "listing");
+    if (st) DB->reset(st);
     pthread_mutex_unlock(&s->rmu);
     return rc;
 }
@@ -1160,16 +1160,16 @@ int initra_store_policy_get(initra_store *s, const char *ns, char **json, size_t
     *len = 0;
     if (refuse_locked(s, err) || check_ns_name(ns, NULL, err)) return -1;
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = stmt(&s->r, Q_POLICY_GET);
-    int rc = -1, step = st ? SQLITE_ROW : SQLITE_ERROR;
-    if (st) sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-    if (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        int ctn = sqlite3_column_bytes(st, 1);
-        const uint8_t *nonce = sqlite3_column_blob(st, 0), *ct = sqlite3_column_blob(st, 1);
+    db_stmt *st = stmt(s, s->r, Q_POLICY_GET);
+    int rc = -1, step = st ? DB_ROW : DB_ERROR;
+    if (st) DB->bind_text(st, 1, ns);
+    if (st && (step = DB->step(st)) == DB_ROW) {
+        int ctn = DB->col_bytes(st, 1);
+        const uint8_t *nonce = DB->col_blob(st, 0), *ct = DB->col_blob(st, 1);
         uint8_t aad[300];
         size_t al = policy_aad(aad, ns);
         char *p = ctn >= STORE_TAG_LEN ? malloc((size_t)ctn - STORE_TAG_LEN + 1) : NULL;
-        if (!p || sqlite3_column_bytes(st, 0) != STORE_NONCE_LEN ||
+        if (!p || DB->col_bytes(st, 0) != STORE_NONCE_LEN ||
             store_gcm_open(s->k_policy, nonce, aad, al, ct, (size_t)ctn - STORE_TAG_LEN, (uint8_t *)p)) {
             free(p);
             initra_fail(err, "store %s: the policy of namespace %s does not decrypt (changed on the host); it is "
@@ -1180,12 +1180,12 @@ int initra_store_policy_get(initra_store *s, const char *ns, char **json, size_t
             *len = (size_t)ctn - STORE_TAG_LEN;
             rc = 0;
         }
-    } else if (step == SQLITE_DONE) {
+    } else if (step == DB_DONE) {
         rc = 1;
     } else {
-        db_fail(s, s->r.db, err, "reading a policy");
+        db_fail(s, s->r, err, "reading a policy");
     }
-    if (st) sqlite3_reset(st);
+    if (st) DB->reset(st);
     pthread_mutex_unlock(&s->rmu);
     return rc;
 }
@@ -1195,29 +1195,29 @@ int initra_store_audit_verify(initra_store *s, uint64_t *n, initra_err *err)
     *n = 0;
     if (refuse_locked(s, err)) return -1;
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = stmt(&s->r, Q_AUDIT_ALL);
+    db_stmt *st = stmt(s, s->r, Q_AUDIT_ALL);
     uint8_t prev[32] = {0}, mac[32];
     uint64_t want = 1;
-    int rc = 0, step = SQLITE_ERROR;
-    while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
-        int64_t t = sqlite3_column_int64(st, 1);
-        const char *text = (const char *)sqlite3_column_text(st, 2);
-        size_t tl = (size_t)sqlite3_column_bytes(st, 2);
+    int rc = 0, step = DB_ERROR;
+    while (st && (step = DB->step(st)) == DB_ROW) {
+        uint64_t seq = (uint64_t)DB->col_int(st, 0);
+        int64_t t = DB->col_int(st, 1);
+        const char *text = DB->col_text(st, 2);
+        size_t tl = (size_t)DB->col_bytes(st, 2);
         if (seq != want) {
             rc = initra_fail(err, "audit record %" PRIu64 " is missing (the chain goes from %" PRIu64 " to %" PRIu64
                                   "): records were removed",
                              want, want - 1, seq);
             break;
         }
-        if (sqlite3_column_bytes(st, 3) != 32 || memcmp(sqlite3_column_blob(st, 3), prev, 32) != 0) {
+        if (DB->col_bytes(st, 3) != 32 || memcmp(DB->col_blob(st, 3), prev, 32) != 0) {
             rc = initra_fail(err, "audit record %" PRIu64 ": its previous-record hash is not that of record %" PRIu64
                                   " (a record was removed, reordered or replaced)",
                              seq, seq - 1);
             break;
         }
-        if (!text || sqlite3_column_bytes(st, 4) != 32 || audit_mac(s->k_audit, seq, t, text, tl, prev, mac) ||
-            CRYPTO_memcmp(mac, sqlite3_column_blob(st, 4), 32) != 0 || chain_hash(seq, t, text, tl, prev, mac, prev)) {
+        if (!text || DB->col_bytes(st, 4) != 32 || audit_mac(s->k_audit, seq, t, text, tl, prev, mac) ||
+            CRYPTO_memcmp(mac, DB->col_blob(st, 4), 32) != 0 || chain_hash(seq, t, text, tl, prev, mac, prev)) {
             rc = initra_fail(err, "audit record %" PRIu64 ": its HMAC does not match (the record was edited, moved "
                                   "or forged)",
                              seq);
@@ -1225,8 +1225,8 @@ int initra_store_audit_verify(initra_store *s, uint64_t *n, initra_err *err)
         }
         want++;
     }
-    if (!rc && step != SQLITE_DONE) rc = db_fail(s, s->r.db, err, "reading the audit log");
-    if (st) sqlite3_reset(st);
+    if (!rc && step != DB_DONE) rc = db_fail(s, s->r, err, "reading the audit log");
+    if (st) DB->reset(st);
     pthread_mutex_unlock(&s->rmu);
     if (!rc) *n = want - 1;
     return rc;
@@ -1240,14 +1240,14 @@ int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **js
     char *buf = malloc(cap);
     if (!buf) return initra_fail(err, "store: out of memory");
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = stmt(&s->r, Q_AUDIT_SINCE);
-    int rc = 0, step = SQLITE_ERROR;
+    db_stmt *st = stmt(s, s->r, Q_AUDIT_SINCE);
+    int rc = 0, step = DB_ERROR;
     if (st) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
-        sqlite3_bind_int64(st, 2, max ? (sqlite3_int64)max : -1);
+        DB->bind_int(st, 1, (int64_t)since);
+        DB->bind_int(st, 2, max ? (int64_t)max : INT64_MAX);
     }
-    while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t tl = (size_t)sqlite3_column_bytes(st, 0);
+    while (st && (step = DB->step(st)) == DB_ROW) {
+        size_t tl = (size_t)DB->col_bytes(st, 0);
         if (len + tl + 2 > cap) {
             while (len + tl + 2 > cap) cap *= 2;
             char *nb = realloc(buf, cap);
@@ -1257,12 +1257,12 @@ int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **js
             }
             buf = nb;
         }
-        memcpy(buf + len, sqlite3_column_text(st, 0), tl);
+        memcpy(buf + len, DB->col_text(st, 0), tl);
         len += tl;
         buf[len++] = '\n';
     }
-    if (!rc && step != SQLITE_DONE) rc = db_fail(s, s->r.db, err, "reading the audit log");
-    if (st) sqlite3_reset(st);
+    if (!rc && step != DB_DONE) rc = db_fail(s, s->r, err, "reading the audit log");
+    if (st) DB->reset(st);
     pthread_mutex_unlock(&s->rmu);
     if (rc) {
         free(buf);
@@ -1278,7 +1278,7 @@ int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **js
 int initra_store_recovery_blob(initra_store *s, uint8_t **blob, size_t *len, initra_err *err)
 {
     pthread_mutex_lock(&s->rmu);
-    int rc = meta_get(s, &s->r, "recovery", blob, len, err);
+    int rc = meta_get(s, s->r, "recovery", blob, len, err);
     pthread_mutex_unlock(&s->rmu);
     if (rc == 1) return initra_fail(err, "store %s has no recovery copy (the KMS configuration names no recovery key)",
                                     s->path);
@@ -1290,7 +1290,7 @@ int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_au
     uint8_t *kcv = NULL, sealed[STORE_SEALED_SIZE];
     size_t kn = 0;
     pthread_mutex_lock(&s->rmu);
-    int rc = meta_get(s, &s->r, "key_check", &kcv, &kn, err);
+    int rc = meta_get(s, s->r, "key_check", &kcv, &kn, err);
     pthread_mutex_unlock(&s->rmu);
     if (rc == 1) initra_fail(err, "store %s: damaged database (no key check value)", s->path);
     if (rc) return -1;

@@ -5,6 +5,11 @@
   grsecret.py server PORT_FILE SECRET --cert PEM --key PEM --client-root PEM
       serves GetSecret (name "demo_key" -> SECRET, else NOT_FOUND) with require_client_auth=True and
       the given certificate as the only client root; runs until killed.
+  grsecret.py server PORT_FILE SECRET --cert PEM --key PEM --unavailable MESSAGE [--only NAME]
+      answers every GetSecret (with --only: those for NAME; the others as above) with status UNAVAILABLE
+      and MESSAGE (what a gRPC server says when it cannot serve now); no client certificate is requested.
+      Its --cert is what clients verify (tests give it an RA-TLS certificate with sim evidence, `initra sim
+      ratls-cert`).
 Run with Debian's /usr/bin/python3 (python3-grpcio, python3-protobuf).
 """
 import argparse
@@ -65,6 +70,8 @@ def server(a):
     req_cls, rep_cls = messages()
 
     def get_secret(request, context):
+        if a.unavailable and (a.only is None or request.name == a.only):
+            context.abort(grpc.StatusCode.UNAVAILABLE, a.unavailable)
         if request.name != "demo_key":
             context.abort(grpc.StatusCode.NOT_FOUND, "no secret named %r" % request.name)
         return rep_cls(secret=a.secret)
@@ -74,9 +81,12 @@ def server(a):
             get_secret, request_deserializer=req_cls.FromString,
             response_serializer=rep_cls.SerializeToString)})
     srv = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=[handler])
-    creds = grpc.ssl_server_credentials([(read(a.key), read(a.cert))],
-                                        root_certificates=read(a.client_root),
-                                        require_client_auth=True)
+    if a.unavailable:
+        creds = grpc.ssl_server_credentials([(read(a.key), read(a.cert))])
+    else:
+        creds = grpc.ssl_server_credentials([(read(a.key), read(a.cert))],
+                                            root_certificates=read(a.client_root),
+                                            require_client_auth=True)
     port = srv.add_secure_port("127.0.0.1:0", creds)
     return publish_and_serve(srv, port, a.port_file)
 
@@ -96,7 +106,10 @@ def main():
     s.add_argument("secret")
     s.add_argument("--cert", required=True)
     s.add_argument("--key", required=True)
-    s.add_argument("--client-root", required=True)
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument("--client-root")
+    g.add_argument("--unavailable", metavar="MESSAGE")
+    s.add_argument("--only", metavar="NAME", help="with --unavailable: only calls for NAME")
     a = p.parse_args()
     return client(a) if a.mode == "client" else server(a)
 

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "initra/init.h"
 #include "init/internal.h"
+#include "initra/rpc.h"
 
 #define MRE "9b05ddd7a1e4bd1f2b4c3f1ad1c1e2c5e8c2b39a2a23d8d6c5e3b1f0a1b2c3d4"
 #define PIN_ON                                                                                                 \
@@ -134,6 +135,117 @@ static void grpc(void)
     if (!rc) initra_init_conf_free(&C);
 }
 
+/* kms_server lists: parsing, and the failover walker both clients use (src/init/failover.c). */
+static void servers(void)
+{
+    int rc = parse("{\"kms_server\":\" a:1 ,\\tb:2,[::1]:3\"," KEYS ",\"ra_config\":" PIN_ON "}");
+    CHECK(rc == 0 && C.n_servers == 3 && !strcmp(C.servers[0], "a:1") && !strcmp(C.servers[1], "b:2") &&
+              !strcmp(C.servers[2], "[::1]:3") && !strcmp(C.host, "a") && C.port == 1 &&
+              !strcmp(C.kms_server, " a:1 ,\tb:2,[::1]:3"),
+          "a list of three, spaces and tabs around entries trimmed, the first's host and port: %s", rc ? E.msg : "");
+    if (!rc) initra_init_conf_free(&C);
+    rc = parse("{\"kms_server\":\"h:1\"," KEYS ",\"ra_config\":" PIN_ON "}");
+    CHECK(rc == 0 && C.n_servers == 1 && !strcmp(C.servers[0], "h:1"), "one server: a list of one");
+    if (!rc) initra_init_conf_free(&C);
+    char many[400] = "", body[800];
+    for (int i = 1; i <= 17; i++) snprintf(many + strlen(many), sizeof many - strlen(many), "%sh%d:1", i > 1 ? "," : "", i);
+    snprintf(body, sizeof body, "{\"kms_server\":\"%s\"," KEYS ",\"ra_config\":" PIN_ON "}", many);
+    refused("17 servers", body, "c.json: kms_server: \"h1:1,h2:1,");
+    CHECK(strstr(E.msg, "lists more than 16 servers") != NULL, "17 servers: %s", E.msg);
+    *strrchr(many, ',') = 0;
+    snprintf(body, sizeof body, "{\"kms_server\":\"%s\"," KEYS ",\"ra_config\":" PIN_ON "}", many);
+    rc = parse(body);
+    CHECK(rc == 0 && C.n_servers == 16 && !strcmp(C.servers[15], "h16:1"), "16 servers load: %s", rc ? E.msg : "");
+    if (!rc) initra_init_conf_free(&C);
+    refused("an empty entry", "{\"kms_server\":\"a:1,,b:2\"," KEYS ",\"ra_config\":" PIN_ON "}",
+            "c.json: kms_server: \"a:1,,b:2\": entry 2 is empty; list HOST:PORT entries separated by commas");
+    refused("a trailing comma", "{\"kms_server\":\"a:1, \"," KEYS ",\"ra_config\":" PIN_ON "}",
+            "\"a:1, \": entry 2 is empty");
+    refused("a leading comma", "{\"kms_server\":\",a:1\"," KEYS ",\"ra_config\":" PIN_ON "}", "entry 1 is empty");
+    refused("an entry that is not HOST:PORT", "{\"kms_server\":\"a:1,nocolon\"," KEYS ",\"ra_config\":" PIN_ON "}",
+            "c.json: kms_server: entry 2: \"nocolon\" is not HOST:PORT");
+    refused("a space inside an entry", "{\"kms_server\":\"a:1,b c:2\"," KEYS ",\"ra_config\":" PIN_ON "}",
+            "entry 2: \"b c:2\" is not HOST:PORT");
+    refused("a repeated entry", "{\"kms_server\":\"a:1,b:2, a:1\"," KEYS ",\"ra_config\":" PIN_ON "}",
+            "c.json: kms_server: entry 3 \"a:1\" repeats entry 1");
+    setenv(INITRA_KMS_SERVER_ENV, "10.0.0.1:7, 10.0.0.2:7", 1);
+    rc = parse("{\"kms_server\":\"h:1\"," KEYS ",\"ra_config\":" PIN_ON "}");
+    CHECK(rc == 0 && C.n_servers == 2 && !strcmp(C.servers[1], "10.0.0.2:7") && !strcmp(C.host, "10.0.0.1"),
+          "OCCLUM_INIT_RA_KMS_SERVER with two servers overrides kms_server: %s", rc ? E.msg : "");
+    if (!rc) initra_init_conf_free(&C);
+    setenv(INITRA_KMS_SERVER_ENV, "10.0.0.1:7,", 1);
+    refused("OCCLUM_INIT_RA_KMS_SERVER with an empty entry", "{\"kms_server\":\"h:1\"," KEYS ",\"ra_config\":" PIN_ON "}",
+            "environment OCCLUM_INIT_RA_KMS_SERVER: \"10.0.0.1:7,\": entry 2 is empty");
+    unsetenv(INITRA_KMS_SERVER_ENV);
+
+    int moves = init_failover_moves_on(INITRA_RPC_UNAVAILABLE) && init_failover_moves_on(INITRA_RPC_DEADLINE_EXCEEDED) &&
+                init_failover_moves_on(INITRA_RPC_RESOURCE_EXHAUSTED);
+    int final = 1;
+    const int finals[] = {INITRA_RPC_PERMISSION_DENIED, INITRA_RPC_UNAUTHENTICATED, INITRA_RPC_NOT_FOUND,
+                          INITRA_RPC_INVALID_ARGUMENT, INITRA_RPC_CANCELLED, INITRA_RPC_INTERNAL, INITRA_RPC_UNKNOWN,
+                          INITRA_RPC_FAILED_PRECONDITION, INITRA_RPC_UNIMPLEMENTED, INITRA_RPC_DATA_LOSS};
+    for (size_t i = 0; i < sizeof finals / sizeof *finals; i++) final &= !init_failover_moves_on(finals[i]);
+    CHECK(moves && final, "UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED move on; refusals and the rest are final");
+
+    rc = parse("{\"kms_server\":\"a:1,b:2,c:3\"," KEYS ",\"ra_config\":" PIN_ON ",\"initra\":{\"deadline_ms\":60000,"
+               "\"initial_backoff_ms\":1,\"max_backoff_ms\":1}}");
+    CHECK(rc == 0, "three servers: %s", rc ? E.msg : "");
+    if (rc) return;
+    FILE *log = tmpfile();
+    init_failover f;
+    char buf[4096] = "", before[320];
+    init_failover_start(&f, &C, 0, log);
+    CHECK(f.cur == 0 && !strcmp(init_failover_before(&f, before, sizeof before), ""), "the first server is called first");
+    int r1 = init_failover_next(&f, INITRA_RPC_UNAVAILABLE,
+                                "rpc a:1 /ratls.GrSecret/GetSecret: " INITRA_RPC_NO_CONNECTION ": Connection refused", &E);
+    size_t c1 = f.cur;
+    int r2 = init_failover_next(&f, INITRA_RPC_UNAVAILABLE, "rpc b:2 /ratls.GrSecret/GetSecret: UNAVAILABLE: store locked",
+                                &E);
+    size_t c2 = f.cur;
+    int r3 = init_failover_next(&f, INITRA_RPC_DEADLINE_EXCEEDED,
+                                "rpc c:3 /ratls.GrSecret/GetSecret: DEADLINE_EXCEEDED: no reply within 5000 ms ()", &E);
+    CHECK(r1 == 0 && c1 == 1 && r2 == 0 && c2 == 2 && r3 == 0 && f.cur == 0, "a -> b -> c -> a again (%zu %zu %zu)", c1,
+          c2, f.cur);
+    rewind(log);
+    size_t got = fread(buf, 1, sizeof buf - 1, log);
+    buf[got] = 0;
+    fclose(log);
+    int lines_ok = !strcmp(buf, "init: kms a:1 unreachable (Connection refused), trying b:2\n"
+                       "init: kms b:2 answered UNAVAILABLE (UNAVAILABLE: store locked), trying c:3\n"
+                       "init: kms c:3 did not reply in time (DEADLINE_EXCEEDED: no reply within 5000 ms ()), trying a:1 "
+                       "again in 1 ms\n");
+    CHECK(lines_ok, "one line per server left, naming it, why, and the next%s%s", lines_ok ? "" : ": ", lines_ok ? "" : buf);
+    CHECK(!strcmp(init_failover_before(&f, before, sizeof before),
+                  "; tried before it: b:2 answered UNAVAILABLE, c:3 did not reply in time"),
+          "a final error at a:1 names the others tried: %s", before);
+    f.deadline = init_now_ms() - 1;
+    rc = init_failover_next(&f, INITRA_RPC_RESOURCE_EXHAUSTED,
+                            "rpc a:1 /kubetee.Aecs/GetEnclaveSecret: RESOURCE_EXHAUSTED: more than 1 connections", &E);
+    CHECK(rc == -1 && !strcmp(E.msg, "init: no KMS server served within 60000 ms: a:1 answered RESOURCE_EXHAUSTED, b:2 "
+                                     "answered UNAVAILABLE, c:3 did not reply in time (last error, from a:1: "
+                                     "RESOURCE_EXHAUSTED: more than 1 connections); check kms_server or "
+                                     "OCCLUM_INIT_RA_KMS_SERVER"),
+          "past the deadline: one line naming every server and why: %s", E.msg);
+    initra_init_conf_free(&C);
+
+    rc = parse("{\"kms_server\":\"h:1\"," KEYS ",\"ra_config\":" PIN_ON ",\"initra\":{\"deadline_ms\":100,"
+               "\"initial_backoff_ms\":1000}}");
+    log = tmpfile();
+    init_failover_start(&f, &C, 1, log);
+    rc = rc ? rc : init_failover_next(&f, INITRA_RPC_UNAVAILABLE, "rpc h:1 m: " INITRA_RPC_NO_CONNECTION ": x", &E);
+    CHECK(rc == -1 && ftell(log) == 0 &&
+              !strcmp(E.msg, "init: AECS server h:1 unreachable for 100 ms (last error: rpc h:1 m: " INITRA_RPC_NO_CONNECTION
+                             ": x); check kms_server or OCCLUM_INIT_RA_KMS_SERVER"),
+          "one server: no failover line; its backoff would pass the deadline: %s", E.msg);
+    f.deadline = init_now_ms() - 1;
+    rc = init_failover_next(&f, INITRA_RPC_RESOURCE_EXHAUSTED, "rpc h:1 m: RESOURCE_EXHAUSTED: full", &E);
+    CHECK(rc == -1 && !strcmp(E.msg, "init: AECS server h:1 did not serve within 100 ms: it answered RESOURCE_EXHAUSTED "
+                                     "(last error: rpc h:1 m: RESOURCE_EXHAUSTED: full)"),
+          "one server that answered but did not serve: said so: %s", E.msg);
+    fclose(log);
+    initra_init_conf_free(&C);
+}
+
 #define UA_EMPTY "\"ua_ias_url\":\"\",\"ua_dcap_pccs_url\":\"\",\"ua_policy_str_tee_platform\":\"\""
 
 static void aecs(void)
@@ -212,6 +324,7 @@ int main(void)
 {
     unsetenv(INITRA_KMS_SERVER_ENV);
     grpc();
+    servers();
     aecs();
     load();
     CHECK_DONE();

@@ -1,10 +1,13 @@
-/* The sealed store (include/initra/store.h) on real SQLite files in a temporary directory, tampered
- * with through SQLite as the host would. The seal key is this test's own EGETKEY: HMAC-SHA256 over the
- * request and the identity fields its policy names, under a platform secret ("another platform" is
- * another secret). */
+/* The sealed store (include/initra/store.h) on real SQLite files in a temporary directory, or with
+ * INITRA_TEST_PG=CONNINFO on a real PostgreSQL server (tests/t_store_pg.sh starts one with
+ * scripts/pg.sh; each store of the suite is a schema there), tampered with through SQLite or libpq as
+ * the host would. The seal key is this test's own EGETKEY: HMAC-SHA256 over the request and the identity
+ * fields its policy names, under a platform secret ("another platform" is another secret).
+ * `test_store CASE` runs one case (t_store_pg.sh: procs, puts, restart, schema); none: the suite. */
 #include "check.h"
 
 #include <pthread.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <signal.h>
@@ -47,26 +50,56 @@ static int test_seal_key(void *ctx, const initra_seal_request *r, uint8_t key[16
 
 static char dir[256];
 static platform plat_a, plat_b;
+static const char *pg; /* INITRA_TEST_PG: the PostgreSQL CONNINFO, or NULL (SQLite) */
 
 static void path_of(const char *name, char *out, size_t n) { snprintf(out, n, "%s/%s", dir, name); }
 
+/* PostgreSQL: the store "name" is schema s_name ('.' and '-' as '_') of the test database. */
+static void pg_conninfo(const char *name, char *out, size_t n)
+{
+    char schema[64];
+    snprintf(schema, sizeof schema, "s_%s", name);
+    for (char *p = schema; *p; p++)
+        if (*p == '.' || *p == '-') *p = '_';
+    snprintf(out, n, "%s options='-csearch_path=%s'", pg, schema);
+    PGconn *c = PQconnectdb(pg);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SET client_min_messages = warning; CREATE SCHEMA IF NOT EXISTS %s", schema);
+    PGresult *r = PQexec(c, sql);
+    PQclear(r);
+    PQfinish(c);
+}
+
 static initra_store *open_as(const char *name, platform *p, const char *rec_pub, int allow_locked, initra_err *err)
 {
-    char path[512];
+    char path[512], ci[1024];
     path_of(name, path, sizeof path);
-    initra_store_opts o = {.path = path, .seal_key = test_seal_key, .seal_ctx = p, .self = &p->self,
-                           .recovery_pub = (const uint8_t *)rec_pub, .recovery_pub_len = rec_pub ? strlen(rec_pub) : 0,
-                           .allow_locked = allow_locked};
+    if (pg) pg_conninfo(name, ci, sizeof ci);
+    initra_store_opts o = {.path = pg ? NULL : path, .postgres_conninfo = pg ? ci : NULL, .seal_key = test_seal_key,
+                           .seal_ctx = p, .self = &p->self, .recovery_pub = (const uint8_t *)rec_pub,
+                           .recovery_pub_len = rec_pub ? strlen(rec_pub) : 0, .allow_locked = allow_locked};
     return initra_store_open(&o, err);
 }
 
-/* Runs SQL on the file as the host would. */
+/* Runs SQL on the store as the host would. */
 static int host_sql(const char *name, const char *sql)
 {
     char path[512];
+    int rc = -1;
+    if (pg) {
+        char ci[1024];
+        pg_conninfo(name, ci, sizeof ci);
+        PGconn *c = PQconnectdb(ci);
+        PGresult *r = PQexec(c, sql);
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+        if (rc) fprintf(stderr, "host_sql: %s: %s\n", sql, PQerrorMessage(c));
+        PQclear(r);
+        PQfinish(c);
+        return rc;
+    }
     path_of(name, path, sizeof path);
     sqlite3 *db = NULL;
-    int rc = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    rc = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (rc) fprintf(stderr, "host_sql: %s: %s\n", sql, sqlite3_errmsg(db));
     sqlite3_close(db);
     return rc;
@@ -75,6 +108,12 @@ static int host_sql(const char *name, const char *sql)
 /* Flips byte i of the ciphertext of default/name version v, as the host would. */
 static int host_flip(const char *file, const char *name, int v, int i)
 {
+    if (pg) {
+        char sql[300];
+        snprintf(sql, sizeof sql, "UPDATE secrets SET ct = set_byte(ct, %d, get_byte(ct, %d) # 1) WHERE ns = 'default' "
+                                  "AND name = '%s' AND version = %d", i, i, name, v);
+        return host_sql(file, sql);
+    }
     char path[512];
     path_of(file, path, sizeof path);
     sqlite3 *db = NULL;
@@ -131,7 +170,9 @@ static void test_put_fetch(void)
     char path[512];
     struct stat st;
     path_of("basic.db", path, sizeof path);
-    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the database file is 0600 (%o)", st.st_mode & 0777);
+    if (!pg)
+        CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the database file is 0600 (%o)",
+              st.st_mode & 0777);
     uint8_t zeros[5] = {0, 1, 0, 0, 2};
     uint32_t v = 0;
     CHECK(put(s, "z", zeros, sizeof zeros, NULL, &v) == 0 && v == 1, "put of a value with 0x00 bytes: version 1");
@@ -141,7 +182,7 @@ static void test_put_fetch(void)
     CHECK(put(s, "big", m, big, NULL, &v) == 0 && v == 1, "put of 1 MiB");
     initra_store_close(s);
     s = open_as("basic.db", &plat_a, NULL, 0, &err);
-    CHECK(s != NULL, "reopened");
+    CHECK(s != NULL, "reopened (%s)", s ? "ok" : err.msg);
     if (!s) {
         free(m);
         return;
@@ -334,7 +375,9 @@ static void test_audit(void)
     CHECK(host_sql("audit.db", "DELETE FROM audit WHERE seq = 7") == 0, "host removes record 7");
     CHECK(initra_store_audit_verify(s, &n, &err) == -1 && strstr(err.msg, "audit record 7 is missing"),
           "verify names record 7: %s", err.msg);
-    CHECK(host_sql("audit.db", "UPDATE audit SET seq = seq - 1 WHERE seq > 7") == 0, "host renumbers what follows");
+    CHECK(host_sql("audit.db", pg ? "UPDATE audit SET seq = 1 - seq WHERE seq > 7; UPDATE audit SET seq = -seq WHERE seq < 0"
+                                  : "UPDATE audit SET seq = seq - 1 WHERE seq > 7") == 0,
+          "host renumbers what follows");
     CHECK(initra_store_audit_verify(s, &n, &err) == -1 && strstr(err.msg, "audit record 7:"),
           "verify names record 7 again: %s", err.msg);
     initra_store_close(s);
@@ -469,6 +512,8 @@ static void test_two_processes(void)
 /* Two processes create one store at the same moment: one creates it, the other opens what it made. */
 static void test_create_race(void)
 {
+    char ci[1024];
+    if (pg) pg_conninfo("race.db", ci, sizeof ci); /* the schema; the store in it is made by the race */
     int go[2];
     if (pipe(go)) return;
     pid_t pid = fork();
@@ -479,6 +524,7 @@ static void test_create_race(void)
         initra_err e;
         initra_store *cs = open_as("race.db", &plat_a, NULL, 0, &e);
         uint32_t cv;
+        if (!cs) printf("# child: %s\n", e.msg);
         _exit(cs && put(cs, "child", "c", 1, NULL, &cv) == 0 ? (initra_store_close(cs), 0) : 1);
     }
     close(go[0]);
@@ -563,6 +609,24 @@ static void test_disk_full(void)
     initra_store_close(s);
 }
 
+/* Bad PostgreSQL settings (no server needed): one line each, never the password. */
+static void test_pg_conninfo_errors(void)
+{
+    initra_err err;
+    initra_store_opts o = {.postgres_conninfo = "host='127.0.0.1", .seal_key = test_seal_key, .seal_ctx = &plat_a,
+                           .self = &plat_a.self};
+    initra_store *s = initra_store_open(&o, &err);
+    CHECK(!s && strstr(err.msg, "the PostgreSQL CONNINFO is not valid") && !strchr(err.msg, '\n'), "%s", err.msg);
+    o.postgres_conninfo = "host=127.0.0.1 port=1 dbname=initra user=kms password=hunter2 connect_timeout=5";
+    s = initra_store_open(&o, &err);
+    CHECK(!s && strstr(err.msg, "store postgres://kms@127.0.0.1:1/initra: cannot connect") &&
+              !strstr(err.msg, "hunter2") && !strchr(err.msg, '\n'),
+          "nothing listens: %s", err.msg);
+    o.path = "/tmp/x.db";
+    s = initra_store_open(&o, &err);
+    CHECK(!s && strstr(err.msg, "one of them"), "a path and a CONNINFO: %s", err.msg);
+}
+
 static void test_open_errors(void)
 {
     initra_err err;
@@ -591,15 +655,19 @@ static void test_open_errors(void)
     CHECK(!s && strstr(err.msg, "no recovery copy"), "locked open without a recovery copy fails: %s", err.msg);
 
     char path[512];
+    if (pg) goto pg_foreign;
     path_of("text.db", path, sizeof path);
     FILE *f = fopen(path, "w");
     fputs("this is not a database, just text that is long enough to be a header of one............\n", f);
     fclose(f);
     s = open_as("text.db", &plat_a, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "not an initra store"), "a text file: %s", err.msg);
-    CHECK(host_sql("foreign.db", "CREATE TABLE t(x)") == 0, "an SQLite file of another program");
+pg_foreign:
+    CHECK(host_sql("foreign.db", "CREATE TABLE t(x INTEGER)") == 0, "a database of another program");
     s = open_as("foreign.db", &plat_a, NULL, 0, &err);
-    CHECK(!s && strstr(err.msg, "not an initra store (an SQLite database without a meta table)"), "%s", err.msg);
+    CHECK(!s && strstr(err.msg, pg ? "not an initra store (a PostgreSQL schema with tables but without a meta table)"
+                                   : "not an initra store (an SQLite database without a meta table)"),
+          "%s", err.msg);
     p = plat_a;
     p.self.isv_svn = 3;
     s = open_as("owned.db", &p, NULL, 0, &err);
@@ -619,6 +687,7 @@ static void test_open_errors(void)
     initra_store_close(s);
 
     /* damaged pages: a copy with page 2 (meta's root) overwritten, and one truncated to its first page */
+    if (pg) goto pg_meta;
     char cmd[1200];
     snprintf(cmd, sizeof cmd,
              "cp %s/owned.db %s/page.db && cp %s/owned.db %s/short.db && "
@@ -631,6 +700,7 @@ static void test_open_errors(void)
     s = open_as("short.db", &plat_a, NULL, 0, &err);
     CHECK(!s && strstr(err.msg, "damaged database"), "a truncated file: %s", s ? "opened" : err.msg);
     initra_store_close(s);
+pg_meta:
     CHECK(host_sql("owned.db", "UPDATE meta SET v = substr(v, 1, 100) WHERE k = 'sealed_dek'") == 0,
           "host truncates the sealed key");
     s = open_as("owned.db", &p, NULL, 0, &err);
@@ -749,7 +819,147 @@ static void test_blobs(void)
     CHECK(store_sealed_parse(out, sizeof out, &p, &err) == -1 && strstr(err.msg, "magic"), "%s", err.msg);
 }
 
-int main(void)
+/* The schema version row: a store written by a newer initra (the row bumped, as a newer initra would) is
+ * refused with one line; a row that is not a number is damage. */
+static void test_schema(void)
+{
+    initra_err err;
+    initra_store *s = open_as("schema.db", &plat_a, NULL, 0, &err);
+    uint32_t v;
+    CHECK(s && put(s, "x", "y", 1, NULL, &v) == 0, "a store of schema version 1");
+    initra_store_close(s);
+    CHECK(host_sql("schema.db", pg ? "UPDATE meta SET v = '2'::bytea WHERE k = 'schema'"
+                                   : "UPDATE meta SET v = CAST('2' AS BLOB) WHERE k = 'schema'") == 0,
+          "the schema row says 2");
+    s = open_as("schema.db", &plat_a, NULL, 0, &err);
+    CHECK(!s && strstr(err.msg, "schema version 2 is newer than this initra's (1)") && !strchr(err.msg, '\n'),
+          "a newer schema is refused: %s", s ? "opened" : err.msg);
+    initra_store_close(s);
+    CHECK(host_sql("schema.db", pg ? "UPDATE meta SET v = 'x1'::bytea WHERE k = 'schema'"
+                                   : "UPDATE meta SET v = CAST('x1' AS BLOB) WHERE k = 'schema'") == 0,
+          "the schema row says x1");
+    s = open_as("schema.db", &plat_a, NULL, 0, &err);
+    CHECK(!s && strstr(err.msg, "damaged database (schema version \"x1\""), "%s", s ? "opened" : err.msg);
+    initra_store_close(s);
+    CHECK(host_sql("schema.db", pg ? "UPDATE meta SET v = '1'::bytea WHERE k = 'schema'"
+                                   : "UPDATE meta SET v = CAST('1' AS BLOB) WHERE k = 'schema'") == 0,
+          "the schema row says 1 again");
+    s = open_as("schema.db", &plat_a, NULL, 0, &err);
+    CHECK(s != NULL, "it opens again (%s)", s ? "ok" : err.msg);
+    initra_store_close(s);
+}
+
+/* Two processes put the same name at the same time: every put gets its own version, every version is
+ * there with its value, and the audit chain holds a record per put. */
+static void test_concurrent_puts(void)
+{
+    enum { PER = 150 };
+    initra_err err;
+    initra_store *s = open_as("puts.db", &plat_a, NULL, 0, &err);
+    initra_store_close(s);
+    int fd[2];
+    if (!s || pipe(fd)) {
+        CHECK(0, "open: %s", err.msg);
+        return;
+    }
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++)
+        if ((kids[k] = fork()) == 0) {
+            close(fd[0]);
+            initra_store *c = open_as("puts.db", &plat_a, NULL, 0, &err);
+            for (int i = 0; c && i < PER; i++) {
+                char val[16];
+                uint32_t ver = 0;
+                snprintf(val, sizeof val, "%d-%d", k, i);
+                int rc = put(c, "shared", val, strlen(val), NULL, &ver);
+                dprintf(fd[1], "%u %s\n", rc ? 0 : ver, val);
+            }
+            initra_store_close(c);
+            _exit(c ? 0 : 1);
+        }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    static char got[2 * PER + 1][16];
+    memset(got, 0, sizeof got);
+    unsigned ver;
+    char val[16];
+    int lines = 0, dup = 0, bad = 0;
+    while (f && fscanf(f, "%u %15s", &ver, val) == 2) {
+        lines++;
+        if (ver == 0 || ver > 2 * PER) bad++;
+        else if (got[ver][0]) dup++;
+        else snprintf(got[ver], sizeof got[ver], "%s", val);
+    }
+    if (f) fclose(f);
+    int st0 = 0, st1 = 0;
+    waitpid(kids[0], &st0, 0);
+    waitpid(kids[1], &st1, 0);
+    CHECK(lines == 2 * PER && dup == 0 && bad == 0 && WIFEXITED(st0) && !WEXITSTATUS(st0) && WIFEXITED(st1) &&
+              !WEXITSTATUS(st1),
+          "two processes put one name %d times each: %d versions, none twice (%d twice, %d failed)", PER, lines, dup,
+          bad);
+    s = open_as("puts.db", &plat_a, NULL, 0, &err);
+    size_t count = 0;
+    CHECK(s && initra_store_list(s, "default", list_count, &count, &err) == 0 && count == 2 * PER,
+          "the store lists %zu versions", count);
+    /* every version holds the value its put reported: fetch them newest first by deleting as we go */
+    int wrong = 0;
+    for (unsigned v2 = 2 * PER; s && v2 >= 1; v2--) {
+        initra_store_value value;
+        initra_err why;
+        size_t n = 0;
+        if (fetch(s, "shared", 0, NULL, &value, &why, &err) != 0 || value.version != v2 ||
+            value.len != strlen(got[v2]) || memcmp(value.data, got[v2], value.len) != 0)
+            wrong++;
+        initra_store_value_free(&value);
+        initra_store_delete(s, "default", "shared", v2, NULL, &n, &err);
+    }
+    CHECK(s && wrong == 0, "each version holds the value of the put it was reported to (%d wrong)", wrong);
+    uint64_t n = 0;
+    CHECK(s && initra_store_audit_verify(s, &n, &err) == 0 && n == 2 * PER, "the audit chain verifies: %llu records",
+          (unsigned long long)n);
+    initra_store_close(s);
+}
+
+/* PostgreSQL stopped under an open store (INITRA_TEST_PG_DIR: its scripts/pg.sh directory): operations
+ * fail with one line each; once it is back, the same handle works again. */
+static int pg_ctl(const char *verb)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "sh scripts/pg.sh %s %s >/dev/null", verb, getenv("INITRA_TEST_PG_DIR"));
+    return system(cmd);
+}
+static void test_restart(void)
+{
+    initra_err err, why;
+    initra_store *s = open_as("restart.db", &plat_a, NULL, 0, &err);
+    uint32_t v;
+    initra_store_value val;
+    CHECK(s && put(s, "before", "b", 1, NULL, &v) == 0, "a put (%s)", s ? "ok" : err.msg);
+    if (!s) return;
+    CHECK(pg_ctl("stop") == 0, "PostgreSQL stopped");
+    int prc = initra_store_put(s, "default", "during", "bytes", (const uint8_t *)"d", 1, NULL, &ADMIN_PUT, &v, &err);
+    CHECK(prc == -1 && strstr(err.msg, "PostgreSQL") && !strchr(err.msg, '\n'), "a put fails with one line: %s",
+          err.msg);
+    int frc = fetch(s, "before", 0, NULL, &val, &why, &err);
+    CHECK(frc == -1 && strstr(err.msg, "PostgreSQL") && !strchr(err.msg, '\n'), "a fetch fails with one line: %s",
+          err.msg);
+    initra_audit_rec r = {.protocol = "grpc_ratls", .op = "fetch", .decision = "released"};
+    CHECK(initra_store_audit(s, &r, &err) == -1 && !strchr(err.msg, '\n'), "an audit record fails: %s", err.msg);
+    CHECK(pg_ctl("start") == 0, "PostgreSQL started again");
+    CHECK(fetch(s, "before", 0, NULL, &val, &why, &err) == 0 && val.len == 1, "the same handle fetches again (%s)",
+          err.msg);
+    initra_store_value_free(&val);
+    CHECK(put(s, "after", "a", 1, NULL, &v) == 0 && v == 1, "and puts again");
+    CHECK(fetch(s, "during", 0, NULL, &val, &why, &err) == INITRA_STORE_NO_SUCH, "the failed put left nothing");
+    uint64_t n = 0;
+    CHECK(initra_store_audit_verify(s, &n, &err) == 0 && n == 2, "the audit chain verifies: %llu records (the failed "
+          "ones are not there)", (unsigned long long)n);
+    initra_store_close(s);
+}
+
+int main(int argc, char **argv)
+
 {
     snprintf(dir, sizeof dir, "/tmp/initra-store-XXXXXX");
     if (!mkdtemp(dir)) return 2;
@@ -761,19 +971,38 @@ int main(void)
         p->self.isv_prod_id = 4;
         p->self.isv_svn = 2;
     }
-    test_blobs();
-    test_put_fetch();
-    test_versions();
-    test_audit();
-    test_group_commit();
-    test_two_handles();
-    test_two_processes();
-    test_create_race();
-    test_disk_full();
-    test_open_errors();
-    test_recovery("rsa-3072");
-    test_recovery("x25519");
-    test_bulk();
+    pg = getenv("INITRA_TEST_PG");
+    const char *only = argc > 1 ? argv[1] : NULL;
+    if (only && strcmp(only, "procs") == 0) {
+        test_two_processes();
+    } else if (only && strcmp(only, "puts") == 0) {
+        test_concurrent_puts();
+    } else if (only && strcmp(only, "schema") == 0) {
+        test_schema();
+    } else if (only && strcmp(only, "restart") == 0 && pg && getenv("INITRA_TEST_PG_DIR")) {
+        test_restart();
+    } else if (only) {
+        fprintf(stderr, "test_store: unknown case %s (procs, puts, schema, restart: needs INITRA_TEST_PG and "
+                        "INITRA_TEST_PG_DIR)\n", only);
+        return 2;
+    } else {
+        test_blobs();
+        test_put_fetch();
+        test_versions();
+        test_audit();
+        test_group_commit();
+        test_two_handles();
+        test_two_processes();
+        test_create_race();
+        if (!pg) test_disk_full(); /* a full disk is PostgreSQL's server's: its error is passed on */
+        test_open_errors();
+        test_pg_conninfo_errors();
+        test_recovery("rsa-3072");
+        test_recovery("x25519");
+        test_bulk();
+        test_schema();
+        test_concurrent_puts();
+    }
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) return 2;
