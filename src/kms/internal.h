@@ -40,6 +40,11 @@ int kms_aecs_port(const initra_kms_aecs *k);
  * /dev, /sys and /host (host-provided: inherited descriptors, devices, Occlum's host file system).
  * 0, or -1 with err. */
 int kms_path_in_image(const char *path, initra_err *err);
+/* The sealed store's path: absolute, normalised, outside /proc, /dev and /sys (host storage such as
+ * /host is fine: the store's integrity comes from encryption). 0, or -1 with err. */
+int kms_path_for_store(const char *path, initra_err *err);
+/* A recovery key (PEM): an RSA-3072 or X25519 public key; the error names path and what it is instead. */
+int kms_check_recovery_key(const char *path, const uint8_t *pem, size_t len, initra_err *err);
 /* Reads a file the configuration names: when sha256 is set its bytes must hash to it; otherwise, with
  * image_paths, the path and its resolved target must be inside the image. The bytes returned are the
  * bytes checked. */

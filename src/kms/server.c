@@ -259,10 +259,12 @@ static int start_server(initra_kms *k, initra_err *err)
 
 initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
 {
-    if (!o->clients_path && !o->policy_path && !o->no_client_attestation)
+    if (!o->clients_path && !o->policy_path && !o->store_sqlite && !o->no_client_attestation)
         return initra_fail(err, "kms: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a policy "
                                 "any attested enclave would get every secret"),
                NULL;
+    if (o->store_sqlite)
+        return initra_fail(err, "kms: store.sqlite: this build cannot open the sealed store yet"), NULL;
     initra_kms *k = calloc(1, sizeof *k);
     if (!k) return initra_fail(err, "out of memory"), NULL;
     k->o = *o;
