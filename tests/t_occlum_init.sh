@@ -2,7 +2,7 @@
 # the initfs, fetches image_key with the other keys, MountRootFS (the sim descriptor's mount exchange)
 # switches to the application's image, then the keys are written there. Both flavours, both image types.
 . tests/lib.sh
-plan 36
+plan 38
 . scripts/instances.sh
 sim_platform
 "$INITRA" new "$T/probe" >/dev/null && "$INITRA" build "$T/probe" >/dev/null 2>&1
@@ -45,6 +45,13 @@ order=$(grep -o 'fetched every key\|mounted the encrypted rootfs (MountRootFS)\|
 check_eq "INITRA_INIT_TRACE shows fetch, mount, write in that order" "$order" "fetched every key|mounted the encrypted rootfs (MountRootFS)|files written|"
 grep -q 'asked for "image_key": released' "$T/kms.log" && ok "the KMS released image_key through the same verified connection" \
   || not_ok "KMS log: $(tail -3 "$T/kms.log")"
+
+# --host-dir in the two-stage boot: /host appears in the application's root (after MountRootFS).
+mkdir "$T/hostdir"
+"$INITRA" run "$T/genc" --host-dir "$T/hostdir" -- /bin/busybox sh -c 'echo two-stage >/host/y; busybox cat /etc/keys/app_secret' >"$T/gh.out" 2>"$T/gh.err"
+check_eq "--host-dir, two stages: the application runs (exit 0)" "$?" 0
+[ "$(cat "$T/hostdir/y" 2>/dev/null)" = two-stage ] && grep -qx 'app secret' "$T/gh.out" \
+  && ok "--host-dir, two stages: the application's /host/y lands in HOSTPATH" || not_ok "two-stage /host: $(cat "$T/gh.err")"
 
 # The copy list of docs/occlum.md: init ran (above) in a root holding only initra, the shared libraries
 # it needs (and libcurl, which it dlopens), and its configuration files.

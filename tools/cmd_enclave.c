@@ -189,7 +189,8 @@ int cmd_config_id(int argc, char **argv)
 int cmd_run(int argc, char **argv)
 {
     const char *usage =
-        "usage: initra run DIR [--config-id B64] [--config-svn N] [--config FILE] [--] PROG [ARGS...]\n"
+        "usage: initra run DIR [--config-id B64] [--config-svn N] [--config FILE] [--host-dir HOSTPATH] [--]\n"
+        "                  PROG [ARGS...]\n"
         "  Verifies DIR/build/enclave.sig against the image and launches PROG inside the simulated enclave:\n"
         "  its own user, mount and PID namespaces, root = DIR/image with writes to a private tmpfs, /dev/null,\n"
         "  /dev/zero, /dev/urandom, /proc, the host network. When DIR has init_ra_conf.json, /bin/init runs\n"
@@ -198,11 +199,15 @@ int cmd_run(int argc, char **argv)
         "  it (MountRootFS, with the key of `initra build --image-key` if encrypted; docs/occlum.md).\n"
         "  --config-id B64   CONFIGID: base64 of at most 64 bytes, zero padded (needs metadata.enable_kss)\n"
         "  --config-svn N    CONFIGSVN: 0..65535, decimal (no leading zero) or 0x hex (needs metadata.enable_kss)\n"
-        "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n";
-    enum { O_CONFIG_ID = 256, O_CONFIG_SVN, O_CONFIG };
+        "  --config FILE     attach FILE as /etc/init_ra_conf.json (Occlum.json \"config_binding\": \"config_id\")\n"
+        "  --host-dir HOSTPATH  mount the existing host directory HOSTPATH read-write at /host (as Occlum's\n"
+        "                    hostfs; with an initfs stage, in the application's root); nothing else of the\n"
+        "                    host's file system is visible\n";
+    enum { O_CONFIG_ID = 256, O_CONFIG_SVN, O_CONFIG, O_HOST_DIR };
     static const struct option opts[] = {{"config-id", required_argument, NULL, O_CONFIG_ID},
                                          {"config-svn", required_argument, NULL, O_CONFIG_SVN},
                                          {"config", required_argument, NULL, O_CONFIG},
+                                         {"host-dir", required_argument, NULL, O_HOST_DIR},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     initra_run_opts o = {.config_svn = -1};
@@ -221,6 +226,8 @@ int cmd_run(int argc, char **argv)
             o.config_svn = svn;
         } else if (c == O_CONFIG) {
             o.config_file = optarg;
+        } else if (c == O_HOST_DIR) {
+            o.host_dir = optarg;
         } else if (!o.dir) {
             o.dir = optarg;
         } else {

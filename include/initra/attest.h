@@ -49,7 +49,8 @@ void initra_attest_free(initra_attester *a);
  * SVNs named in the request must not exceed the enclave's own (a newer enclave derives the keys of older
  * SVNs, never the reverse). Providers: the sim descriptor (the launcher derives from the platform's
  * secret in the sim directory), Occlum (/dev/sgx ioctl SGXIOC_GET_KEY), Gramine
- * (/dev/attestation/keys/_sgx_mrsigner: MRSIGNER policy at the enclave's own SVNs only). */
+ * (/dev/attestation/keys/_sgx_mrsigner: MRSIGNER policy at the enclave's own SVNs only; key_id enters
+ * by HMAC-SHA256 over Gramine's key, which itself has KEYID 0). configfs-tsm has none. */
 enum {
     INITRA_KEYPOLICY_MRENCLAVE = 0x1,
     INITRA_KEYPOLICY_MRSIGNER = 0x2,
@@ -138,6 +139,29 @@ extern const uint8_t INITRA_SIMFD_MOUNT_REPLY_MAGIC[4];
 int initra_simfd_decode_mount(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], int *has_key, uint8_t key[16],
                               initra_err *err);
 void initra_simfd_encode_mount_reply(uint32_t errnum, uint8_t out[INITRA_SIMFD_MOUNT_REPLY_SIZE]);
+
+/* ---------------- sim descriptor: the seal-key exchange (its own version 1) ----------------
+ * Stands in for EGETKEY (KEYNAME = SEAL). Same descriptor, same one-exchange-at-a-time rule; the
+ * launcher tells the requests apart by their magic, all are 72 bytes. The identity fields that enter
+ * the derivation are the launcher's fixed identity of the enclave, never the request's.
+ *
+ *   request, 72 bytes:  magic "ISK?" (49 53 4b 3f) | version u16 = 1 | key_policy u16 | isv_svn u16 |
+ *                       config_svn u16 | cpu_svn[16] | key_id[32] | zero[12]
+ *   reply, 12 + len:    magic "ISK!" (49 53 4b 21) | version u16 = 1 | status u16 | len u32 | payload
+ *       status 0: payload is the 16-byte key, len = 16;
+ *       status 1: payload is a one-line error message, 1 <= len <= INITRA_SIMFD_MAX_ERROR (no NUL).
+ * A bad request (magic, version, non-zero tail) gets a status-1 reply and serving stops (framing is
+ * lost); a refused derivation (policy bits, an SVN above the enclave's or the platform's) gets a
+ * status-1 reply naming the field and serving continues. The derivation: docs/kss.md, "Seal keys". */
+#define INITRA_SIMFD_SEAL_VERSION 1
+extern const uint8_t INITRA_SIMFD_SEAL_MAGIC[4];
+extern const uint8_t INITRA_SIMFD_SEAL_REPLY_MAGIC[4];
+/* Server side: checks magic, version and the zero tail; fills r. 0 or -1. */
+int initra_simfd_decode_seal(const uint8_t in[INITRA_SIMFD_REQUEST_SIZE], initra_seal_request *r, initra_err *err);
+/* Server side: status 0 with the 16-byte key, or 1 with a message (cut to INITRA_SIMFD_MAX_ERROR).
+ * Fresh buffer (the caller zeroizes a key reply before freeing it). */
+int initra_simfd_encode_seal_reply(uint16_t status, const uint8_t *payload, size_t len, uint8_t **out,
+                                   size_t *out_len, initra_err *err);
 
 /* MountRootFS from inside the enclave: on Occlum the syscall 363 (key or NULL, NULL rootfs config), on
  * the sim platform the exchange above. Other providers: -1 (there is no such call). On refusal -1 with

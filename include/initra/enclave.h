@@ -112,6 +112,8 @@ typedef struct {
     const uint8_t *config_id; /* NULL = none given (zeros) */
     int config_svn;           /* -1 = none given (0) */
     const char *config_file;  /* --config FILE or NULL */
+    const char *host_dir;     /* --host-dir HOSTPATH: an existing directory mounted read-write at /host in
+                                 the enclave (the application's root in a two-stage boot), or NULL */
     char *const *argv;        /* PROG and its arguments */
     int argc;
 } initra_run_opts;

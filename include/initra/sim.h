@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "initra/attest.h"
 #include "initra/sgx.h"
 #include "initra/util.h"
 
@@ -52,10 +53,19 @@ typedef struct {
 int initra_sim_quoter_quote(void *quoter, const uint8_t report_data[64], uint8_t **quote, size_t *len,
                             initra_err *err);
 
+/* EGETKEY (KEYNAME = SEAL) on the sim platform: the 16-byte seal key of the enclave `identity` (the
+ * launcher's fixed report body) for request r, derived from the platform's seal secret (file
+ * seal_secret, 32 random bytes, 0600, made with the platform; docs/kss.md "Seal keys"). Refuses unknown
+ * policy bits, a policy without MRENCLAVE or MRSIGNER, and an isv_svn, config_svn or cpu_svn above the
+ * enclave's or the platform's, with one line naming the field and both values. */
+int initra_sim_seal_key(initra_sim *sim, const initra_sgx_report_body *identity, const initra_seal_request *r,
+                        uint8_t key[16], initra_err *err);
+
 /* ---------------- the launcher's side of the sim descriptor ---------------- */
 
-/* Launcher side of the sim descriptor: answers quote requests on fd for a fixed identity (the enclave
- * chooses only report_data) until the peer closes. 0 on orderly close. */
+/* Launcher side of the sim descriptor: answers quote and seal-key requests on fd for a fixed identity
+ * (the enclave chooses only report_data, or the seal request's policy, SVNs and key_id) until the peer
+ * closes. 0 on orderly close. */
 int initra_sim_serve_fd(initra_sim *sim, int fd, const initra_sgx_report_body *identity, initra_err *err);
 
 /* The launcher's side of a mount: key NULL for integrity-only. Returns 0 when the root was switched,

@@ -61,5 +61,18 @@ void attest_simfd_encode_mount(const uint8_t *key, uint8_t out[INITRA_SIMFD_REQU
 /* Untrusted reply bytes: magic, version, reserved and errno (one of the values above) checked. */
 int attest_simfd_decode_mount_reply(const uint8_t in[INITRA_SIMFD_MOUNT_REPLY_SIZE], uint32_t *errnum,
                                     initra_err *err);
+/* Seal-key exchange, client side: the 72-byte request; the reply header (status 0 must carry exactly
+ * 16 bytes); a whole reply of exactly n bytes: status 0 copies the key, status 1 gives -1 with the
+ * peer's message on one line. */
+void attest_simfd_encode_seal(const initra_seal_request *r, uint8_t out[INITRA_SIMFD_REQUEST_SIZE]);
+int attest_simfd_decode_seal_reply_header(const uint8_t in[INITRA_SIMFD_REPLY_HEADER_SIZE], uint16_t *status,
+                                          uint32_t *len, initra_err *err);
+int attest_simfd_decode_seal_reply(const uint8_t *in, size_t n, uint8_t key[16], initra_err *err);
+
+/* Occlum's SGXIOC_GET_KEY: the ioctl number and the SGX SDK's 512-byte sgx_key_request_t for r
+ * (KEYNAME = SEAL), little-endian at the SDK's offsets (attest/provider.c). */
+#define ATTEST_KEY_REQUEST_SIZE 512
+unsigned long attest_occlum_get_key_ioctl(void);
+void attest_occlum_key_request(const initra_seal_request *r, uint8_t out[ATTEST_KEY_REQUEST_SIZE]);
 
 #endif

@@ -13,6 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "attest/internal.h"
 #include "initra/attest.h"
 
@@ -44,6 +47,44 @@ typedef struct {
 #define OCCLUM_IOC_GEN_DCAP_QUOTE _IOWR('s', 8, occlum_gen_dcap_quote_arg)
 _Static_assert(OCCLUM_IOC_GET_DCAP_QUOTE_SIZE == 0x80047307u, "Occlum SGXIOC_GET_DCAP_QUOTE_SIZE");
 _Static_assert(sizeof(void *) != 8 || OCCLUM_IOC_GEN_DCAP_QUOTE == 0xc0187308u, "Occlum SGXIOC_GEN_DCAP_QUOTE");
+
+/* SGXIOC_GET_KEY (occlum/occlum 690d5db: test/ioctl/main.c:147-150,183 and
+ * src/libos/src/fs/dev_fs/dev_sgx/consts.rs SGX_CMD_NUM_KEY, mod.rs IoctlGetKeyArg):
+ *   _IOWR('s', 11, sgxioc_get_key_arg_t) = 0xc010730b (64-bit)
+ * where the argument is two pointers: the SDK's sgx_key_request_t (512 bytes, in) and the 16-byte key
+ * (out); Occlum passes the request to sgx_get_key (src/libos/src/util/sgx/sgx_key.rs). */
+typedef struct {
+    const uint8_t *key_request;
+    uint8_t *key;
+} occlum_get_key_arg;
+#define OCCLUM_IOC_GET_KEY _IOWR('s', 11, occlum_get_key_arg)
+
+unsigned long attest_occlum_get_key_ioctl(void) { return OCCLUM_IOC_GET_KEY; }
+
+/* sgx_key_request_t (SGX SDK common/inc/sgx_key.h, as Occlum's Rust sgx_types declares it):
+ *   0 key_name u16 | 2 key_policy u16 | 4 isv_svn u16 | 6 reserved1 u16 | 8 cpu_svn[16] |
+ *   24 attribute_mask {flags u64, xfrm u64} | 40 key_id[32] | 72 misc_mask u32 | 76 config_svn u16 |
+ *   78 reserved2[434]  = 512 bytes.
+ * The masks are the SDK's sealing defaults (sgx_tseal: TSEAL_DEFAULT_FLAGSMASK = ~FLAGS_NON_SECURITY_BITS
+ * = 0xff0000000000000b, i.e. INIT, DEBUG and the reserved high bits; xfrm 0; TSEAL_DEFAULT_MISCMASK =
+ * 0xf0000000), which Occlum's own autokey (sgx_key.rs get_autokey) uses too. */
+#define SGX_KEYSELECT_SEAL 4
+#define TSEAL_DEFAULT_FLAGSMASK 0xff0000000000000bull
+#define TSEAL_DEFAULT_MISCMASK 0xf0000000u
+
+void attest_occlum_key_request(const initra_seal_request *r, uint8_t out[ATTEST_KEY_REQUEST_SIZE])
+{
+    memset(out, 0, ATTEST_KEY_REQUEST_SIZE);
+    initra_put_le16(out + 0, SGX_KEYSELECT_SEAL);
+    initra_put_le16(out + 2, r->key_policy);
+    initra_put_le16(out + 4, r->isv_svn);
+    memcpy(out + 8, r->cpu_svn, 16);
+    initra_put_le64(out + 24, TSEAL_DEFAULT_FLAGSMASK);
+    initra_put_le64(out + 32, 0);
+    memcpy(out + 40, r->key_id, 32);
+    initra_put_le32(out + 72, TSEAL_DEFAULT_MISCMASK);
+    initra_put_le16(out + 76, r->config_svn);
+}
 
 /* ---------------- shared helpers ---------------- */
 
@@ -549,6 +590,139 @@ int initra_attest_quote_cb(void *attester, const uint8_t report_data[64], uint8_
                            initra_err *err)
 {
     return initra_attest_quote(attester, report_data, quote, len, err);
+}
+
+/* ---------------- seal keys ---------------- */
+
+static int sim_seal(initra_attester *a, const initra_seal_request *r, uint8_t key[16], initra_err *err)
+{
+    uint8_t req[INITRA_SIMFD_REQUEST_SIZE], buf[INITRA_SIMFD_REPLY_HEADER_SIZE + INITRA_SIMFD_MAX_ERROR];
+    size_t got;
+    attest_simfd_encode_seal(r, req);
+    if (initra_simfd_send_all(a->fd, req, sizeof req, err)) return -1;
+    if (initra_simfd_recv_exact(a->fd, buf, INITRA_SIMFD_REPLY_HEADER_SIZE, &got, err)) return -1;
+    if (got < INITRA_SIMFD_REPLY_HEADER_SIZE)
+        return initra_fail(err, "sim descriptor %d: the launcher closed the connection after %zu of %d seal reply "
+                                "header bytes", a->fd, got, INITRA_SIMFD_REPLY_HEADER_SIZE);
+    uint16_t status;
+    uint32_t plen;
+    if (attest_simfd_decode_seal_reply_header(buf, &status, &plen, err)) return -1;
+    int rc = initra_simfd_recv_exact(a->fd, buf + INITRA_SIMFD_REPLY_HEADER_SIZE, plen, &got, err);
+    if (rc == 0 && got < plen)
+        rc = initra_fail(err, "sim descriptor %d: the launcher closed the connection after %zu of %u seal reply bytes",
+                         a->fd, got, plen);
+    if (rc == 0) rc = attest_simfd_decode_seal_reply(buf, INITRA_SIMFD_REPLY_HEADER_SIZE + plen, key, err);
+    initra_zero(buf, sizeof buf);
+    return rc;
+}
+
+static int occlum_seal(initra_attester *a, const initra_seal_request *r, uint8_t key[16], initra_err *err)
+{
+    uint8_t req[ATTEST_KEY_REQUEST_SIZE];
+    attest_occlum_key_request(r, req);
+    int fd = open(a->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return initra_fail(err, "Occlum: %s: cannot open: %s", a->path, strerror(errno));
+    occlum_get_key_arg arg = {req, key};
+    int rc = 0;
+    if (occlum_ioctl(fd, OCCLUM_IOC_GET_KEY, &arg)) {
+        if (errno == EINVAL) /* Occlum's answer to an EGETKEY refusal (sgx_key.rs get_key) */
+            rc = initra_fail(err, "Occlum: %s: SGXIOC_GET_KEY refused key_policy 0x%04x isv_svn %u config_svn %u "
+                                  "(EINVAL: an SVN above the enclave's own, or a policy bit the CPU lacks)",
+                             a->path, r->key_policy, r->isv_svn, r->config_svn);
+        else
+            rc = occlum_fail(a->path, "SGXIOC_GET_KEY", err);
+    }
+    close(fd);
+    return rc;
+}
+
+/* Gramine's report (432 bytes, the SGX report; body first): the enclave's own ISVSVN, CONFIGSVN and
+ * CPUSVN at their report-body offsets 258, 260 and 0. */
+static int gramine_own_svns(initra_attester *a, uint16_t *isv_svn, uint16_t *config_svn, uint8_t cpu_svn[16],
+                            initra_err *err)
+{
+    char path[PATH_MAX];
+    uint8_t *b;
+    size_t n;
+    if (join(path, sizeof path, a->path, "report", err) || initra_read_file(path, 4096, &b, &n, err)) return -1;
+    if (n < INITRA_SGX_REPORT_BODY_SIZE) {
+        free(b);
+        return initra_fail(err, "Gramine: %s is %zu bytes, shorter than an SGX report body (%d)", path, n,
+                           INITRA_SGX_REPORT_BODY_SIZE);
+    }
+    memcpy(cpu_svn, b, 16);
+    *isv_svn = initra_le16(b + 258);
+    *config_svn = initra_le16(b + 260);
+    free(b);
+    return 0;
+}
+
+/* Gramine's _sgx_mrsigner key is EGETKEY's with MRSIGNER policy at the enclave's own SVNs and KEYID 0
+ * (gramineproject/gramine ff71d7a: pal/src/host/linux-sgx/enclave_framework.c sgx_get_seal_key). Only
+ * that request is honoured; key_id then enters by HMAC-SHA256 over Gramine's key (Gramine's manifest
+ * documentation asks for a KDF when its sealing key serves more than one use). */
+static int gramine_seal(initra_attester *a, const initra_seal_request *r, uint8_t key[16], initra_err *err)
+{
+    uint16_t isv = 0, cfg = 0;
+    uint8_t cpu[16];
+    if (gramine_own_svns(a, &isv, &cfg, cpu, err)) return -1;
+    char own[33], want[33];
+    initra_hex(cpu, 16, own);
+    initra_hex(r->cpu_svn, 16, want);
+    const char *field = r->key_policy != INITRA_KEYPOLICY_MRSIGNER ? "key_policy"
+                        : r->isv_svn != isv                        ? "isv_svn"
+                        : r->config_svn != cfg                     ? "config_svn"
+                        : memcmp(r->cpu_svn, cpu, 16)              ? "cpu_svn"
+                                                                   : NULL;
+    if (field)
+        return initra_fail(err, "Gramine: %s asked for key_policy 0x%04x isv_svn %u config_svn %u cpu_svn %s; Gramine "
+                                "offers only /dev/attestation/keys/_sgx_mrsigner: key_policy MRSIGNER (0x0002) at the "
+                                "enclave's own isv_svn %u config_svn %u cpu_svn %s", field, r->key_policy, r->isv_svn,
+                           r->config_svn, want, isv, cfg, own);
+    char path[PATH_MAX];
+    uint8_t *b = NULL, mac[32];
+    size_t n = 0;
+    if (join(path, sizeof path, a->path, "keys/_sgx_mrsigner", err) || initra_read_file(path, 64, &b, &n, err))
+        return initra_fail_prefix(err, "Gramine");
+    int rc = 0;
+    unsigned int ml = 0;
+    static const char label[] = "initra gramine seal key_id v1";
+    uint8_t msg[sizeof label + 32];
+    memcpy(msg, label, sizeof label);
+    memcpy(msg + sizeof label, r->key_id, 32);
+    if (n != 16)
+        rc = initra_fail(err, "Gramine: %s is %zu bytes, a sealing key is 16", path, n);
+    else if (!HMAC(EVP_sha256(), b, 16, msg, sizeof msg, mac, &ml) || ml != 32)
+        rc = initra_fail(err, "Gramine: HMAC-SHA256 over the sealing key failed");
+    else
+        memcpy(key, mac, 16);
+    initra_free_secret(b, n);
+    initra_zero(mac, sizeof mac);
+    return rc;
+}
+
+int initra_attest_seal_key(initra_attester *a, const initra_seal_request *r, uint8_t key[16], initra_err *err)
+{
+    initra_err local;
+    if (!err) err = &local; /* its message is read back below */
+    int rc;
+    switch (a->kind) {
+    case K_SIM: rc = sim_seal(a, r, key, err); break;
+    case K_OCCLUM: rc = occlum_seal(a, r, key, err); break;
+    case K_GRAMINE: rc = gramine_seal(a, r, key, err); break;
+    default: rc = initra_fail(err, "seal key: configfs-tsm provides no seal keys (%s is a TDX/SEV report interface)",
+                              a->path);
+    }
+    if (rc) {
+        initra_zero(key, 16);
+        if (!strstr(err->msg, "seal key")) initra_fail_prefix(err, "seal key");
+    }
+    return rc;
+}
+
+int initra_attest_seal_key_cb(void *attester, const initra_seal_request *r, uint8_t key[16], initra_err *err)
+{
+    return initra_attest_seal_key(attester, r, key, err);
 }
 
 void initra_attest_free(initra_attester *a) { free(a); }

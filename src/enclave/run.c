@@ -24,6 +24,7 @@
 #include <time.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ typedef struct {
     int run_init;             /* the instance has init_ra_conf.json (or an initfs stage) */
     int two_stage;            /* Occlum's initfs stage: init boots in initfs/, MountRootFS switches to image/ */
     char initfs[PATH_MAX];
+    char host[PATH_MAX];      /* --host-dir HOSTPATH, absolute (realpath), or "" */
     const uint8_t *config;    /* --config FILE bytes */
     size_t config_len;
     double t_start;           /* CLOCK_MONOTONIC ms at initra_instance_run (INITRA_RUN_TIMING) */
@@ -224,6 +226,18 @@ static int dev_proc(int efd, const char *root)
     return 0;
 }
 
+/* --host-dir: HOSTPATH (resolved by the launcher) bind-mounted read-write at dst, before the pivot; the
+ * only part of the host's file system the enclave sees. The mount point need not exist in the image. */
+static int bind_host(const launch_ctx *c, int efd, const char *dst)
+{
+    if (!c->host[0]) return 0;
+    if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+        return report(efd, "run: cannot create the mount point for --host-dir %s: %s", c->o->host_dir, strerror(errno));
+    if (mount(c->host, dst, NULL, MS_BIND | MS_REC, NULL) != 0)
+        return report(efd, "run: cannot mount --host-dir %s in the enclave: %s", c->o->host_dir, strerror(errno));
+    return 0;
+}
+
 /* --config FILE becomes root/etc/init_ra_conf.json. */
 static int attach_config(const launch_ctx *c, int efd, const char *root)
 {
@@ -329,6 +343,7 @@ typedef struct {
     pthread_mutex_t mu;
     int mounted;
     int open;           /* init still runs: mounts are served */
+    int host;           /* --host-dir: /host (PID 1's) is bound at /root/host after the switch */
     pthread_t th;
 } stage_switch;
 
@@ -346,6 +361,9 @@ static void *switch_main(void *arg)
         uint8_t r = 0;
         if (!sw->open || sw->mounted) r = EPERM;
         else if (unstage("/root") != 0 || stage_into("/root", "/app") != 0) r = EIO;
+        else if (sw->host && ((mkdir("/root/host", 0755) != 0 && errno != EEXIST) ||
+                              mount("/host", "/root/host", NULL, MS_BIND | MS_REC, NULL) != 0))
+            r = EIO;
         else sw->mounted = 1;
         pthread_mutex_unlock(&sw->mu);
         if (write(sw->ctl, &r, 1) != 1) return NULL;
@@ -370,12 +388,15 @@ static int enclave_pid1_two(const launch_ctx *c, int img, int sfd, int efd, int 
     if (stage_into(root, initfs) != 0)
         return report(efd, "run: cannot bind the initfs into the enclave root: %s", strerror(errno));
     if (dev_proc(efd, root) || attach_config(c, efd, root)) return 125;
+    char host[PATH_MAX];
+    snprintf(host, sizeof host, "%s/host", c->image);
+    if (bind_host(c, efd, host)) return 125;
     if (chdir(c->image) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 || umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
         return report(efd, "run: cannot switch into the enclave's tmpfs: %s", strerror(errno));
     if (pass_sim_fd(efd, sfd)) return 125;
     if (access("/root/bin/init", X_OK) != 0)
         return report(efd, "run: %s/initfs/bin/init is missing: run `initra build %s`", o->dir, o->dir);
-    stage_switch sw = {.ctl = ctl, .mu = PTHREAD_MUTEX_INITIALIZER, .open = 1};
+    stage_switch sw = {.ctl = ctl, .mu = PTHREAD_MUTEX_INITIALIZER, .open = 1, .host = c->host[0] != 0};
     if (pthread_create(&sw.th, NULL, switch_main, &sw) != 0) return report(efd, "run: cannot start the mount thread");
     set_forwarding(0);
     char *init_argv[] = {"/bin/init", NULL};
@@ -427,7 +448,9 @@ static int enclave_pid1(const launch_ctx *c, int sfd, int efd, int ctl)
     if (c->two_stage) return enclave_pid1_two(c, img, sfd, efd, ctl);
     if (layer(efd, img, c->image, "", root)) return 125;
     close(img);
-    if (dev_proc(efd, root) || attach_config(c, efd, root)) return 125;
+    char host[PATH_MAX];
+    snprintf(host, sizeof host, "%s/host", root);
+    if (dev_proc(efd, root) || attach_config(c, efd, root) || bind_host(c, efd, host)) return 125;
     if (chdir(root) != 0 || syscall(SYS_pivot_root, ".", ".") != 0 || umount2(".", MNT_DETACH) != 0 || chdir("/") != 0)
         return report(efd, "run: cannot switch into the enclave root: %s", strerror(errno));
 
@@ -663,6 +686,17 @@ int initra_instance_run(const initra_run_opts *o, initra_err *err)
     if (m.config_binding == INITRA_BIND_CONFIG_ID && c.run_init && !c.two_stage && !o->config_file)
         return initra_fail(err, "run: %s binds init_ra_conf.json by CONFIGID: attach one with --config FILE "
                                 "--config-id $(initra config-id FILE)", o->dir);
+    if (o->host_dir) {
+        struct stat st;
+        if (stat(o->host_dir, &st) != 0)
+            return initra_fail(err, "run: --host-dir %s: %s; give an existing directory (mounted read-write at /host)",
+                               o->host_dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return initra_fail(err, "run: --host-dir %s is not a directory (file mode 0%o); give an existing directory "
+                                    "(mounted read-write at /host)", o->host_dir, (unsigned)st.st_mode & 0170000u);
+        if (!realpath(o->host_dir, c.host))
+            return initra_fail(err, "run: --host-dir %s: %s", o->host_dir, strerror(errno));
+    }
     uint8_t *config = NULL;
     size_t config_len = 0;
     if (o->config_file) {

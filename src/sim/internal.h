@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "initra/attest.h"
 #include "initra/dcap.h"
 #include "initra/util.h"
 
@@ -34,6 +35,17 @@
 
 /* The platform's 16 TCB component SVNs; CPUSVN is the same 16 bytes (TCB type 0). */
 extern const uint8_t SIM_COMP_SVN[16];
+
+/* ---- the platform's seal secret (seal.c): the root of its EGETKEY ---- */
+#define SIM_SEAL_SECRET_FILE "seal_secret"
+#define SIM_SEAL_SECRET_SIZE 32
+/* Writes 32 fresh random bytes to dir/seal_secret (0600, atomically). */
+int sim_seal_secret_make(const char *dir, initra_err *err);
+/* Reads dir/seal_secret, making it first when missing (the caller holds the platform lock). */
+int sim_seal_secret_load(const char *dir, uint8_t out[SIM_SEAL_SECRET_SIZE], initra_err *err);
+/* The derivation behind initra_sim_seal_key, given the secret and the platform's CPUSVN. */
+int sim_seal_derive(const uint8_t secret[SIM_SEAL_SECRET_SIZE], const uint8_t platform_cpu_svn[16],
+                    const initra_sgx_report_body *id, const initra_seal_request *r, uint8_t key[16], initra_err *err);
 
 /* ---- PKI helpers (sim_pki.c) ---- */
 enum sim_cert_kind { SIM_CERT_ROOT, SIM_CERT_CA, SIM_CERT_LEAF };

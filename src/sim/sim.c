@@ -6,6 +6,7 @@
  *   tcb_signing.key tcb_signing.pem     sim SGX TCB Signing (issued by the root)
  *   attest.key                          the QE attestation key
  *   root_ca_crl.der pck_crl.der tcb_info.json qe_identity.json collateral.json   dated collateral
+ *   seal_secret                         32 random bytes, the root of the platform's seal keys (seal.c)
  *   platform.json                       settings and dates; written last, so its presence = complete
  *   .lock                               flock for creation, rebuild and refresh
  * Keys are 0600, everything else 0644 inside the 0700 directory. */
@@ -43,6 +44,7 @@ struct initra_sim {
     uint8_t *root_der;
     size_t root_der_len;
     char *collateral;
+    uint8_t seal_secret[SIM_SEAL_SECRET_SIZE];
 };
 
 int initra_sim_dir(char *buf, size_t n, initra_err *err)
@@ -268,7 +270,8 @@ static int build(const char *dir, const char *status, json_t *advisories, time_t
         write_key(dir, "pck.key", k.pck_key, err) || write_key(dir, "tcb_signing.key", k.tcb_key, err) ||
         write_key(dir, "attest.key", k.attest_key, err) || write_cert(dir, "root.pem", k.root, err) ||
         write_in(dir, "root.der", root_der, root_len, 0644, err) || write_cert(dir, "pck_ca.pem", k.pck_ca, err) ||
-        write_cert(dir, "pck.pem", k.pck, err) || write_cert(dir, "tcb_signing.pem", k.tcb, err))
+        write_cert(dir, "pck.pem", k.pck, err) || write_cert(dir, "tcb_signing.pem", k.tcb, err) ||
+        sim_seal_secret_make(dir, err))
         goto out;
     json_t *s = json_object();
     json_object_set_new(s, "format", json_integer(1));
@@ -383,6 +386,7 @@ static int load(initra_sim *sim, const char *dir, json_t *s, initra_err *err)
         read_in(dir, "root.der", &sim->root_der, &sim->root_der_len, err) || read_in(dir, "collateral.json", &coll, &n, err))
         return -1;
     sim->collateral = (char *)coll;
+    if (sim_seal_secret_load(dir, sim->seal_secret, err)) return -1;
     sim->qe_svn = (uint16_t)json_integer_value(json_object_get(s, "qe_svn"));
     return 0;
 }
@@ -500,4 +504,10 @@ int initra_sim_root_der(initra_sim *sim, uint8_t **der, size_t *len, initra_err 
     memcpy(*der, sim->root_der, sim->root_der_len);
     *len = sim->root_der_len;
     return 0;
+}
+
+int initra_sim_seal_key(initra_sim *sim, const initra_sgx_report_body *identity, const initra_seal_request *r,
+                        uint8_t key[16], initra_err *err)
+{
+    return sim_seal_derive(sim->seal_secret, sim->pck.cpu_svn, identity, r, key, err);
 }

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "attest/internal.h"
 #include "check.h"
 #include "initra/attest.h"
@@ -369,6 +372,131 @@ static void test_simfd_codec(void)
     free(vq);
 }
 
+/* The seal-key exchange's codecs, Occlum's key request and ioctl, Gramine's key over a fake tree, and
+ * configfs-tsm's refusal. */
+static void test_seal(void)
+{
+    initra_err err;
+    initra_seal_request r, r2;
+    uint8_t req[INITRA_SIMFD_REQUEST_SIZE], key[16], *out;
+    size_t on;
+    memset(&r, 0, sizeof r);
+    r.key_policy = 0x2b;
+    r.isv_svn = 0x1234;
+    r.config_svn = 0x5678;
+    for (int i = 0; i < 16; i++) r.cpu_svn[i] = (uint8_t)(0x80 + i);
+    for (int i = 0; i < 32; i++) r.key_id[i] = (uint8_t)(0x40 + i);
+    attest_simfd_encode_seal(&r, req);
+    CHECK(!memcmp(req, "ISK?", 4) && initra_le16(req + 4) == 1 && initra_le16(req + 6) == 0x2b &&
+              initra_le16(req + 8) == 0x1234 && initra_le16(req + 10) == 0x5678 && req[12] == 0x80 && req[28] == 0x40 &&
+              req[59] == 0x40 + 31 && req[60] == 0 && req[71] == 0,
+          "seal request layout: magic, version, policy, isv_svn, config_svn, cpu_svn at 12, key_id at 28, zero tail");
+    CHECK(initra_simfd_decode_seal(req, &r2, &err) == 0 && !memcmp(&r, &r2, sizeof r), "seal request round trip");
+    req[71] = 1;
+    CHECK(initra_simfd_decode_seal(req, &r2, &err) == -1 && strstr(err.msg, "reserved bytes 60..71"),
+          "non-zero tail refused: %s", err.msg);
+    req[71] = 0;
+    req[4] = 2;
+    CHECK(initra_simfd_decode_seal(req, &r2, &err) == -1 && strstr(err.msg, "seal request version 2"),
+          "seal request version: %s", err.msg);
+    req[2] = 'M';
+    CHECK(initra_simfd_decode_seal(req, &r2, &err) == -1 && strstr(err.msg, "is not \"ISK?\""),
+          "seal request magic: %s", err.msg);
+
+    uint8_t k[16];
+    memset(k, 0x77, 16);
+    CHECK(initra_simfd_encode_seal_reply(0, k, 16, &out, &on, &err) == 0 && on == 28, "encode a key reply");
+    CHECK(attest_simfd_decode_seal_reply(out, on, key, &err) == 0 && !memcmp(key, k, 16), "key reply round trip");
+    CHECK(attest_simfd_decode_seal_reply(out, on - 1, key, &err) == -1 && strstr(err.msg, "payload bytes"),
+          "short key reply refused: %s", err.msg);
+    initra_put_le32(out + 8, 17);
+    CHECK(attest_simfd_decode_seal_reply(out, on, key, &err) == -1 && strstr(err.msg, "outside 16..16"),
+          "a key of 17 bytes refused: %s", err.msg);
+    memcpy(out, "ISQ!", 4);
+    CHECK(attest_simfd_decode_seal_reply(out, on, key, &err) == -1 && strstr(err.msg, "magic"),
+          "a quote reply is no seal reply: %s", err.msg);
+    free(out);
+    CHECK(initra_simfd_encode_seal_reply(0, k, 15, &out, &on, &err) == -1, "a 15-byte key is not encoded");
+    CHECK(initra_simfd_encode_seal_reply(1, (const uint8_t *)"no\nway", 6, &out, &on, &err) == 0 &&
+              attest_simfd_decode_seal_reply(out, on, key, &err) == -1 && strstr(err.msg, "refused: no?way"),
+          "error reply on one line: %s", err.msg);
+    free(out);
+
+    /* Occlum: SGXIOC_GET_KEY = _IOWR('s', 11, two pointers), and the SDK's 512-byte sgx_key_request_t. */
+    CHECK(sizeof(void *) != 8 || attest_occlum_get_key_ioctl() == 0xc010730bul, "SGXIOC_GET_KEY is 0x%lx, Occlum's "
+          "0xc010730b", attest_occlum_get_key_ioctl());
+    uint8_t kr[ATTEST_KEY_REQUEST_SIZE], zero[434] = {0};
+    attest_occlum_key_request(&r, kr);
+    CHECK(initra_le16(kr) == 4 && initra_le16(kr + 2) == 0x2b && initra_le16(kr + 4) == 0x1234 &&
+              initra_le16(kr + 6) == 0 && kr[8] == 0x80 && kr[23] == 0x8f &&
+              initra_le64(kr + 24) == 0xff0000000000000bull && initra_le64(kr + 32) == 0 && kr[40] == 0x40 &&
+              kr[71] == 0x40 + 31 && initra_le32(kr + 72) == 0xf0000000u && initra_le16(kr + 76) == 0x5678 &&
+              !memcmp(kr + 78, zero, sizeof zero),
+          "key request: KEYNAME SEAL, policy, isv_svn, cpu_svn, the SDK's seal masks, key_id, config_svn, zeros");
+    char dev[512];
+    env_none();
+    snprintf(dev, sizeof dev, "%s/sgx-file", tmp);
+    put(tmp, "sgx-file", "x", 1);
+    initra_attester *a = attest_occlum(dev, &err);
+    CHECK(a && initra_attest_seal_key(a, &r, key, &err) == -1 && strstr(err.msg, "not Occlum's SGX device") &&
+              strstr(err.msg, "SGXIOC_GET_KEY"),
+          "a regular file is not Occlum's device: %s", err.msg);
+    initra_attest_free(a);
+
+    /* Gramine: a fake /dev/attestation with a report (ISVSVN 5, CONFIGSVN 7, CPUSVN 01..) and a key. */
+    char g[512], kd[600];
+    snprintf(g, sizeof g, "%s/gramine-seal", tmp);
+    snprintf(kd, sizeof kd, "%s/keys", g);
+    mkdir(g, 0700);
+    mkdir(kd, 0700);
+    put(g, "attestation_type", "dcap", 4);
+    uint8_t rep[432] = {0}, gk[16];
+    for (int i = 0; i < 16; i++) rep[i] = (uint8_t)(i + 1);
+    initra_put_le16(rep + 258, 5);
+    initra_put_le16(rep + 260, 7);
+    put(g, "report", rep, sizeof rep);
+    memset(gk, 0x3c, sizeof gk);
+    put(kd, "_sgx_mrsigner", gk, sizeof gk);
+    a = attest_gramine(g, &err);
+    initra_seal_request gr;
+    memset(&gr, 0, sizeof gr);
+    gr.key_policy = INITRA_KEYPOLICY_MRSIGNER;
+    gr.isv_svn = 5;
+    gr.config_svn = 7;
+    memcpy(gr.cpu_svn, rep, 16);
+    uint8_t g1[16], g2[16], want[32];
+    int rc = a ? initra_attest_seal_key(a, &gr, g1, &err) : -1;
+    static const char label[] = "initra gramine seal key_id v1";
+    uint8_t msg[sizeof label + 32] = {0};
+    memcpy(msg, label, sizeof label);
+    unsigned int wl = 0;
+    HMAC(EVP_sha256(), gk, 16, msg, sizeof msg, want, &wl);
+    CHECK(rc == 0 && !memcmp(g1, want, 16), "Gramine: MRSIGNER at its own SVNs gives HMAC(_sgx_mrsigner, label | "
+          "key_id) (%s)", rc ? err.msg : "");
+    gr.key_id[0] = 9;
+    rc = a ? initra_attest_seal_key(a, &gr, g2, &err) : -1;
+    CHECK(rc == 0 && memcmp(g1, g2, 16), "Gramine: another key_id, another key");
+    gr.isv_svn = 4;
+    rc = a ? initra_attest_seal_key(a, &gr, g2, &err) : 0;
+    CHECK(rc == -1 && strstr(err.msg, "Gramine: isv_svn asked") && strstr(err.msg, "offers only") &&
+              strstr(err.msg, "own isv_svn 5 config_svn 7"),
+          "Gramine: a lower isv_svn refused, naming what it offers: %s", err.msg);
+    gr.isv_svn = 5;
+    gr.key_policy = INITRA_KEYPOLICY_MRENCLAVE;
+    rc = a ? initra_attest_seal_key(a, &gr, g2, &err) : 0;
+    CHECK(rc == -1 && strstr(err.msg, "Gramine: key_policy asked"), "Gramine: MRENCLAVE policy refused: %s", err.msg);
+    initra_attest_free(a);
+
+    /* configfs-tsm has no seal keys. */
+    char td[512];
+    snprintf(td, sizeof td, "%s/tsm-seal", tmp);
+    mkdir(td, 0700);
+    a = attest_tsm(td, NULL, &err);
+    rc = a ? initra_attest_seal_key(a, &r, key, &err) : 0;
+    CHECK(rc == -1 && strstr(err.msg, "configfs-tsm provides no seal keys"), "configfs-tsm: %s", err.msg);
+    initra_attest_free(a);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -381,6 +509,7 @@ int main(void)
     test_occlum_and_none();
     test_simfd_detect();
     test_hardware_wins();
+    test_seal();
     if (vectors_dir()) test_simfd_codec();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

@@ -177,6 +177,53 @@ int main(void)
     close(sv[1]);
     CHECK(server_exit(pid) == 1 && strstr(server_error(), "request magic"), "and the server stops serving");
 
+    /* 4. Seal keys over the descriptor: the same request twice gives the same key, another key_id another
+     * key; a refused derivation (an SVN above the identity's 3) gets an error and serving continues; a
+     * bad seal request (version 2) gets an ISK! error reply and serving stops. */
+    pid = serve(sv);
+    snprintf(num, sizeof num, "%d", sv[1]);
+    setenv(INITRA_SIM_FD_ENV, num, 1);
+    a = initra_attest_detect(&err);
+    if (a) {
+        initra_seal_request r;
+        memset(&r, 0, sizeof r);
+        r.key_policy = INITRA_KEYPOLICY_MRSIGNER;
+        r.isv_svn = 3;
+        uint8_t k1[16], k2[16], k3[16];
+        int rc = initra_attest_seal_key(a, &r, k1, &err) || initra_attest_seal_key(a, &r, k2, &err);
+        CHECK(rc == 0 && !memcmp(k1, k2, 16), "seal key twice: the same key (%s)", rc ? err.msg : "");
+        r.key_id[0] = 1;
+        rc = initra_attest_seal_key(a, &r, k3, &err);
+        CHECK(rc == 0 && memcmp(k1, k3, 16), "another key_id: another key (%s)", rc ? err.msg : "");
+        r.isv_svn = 4;
+        rc = initra_attest_seal_key(a, &r, k3, &err);
+        CHECK(rc == -1 && strstr(err.msg, "isv_svn 4 is above the enclave's ISVSVN 3") && !strchr(err.msg, '\n'),
+              "isv_svn above the identity's refused on one line: %s", err.msg);
+        r.isv_svn = 3;
+        rc = initra_attest_seal_key(a, &r, k3, &err);
+        CHECK(rc == 0, "serving continues after a refused derivation (%s)", rc ? err.msg : "");
+        initra_attest_free(a);
+    }
+    unsetenv(INITRA_SIM_FD_ENV);
+    {
+        initra_seal_request r;
+        memset(&r, 0, sizeof r);
+        attest_simfd_encode_seal(&r, req);
+        req[4] = 2;
+        uint8_t key[16];
+        uint8_t buf[INITRA_SIMFD_REPLY_HEADER_SIZE + INITRA_SIMFD_MAX_ERROR];
+        ok = initra_simfd_send_all(sv[1], req, sizeof req, &err) == 0 &&
+             initra_simfd_recv_exact(sv[1], buf, INITRA_SIMFD_REPLY_HEADER_SIZE, &got, &err) == 0 &&
+             got == INITRA_SIMFD_REPLY_HEADER_SIZE &&
+             attest_simfd_decode_seal_reply_header(buf, &status, &plen, &err) == 0 && status == 1 &&
+             initra_simfd_recv_exact(sv[1], buf + INITRA_SIMFD_REPLY_HEADER_SIZE, plen, &got, &err) == 0;
+        int rc = ok ? attest_simfd_decode_seal_reply(buf, INITRA_SIMFD_REPLY_HEADER_SIZE + plen, key, &err) : 0;
+        CHECK(ok && rc == -1 && strstr(err.msg, "seal request version 2"), "a bad seal request gets an ISK! error: %s",
+              err.msg);
+    }
+    close(sv[1]);
+    CHECK(server_exit(pid) == 1 && strstr(server_error(), "seal request version 2"), "and the server stops serving");
+
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", simdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", simdir);
