@@ -6,7 +6,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 CC      ?= gcc
 SAN     ?=
-PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1
+PKGS    := openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1 sqlite3
 
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     initra_aecs_client cli = {key, &self, parse_only, NULL, NULL};
     uint8_t *sec;
     size_t n;
-    if (initra_aecs_response_open(&cli, data, size, "NONCE", 0, &sec, &n, &err) == 0) initra_free_secret(sec, n + 1);
+    if (aecs_response_open(&cli, data, size, "NONCE", 0, &sec, &n, &err) == 0) initra_free_secret(sec, n + 1);
     initra_aecs_store_free(&st);
     return 0;
 }

@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enclave/internal.h"
-#include "initra/enclave.h"
+#include "attest/internal.h"
+#include "initra/attest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     initra_err err;
     int type = -5;
-    if (enclave_image_config_parse((const char *)data, size, "image_config.json", &type, &err) == 0) {
+    if (attest_image_config_parse((const char *)data, size, "image_config.json", &type, &err) == 0) {
         if (type != INITRA_IMAGE_ENCRYPTED && type != INITRA_IMAGE_INTEGRITY_ONLY) abort();
     } else if (!err.msg[0] || strchr(err.msg, '\n')) {
         abort();

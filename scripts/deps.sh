@@ -22,6 +22,7 @@ pc:libcbor libcbor-dev                 # CBOR (TCG DICE evidence)
 pc:grpc libgrpc-dev                    # gRPC core (GRPC-RATLS, AECS)
 pc:libprotobuf-c libprotobuf-c-dev     # protobuf messages
 pc:yaml-0.1 libyaml-dev                # YAML (AECS secret specs)
+pc:sqlite3 libsqlite3-dev              # the KMS store
 cmd:pkg-config pkg-config              # the build finds the libraries above
 cmd:protoc-c protobuf-c-compiler       # proto/*.proto to C
 cmd:openssl openssl                    # the demo checks the sim chain with OpenSSL itself

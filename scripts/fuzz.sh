@@ -8,8 +8,8 @@ VECTORS=${INITRA_VECTORS:-../shared/vectors/dcap}
 mkdir -p "$B/fuzz"
 SRC="$(ls src/*/*.c) $(ls "$B"/gen/*.pb-c.c 2>/dev/null)"
 CURL_SO="$(pkg-config --variable=libdir libcurl)/libcurl.so.4"
-FLAGS="-DINITRA_LIBCURL_PATH=\"$CURL_SO\" -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -Isrc -I$B/gen $(pkg-config --cflags openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1)"
-LIBS="$(pkg-config --libs openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1) -lpthread"
+FLAGS="-DINITRA_LIBCURL_PATH=\"$CURL_SO\" -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iinclude -Isrc -I$B/gen $(pkg-config --cflags openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1 sqlite3)"
+LIBS="$(pkg-config --libs openssl jansson libcurl libcbor grpc libprotobuf-c yaml-0.1 sqlite3) -lpthread"
 for t in "$@"; do
   echo "fuzz: building $t"
   clang $FLAGS -o "$B/fuzz/$t" "fuzz/$t.c" $SRC $LIBS

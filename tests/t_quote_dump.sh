@@ -66,4 +66,4 @@ python3 -c "import sys;b=bytearray(open(sys.argv[1],'rb').read());b[2]=3;open(sy
 check_fails "wrong att_key_type" 1 'quote: att_key_type 3 is not supported' "$INITRA" quote dump "$T/akt.bin"
 python3 -c "import sys,struct;b=bytearray(open(sys.argv[1],'rb').read());b[432:436]=struct.pack('<I',len(b));open(sys.argv[2],'wb').write(b)" "$Q" "$T/siglen.bin"
 check_fails "signature_data_len past the end" 1 'quote: signature_data_len [0-9]+ at offset 432 runs past the end' "$INITRA" quote dump "$T/siglen.bin"
-check_fails "unknown option" 2 'quote dump: unknown option --bogus' "$INITRA" quote dump --bogus "$Q"
+check_fails "unknown option" 2 "^initra: quote dump: unknown argument '--bogus'; see .initra quote dump --help.$" "$INITRA" quote dump --bogus "$Q"

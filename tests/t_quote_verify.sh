@@ -178,7 +178,7 @@ check_fails "the same root named by the caller anchors the chain, then the colla
 check_fails "missing quote file" 2 'cannot open' verify "$T/none.bin" --collateral "$C"
 check_fails "missing collateral file" 2 'cannot open' verify "$Q" --collateral "$T/none.json"
 check_fails "bad --at" 2 "--at 'yesterday' is not a unix time" verify "$Q" --collateral "$C" --at yesterday
-check_fails "unknown option" 2 'unknown option --frobnicate' verify "$Q" --frobnicate
+check_fails "unknown option" 2 "^initra: quote verify: unknown argument '--frobnicate'; see .initra quote verify --help.$" verify "$Q" --frobnicate
 check_fails "--collateral and --pccs together" 2 'exclude each other' verify "$Q" --collateral "$C" --pccs http://127.0.0.1:9
 check_fails "unreadable trust root" 2 'trust-root' verify "$Q" --collateral "$C" --trust-root "$T/none.der"
 echo '{"tcb_info": 5}' >"$T/badcoll.json"

@@ -35,8 +35,9 @@ struct option;
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts, const char *cmd,
                const char *help);
 
-/* Option value after argv[*i] (advances *i); prints a usage error and returns NULL if missing. */
-const char *cli_optarg(int argc, char **argv, int *i);
+/* --report-data HEX: an even number of hex digits, at most 128 (64 bytes), into rd zero padded. 0 or -1
+ * (the command prints its own usage line). */
+int cli_report_data(const char *hex, uint8_t rd[64]);
 
 /* Prints a parsed quote: `quote dump --json` JSON, or the labelled human dump (tools/cmd_quote.c). */
 void cli_print_quote(const initra_quote *q, int as_json);

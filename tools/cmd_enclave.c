@@ -269,15 +269,9 @@ int cmd_quote_self(int argc, char **argv)
     if (as_json && out && !strcmp(out, "-"))
         return cli_error(CLI_USAGE, "quote self: --json and -o - would both write to stdout; give -o a file");
     uint8_t rd[64] = {0};
-    if (rd_hex) {
-        uint8_t *raw;
-        size_t n;
-        if (strlen(rd_hex) > 128 || initra_unhex_alloc(rd_hex, &raw, &n))
-            return cli_error(CLI_USAGE, "quote self: --report-data must be an even number of hex digits, at most 128 "
-                                        "(64 bytes; shorter is zero padded)");
-        memcpy(rd, raw, n);
-        free(raw);
-    }
+    if (rd_hex && cli_report_data(rd_hex, rd))
+        return cli_error(CLI_USAGE, "quote self: --report-data must be an even number of hex digits, at most 128 "
+                                    "(64 bytes; shorter is zero padded)");
     initra_err err;
     initra_attester *a = initra_attest_detect(&err);
     if (!a) return cli_err(CLI_FAIL, &err);

@@ -1,4 +1,5 @@
 /* initra quote dump FILE [--json] [--pck] */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,16 +53,22 @@ static int print_pck(const initra_quote *q, int as_json, initra_err *err)
 
 static int dump(int argc, char **argv)
 {
+    enum { O_JSON = 256, O_PCK };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"pck", no_argument, NULL, O_PCK},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *file = NULL;
-    int as_json = 0, pck = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) as_json = 1;
-        else if (!strcmp(argv[i], "--pck")) pck = 1;
-        else if (cli_is_help(argv[i])) return quote_usage(stdout, CLI_OK);
-        else if (argv[i][0] == '-' && argv[i][1]) return cli_error(CLI_USAGE, "quote dump: unknown option %s", argv[i]);
-        else if (!file) file = argv[i];
-        else return cli_error(CLI_USAGE, "quote dump: one FILE only (got '%s' too)", argv[i]);
+    int as_json = 0, pck = 0, c;
+    optind = 0;
+    while ((c = cli_getopt(argc, argv, "-:h", opts, "quote dump", "quote dump")) > 0) {
+        if (c == 'h') return quote_usage(stdout, CLI_OK);
+        if (c == O_JSON) as_json = 1;
+        else if (c == O_PCK) pck = 1;
+        else if (!file) file = optarg;
+        else return cli_error(CLI_USAGE, "quote dump: one FILE only (got '%s' too)", optarg);
     }
+    if (c < 0) return CLI_USAGE;
     if (!file) return quote_usage(stderr, CLI_USAGE);
     initra_err err;
     uint8_t *buf;

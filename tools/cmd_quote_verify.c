@@ -1,6 +1,7 @@
 /* initra quote verify FILE [--collateral FILE | --pccs URL [--pccs-ca FILE]] [--at UNIX_TIME] [--trust-root DER]...
  *                          [--allow-expired-collateral] [--cache-dir DIR] [--json]
  * Exit 0 verified (any non-terminal TCB status), 1 verification failed, 2 usage or unreadable input. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,34 +113,40 @@ int cmd_quote_verify(int argc, char **argv)
     unsigned flags = 0;
     time_t at = 0;
     int have_at = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        if (cli_is_help(a)) return usage(stdout, CLI_OK);
-        else if (!strcmp(a, "--json")) as_json = 1;
-        else if (!strcmp(a, "--allow-expired-collateral")) flags |= INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL;
-        else if (!strcmp(a, "--collateral")) {
-            if (!(coll_file = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(a, "--pccs")) {
-            if (!(pccs_url = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(a, "--pccs-ca")) {
-            if (!(pccs_ca = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(a, "--cache-dir")) {
-            if (!(cache_dir = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-        } else if (!strcmp(a, "--trust-root")) {
-            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
+    enum { O_JSON = 256, O_ALLOW_EXPIRED, O_COLLATERAL, O_PCCS, O_PCCS_CA, O_CACHE_DIR, O_TRUST_ROOT, O_AT };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"allow-expired-collateral", no_argument, NULL, O_ALLOW_EXPIRED},
+                                         {"collateral", required_argument, NULL, O_COLLATERAL},
+                                         {"pccs", required_argument, NULL, O_PCCS},
+                                         {"pccs-ca", required_argument, NULL, O_PCCS_CA},
+                                         {"cache-dir", required_argument, NULL, O_CACHE_DIR},
+                                         {"trust-root", required_argument, NULL, O_TRUST_ROOT},
+                                         {"at", required_argument, NULL, O_AT},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int opt;
+    optind = 0;
+    while ((opt = cli_getopt(argc, argv, "-:h", opts, "quote verify", "quote verify")) > 0) {
+        if (opt == 'h') return usage(stdout, CLI_OK);
+        if (opt == O_JSON) as_json = 1;
+        else if (opt == O_ALLOW_EXPIRED) flags |= INITRA_DCAP_ALLOW_EXPIRED_COLLATERAL;
+        else if (opt == O_COLLATERAL) coll_file = optarg;
+        else if (opt == O_PCCS) pccs_url = optarg;
+        else if (opt == O_PCCS_CA) pccs_ca = optarg;
+        else if (opt == O_CACHE_DIR) cache_dir = optarg;
+        else if (opt == O_TRUST_ROOT) {
             if (n_roots == MAX_ROOTS) return cli_error(CLI_USAGE, "quote verify: at most %d --trust-root options", MAX_ROOTS);
-            roots[n_roots++] = v;
-        } else if (!strcmp(a, "--at")) {
+            roots[n_roots++] = optarg;
+        } else if (opt == O_AT) {
             uint64_t t;
-            if (!(v = cli_optarg(argc, argv, &i))) return CLI_USAGE;
-            if (initra_parse_uint(v, (uint64_t)INT64_MAX / 2, &t))
-                return cli_error(CLI_USAGE, "quote verify: --at '%s' is not a unix time (seconds since 1970)", v);
+            if (initra_parse_uint(optarg, (uint64_t)INT64_MAX / 2, &t))
+                return cli_error(CLI_USAGE, "quote verify: --at '%s' is not a unix time (seconds since 1970)", optarg);
             at = (time_t)t;
             have_at = 1;
-        } else if (a[0] == '-' && a[1]) return cli_error(CLI_USAGE, "quote verify: unknown option %s", a);
-        else if (!file) file = a;
-        else return cli_error(CLI_USAGE, "quote verify: one FILE only (got '%s' too)", a);
+        } else if (!file) file = optarg;
+        else return cli_error(CLI_USAGE, "quote verify: one FILE only (got '%s' too)", optarg);
     }
+    if (opt < 0) return CLI_USAGE;
     if (!file) return usage(stderr, CLI_USAGE);
     if (coll_file && pccs_url) return cli_error(CLI_USAGE, "quote verify: --collateral and --pccs exclude each other");
     if (coll_file && pccs_ca) return cli_error(CLI_USAGE, "quote verify: --pccs-ca is for a PCCS, not with --collateral");

@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "initra/enclave.h"
 #include "initra/attest.h"
 #include "initra/ratls.h"
 #include "initra/sim.h"
@@ -187,10 +186,9 @@ static int sim_quote_cmd(int argc, char **argv)
         if (c == 'o') {
             out = v;
         } else { /* --report-data */
-            size_t len = strlen(v);
-            if (len > 128 || len % 2 || initra_unhex(v, rd, len / 2))
+            if (cli_report_data(v, rd))
                 return cli_error(CLI_USAGE, "sim quote: --report-data '%.80s%s': want an even number of hex digits, at "
-                                            "most 128 (64 bytes)", v, len > 80 ? "..." : "");
+                                            "most 128 (64 bytes)", v, strlen(v) > 80 ? "..." : "");
         }
     }
     if (c < 0) return CLI_USAGE;

@@ -66,13 +66,11 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
     return 0;
 }
 
-const char *cli_optarg(int argc, char **argv, int *i)
+int cli_report_data(const char *hex, uint8_t rd[64])
 {
-    if (*i + 1 >= argc) {
-        cli_error(CLI_USAGE, "option %s needs a value", argv[*i]);
-        return NULL;
-    }
-    return argv[++*i];
+    size_t len = strlen(hex);
+    memset(rd, 0, 64);
+    return len > 128 || len % 2 || initra_unhex(hex, rd, len / 2) ? -1 : 0;
 }
 
 int cli_write_output(const char *path, const void *data, size_t n, initra_err *err)

@@ -257,13 +257,6 @@ int initra_aecs_store_create_secret(initra_aecs_store *st, const initra_aecs_spe
 #define INITRA_AECS_DEFAULT_PORT 19527
 #define INITRA_AECS_MAX_MESSAGE (8u << 20)
 
-/* A fresh request nonce: 32 uppercase hex digits (16 random bytes). */
-int initra_aecs_nonce(char out[33], initra_err *err);
-
-/* GetEnclaveSecretRequest bytes. Fresh *out. */
-int initra_aecs_request_encode(const initra_ua_auth_report *mine, const char *service, const char *secret,
-                               const char *nonce, uint8_t **out, size_t *len, initra_err *err);
-
 /* The server side. The store is read-only while serving; self is the server's Passport (made once, with no
  * nonce) binding the PKCS#1 PEM of key. The client's report is verified with verify at the call time and
  * matched against the secret's policy; its freshness is not needed (the secret goes to the key it binds). */
@@ -299,15 +292,14 @@ typedef struct {
     const initra_ua_policy *server_policy;
 } initra_aecs_client;
 
-/* Opens GetEnclaveSecretResponse bytes for the request made with nonce: the server's report verifies at
- * `now`, matches server_policy, binds its pem_public_key; the envelope opens with our key, is signed by
- * that key and carries the nonce as AAD. *secret is fresh (NUL-terminated beyond *n); free with
- * initra_free_secret(*secret, *n). */
-int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce,
-                              time_t now, uint8_t **secret, size_t *n, initra_err *err);
-/* A fresh nonce, the request, the call over rpc, initra_aecs_response_open. */
+/* One GetEnclaveSecret call: a fresh nonce (16 random bytes as 32 uppercase hex digits), the request,
+ * the call over rpc, and the response opened: the server's report verifies now, matches server_policy,
+ * binds its pem_public_key; the envelope opens with our key, is signed by that key and carries the nonce
+ * as AAD. *secret is fresh (NUL-terminated beyond *n); free with initra_free_secret(*secret, *n). On failure *code (if
+ * non-NULL) tells where: -1 the request could not be made, the gRPC status when the call failed
+ * (initra_rpc_call's), 0 when the server answered and its response was refused. */
 int initra_aecs_get_secret(const initra_aecs_client *c, initra_rpc_client *rpc, const char *service,
-                           const char *secret_name, unsigned deadline_ms, uint8_t **secret, size_t *n,
+                           const char *secret_name, unsigned deadline_ms, uint8_t **secret, size_t *n, int *code,
                            initra_err *err);
 
 #endif

@@ -169,4 +169,17 @@ int initra_simfd_encode_seal_reply(uint16_t status, const uint8_t *payload, size
 #define INITRA_OCCLUM_SYS_MOUNT_ROOTFS 363
 int initra_attest_mount_rootfs(initra_attester *a, const uint8_t *key, initra_err *err);
 
+/* ---------------- Occlum's image_config.json and image key (docs/occlum.md) ----------------
+ * What MountRootFS takes: the image's type, recorded by Occlum's build in initfs/etc/image_config.json,
+ * and for an encrypted image the key, which init fetches from the KMS as the secret "image_key". */
+#define INITRA_IMAGE_CONFIG_FILE "image_config.json"
+enum { INITRA_IMAGE_NONE = -1, INITRA_IMAGE_INTEGRITY_ONLY = 0, INITRA_IMAGE_ENCRYPTED = 1 };
+/* image_config.json from a file, strict: exactly {"image_type": "encrypted" | "integrity-only"}; *type
+ * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY, or INITRA_IMAGE_NONE for a missing file.
+ * Errors name file and field. */
+int initra_image_config_load(const char *path, int *type, initra_err *err);
+/* An image key (Occlum's image_key secret, or the file of `--image-key`): trailing '\r'/'\n' trimmed,
+ * then exactly 16 two-digit hex bytes separated by '-'. Errors never show the bytes. */
+int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_err *err);
+
 #endif

@@ -91,7 +91,6 @@ typedef struct initra_collateral initra_collateral;
  * the context's in-memory cache when the same text was loaded before (keyed by its SHA-256).
  * -1 only when the bundle does not parse; signature problems surface in initra_dcap_verify. */
 initra_collateral *initra_dcap_collateral(initra_dcap *d, const char *bundle, size_t len, initra_err *err);
-initra_collateral *initra_collateral_ref(initra_collateral *c);
 void initra_collateral_release(initra_collateral *c);
 
 /* ---- Verification ---- */
@@ -119,19 +118,12 @@ typedef struct {
 int initra_dcap_verify(initra_dcap *d, const uint8_t *quote, size_t len, initra_collateral *c, time_t at,
                        unsigned flags, initra_dcap_result *res);
 
-/* The PCK certificate facts a collateral lookup needs: FMSPC, CA ("processor"/"platform"), TEE.
- * Uses the context's cache of verified PCK chains. 0 or -1. */
-int initra_dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint8_t fmspc[6], char ca[16],
-                          int *tdx, initra_err *err);
-
 /* The checks that need no collateral, cheap enough to run before a peer's collateral is parsed: the
  * PCK chain ends at a trusted root (not yet checked against CRLs or at a time), the QE report is signed
  * by the PCK key and binds the attestation key, the quote is signed by the attestation key. 0 or -1. */
 int initra_dcap_quote_signed(initra_dcap *d, const uint8_t *quote, size_t len, initra_err *err);
 
 /* ---- Collateral sources: PCCS / Intel PCS, on-disk cache, in-memory cache ---- */
-typedef struct initra_pccs initra_pccs;
-
 /* How to reach a PCCS. url is required: the library never takes a PCCS from the environment (inside an
  * enclave the host sets it); a front-end outside an enclave may fill this from initra_pccs_default. */
 typedef struct {
@@ -147,21 +139,6 @@ typedef struct {
     const char *cache_dir;      /* NULL: no disk cache */
 } initra_pccs_opts;
 
-/* The disk cache keeps one bundle per (TEE, FMSPC, CA) and serves it until its earliest nextUpdate.
- * Transfers: 5 s to connect, 30 s for the whole transfer. */
-initra_pccs *initra_pccs_open(const initra_pccs_opts *o, initra_err *err);
-/* initra_pccs_open with only url and cache_dir. */
-initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err);
-void initra_pccs_free(initra_pccs *p);
-/* The URL collateral is fetched from (collateral_url when set, else url), for messages. */
-const char *initra_pccs_url(const initra_pccs *p);
-/* Collateral for (fmspc, ca, tee) valid at `at`: memory, then disk cache, then the PCCS (API v4; v3 only
- * where the v4 route does not exist, never mixed in one bundle). A fresh reference. */
-initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
-                                          int tdx, time_t at, initra_err *err);
-/* Fetches from the PCCS without caching: the bundle JSON text (fresh, free()). */
-int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
-                             initra_err *err);
 
 /* ---- The collateral source: one place deciding "collateral for this quote" ---- */
 /* A bundle (data/len, else file; parsed once against the context's roots; errors name the file) or,
@@ -197,8 +174,6 @@ typedef struct {
     char ca_file[1024];            /* initra_pccs_default only: $CURL_CA_BUNDLE, else $SSL_CERT_FILE */
     char source[1100];             /* where pccs_url came from, for messages */
 } initra_qcnl;
-/* Parses QCNL text (untrusted bytes; a fuzz target). A file without pccs_url is an error. */
-int initra_qcnl_parse(const char *text, size_t len, const char *file, initra_qcnl *q, initra_err *err);
 /* Front-ends outside enclaves only: $PCCS_URL, else the QCNL file ($INITRA_QCNL_CONF, $QCNL_CONF_PATH as
  * Intel's QCNL, else /etc/sgx_default_qcnl.conf); the TLS CA file as curl's tool takes it
  * ($CURL_CA_BUNDLE, then $SSL_CERT_FILE). Never used inside an enclave. */
@@ -212,8 +187,5 @@ int initra_pccs_default_url(char *buf, size_t n, initra_err *err);
  * bytes, NUL-terminated) and the signature string (fresh). Duplicate keys are refused. 0 or -1. */
 int initra_dcap_signed_body(const char *body, size_t len, const char *key, char **text, size_t *text_len, char **sig,
                             initra_err *err);
-/* Parses a bundle without verifying anything (no context). Its first initra_dcap_verify checks it against
- * that context's roots and binds it to that context (another context refuses it). */
-initra_collateral *initra_collateral_parse(const char *bundle, size_t len, initra_err *err);
 
 #endif

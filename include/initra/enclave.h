@@ -64,15 +64,7 @@ int initra_instance_build(const char *dir, const initra_build_opts *o, initra_er
 
 /* ---------------- Occlum's two-stage boot (docs/occlum.md) ---------------- */
 
-#define INITRA_IMAGE_CONFIG_FILE "image_config.json"
-enum { INITRA_IMAGE_NONE = -1, INITRA_IMAGE_INTEGRITY_ONLY = 0, INITRA_IMAGE_ENCRYPTED = 1 };
-/* image_config.json from a file, strict: exactly {"image_type": "encrypted" | "integrity-only"}; *type
- * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY, or INITRA_IMAGE_NONE for a missing file.
- * Errors name file and field. */
-int initra_image_config_load(const char *path, int *type, initra_err *err);
-/* An image key (Occlum's image_key secret, or the file of `--image-key`): trailing '\r'/'\n' trimmed,
- * then exactly 16 two-digit hex bytes separated by '-'. Errors never show the bytes. */
-int initra_image_key_parse(const uint8_t *s, size_t n, uint8_t key[16], initra_err *err);
+/* image_config.json and the image key form: initra/attest.h. */
 
 /* ---------------- SIGSTRUCT ---------------- */
 

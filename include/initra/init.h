@@ -73,7 +73,7 @@ const char *initra_init_conf_warning(const initra_init_conf *c);
  * tools/init_aecs/src/main.rs:191-192: service "service1"). */
 #define INITRA_IMAGE_KEY_NAME "image_key"
 #define INITRA_IMAGE_KEY_SERVICE "service1"
-/* The parsers of image_config.json and of the key are in initra/enclave.h. */
+/* The parsers of image_config.json and of the key are in initra/attest.h. */
 
 /* One secret to write. */
 typedef struct {

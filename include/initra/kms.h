@@ -64,10 +64,6 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err);
 int initra_kms_port(const initra_kms *k);
 /* Re-reads secrets and policies; on any error keeps the old configuration (all or nothing). */
 int initra_kms_reload(initra_kms *k, initra_err *err);
-/* Makes a fresh certificate and restarts the listener with it (certificates live hours). */
-int initra_kms_rotate(initra_kms *k, initra_err *err);
-/* Seconds since the current certificate was made. */
-long initra_kms_cert_age(const initra_kms *k);
 /* The rotation schedule: a fresh certificate once the current one is past half its validity (12 h of the
  * default 24 h). Call it every minute or so. 0 (rotated or not due), or -1 when the rotation failed and
  * the listener is down: stop the KMS. */

@@ -5,8 +5,9 @@
  * binds namespace, name, version, type and the version's rule (config_id, min_config_svn), so a value or
  * a rule cannot be moved or loosened. Namespace policies are stored the same way. The DEK is random,
  * made when the store is created, and kept wrapped by the enclave's seal key (EGETKEY, MRSIGNER policy
- * with ISVPRODID: a newer KMS of the same signer reads the store) and, when the configuration names a
- * recovery public key (RSA-3072 or X25519), also encrypted to it.
+ * with ISVPRODID: a newer KMS of the same signer reads the store, and re-seals it at its own ISVSVN so
+ * that the older versions no longer can) and, when the configuration names a recovery public key
+ * (RSA-3072 or X25519), also encrypted to it.
  *
  * Every write (secret put/generate/delete, policy set, recovery) and every audit record goes through one
  * writer thread that commits what is queued in one transaction (WAL, synchronous=FULL): concurrent
@@ -92,6 +93,19 @@ int initra_store_put(initra_store *s, const char *ns, const char *name, const ch
                      size_t len, const initra_store_rule *rule, const initra_audit_rec *audit, uint32_t *version,
                      initra_err *err);
 
+/* The same for many versions in one transaction, all or none (imports, bulk loads): items[i].version
+ * receives each version. At most INITRA_STORE_MAX_VALUE bytes per value. */
+#define INITRA_STORE_MAX_VALUE (16u << 20)
+typedef struct {
+    const char *ns, *name, *type;
+    const uint8_t *value;
+    size_t len;
+    const initra_store_rule *rule;  /* NULL: no rule */
+    const initra_audit_rec *audit;  /* its record (the version is filled in); NULL: none */
+    uint32_t version;               /* out */
+} initra_store_put_item;
+int initra_store_put_batch(initra_store *s, initra_store_put_item *items, size_t n, initra_err *err);
+
 typedef struct {
     uint32_t version;
     char type[16];
@@ -121,7 +135,7 @@ typedef struct {
     const initra_store_rule *rule;
 } initra_store_entry;
 /* Calls fn for every version (ns NULL: all namespaces), ordered by namespace, name, version. Never
- * decrypts. fn returning non-zero stops the walk. */
+ * decrypts. fn returning non-zero stops the walk; fn must not call the store (reads hold its lock). */
 int initra_store_list(initra_store *s, const char *ns, int (*fn)(void *ctx, const initra_store_entry *e), void *ctx,
                       initra_err *err);
 
@@ -158,7 +172,8 @@ int initra_store_recovery_keygen(const char *type, char **priv_pem, char **pub_p
 
 /* ---- numbers for `make bench` ---- */
 typedef struct {
-    uint64_t syncs;          /* xSync calls on the database and its WAL (fsyncs) */
+    uint64_t syncs;          /* xSync calls on the database and its WAL (fsyncs), by every store of this
+                              * process */
     uint64_t commits;        /* write transactions */
     uint64_t audit_records;  /* appended by this process */
 } initra_store_stats;

@@ -112,6 +112,14 @@ char *initra_json_key_list(const char *const *known, char *buf, size_t n);
 /* v is an integer from min to max: 0 and *out, or -1 (missing, not an integer, out of range). */
 int initra_json_uint(const struct json_t *v, uint64_t min, uint64_t max, uint64_t *out);
 
+/* An RSA-OAEP context over OpenSSL's EVP for key k (encrypt 1, or decrypt), with md for both OAEP and
+ * MGF1 (AECS: SHA-1; the store's recovery copy: SHA-256). NULL on failure. Declared on OpenSSL's
+ * struct names so that this header does not pull OpenSSL in. */
+struct evp_pkey_st;
+struct evp_pkey_ctx_st;
+struct evp_md_st;
+struct evp_pkey_ctx_st *initra_rsa_oaep_ctx(struct evp_pkey_st *k, int encrypt, const struct evp_md_st *md);
+
 /* Zeroizes memory in a way the compiler keeps; frees after zeroizing. */
 void initra_zero(void *p, size_t n);
 void initra_free_secret(void *p, size_t n);

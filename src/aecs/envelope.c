@@ -188,18 +188,6 @@ static void plain_hash_hex(const uint8_t *data, size_t n, char out[65])
     initra_hex_upper(h, 32, out);
 }
 
-static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *k, int encrypt)
-{
-    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
-    if (!c || (encrypt ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha1()) != 1 || EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha1()) != 1) {
-        EVP_PKEY_CTX_free(c);
-        return NULL;
-    }
-    return c;
-}
-
 /* AES-256-GCM; enc=1 encrypts in -> out and writes tag, enc=0 decrypts and checks tag. 0 or -1. */
 static int gcm(int enc, const uint8_t key[AES_KEY_LEN], const uint8_t *iv, const uint8_t *aad, size_t aad_len,
                const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[GCM_TAG_LEN])
@@ -239,7 +227,7 @@ int aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem
         goto done;
     }
     size_t ek_len = 0;
-    if (!(c = oaep_ctx(rcpt, 1)) || EVP_PKEY_encrypt(c, NULL, &ek_len, key, sizeof key) != 1 ||
+    if (!(c = initra_rsa_oaep_ctx(rcpt, 1, EVP_sha1())) || EVP_PKEY_encrypt(c, NULL, &ek_len, key, sizeof key) != 1 ||
         !(out->encrypted_key.p = malloc(ek_len)) ||
         EVP_PKEY_encrypt(c, out->encrypted_key.p, &ek_len, key, sizeof key) != 1) {
         initra_fail(err, "envelope: RSA-OAEP encryption of the AES key failed");
@@ -309,7 +297,7 @@ int aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipient, con
         goto done;
     }
     ERR_set_mark();
-    if (!(c = oaep_ctx(recipient, 0)) ||
+    if (!(c = initra_rsa_oaep_ctx(recipient, 0, EVP_sha1())) ||
         EVP_PKEY_decrypt(c, key, &key_len, env->encrypted_key.p, env->encrypted_key.n) != 1 || key_len != AES_KEY_LEN) {
         ERR_pop_to_mark();
         initra_fail(err, "envelope: encrypted_key (%zu bytes) does not decrypt to an AES-256 key with our RSA key "

@@ -81,4 +81,15 @@ int aecs_type_from_name(const char *name);
  * anchors/aliases, tags and duplicate keys refused). New reference, or NULL with err. */
 json_t *aecs_yaml_to_json(const char *text, size_t len, const char *where, initra_err *err);
 
+/* The client side of GetEnclaveSecret, in initra_aecs_get_secret's steps (wire.c). A fresh request
+ * nonce: 32 uppercase hex digits (16 random bytes). */
+int aecs_nonce(char out[33], initra_err *err);
+/* GetEnclaveSecretRequest bytes. Fresh *out. */
+int aecs_request_encode(const initra_ua_auth_report *mine, const char *service, const char *secret,
+                        const char *nonce, uint8_t **out, size_t *len, initra_err *err);
+/* Opens GetEnclaveSecretResponse bytes (untrusted; a fuzz target) for the request made with nonce, as
+ * initra_aecs_get_secret describes, at `now`. */
+int aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce, time_t now,
+                       uint8_t **secret, size_t *n, initra_err *err);
+
 #endif

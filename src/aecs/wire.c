@@ -13,7 +13,7 @@
 
 #include "aecs.pb-c.h"
 
-int initra_aecs_nonce(char out[33], initra_err *err)
+int aecs_nonce(char out[33], initra_err *err)
 {
     uint8_t r[16];
     if (RAND_bytes(r, sizeof r) != 1) return initra_fail(err, "no randomness for the request nonce");
@@ -62,8 +62,8 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
     return b;
 }
 
-int initra_aecs_request_encode(const initra_ua_auth_report *mine, const char *service, const char *secret,
-                               const char *nonce, uint8_t **out, size_t *len, initra_err *err)
+int aecs_request_encode(const initra_ua_auth_report *mine, const char *service, const char *secret,
+                        const char *nonce, uint8_t **out, size_t *len, initra_err *err)
 {
     Kubetee__UnifiedAttestationReport r;
     Kubetee__UnifiedAttestationAuthReport ar;
@@ -183,8 +183,8 @@ done:
 
 /* ---- client ---- */
 
-int initra_aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce,
-                              time_t now, uint8_t **secret, size_t *n, initra_err *err)
+int aecs_response_open(const initra_aecs_client *c, const uint8_t *resp, size_t len, const char *nonce,
+                       time_t now, uint8_t **secret, size_t *n, initra_err *err)
 {
     *secret = NULL;
     *n = 0;
@@ -230,19 +230,22 @@ done:
 }
 
 int initra_aecs_get_secret(const initra_aecs_client *c, initra_rpc_client *rpc, const char *service,
-                           const char *secret_name, unsigned deadline_ms, uint8_t **secret, size_t *n,
+                           const char *secret_name, unsigned deadline_ms, uint8_t **secret, size_t *n, int *code,
                            initra_err *err)
 {
     char nonce[33];
     uint8_t *req, *resp = NULL;
     size_t req_len, resp_len = 0;
-    if (initra_aecs_nonce(nonce, err) ||
-        initra_aecs_request_encode(c->self, service, secret_name, nonce, &req, &req_len, err))
+    int status = -1;
+    if (code) *code = -1;
+    if (aecs_nonce(nonce, err) ||
+        aecs_request_encode(c->self, service, secret_name, nonce, &req, &req_len, err))
         return -1;
-    int rc = initra_rpc_call(rpc, INITRA_AECS_METHOD, req, req_len, deadline_ms, &resp, &resp_len, NULL, err);
+    int rc = initra_rpc_call(rpc, INITRA_AECS_METHOD, req, req_len, deadline_ms, &resp, &resp_len, &status, err);
     free(req);
+    if (code) *code = rc ? status : 0;
     if (rc) return -1;
-    rc = initra_aecs_response_open(c, resp, resp_len, nonce, time(NULL), secret, n, err);
+    rc = aecs_response_open(c, resp, resp_len, nonce, time(NULL), secret, n, err);
     initra_free_secret(resp, resp_len);
     return rc;
 }

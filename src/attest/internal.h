@@ -75,4 +75,8 @@ int attest_simfd_decode_seal_reply(const uint8_t *in, size_t n, uint8_t key[16],
 unsigned long attest_occlum_get_key_ioctl(void);
 void attest_occlum_key_request(const initra_seal_request *r, uint8_t out[ATTEST_KEY_REQUEST_SIZE]);
 
+/* image_config.json text, strict: exactly {"image_type": "encrypted" | "integrity-only"}. *type
+ * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY. Errors name file and field. */
+int attest_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err);
+
 #endif

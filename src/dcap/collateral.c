@@ -426,7 +426,7 @@ void initra_collateral_release(initra_collateral *c)
     free(c);
 }
 
-initra_collateral *initra_collateral_ref(initra_collateral *c)
+initra_collateral *dcap_collateral_ref(initra_collateral *c)
 {
     if (c) atomic_fetch_add(&c->refs, 1);
     return c;
@@ -499,7 +499,7 @@ static int bundle_fill(json_t *o, initra_collateral *c, initra_err *err)
     return 0;
 }
 
-initra_collateral *initra_collateral_parse(const char *bundle, size_t len, initra_err *err)
+initra_collateral *dcap_collateral_parse(const char *bundle, size_t len, initra_err *err)
 {
     json_error_t je;
     json_t *o = json_loadb(bundle, len, JSON_REJECT_DUPLICATES, &je);

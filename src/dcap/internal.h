@@ -199,12 +199,40 @@ int dcap_add_root(initra_dcap *d, const uint8_t *der, size_t len, initra_err *er
 time_t dcap_collateral_expires(const initra_collateral *c);
 /* The TCB info's FMSPC and TEE ("SGX" or "TDX"). */
 void dcap_collateral_fmspc(const initra_collateral *c, uint8_t fmspc[6]);
-const char *initra_pccs_url(const initra_pccs *p);
 initra_tcb_info *dcap_tcb_info_parse(const char *text, size_t len, initra_err *err);
 void dcap_tcb_info_free(initra_tcb_info *t);
 initra_qe_identity *dcap_qe_identity_parse(const char *text, size_t len, initra_err *err);
 void dcap_qe_identity_free(initra_qe_identity *q);
 initra_crl *dcap_crl_parse(const uint8_t *der, size_t len, const char *what, initra_err *err);
 void dcap_crl_free(initra_crl *c);
+
+/* ---- PCCS client (pccs.c), reached from outside only through the collateral source ---- */
+typedef struct initra_pccs initra_pccs;
+/* The disk cache keeps one bundle per (TEE, FMSPC, CA) and serves it until its earliest nextUpdate.
+ * Transfers: 5 s to connect, 30 s for the whole transfer. */
+initra_pccs *dcap_pccs_open(const initra_pccs_opts *o, initra_err *err);
+void dcap_pccs_free(initra_pccs *p);
+/* The URL collateral is fetched from (collateral_url when set, else url), for messages. */
+const char *dcap_pccs_url(const initra_pccs *p);
+/* Collateral for (fmspc, ca, tee) valid at `at`: memory, then disk cache, then the PCCS (API v4; v3 only
+ * where the v4 route does not exist, never mixed in one bundle). A fresh reference. */
+initra_collateral *dcap_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
+                                        int tdx, time_t at, initra_err *err);
+/* Fetches from the PCCS without caching: the bundle JSON text (fresh, free()). */
+int dcap_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
+                           initra_err *err);
+
+/* Parses QCNL text (untrusted bytes; a fuzz target). A file without pccs_url is an error. */
+int dcap_qcnl_parse(const char *text, size_t len, const char *file, initra_qcnl *q, initra_err *err);
+
+/* ---- collateral references and lookups (collateral.c, verify.c) ---- */
+initra_collateral *dcap_collateral_ref(initra_collateral *c);
+/* The PCK certificate facts a collateral lookup needs: FMSPC, CA ("processor"/"platform"), TEE.
+ * Uses the context's cache of verified PCK chains. 0 or -1. */
+int dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint8_t fmspc[6], char ca[16],
+                   int *tdx, initra_err *err);
+/* Parses a bundle without verifying anything (no context). Its first initra_dcap_verify checks it against
+ * that context's roots and binds it to that context (another context refuses it). */
+initra_collateral *dcap_collateral_parse(const char *bundle, size_t len, initra_err *err);
 
 #endif

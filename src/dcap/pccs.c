@@ -182,7 +182,7 @@ static int qcnl_json(json_t *o, const char *file, initra_qcnl *q, initra_err *er
     return 0;
 }
 
-int initra_qcnl_parse(const char *data, size_t len, const char *file, initra_qcnl *q, initra_err *err)
+int dcap_qcnl_parse(const char *data, size_t len, const char *file, initra_qcnl *q, initra_err *err)
 {
     memset(q, 0, sizeof *q);
     q->use_secure_cert = 1;
@@ -239,7 +239,7 @@ int initra_pccs_default(initra_qcnl *q, initra_err *err)
             snprintf(why, sizeof why, "%s", err->msg);
             rc = initra_fail(err, "no PCCS configured: set PCCS_URL, or pccs_url in %s (%s)", conf, why);
         } else {
-            rc = initra_qcnl_parse((const char *)data, len, conf, q, err);
+            rc = dcap_qcnl_parse((const char *)data, len, conf, q, err);
             free(data);
         }
     }
@@ -255,7 +255,7 @@ int initra_pccs_default_url(char *buf, size_t n, initra_err *err)
     return 0;
 }
 
-initra_pccs *initra_pccs_open(const initra_pccs_opts *o, initra_err *err)
+initra_pccs *dcap_pccs_open(const initra_pccs_opts *o, initra_err *err)
 {
     const char *base = o->collateral_url && *o->collateral_url ? o->collateral_url : o->url;
     char url[1024];
@@ -308,13 +308,7 @@ initra_pccs *initra_pccs_open(const initra_pccs_opts *o, initra_err *err)
     return p;
 }
 
-initra_pccs *initra_pccs_new(const char *base_url, const char *cache_dir, initra_err *err)
-{
-    initra_pccs_opts o = {.url = base_url, .cache_dir = cache_dir};
-    return initra_pccs_open(&o, err);
-}
-
-void initra_pccs_free(initra_pccs *p)
+void dcap_pccs_free(initra_pccs *p)
 {
     if (!p) return;
     for (size_t i = 0; i < PCCS_MEM_SLOTS; i++) initra_collateral_release(p->mem[i].c);
@@ -322,7 +316,7 @@ void initra_pccs_free(initra_pccs *p)
     free(p);
 }
 
-const char *initra_pccs_url(const initra_pccs *p) { return p->url; }
+const char *dcap_pccs_url(const initra_pccs *p) { return p->url; }
 
 /* ---- HTTP ---- */
 
@@ -569,8 +563,8 @@ out:
     return rc;
 }
 
-int initra_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
-                             initra_err *err)
+int dcap_pccs_fetch_bundle(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int tdx, char **bundle,
+                           initra_err *err)
 {
     if (strcmp(ca, "processor") && strcmp(ca, "platform"))
         return initra_fail(err, "PCK CA '%s' is neither processor nor platform", ca);
@@ -624,7 +618,7 @@ static void mem_put(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int 
     memcpy(e->fmspc, fmspc, 6);
     snprintf(e->ca, sizeof e->ca, "%s", ca);
     e->tdx = tdx;
-    e->c = initra_collateral_ref(c);
+    e->c = dcap_collateral_ref(c);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -667,15 +661,15 @@ static void fail_put(initra_pccs *p, const uint8_t fmspc[6], const char *ca, int
     pthread_mutex_unlock(&p->lock);
 }
 
-initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
-                                          int tdx, time_t at, initra_err *err)
+initra_collateral *dcap_pccs_collateral(initra_pccs *p, initra_dcap *d, const uint8_t fmspc[6], const char *ca,
+                                        int tdx, time_t at, initra_err *err)
 {
     char fm[13], when[32];
     initra_hex_upper(fmspc, 6, fm);
     /* memory */
     pthread_mutex_lock(&p->lock);
     mem_entry *e = mem_find(p, fmspc, ca, tdx);
-    initra_collateral *c = e ? initra_collateral_ref(e->c) : NULL;
+    initra_collateral *c = e ? dcap_collateral_ref(e->c) : NULL;
     pthread_mutex_unlock(&p->lock);
     if (c && at <= c->expires) return c;
     initra_collateral *stale = c; /* the newest expired entry, handed out only with serve_expired */
@@ -708,7 +702,7 @@ initra_collateral *initra_pccs_collateral(initra_pccs *p, initra_dcap *d, const 
     char *bundle = NULL;
     initra_err ferr;
     int cached = fail_cached(p, fmspc, ca, tdx, &ferr);
-    if (cached || initra_pccs_fetch_bundle(p, fmspc, ca, tdx, &bundle, &ferr)) {
+    if (cached || dcap_pccs_fetch_bundle(p, fmspc, ca, tdx, &bundle, &ferr)) {
         if (!cached) fail_put(p, fmspc, ca, tdx, ferr.msg);
         if (stale && p->serve_expired) {
             /* as a bundle file with --allow-expired-collateral: verification flags it as expired */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcap/internal.h"
 #include "initra/dcap.h"
 
 struct initra_collateral_src {
@@ -18,7 +19,7 @@ void initra_collateral_src_free(initra_collateral_src *s)
 {
     if (!s) return;
     if (s->bundle) initra_collateral_release(s->bundle);
-    initra_pccs_free(s->pccs);
+    dcap_pccs_free(s->pccs);
     free(s->text);
     free(s);
 }
@@ -45,7 +46,7 @@ initra_collateral_src *initra_collateral_src_open(initra_dcap *d, const initra_c
         }
         return s;
     }
-    if (!(s->pccs = initra_pccs_open(&o->pccs, err))) {
+    if (!(s->pccs = dcap_pccs_open(&o->pccs, err))) {
         initra_fail_prefix(err, "no collateral bundle given, and no PCCS");
         goto fail;
     }
@@ -60,12 +61,12 @@ fail:
 initra_collateral *initra_dcap_collateral_for(initra_collateral_src *s, const uint8_t *quote, size_t len, time_t at,
                                               initra_err *err)
 {
-    if (s->bundle) return initra_collateral_ref(s->bundle);
+    if (s->bundle) return dcap_collateral_ref(s->bundle);
     uint8_t fmspc[6];
     char ca[16];
     int tdx;
-    if (initra_dcap_quote_pck(s->dcap, quote, len, fmspc, ca, &tdx, err)) return NULL;
-    return initra_pccs_collateral(s->pccs, s->dcap, fmspc, ca, tdx, at, err);
+    if (dcap_quote_pck(s->dcap, quote, len, fmspc, ca, &tdx, err)) return NULL;
+    return dcap_pccs_collateral(s->pccs, s->dcap, fmspc, ca, tdx, at, err);
 }
 
 int initra_dcap_collateral_text_for(initra_collateral_src *s, const uint8_t *quote, size_t len, char **json,
@@ -79,6 +80,6 @@ int initra_dcap_collateral_text_for(initra_collateral_src *s, const uint8_t *quo
     uint8_t fmspc[6];
     char ca[16];
     int tdx;
-    if (initra_dcap_quote_pck(s->dcap, quote, len, fmspc, ca, &tdx, err)) return -1;
-    return initra_pccs_fetch_bundle(s->pccs, fmspc, ca, tdx, json, err);
+    if (dcap_quote_pck(s->dcap, quote, len, fmspc, ca, &tdx, err)) return -1;
+    return dcap_pccs_fetch_bundle(s->pccs, fmspc, ca, tdx, json, err);
 }

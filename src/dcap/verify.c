@@ -53,18 +53,18 @@ initra_collateral *initra_dcap_collateral(initra_dcap *d, const char *bundle, si
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < DCAP_CACHE_SLOTS; i++)
         if (d->coll[i] && !memcmp(d->coll[i]->key, key, 32)) {
-            initra_collateral *c = initra_collateral_ref(d->coll[i]);
+            initra_collateral *c = dcap_collateral_ref(d->coll[i]);
             pthread_mutex_unlock(&d->lock);
             return c;
         }
     pthread_mutex_unlock(&d->lock);
-    initra_collateral *c = initra_collateral_parse(bundle, len, err);
+    initra_collateral *c = dcap_collateral_parse(bundle, len, err);
     if (!c) return NULL;
     dcap_check_collateral(d, c);
     pthread_mutex_lock(&d->lock);
     size_t slot = d->coll_next++ % DCAP_CACHE_SLOTS;
     initra_collateral_release(d->coll[slot]);
-    d->coll[slot] = initra_collateral_ref(c);
+    d->coll[slot] = dcap_collateral_ref(c);
     pthread_mutex_unlock(&d->lock);
     return c;
 }
@@ -145,8 +145,8 @@ static dcap_pck *pck_get(initra_dcap *d, const initra_quote *q, initra_err *err)
     return p;
 }
 
-int initra_dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint8_t fmspc[6], char ca[16], int *tdx,
-                          initra_err *err)
+int dcap_quote_pck(initra_dcap *d, const uint8_t *quote, size_t len, uint8_t fmspc[6], char ca[16], int *tdx,
+                   initra_err *err)
 {
     initra_quote q;
     if (initra_quote_parse(quote, len, &q, err)) return -1;

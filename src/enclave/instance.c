@@ -1,6 +1,7 @@
 /* Instances: initra new (Occlum.json, image/, init_ra_conf.json) and initra build (copy, measure,
  * Enclave.xml, SIGSTRUCT). */
 #include "enclave/internal.h"
+#include "initra/attest.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -67,9 +67,6 @@ char *enclave_xml(const initra_enclave_meta *m);
  * || path ("/bin/sh") || u32le (mode & 07777) || u64le content length || content ) where content is
  * the file's bytes, a symlink's target text, empty for a directory. Other file types are an error. */
 int enclave_measure_image(const char *image_dir, uint8_t out[32], initra_err *err);
-/* image_config.json, strict: exactly {"image_type": "encrypted" | "integrity-only"}. *type
- * INITRA_IMAGE_ENCRYPTED or INITRA_IMAGE_INTEGRITY_ONLY. Errors name file and field. */
-int enclave_image_config_parse(const char *text, size_t len, const char *file, int *type, initra_err *err);
 /* The sim platform's stand-in for SEFS decryption: what `initra build --image-key` records (in
  * build/image_key_check, measured) so that `initra run` can check a key without keeping it:
  * HMAC-SHA256(key, "initra-sim-image-key-v1" 0x00 || image_mrenclave). */

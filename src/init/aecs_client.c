@@ -31,25 +31,14 @@ static int fetch_one(const initra_aecs_client *ac, initra_rpc_client *rpc, const
 {
     const initra_init_key *k = &c->keys[i];
     for (;;) {
-        char nonce[33];
-        uint8_t *req, *resp = NULL;
-        size_t req_len, resp_len = 0;
-        int code = 0;
+        int code;
         initra_err e;
         char ref[128];
-        if (initra_aecs_nonce(nonce, err) ||
-            initra_aecs_request_encode(ac->self, k->service, k->key, nonce, &req, &req_len, err))
-            return -1;
-        int rc = initra_rpc_call(rpc, INITRA_AECS_METHOD, req, req_len, init_call_ms(c, deadline), &resp, &resp_len,
-                                 &code, &e);
-        free(req);
-        if (rc == 0) {
-            rc = initra_aecs_response_open(ac, resp, resp_len, nonce, time(NULL), data, len, &e);
-            initra_free_secret(resp, resp_len);
-            if (rc)
-                return initra_fail(err, "init: AECS server %s refused for key \"%s\": %s", c->kms_server, k->key, e.msg);
+        if (initra_aecs_get_secret(ac, rpc, k->service, k->key, init_call_ms(c, deadline), data, len, &code, &e) == 0)
             return 0;
-        }
+        if (code < 0) return *err = e, -1;
+        if (code == 0)
+            return initra_fail(err, "init: AECS server %s refused for key \"%s\": %s", c->kms_server, k->key, e.msg);
         if (code == INITRA_RPC_PERMISSION_DENIED)
             return initra_fail(err, "init: this enclave was refused by the AECS server for key \"%s\" of service \"%s\" "
                                     "(%s in %s): %s",

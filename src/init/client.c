@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "initra/attest.h"
-#include "initra/enclave.h"
 #include "initra/init.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"

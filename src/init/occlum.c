@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "initra/enclave.h"
+#include "initra/attest.h"
 #include "initra/init.h"
 #include "init/internal.h"
 

@@ -51,4 +51,10 @@ int kms_check_recovery_key(const char *path, const uint8_t *pem, size_t len, ini
 int kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size_t max, uint8_t **buf,
                          size_t *n, initra_err *err);
 
+/* Makes a fresh certificate and restarts the listener with it (certificates live hours);
+ * initra_kms_rotate_if_due calls it on schedule. */
+int kms_rotate(initra_kms *k, initra_err *err);
+/* Seconds since the current certificate was made. */
+long kms_cert_age(const initra_kms *k);
+
 #endif

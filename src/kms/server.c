@@ -315,14 +315,14 @@ fail:
 }
 
 int initra_kms_port(const initra_kms *k) { return initra_rpc_server_port(k->server); }
-long initra_kms_cert_age(const initra_kms *k) { return (long)(time(NULL) - k->cert_made); }
+long kms_cert_age(const initra_kms *k) { return (long)(time(NULL) - k->cert_made); }
 
 int initra_kms_rotate_if_due(initra_kms *k, initra_err *err)
 {
-    return initra_kms_cert_age(k) > cert_validity(k) / 2 ? initra_kms_rotate(k, err) : 0;
+    return kms_cert_age(k) > cert_validity(k) / 2 ? kms_rotate(k, err) : 0;
 }
 
-int initra_kms_rotate(initra_kms *k, initra_err *err)
+int kms_rotate(initra_kms *k, initra_err *err)
 {
     initra_rpc_server *old = k->server;
     char listen[300];

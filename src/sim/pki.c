@@ -104,6 +104,18 @@ X509 *sim_cert_issue(EVP_PKEY *subject_key, const char *cn, enum sim_cert_kind k
     return c;
 }
 
+/* DER that OpenSSL encoded into out (n bytes, n <= 0 a failure named by what) as a malloc'd copy. */
+static int take_der(unsigned char *out, int n, const char *what, uint8_t **der, size_t *len, initra_err *err)
+{
+    if (n <= 0) return initra_fail(err, "sim: cannot %s (OpenSSL)", what);
+    *der = malloc((size_t)n);
+    if (*der) memcpy(*der, out, (size_t)n);
+    OPENSSL_free(out);
+    if (!*der) return initra_fail(err, "out of memory");
+    *len = (size_t)n;
+    return 0;
+}
+
 int sim_crl_der(X509 *issuer, EVP_PKEY *key, long number, time_t now, long days, uint8_t **der, size_t *len,
                 initra_err *err)
 {
@@ -125,13 +137,7 @@ int sim_crl_der(X509 *issuer, EVP_PKEY *key, long number, time_t now, long days,
     ASN1_TIME_free(t0);
     ASN1_TIME_free(t1);
     X509_CRL_free(crl);
-    if (n <= 0) return initra_fail(err, "sim: cannot issue a CRL (OpenSSL)");
-    *der = malloc((size_t)n);
-    if (*der) memcpy(*der, out, (size_t)n);
-    OPENSSL_free(out);
-    if (!*der) return initra_fail(err, "out of memory");
-    *len = (size_t)n;
-    return 0;
+    return take_der(out, n, "issue a CRL", der, len, err);
 }
 
 int sim_sign_rs(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t out[64], initra_err *err)
@@ -196,13 +202,7 @@ int sim_cert_der(X509 *cert, uint8_t **der, size_t *len, initra_err *err)
 {
     unsigned char *out = NULL;
     int n = i2d_X509(cert, &out);
-    if (n <= 0) return initra_fail(err, "sim: cannot encode a certificate (OpenSSL)");
-    *der = malloc((size_t)n);
-    if (*der) memcpy(*der, out, (size_t)n);
-    OPENSSL_free(out);
-    if (!*der) return initra_fail(err, "out of memory");
-    *len = (size_t)n;
-    return 0;
+    return take_der(out, n, "encode a certificate", der, len, err);
 }
 
 /* Reads a PEM private key (is_key) or certificate from dir/name. */

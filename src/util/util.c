@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 int initra_fail(initra_err *err, const char *fmt, ...)
 {
@@ -359,6 +360,18 @@ int initra_check_secret_name(const char *name, const char *where, const char *wh
                                     "names are printable ASCII",
                                where, what, initra_escape(name, esc, sizeof esc), (unsigned char)name[i], i);
     return 0;
+}
+
+EVP_PKEY_CTX *initra_rsa_oaep_ctx(EVP_PKEY *k, int encrypt, const EVP_MD *md)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+    if (!c || (encrypt ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 || EVP_PKEY_CTX_set_rsa_oaep_md(c, md) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(c, md) != 1) {
+        EVP_PKEY_CTX_free(c);
+        return NULL;
+    }
+    return c;
 }
 
 void initra_zero(void *p, size_t n)

@@ -75,11 +75,11 @@ static int exchange(const initra_aecs_server *srv, const initra_aecs_client *cli
     uint8_t *req, *resp, *sec;
     size_t rl, sl, n;
     *out = NULL;
-    initra_aecs_request_encode(cli->self, service, name, nonce, &req, &rl, err);
+    aecs_request_encode(cli->self, service, name, nonce, &req, &rl, err);
     int code = initra_aecs_handle(srv, req, rl, time(NULL), &resp, &sl, &last_reply, err);
     free(req);
     if (code != INITRA_RPC_OK) return code;
-    if (initra_aecs_response_open(cli, resp, sl, open_nonce, time(NULL), &sec, &n, err) == 0) {
+    if (aecs_response_open(cli, resp, sl, open_nonce, time(NULL), &sec, &n, err) == 0) {
         *out = strdup((char *)sec);
         initra_free_secret(sec, n);
     } else {
@@ -158,7 +158,7 @@ static void kms_pinning(const initra_aecs_client *cli)
             uint8_t *sec = NULL;
             size_t n = 0;
             err.msg[0] = 0;
-            CHECK(rc && initra_aecs_get_secret(cli, rc, "service1", "any", 10000, &sec, &n, &err) == 0 && n == 4 &&
+            CHECK(rc && initra_aecs_get_secret(cli, rc, "service1", "any", 10000, &sec, &n, NULL, &err) == 0 && n == 4 &&
                       !memcmp(sec, "open", 4),
                   "accept_any_enclave: the unpinned rule releases (request %d): %s", i + 1, err.msg);
             if (sec) initra_free_secret(sec, n);
@@ -282,14 +282,16 @@ int main(void)
         initra_rpc_client *rc = plain_client(initra_rpc_server_port(rs), &err);
         uint8_t *sec;
         size_t n;
-        CHECK(rc && initra_aecs_get_secret(&cli, rc, "service1", "demo_key", 10000, &sec, &n, &err) == 0 &&
+        int status = -5;
+        CHECK(rc && initra_aecs_get_secret(&cli, rc, "service1", "demo_key", 10000, &sec, &n, NULL, &err) == 0 &&
                   n == 16 && !memcmp(sec, "c2VjcmV0IGJ5dGVz", 16),
               "gRPC GetEnclaveSecret: secret delivered: %s", err.msg);
         if (n == 16) initra_free_secret(sec, n);
-        CHECK(rc && initra_aecs_get_secret(&cli, rc, "service1", "newer", 10000, &sec, &n, &err) != 0 &&
+        CHECK(rc && initra_aecs_get_secret(&cli, rc, "service1", "newer", 10000, &sec, &n, &status, &err) != 0 &&
                   strstr(err.msg, "PERMISSION_DENIED") && strstr(err.msg, INITRA_AECS_DENIED_MSG) &&
                   !strstr(err.msg, "str_min_isvsvn"),
               "gRPC policy refusal: PERMISSION_DENIED with the generic answer, no policy value: %s", err.msg);
+        CHECK(status == INITRA_RPC_PERMISSION_DENIED, "the refusal's gRPC status comes back in *code: %d", status);
         initra_rpc_client_free(rc);
         initra_rpc_server_stop(rs);
     }

@@ -69,26 +69,26 @@ static void qcnl(void)
     const char *js = "{\n  // comment\n  \"pccs_url\": \"https://p:8081/sgx/certification/v4/\" /* c */\n"
                      "  ,\"use_secure_cert\": false\n  ,\"collateral_service\": \"https://c/sgx/certification/v4/\"\n"
                      "  ,\"pccs_api_version\": \"3.1\"\n}\n";
-    CHECK(initra_qcnl_parse(js, strlen(js), "a.conf", &q, &err) == 0 && !q.legacy &&
+    CHECK(dcap_qcnl_parse(js, strlen(js), "a.conf", &q, &err) == 0 && !q.legacy &&
               !strcmp(q.pccs_url, "https://p:8081/sgx/certification/v4/") && !q.use_secure_cert &&
               !strcmp(q.collateral_service, "https://c/sgx/certification/v4/") && !strcmp(q.pccs_api_version, "3.1"),
           "QCNL JSON with comments: all four keys");
     const char *wrong = "{\"pccs_url\": \"https://p/\", \"use_secure_cert\": \"false\", \"collateral_service\": 1}";
-    CHECK(initra_qcnl_parse(wrong, strlen(wrong), "a.conf", &q, &err) == 0 && q.use_secure_cert && !q.collateral_service[0],
+    CHECK(dcap_qcnl_parse(wrong, strlen(wrong), "a.conf", &q, &err) == 0 && q.use_secure_cert && !q.collateral_service[0],
           "QCNL JSON: values of the wrong type are ignored as by Intel's QCNL (TLS verification stays on)");
     const char *old = "# PCCS server address\nPCCS_URL = https://p:8081/sgx/certification/v3/ \r\n"
                       "USE_SECURE_CERT=false\n#COLLATERAL_SERVICE=https://x/\nPCCS_API_VERSION=3.0\n";
-    CHECK(initra_qcnl_parse(old, strlen(old), "b.conf", &q, &err) == 0 && q.legacy &&
+    CHECK(dcap_qcnl_parse(old, strlen(old), "b.conf", &q, &err) == 0 && q.legacy &&
               !strcmp(q.pccs_url, "https://p:8081/sgx/certification/v3/") && !q.use_secure_cert &&
               !q.collateral_service[0] && !strcmp(q.pccs_api_version, "3.0"),
           "QCNL KEY=value: whitespace removed, '#' lines skipped, the // of https:// kept");
     const char *lower = "pccs_url=https://p/\nUSE_SECURE_CERT=False\n";
-    CHECK(initra_qcnl_parse(lower, strlen(lower), "c.conf", &q, &err) != 0 && strstr(err.msg, "c.conf: no PCCS_URL"),
+    CHECK(dcap_qcnl_parse(lower, strlen(lower), "c.conf", &q, &err) != 0 && strstr(err.msg, "c.conf: no PCCS_URL"),
           "QCNL KEY=value names are case-sensitive: %s", err.msg);
     const char *broken = "{ \"pccs_url\": \"https://p/\",";
-    CHECK(initra_qcnl_parse(broken, strlen(broken), "d.conf", &q, &err) != 0 && strstr(err.msg, "d.conf: not valid JSON"),
+    CHECK(dcap_qcnl_parse(broken, strlen(broken), "d.conf", &q, &err) != 0 && strstr(err.msg, "d.conf: not valid JSON"),
           "QCNL text starting with '{' that is not JSON: %s", err.msg);
-    CHECK(initra_qcnl_parse("a\0b", 3, "e.conf", &q, &err) != 0 && strstr(err.msg, "NUL"), "QCNL with a NUL byte: %s", err.msg);
+    CHECK(dcap_qcnl_parse("a\0b", 3, "e.conf", &q, &err) != 0 && strstr(err.msg, "NUL"), "QCNL with a NUL byte: %s", err.msg);
 }
 
 int main(void)

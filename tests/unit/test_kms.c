@@ -11,6 +11,7 @@
 #include "initra/kms.h"
 #include "initra/rpc.h"
 #include "initra/sim.h"
+#include "kms/internal.h"
 #include "ratls.pb-c.h"
 #include "sim_serve.h"
 
@@ -102,10 +103,10 @@ int main(void)
     char *s1 = fetch(port, cert, key, &err);
     CHECK(s1 && !strcmp(s1, "\"b25l\""), "fetch before rotation: %s", s1 ? s1 : err.msg);
     char *cert_before = seen_server_cert ? strdup(seen_server_cert) : NULL;
-    CHECK(initra_kms_rotate(k, &err) == 0 && initra_kms_port(k) == port, "rotation keeps port %d: %s", port,
+    CHECK(kms_rotate(k, &err) == 0 && initra_kms_port(k) == port, "rotation keeps port %d: %s", port,
           err.msg);
-    CHECK(initra_kms_cert_age(k) <= 1, "certificate age restarts at 0");
-    CHECK(initra_kms_rotate_if_due(k, &err) == 0 && initra_kms_port(k) == port && initra_kms_cert_age(k) <= 1,
+    CHECK(kms_cert_age(k) <= 1, "certificate age restarts at 0");
+    CHECK(initra_kms_rotate_if_due(k, &err) == 0 && initra_kms_port(k) == port && kms_cert_age(k) <= 1,
           "a fresh certificate is not due for rotation: %s", err.msg);
     char *s2 = fetch(port, cert, key, &err);
     CHECK(s2 && !strcmp(s2, "\"b25l\""), "fetch after rotation: %s", s2 ? s2 : err.msg);

@@ -100,14 +100,14 @@ int main(void)
 
     /* image_config.json. */
     int t = -5;
-    CHECK(enclave_image_config_parse("{\"image_type\": \"encrypted\"}", 27, "f", &t, &err) == 0 && t == INITRA_IMAGE_ENCRYPTED,
+    CHECK(attest_image_config_parse("{\"image_type\": \"encrypted\"}", 27, "f", &t, &err) == 0 && t == INITRA_IMAGE_ENCRYPTED,
           "encrypted");
-    CHECK(enclave_image_config_parse("{\"image_type\":\"integrity-only\"}", 31, "f", &t, &err) == 0 &&
+    CHECK(attest_image_config_parse("{\"image_type\":\"integrity-only\"}", 31, "f", &t, &err) == 0 &&
               t == INITRA_IMAGE_INTEGRITY_ONLY, "integrity-only");
     const char *bad[] = {"{\"image_type\": \"plain\"}", "{\"image_type\": 1}", "{}", "[]",
                          "{\"image_type\": \"encrypted\", \"x\": 1}", "{\"image_type\": \"encrypted\", \"image_type\": \"encrypted\"}", "{"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK(enclave_image_config_parse(bad[i], strlen(bad[i]), "f", &t, &err) != 0 && !strchr(err.msg, '\n'),
+        CHECK(attest_image_config_parse(bad[i], strlen(bad[i]), "f", &t, &err) != 0 && !strchr(err.msg, '\n'),
               "refused: %s -> %s", bad[i], err.msg);
 
     /* The key form. */
