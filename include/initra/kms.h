@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "initra/policy.h"
+#include "initra/store.h"
 #include "initra/util.h"
 
 /* Occlum's secret_config.json: a flat object { "name": "<base64 of the secret bytes>", ... }. */
@@ -69,6 +70,8 @@ int initra_kms_reload(initra_kms *k, initra_err *err);
  * the listener is down: stop the KMS. */
 int initra_kms_rotate_if_due(initra_kms *k, initra_err *err);
 void initra_kms_stop(initra_kms *k);
+/* The sealed store's counters (fsyncs, commits, audit records; `make bench`). -1 without a store. */
+int initra_kms_store_stats(initra_kms *k, initra_store_stats *st);
 
 /* ---- the AECS server (kubetee.Aecs/GetEnclaveSecret, docs/aecs.md) ---- */
 

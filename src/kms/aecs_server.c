@@ -157,6 +157,11 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
 
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err)
 {
+    if (o->store_sqlite)
+        return initra_fail(err, "kms: store.sqlite %s: the AECS server does not serve the sealed store yet; serve it with "
+                                "protocol grpc_ratls, or give the AECS server a store file (`initra kms aecs-admin`)",
+                           o->store_sqlite),
+               NULL;
     if (!o->store_path) return initra_fail(err, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"), NULL;
     if (o->collateral && o->pccs_url) return initra_fail(err, "kms: give \"collateral\" or \"pccs_url\", not both"), NULL;
     initra_kms_aecs *k = calloc(1, sizeof *k);

@@ -130,6 +130,33 @@ int main(void)
     rc = kms_check_recovery_key("/etc/kms/recovery.pem", (const uint8_t *)"hello", 5, &err);
     CHECK(rc == -1 && strstr(err.msg, "/etc/kms/recovery.pem: not a PEM public key"), "not PEM: %s", err.msg);
 
+    /* Sealed-store names and namespace policies. */
+    char ns[256];
+    const char *nm;
+    CHECK(kms_split_name("demo_key", ns, &nm) == 0 && !strcmp(ns, "default") && !strcmp(nm, "demo_key"),
+          "NAME is namespace default");
+    CHECK(kms_split_name("t1/db/key", ns, &nm) == 0 && !strcmp(ns, "t1") && !strcmp(nm, "db/key"),
+          "NS/NAME: the namespace ends at the first '/'");
+    CHECK(kms_split_name("/x", ns, &nm) == -1 && kms_split_name("t1/", ns, &nm) == -1, "an empty namespace or name");
+    initra_policy *cp;
+    initra_secret_policy *sp;
+    const char *pin = "[{\"mr_signer\": \"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}]";
+    rc = kms_ns_policy_parse(pin, strlen(pin), "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == 0 && cp && !sp, "a client policy (initra list) for the whole namespace");
+    initra_policy_free(cp);
+    const char *per = "{\"identities\": {\"a\": {\"mr_signer\": \"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}}, "
+                      "\"secrets\": {\"k\": [\"a\"]}}";
+    rc = kms_ns_policy_parse(per, strlen(per), "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == 0 && !cp && sp, "initra's per-secret format");
+    initra_secret_policy_free(sp);
+    rc = kms_ns_policy_parse("[{\"isv_prod_id\": 1}]", 20, "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == -1 && strstr(err.msg, "mr_enclave or mr_signer"), "a policy that pins nothing: %s", err.msg);
+    rc = kms_ns_policy_parse("[{\"isv_prod_id\": 1}]", 20, "ns p", 1, &cp, &sp, &err);
+    CHECK(rc == 0 && cp, "... accepted with accept_any_enclave");
+    initra_policy_free(cp);
+    rc = kms_ns_policy_parse("{\"identities\": ", 15, "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == -1 && strstr(err.msg, "ns p:1:"), "bad JSON names line and column: %s", err.msg);
+
     /* Strictness. */
     refused("{\"clients\": \"/etc/c.json\", \"secret\": \"/etc/s.json\"}", "kms.json: secret: \"/etc/s.json\" is not a known key");
     refused("{\"clients\": \"/etc/c.json\", \"clients\": \"/etc/d.json\"}", "kms.json:1:36: not valid JSON (duplicate");
