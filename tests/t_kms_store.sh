@@ -4,7 +4,7 @@
 # fetch them with init. Versions by CONFIGSVN, NOT_FOUND vs PERMISSION_DENIED, a refused admin key, the
 # audit log, audit failure, a damaged row, a restart with nothing lost, a store sealed elsewhere.
 . tests/lib.sh
-plan 51
+plan 54
 . scripts/instances.sh
 PEER="$(dirname "$INITRA")/../helpers/kms_admin_peer"
 sim_platform
@@ -193,6 +193,20 @@ KMS_RUN_ARGS="--host-dir $T/host4" kms_start "$T/kms4" "$PORT" "$T/kms4.log" && 
 "$PEER" "127.0.0.1:$PORT" "$T/enc.key" "$T/enc.pem" list >"$T/o" 2>"$T/e"
 [ $? = 1 ] && grep -q 'PERMISSION_DENIED.*no admins are configured' "$T/e" && ok "no admins configured: Admin calls are refused" \
   || not_ok "no admins: $(cat "$T/e")"
+kill "$KMS_PID" 2>/dev/null; wait "$KMS_PID" 2>/dev/null
+
+# 8c. The configuration's "clients" policy AND the namespace's: both must admit the enclave.
+mkdir -p "$T/host5"
+clients_conf "$T/dynamic_config.json" "$SIGNER" 2
+kms_instance "$T/kms5" "{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"$ADM\"], \"clients\": \"/etc/kms/dynamic_config.json\"}" \
+  "$T/dynamic_config.json" || not_ok "KMS with clients and a store builds"
+KMS_RUN_ARGS="--host-dir $T/host5" kms_start "$T/kms5" "$PORT" "$T/kms5.log" && PIDS="$PIDS $KMS_PID"
+admin policy default "$T/pol-default.json" && admin put default both "$T/open" >/dev/null
+MRE=$("$INITRA" print mrenclave "$T/kms5" | field)
+fetch_refused "the namespace admits CONFIGSVN 1, the clients policy does not: denied" both 'refused by the KMS for key "both"'
+grep -q 'asked for "both": denied: .*config_svn is 1, the entry requires exactly 2' "$T/kms5.log" && ok "the log names the clients policy's field" \
+  || not_ok "clients log: $(grep both "$T/kms5.log" | tail -1)"
+SVN=2; fetch_ok "both policies admit CONFIGSVN 2: released" both; SVN=1; MRE=
 kill "$KMS_PID" 2>/dev/null; wait "$KMS_PID" 2>/dev/null
 
 # 9. Recovery: the store reaches a KMS of another signer (its recovery key configured): it opens locked,

@@ -325,7 +325,10 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
     if (denied) {
         /* The same answer whether or not the name exists. */
         logf_(k, "%s asked for \"%.64s\": denied: %s", who, name, why.msg);
-        if (audit_fetch(k, rq, &peer, NULL, name, 0, "denied", why.msg, rp) == 0) {
+        char ns[256];
+        const char *short_name = name;
+        int split = from_store && kms_split_name(name, ns, &short_name) == 0;
+        if (audit_fetch(k, rq, &peer, split ? ns : NULL, short_name, 0, "denied", why.msg, rp) == 0) {
             rp->code = INITRA_RPC_PERMISSION_DENIED;
             snprintf(rp->msg, sizeof rp->msg, "the KMS policy does not allow this enclave to read \"%.64s\"", name);
         }
