@@ -78,6 +78,9 @@ static int keygen(const char *out)
     initra_err e;
     if (initra_spki_sha256_pem(pem, h, &e)) die("%s", e.msg);
     printf("%s\n", initra_hex(h, 32, hex));
+    free(pem);
+    X509_free(x);
+    EVP_PKEY_free(k);
     return 0;
 }
 
@@ -137,6 +140,8 @@ int main(int argc, char **argv)
         Initra__Kms__V1__PutSecretReply *p =
             (void *)call(c, "PutSecret", &q.base, &initra__kms__v1__put_secret_reply__descriptor);
         printf("version %u\n", p->version);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+        free(q.value.data);
     } else if (!strcmp(v, "generate") && na == 3) {
         Initra__Kms__V1__GenerateSecretRequest q = INITRA__KMS__V1__GENERATE_SECRET_REQUEST__INIT;
         q.namespace_ = a[0];
@@ -145,6 +150,7 @@ int main(int argc, char **argv)
         Initra__Kms__V1__PutSecretReply *p =
             (void *)call(c, "GenerateSecret", &q.base, &initra__kms__v1__put_secret_reply__descriptor);
         printf("version %u size %llu\n", p->version, (unsigned long long)p->size);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
     } else if (!strcmp(v, "list")) {
         Initra__Kms__V1__ListSecretsRequest q = INITRA__KMS__V1__LIST_SECRETS_REQUEST__INIT;
         if (na) q.namespace_ = a[0];
@@ -154,6 +160,7 @@ int main(int argc, char **argv)
             printf("%s %s v%u %s %llu\n", p->entries[i]->namespace_, p->entries[i]->name, p->entries[i]->version,
                    p->entries[i]->type, (unsigned long long)p->entries[i]->size);
         for (size_t i = 0; i < p->n_policy_namespaces; i++) printf("policy %s\n", p->policy_namespaces[i]);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
     } else if (!strcmp(v, "delete") && na == 3) {
         Initra__Kms__V1__DeleteSecretRequest q = INITRA__KMS__V1__DELETE_SECRET_REQUEST__INIT;
         q.namespace_ = a[0];
@@ -162,11 +169,13 @@ int main(int argc, char **argv)
         Initra__Kms__V1__DeleteSecretReply *p =
             (void *)call(c, "DeleteSecret", &q.base, &initra__kms__v1__delete_secret_reply__descriptor);
         printf("deleted %u\n", p->deleted);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
     } else if (!strcmp(v, "policy") && na == 2) {
         Initra__Kms__V1__SetPolicyRequest q = INITRA__KMS__V1__SET_POLICY_REQUEST__INIT;
         q.namespace_ = a[0];
         q.policy_json = slurp(a[1], NULL);
-        call(c, "SetPolicy", &q.base, &initra__kms__v1__set_policy_reply__descriptor);
+        protobuf_c_message_free_unpacked(call(c, "SetPolicy", &q.base, &initra__kms__v1__set_policy_reply__descriptor), NULL);
+        free(q.policy_json);
     } else if (!strcmp(v, "audit")) {
         Initra__Kms__V1__GetAuditRequest q = INITRA__KMS__V1__GET_AUDIT_REQUEST__INIT;
         q.verify = na && !strcmp(a[0], "verify");
@@ -175,11 +184,13 @@ int main(int argc, char **argv)
         if (q.verify && p->verified) printf("verified %llu\n", (unsigned long long)p->records);
         else if (q.verify) printf("broken: %s\n", p->verify_error);
         fputs(p->jsonl, stdout);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
     } else if (!strcmp(v, "blob")) {
         Initra__Kms__V1__GetRecoveryBlobRequest q = INITRA__KMS__V1__GET_RECOVERY_BLOB_REQUEST__INIT;
         Initra__Kms__V1__GetRecoveryBlobReply *p =
             (void *)call(c, "GetRecoveryBlob", &q.base, &initra__kms__v1__get_recovery_blob_reply__descriptor);
         printf("locked %d bytes %zu\n", p->locked, p->blob.len);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
     } else if (!strcmp(v, "recover") && na == 1) {
         Initra__Kms__V1__GetRecoveryBlobRequest q = INITRA__KMS__V1__GET_RECOVERY_BLOB_REQUEST__INIT;
         Initra__Kms__V1__GetRecoveryBlobReply *p =
@@ -192,12 +203,16 @@ int main(int argc, char **argv)
         Initra__Kms__V1__RecoverRequest r = INITRA__KMS__V1__RECOVER_REQUEST__INIT;
         r.dek.data = dek;
         r.dek.len = 32;
-        call(c, "Recover", &r.base, &initra__kms__v1__recover_reply__descriptor);
+        protobuf_c_message_free_unpacked(call(c, "Recover", &r.base, &initra__kms__v1__recover_reply__descriptor), NULL);
         initra_zero(dek, 32);
+        free(priv);
         printf("recovered (the store was %slocked)\n", p->locked ? "" : "not ");
+        protobuf_c_message_free_unpacked(&p->base, NULL);
     } else {
         die("unknown verb or arguments: %s", v);
     }
     initra_rpc_client_free(c);
+    free(key);
+    free(crt);
     return 0;
 }
