@@ -4,7 +4,7 @@
 # fetch them with init. Versions by CONFIGSVN, NOT_FOUND vs PERMISSION_DENIED, a refused admin key, the
 # audit log, audit failure, a damaged row, a restart with nothing lost, a store sealed elsewhere.
 . tests/lib.sh
-plan 54
+plan 61
 . scripts/instances.sh
 PEER="$(dirname "$INITRA")/../helpers/kms_admin_peer"
 sim_platform
@@ -223,3 +223,31 @@ admin recover "$T/rec.key" >"$T/o" 2>"$T/e" && grep -q 'recovered (the store was
   || not_ok "recover: $(cat "$T/o" "$T/e")"
 fetch_ok "after Recover the secrets are served" tenant/open
 stop_server "the recovered KMS stops" "$KMS_PID" "$T/kmsr.log"
+
+# 10. Both protocols on one store: a GRPC-RATLS KMS (with the Admin service) and an AECS KMS, two
+# processes on one database; AECS services are namespaces.
+mkdir -p "$T/host6"
+kms_instance "$T/kmsa" '{"protocol": "aecs", "store": {"sqlite": "/host/kms.db"}}' || not_ok "AECS KMS instance builds"
+KMS_RUN_ARGS="--host-dir $T/host6" kms_start "$T/kms" "$PORT" "$T/kms10.log" && PIDS="$PIDS $KMS_PID" && G_PID=$KMS_PID
+APORT=$(free_port)
+KMS_RUN_ARGS="--host-dir $T/host6" kms_start "$T/kmsa" "$APORT" "$T/kmsa.log" && PIDS="$PIDS $KMS_PID" && A_PID=$KMS_PID
+grep -q 'sealed store /host/kms.db: services are its namespaces' "$T/kmsa.log" && ok "an AECS KMS and a GRPC-RATLS KMS serve one store" \
+  || not_ok "AECS on the store: $(tail -3 "$T/kmsa.log")"
+admin policy app-svc "$T/pol-default.json" >/dev/null && admin put app-svc aeskey "$T/bin100" >/dev/null
+AMRE=$("$INITRA" print mrenclave "$T/kmsa" | field)
+aecs_init_conf "$T/ca.json" "$APORT" "$AMRE" aeskey=app-svc:/etc/keys/aeskey
+app_instance "$T/aa" "$T/ca.json" >/dev/null
+"$INITRA" run "$T/aa" --config-svn 1 -- /bin/busybox sh -c '/bin/initra init && busybox sha256sum /etc/keys/aeskey' >"$T/o15" 2>&1
+[ "$(tail -1 "$T/o15" | cut -c1-64)" = "$(sha256sum <"$T/bin100" | cut -c1-64)" ] \
+  && ok "an AECS client fetches a secret put through the GRPC-RATLS KMS's Admin service, byte-exact" || not_ok "AECS fetch: $(cat "$T/o15")"
+grep -q 'asked for app-svc/aeskey: released version 1' "$T/kmsa.log" && ok "the AECS KMS logs the version released" \
+  || not_ok "AECS log: $(tail -2 "$T/kmsa.log")"
+INIT_DEADLINE_MS=2000 aecs_init_conf "$T/ca2.json" "$APORT" "$AMRE" x=nopol:/etc/keys/x
+try_init aa2 "$T/ca2.json" --config-svn 1 >"$T/o16"
+expect_refusal "AECS: a service (namespace) without a policy: denied, nothing written" "$T/o16" 'PERMISSION_DENIED|refused'
+admin audit >"$T/audit2"
+grep -q '"protocol":"aecs".*"ns":"app-svc","name":"aeskey".*"decision":"released"' "$T/audit2" \
+  && grep -q '"protocol":"aecs".*"ns":"nopol".*"decision":"denied"' "$T/audit2" \
+  && ok "the AECS KMS's decisions are in the shared audit log" || not_ok "AECS audit: $(grep aecs "$T/audit2" | head -3)"
+stop_server "the AECS KMS stops" "$A_PID" "$T/kmsa.log"
+stop_server "the GRPC-RATLS KMS stops" "$G_PID" "$T/kms10.log"
