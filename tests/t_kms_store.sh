@@ -4,7 +4,7 @@
 # fetch them with init. Versions by CONFIGSVN, NOT_FOUND vs PERMISSION_DENIED, a refused admin key, the
 # audit log, audit failure, a damaged row, a restart with nothing lost, a store sealed elsewhere.
 . tests/lib.sh
-plan 61
+plan 62
 . scripts/instances.sh
 PEER="$(dirname "$INITRA")/../helpers/kms_admin_peer"
 sim_platform
@@ -119,6 +119,8 @@ openssl s_client -connect "127.0.0.1:$PORT" -showcerts </dev/null 2>/dev/null | 
   --cert "$T/admin.crt" --key "$T/admin.key" >"$T/o" 2>&1
 grep -q 'ERROR UNAUTHENTICATED' "$T/o" && ! grep -q "$(base64 -w0 "$T/bin100" | cut -c1-20)" "$T/o" \
   && ok "GetSecret with the admin certificate is refused (no evidence)" || not_ok "admin GetSecret: $(cat "$T/o")"
+admin audit | grep -q '"name":"demo_key".*"decision":"denied","reason":"no verifiable enclave evidence"' \
+  && ok "... and audited" || not_ok "admin GetSecret audit: $(admin audit | grep evidence | tail -1)"
 "$INITRA" sim ratls-cert --mrsigner "$SIGNER" --config-svn 1 --key-out "$T/enc.key" --cert-out "$T/enc.pem"
 "$PEER" "127.0.0.1:$PORT" "$T/enc.key" "$T/enc.pem" list >"$T/o" 2>"$T/e"
 [ $? = 1 ] && grep -q 'PERMISSION_DENIED.*admin key [0-9a-f]\{64\} is not listed under admins in the KMS configuration' "$T/e" \

@@ -290,6 +290,16 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
             rp->code = INITRA_RPC_UNAUTHENTICATED;
             snprintf(rp->msg, sizeof rp->msg, "the client certificate carries no verifiable enclave evidence");
             logf_(k, "%s asked for \"%.64s\": refused, %s", rq->peer_addr, name, rq->peer_pem ? why.msg : "no certificate");
+            if (k->store) { /* e.g. an admin's certificate: audited like every decision */
+                initra_audit_rec r = {.protocol = "grpc_ratls", .peer_addr = rq->peer_addr, .op = "fetch", .name = name,
+                                      .decision = "denied", .reason = "no verifiable enclave evidence"};
+                initra_err ae;
+                if (initra_store_audit(k->store, &r, &ae)) {
+                    logf_(k, "audit record not written: %s", ae.msg);
+                    rp->code = INITRA_RPC_UNAVAILABLE;
+                    snprintf(rp->msg, sizeof rp->msg, "the KMS cannot write its audit log; try again later");
+                }
+            }
             ratls__secret_request__free_unpacked(req, NULL);
             return;
         }
