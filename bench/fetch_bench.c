@@ -3,6 +3,8 @@
  * attestation off (plain mutual TLS). Also "hold": N clients that connect, fetch once and keep their
  * connections open until stdin closes (for the KMS memory figure).
  *   fetch_bench ratls|mtls SECONDS THREADS          -> "fetch_per_s_ratls N"
+ *   fetch_bench store SECONDS THREADS               -> RA-TLS with the secret in the sealed store (namespace
+ *       policy, audit on): "fetch_per_s_store N" and "audit_fsyncs_per_release X"
  *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
  *   until stdin closes)
  *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
@@ -24,6 +26,7 @@
 #include "initra/policy.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
+#include "initra/store.h"
 #include "initra/sim.h"
 #include "ratls.pb-c.h"
 
@@ -239,7 +242,8 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    attested = !strcmp(argv[1], "ratls");
+    int use_store = !strcmp(argv[1], "store");
+    attested = use_store || !strcmp(argv[1], "ratls");
     double secs = atof(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 8;
     /* The KMS: secrets, a client policy, and (RA-TLS) the sim quote provider on a real descriptor. */
@@ -268,6 +272,28 @@ int main(int argc, char **argv)
         snprintf(num, sizeof num, "%d", sp[1]);
         setenv(INITRA_SIM_FD_ENV, num, 1);
         if (!(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+        if (use_store) { /* the secret and its namespace policy put into a fresh store */
+            snprintf(path, sizeof path, "%s/kms.db", tmp);
+            initra_attester *a = initra_attest_detect(&e);
+            uint8_t rd[64] = {0}, *q = NULL;
+            size_t ql;
+            initra_quote pq;
+            if (!a || initra_attest_quote(a, rd, &q, &ql, &e) || initra_quote_parse(q, ql, &pq, &e)) die("self quote", &e);
+            free(q);
+            initra_store_opts so = {.path = path, .seal_key = initra_attest_seal_key_cb, .seal_ctx = a, .self = &pq.enclave};
+            initra_store *st = initra_store_open(&so, &e);
+            initra_store_rule rule = {0};
+            initra_audit_rec ar = {.protocol = "admin", .op = "put", .decision = "ok"};
+            uint32_t ver;
+            const char *v = "secret key for the benchmark 32";
+            if (!st || initra_store_put(st, "default", "bench_key", "bytes", (const uint8_t *)v, strlen(v), &rule, &ar, &ver, &e) ||
+                initra_store_policy_set(st, "default", cl, strlen(cl), &ar, &e))
+                die("store", &e);
+            initra_store_close(st);
+            initra_attest_free(a);
+            ko.secrets_path = ko.clients_path = NULL;
+            ko.store_sqlite = path;
+        }
     } else {
         unsetenv(INITRA_SIM_FD_ENV);
         ko.insecure_no_attestation = 1;
@@ -291,7 +317,10 @@ int main(int argc, char **argv)
         total += counts[i];
     }
     double dt = now_s() - t0;
-    printf("fetch_per_s_%s %.0f\n", attested ? "ratls" : "mtls", total / dt);
+    printf("fetch_per_s_%s %.0f\n", use_store ? "store" : attested ? "ratls" : "mtls", total / dt);
+    initra_store_stats ss;
+    if (use_store && initra_kms_store_stats(k, &ss) == 0)
+        printf("audit_fsyncs_per_release %.3f\n", ss.audit_records ? (double)ss.syncs / (double)ss.audit_records : 0.0);
     initra_kms_stop(k);
     return 0;
 }
