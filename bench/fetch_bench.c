@@ -3,6 +3,10 @@
  * attestation off (plain mutual TLS). Also "hold": N clients that connect, fetch once and keep their
  * connections open until stdin closes (for the KMS memory figure).
  *   fetch_bench ratls|mtls SECONDS THREADS          -> "fetch_per_s_ratls N"
+ *   fetch_bench store SECONDS THREADS               -> RA-TLS with the secret in the sealed store (namespace
+ *       policy, audit on): "fetch_per_s_store N" and "audit_fsyncs_per_release_new_conn X"
+ *   fetch_bench store-keep SECONDS THREADS          -> the same with each client keeping its connection, so
+ *       THREADS releases are in flight at once: "fetch_per_s_store_kept_conn N", "audit_fsyncs_per_release X"
  *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
  *   until stdin closes)
  *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
@@ -24,6 +28,7 @@
 #include "initra/policy.h"
 #include "initra/ratls.h"
 #include "initra/rpc.h"
+#include "initra/store.h"
 #include "initra/sim.h"
 #include "ratls.pb-c.h"
 
@@ -33,6 +38,7 @@ static initra_ratls_verifier *verifier; /* clients' view of the server */
 static initra_policy *server_policy;
 static const char *target;
 static int attested;
+static int keep; /* store-keep: each client keeps its connection (calls, not handshakes, in flight) */
 static volatile int stop;
 static uint8_t req_buf[64];
 static size_t req_len;
@@ -91,13 +97,16 @@ static void *worker(void *arg)
     long *count = arg;
     char *cert, *key;
     make_cert(&cert, &key); /* one identity per client, as an init client has */
+    initra_rpc_client *kept = NULL;
     while (!stop) {
         initra_err e;
-        initra_rpc_client *c = connect_one(cert, key, &e);
+        initra_rpc_client *c = kept ? kept : connect_one(cert, key, &e);
         if (!c || fetch(c, &e)) die("fetch", &e);
-        initra_rpc_client_free(c);
+        if (keep) kept = c;
+        else initra_rpc_client_free(c);
         (*count)++;
     }
+    initra_rpc_client_free(kept);
     free(cert);
     initra_free_secret(key, strlen(key));
     return NULL;
@@ -239,7 +248,9 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    attested = !strcmp(argv[1], "ratls");
+    keep = !strcmp(argv[1], "store-keep");
+    int use_store = keep || !strcmp(argv[1], "store");
+    attested = use_store || !strcmp(argv[1], "ratls");
     double secs = atof(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 8;
     /* The KMS: secrets, a client policy, and (RA-TLS) the sim quote provider on a real descriptor. */
@@ -268,6 +279,28 @@ int main(int argc, char **argv)
         snprintf(num, sizeof num, "%d", sp[1]);
         setenv(INITRA_SIM_FD_ENV, num, 1);
         if (!(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+        if (use_store) { /* the secret and its namespace policy put into a fresh store */
+            snprintf(path, sizeof path, "%s/kms.db", tmp);
+            initra_attester *a = initra_attest_detect(&e);
+            uint8_t rd[64] = {0}, *q = NULL;
+            size_t ql;
+            initra_quote pq;
+            if (!a || initra_attest_quote(a, rd, &q, &ql, &e) || initra_quote_parse(q, ql, &pq, &e)) die("self quote", &e);
+            free(q);
+            initra_store_opts so = {.path = path, .seal_key = initra_attest_seal_key_cb, .seal_ctx = a, .self = &pq.enclave};
+            initra_store *st = initra_store_open(&so, &e);
+            initra_store_rule rule = {0};
+            initra_audit_rec ar = {.protocol = "admin", .op = "put", .decision = "ok"};
+            uint32_t ver;
+            const char *v = "secret key for the benchmark 32";
+            if (!st || initra_store_put(st, "default", "bench_key", "bytes", (const uint8_t *)v, strlen(v), &rule, &ar, &ver, &e) ||
+                initra_store_policy_set(st, "default", cl, strlen(cl), &ar, &e))
+                die("store", &e);
+            initra_store_close(st);
+            initra_attest_free(a);
+            ko.secrets_path = ko.clients_path = NULL;
+            ko.store_sqlite = path;
+        }
     } else {
         unsetenv(INITRA_SIM_FD_ENV);
         ko.insecure_no_attestation = 1;
@@ -291,7 +324,11 @@ int main(int argc, char **argv)
         total += counts[i];
     }
     double dt = now_s() - t0;
-    printf("fetch_per_s_%s %.0f\n", attested ? "ratls" : "mtls", total / dt);
+    printf("fetch_per_s_%s %.0f\n", keep ? "store_kept_conn" : use_store ? "store" : attested ? "ratls" : "mtls", total / dt);
+    initra_store_stats ss;
+    if (use_store && initra_kms_store_stats(k, &ss) == 0)
+        printf("audit_fsyncs_per_release%s %.3f\n", keep ? "" : "_new_conn",
+               ss.audit_records ? (double)ss.syncs / (double)ss.audit_records : 0.0);
     initra_kms_stop(k);
     return 0;
 }

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     initra_aecs_store st;
     if (initra_aecs_store_from_json(store_json, strlen(store_json), "fuzz", &st, &err)) return 0;
     initra_ua_auth_report self = {{"1.0", "Passport", "SGX_DCAP", "{}", ""}, pem};
-    initra_aecs_server srv = {&st, key, &self, parse_only, NULL};
+    initra_aecs_server srv = {.store = &st, .key = key, .self = &self, .verify = parse_only};
     uint8_t *resp;
     size_t rl;
     if (initra_aecs_handle(&srv, data, size, 0, &resp, &rl, NULL, &err) == INITRA_RPC_OK) initra_free_secret(resp, rl);

@@ -24,9 +24,11 @@ static int kms_usage(FILE *f, int code)
             "  The KMS takes everything that decides a release from one JSON configuration (docs/kms.md): inside an\n"
             "  enclave /etc/initra/kms.json in the measured image, or, when the image's /etc/initra/config_binding\n"
             "  says config_id, the configuration attached by `initra run --config FILE --config-id ...`, whose SHA-512\n"
-            "  must be the enclave's CONFIGID. Its keys: protocol, secrets, clients, policy, store, collateral,\n"
-            "  pccs_url, trust_roots, accept_any_enclave, max_connections, max_concurrent_streams. A file it names\n"
-            "  is \"PATH\" inside the image or {\"path\": PATH, \"sha256\": HEX} anywhere.\n"
+            "  must be the enclave's CONFIGID. Its keys: protocol, secrets, clients, policy, store, admins,\n"
+            "  recovery_key, collateral, pccs_url, trust_roots, accept_any_enclave, max_connections,\n"
+            "  max_concurrent_streams. A file it names is \"PATH\" inside the image or {\"path\": PATH, \"sha256\": HEX}\n"
+            "  anywhere. \"store\": {\"sqlite\": \"/host/kms.db\"} is the sealed store, administered through\n"
+            "  initra.kms.v1.Admin on the same port (`initra kms admin`); one process serves one protocol.\n"
             "  Inside an enclave the flags below and the environment variables PCCS_URL and INITRA_QCNL_CONF are\n"
             "  refused (the host controls them); outside one they configure a development server that cannot attest.\n"
             "  --protocol grpc_ratls  ratls.GrSecret/GetSecret over mutual RA-TLS (default); aecs: AECS v2.0.0\n"
@@ -65,7 +67,7 @@ static int serve_aecs(const initra_kms_aecs_opts *ao, initra_kms_held *held, con
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig != SIGHUP) continue;
         if (initra_kms_aecs_reload(k, &err)) fprintf(stderr, "kms: reload refused, keeping the old store: %s\n", err.msg);
-        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path);
+        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path ? ao->store_path : ao->store_sqlite);
     }
     fprintf(stderr, "kms: stopping\n");
     initra_kms_aecs_stop(k);

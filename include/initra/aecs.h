@@ -145,6 +145,8 @@ typedef struct {
     int allow_expired_collateral;
     const char *const *tcb_statuses;
     size_t n_tcb_statuses;
+    char *status_out;           /* optional: receives the verified quote's TCB status name */
+    size_t status_size;
 } initra_ua_dcap_ctx;
 int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const char *collateral, time_t at,
                           initra_sgx_report_body *body, initra_err *err);
@@ -266,6 +268,13 @@ typedef struct {
     const initra_ua_auth_report *self;
     initra_ua_verify_fn verify;
     void *verify_ctx;
+    /* Optional: the secret from elsewhere (the KMS's sealed store) instead of `store`, asked once the
+     * client's report verified. INITRA_RPC_OK with a fresh *value (initra_free_secret); NOT_FOUND or
+     * PERMISSION_DENIED are answered as a missing secret or a refusing policy (the same denial); any other
+     * status as it is; err for the log. */
+    int (*lookup)(void *ctx, const char *service, const char *secret, uint8_t **value, size_t *len,
+                  initra_err *err);
+    void *lookup_ctx;
 } initra_aecs_server;
 
 /* The one answer to a client whose report verifies but which may not have the secret it asked for,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "initra/policy.h"
+#include "initra/store.h"
 #include "initra/util.h"
 
 /* Occlum's secret_config.json: a flat object { "name": "<base64 of the secret bytes>", ... }. */
@@ -46,6 +47,13 @@ typedef struct {
     int ratls_format;                    /* our certificate: enum initra_ratls_format, 0 = INITRA_RATLS_DEFAULT_FORMAT */
     int threads;                         /* 0 = 8 */
     FILE *log;                           /* one line per request and decision; NULL = stderr */
+    /* The sealed store (docs/kms.md, "The store"): secrets and namespace policies administered through
+     * initra.kms.v1.Admin, every decision audited. NULL: none (the files above only). */
+    const char *store_sqlite;
+    const uint8_t (*admins)[32];         /* SPKI SHA-256 of the admins' certificates */
+    size_t n_admins;
+    const uint8_t *recovery_pub;         /* PEM public key (RSA-3072 or X25519), or NULL */
+    size_t recovery_pub_len;
 } initra_kms_opts;
 
 typedef struct initra_kms initra_kms;
@@ -62,6 +70,8 @@ int initra_kms_reload(initra_kms *k, initra_err *err);
  * the listener is down: stop the KMS. */
 int initra_kms_rotate_if_due(initra_kms *k, initra_err *err);
 void initra_kms_stop(initra_kms *k);
+/* The sealed store's counters (fsyncs, commits, audit records; `make bench`). -1 without a store. */
+int initra_kms_store_stats(initra_kms *k, initra_store_stats *st);
 
 /* ---- the AECS server (kubetee.Aecs/GetEnclaveSecret, docs/aecs.md) ---- */
 
@@ -86,6 +96,9 @@ typedef struct {
     FILE *log;                   /* one line per request and decision; NULL = stderr */
     int accept_any_enclave;      /* store rules may pin neither mrenclave nor mrsigner (a warning is logged
                                   * at every use); set only from the measured KMS configuration */
+    const char *store_sqlite;    /* the sealed store instead of store_path (AECS services are namespaces) */
+    const uint8_t *recovery_pub; /* PEM public key (RSA-3072 or X25519), or NULL */
+    size_t recovery_pub_len;
 } initra_kms_aecs_opts;
 
 typedef struct initra_kms_aecs initra_kms_aecs;
@@ -107,6 +120,7 @@ void initra_kms_aecs_stop(initra_kms_aecs *k);
 #define INITRA_KMS_MAX_ROOTS 8
 #define INITRA_KMS_DEFAULT_MAX_CONNECTIONS 256
 #define INITRA_KMS_DEFAULT_MAX_STREAMS 16
+#define INITRA_KMS_MAX_ADMINS 64
 
 /* A file the configuration names: "PATH" (must be inside the image) or {"path": PATH, "sha256": HEX}
  * (anywhere; its bytes must hash to HEX). */
@@ -119,6 +133,10 @@ typedef struct {
 typedef struct {
     char *protocol; /* "grpc_ratls" (default) or "aecs" */
     initra_kms_file_ref secrets, clients, policy, store, collateral;
+    char *store_sqlite;                 /* "store": {"sqlite": PATH} (store.path stays NULL) */
+    uint8_t admins[INITRA_KMS_MAX_ADMINS][32]; /* "admins": SPKI SHA-256 values */
+    size_t n_admins;
+    initra_kms_file_ref recovery_key;   /* PEM public key, RSA-3072 or X25519 */
     char *pccs_url;
     char *pccs_ca; /* PEM CA file for TLS to the PCCS (grpc_ratls; NULL: the system's store) */
     initra_kms_file_ref trust_roots[INITRA_KMS_MAX_ROOTS];
@@ -149,6 +167,8 @@ typedef struct {
     size_t root_lens[INITRA_KMS_MAX_ROOTS];
     uint8_t *collateral;
     size_t collateral_len;
+    uint8_t *recovery_pub; /* checked: an RSA-3072 or X25519 public key */
+    size_t recovery_pub_len;
 } initra_kms_held;
 int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_held *h, initra_kms_opts *o,
                           initra_kms_aecs_opts *ao, initra_err *err);

@@ -89,6 +89,7 @@ typedef struct {
     int collateral_expired;         /* verification passed only with collateral outside its window */
     char root[16];                  /* "intel", "sim", "custom" */
     uint8_t cert_hash[32];          /* SHA-256 of the peer certificate (DER) */
+    uint8_t quote_sha256[32];       /* SHA-256 of the peer's quote (the KMS's audit records) */
 } initra_ratls_peer;
 
 initra_ratls_verifier *initra_ratls_verifier_new(const initra_ratls_verifier_opts *o, initra_err *err);

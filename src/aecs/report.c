@@ -221,6 +221,7 @@ int initra_ua_dcap_verify(void *ctx, const uint8_t *quote, size_t len, const cha
     initra_collateral_release(coll);
     if (rc) return initra_fail(err, "%s", res.error);
     const char *status = initra_tcb_status_name(res.status);
+    if (c->status_out && c->status_size) snprintf(c->status_out, c->status_size, "%s", status);
     int ok = 0;
     if (c->n_tcb_statuses == 0) {
         ok = res.status == INITRA_TCB_UP_TO_DATE || res.status == INITRA_TCB_SW_HARDENING_NEEDED;

@@ -139,6 +139,20 @@ static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t l
     /* From here on, a missing secret and a policy that refuses the client get the same answer, so that
      * a client learns neither which secrets exist nor what their policies require. */
     code = AECS_DENIED;
+    if (s->lookup) {
+        uint8_t *val = NULL;
+        size_t vlen = 0;
+        int lc = s->lookup(s->lookup_ctx, q->service_name, q->secret_name, &val, &vlen, err);
+        if (lc != INITRA_RPC_OK) {
+            if (lc != INITRA_RPC_NOT_FOUND && lc != INITRA_RPC_PERMISSION_DENIED) code = lc;
+            goto done;
+        }
+        code = INITRA_RPC_INTERNAL;
+        int rc = aecs_envelope_seal(val, vlen, client.pem_public_key, s->key, aecs_aad(q->nonce), &env, err);
+        initra_free_secret(val, vlen);
+        if (rc) goto done;
+        goto reply;
+    }
     const initra_aecs_secret *sec = initra_aecs_store_find(s->store, q->service_name, q->secret_name);
     if (!sec) {
         initra_fail(err, "service \"%s\" has no secret \"%s\"", q->service_name, q->secret_name);
@@ -153,6 +167,7 @@ static int aecs_handle(const initra_aecs_server *s, const uint8_t *req, size_t l
     if (aecs_envelope_seal((const uint8_t *)sec->data, strlen(sec->data), client.pem_public_key, s->key,
                                   aecs_aad(q->nonce), &env, err))
         goto done;
+reply:;
     Kubetee__UnifiedAttestationReport r;
     Kubetee__UnifiedAttestationAuthReport ar;
     Kubetee__SymmetricKeyEncrypted sym = KUBETEE__SYMMETRIC_KEY_ENCRYPTED__INIT;

@@ -131,7 +131,7 @@ int init_fetch_aecs(initra_attester *a, const char *conf_path, const initra_init
         goto done;
     }
     init_trace("Passport report (quote, collateral)");
-    initra_ua_dcap_ctx vctx = {dcap, 0, NULL, 0};
+    initra_ua_dcap_ctx vctx = {.dcap = dcap};
     initra_aecs_client ac = {key, &self, initra_ua_dcap_verify, &vctx, c->ua_policy_set ? &c->ua_policy : NULL};
     init_failover f;
     init_failover_start(&f, c, 1, stderr);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/sha.h>
+
 #include "initra/aecs.h"
 #include "initra/attest.h"
 #include "initra/kms.h"
@@ -34,6 +36,9 @@ struct initra_kms_aecs {
     pthread_mutex_t lock; /* guards cfg and log */
     kms_shared *cfg;      /* an aecs_cfg */
     FILE *log;
+    /* The sealed store (docs/kms.md, "The KMS on the store"): services are namespaces. NULL: the file. */
+    initra_store *store;
+    kms_ns_cache *ns_cache;
 };
 
 static void cfg_destroy(kms_shared *s)
@@ -48,6 +53,7 @@ static aecs_cfg *cfg_load(const initra_kms_aecs *k, initra_err *err)
     aecs_cfg *c = calloc(1, sizeof *c);
     if (!c) return initra_fail(err, "out of memory"), NULL;
     c->base = (kms_shared){1, cfg_destroy};
+    if (!k->store_path) return c; /* the sealed store: nothing to read */
     uint8_t *text;
     size_t n;
     if (kms_read_file(k->store_path, k->pinned ? k->store_sha256 : NULL, k->image_paths, INITRA_MAX_STORE, &text, &n,
@@ -128,6 +134,67 @@ static void describe(const initra_rpc_request *rq, char *what, size_t wn, char *
     kubetee__get_enclave_secret_request__free_unpacked(q, NULL);
 }
 
+/* One request on the sealed store: what the verified client proved (captured by verify_capture) and
+ * what lookup decided, for the one audit record written before the answer. */
+typedef struct {
+    initra_kms_aecs *k;
+    initra_ua_dcap_ctx vctx;
+    char status[40];
+    int verified;
+    initra_sgx_report_body body;
+    uint8_t quote_sha256[32];
+    char ns[256], name[256];
+    uint32_t version;
+    const char *decision;
+    char reason[512];
+} aecs_call;
+
+static int verify_capture(void *ctx, const uint8_t *quote, size_t len, const char *collateral, time_t at,
+                          initra_sgx_report_body *body, initra_err *err)
+{
+    aecs_call *c = ctx;
+    if (initra_ua_dcap_verify(&c->vctx, quote, len, collateral, at, body, err)) return -1;
+    c->body = *body;
+    SHA256(quote, len, c->quote_sha256);
+    c->verified = 1;
+    return 0;
+}
+
+/* The namespace's policy (service = namespace), then the newest version for this enclave. */
+static int store_lookup(void *ctx, const char *service, const char *secret, uint8_t **value, size_t *len,
+                        initra_err *err)
+{
+    aecs_call *c = ctx;
+    initra_kms_aecs *k = c->k;
+    snprintf(c->ns, sizeof c->ns, "%s", service);
+    snprintf(c->name, sizeof c->name, "%s", secret);
+    initra_evidence ev = {.report = &c->body, .tcb_status = c->status};
+    initra_err why, e;
+    int d = kms_ns_policy_check(k->ns_cache, k->store, service, secret, &ev, k->accept_any, &why, &e);
+    if (d) {
+        c->decision = d < 0 ? "error" : "denied";
+        snprintf(c->reason, sizeof c->reason, "%s", d < 0 ? e.msg : why.msg);
+        initra_fail(err, "%s", c->reason);
+        return d < 0 ? INITRA_RPC_INTERNAL : INITRA_RPC_PERMISSION_DENIED;
+    }
+    initra_store_value v = {0};
+    int rc = initra_store_fetch(k->store, service, secret, c->body.config_id, c->body.config_svn, &v, &why, &e);
+    if (rc == INITRA_STORE_FOUND) {
+        c->decision = "released";
+        c->version = v.version;
+        *value = v.data; /* handed over: the caller zeroizes it */
+        *len = v.len;
+        return INITRA_RPC_OK;
+    }
+    c->decision = rc == INITRA_STORE_NO_SUCH ? "not_found" : rc == INITRA_STORE_NO_VERSION ? "denied" : "error";
+    snprintf(c->reason, sizeof c->reason, "%s",
+             rc == INITRA_STORE_NO_SUCH ? "no such secret" : rc == INITRA_STORE_NO_VERSION ? why.msg : e.msg);
+    initra_fail(err, "%s", c->reason);
+    return rc == INITRA_STORE_NO_SUCH ? INITRA_RPC_NOT_FOUND
+           : rc == INITRA_STORE_NO_VERSION ? INITRA_RPC_PERMISSION_DENIED
+                                           : INITRA_RPC_DATA_LOSS;
+}
+
 static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp)
 {
     initra_kms_aecs *k = ctx;
@@ -137,17 +204,55 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
         logf_(k, "%s called %.100s: unimplemented", rq->peer_addr ? rq->peer_addr : "?", rq->method);
         return;
     }
+    char what[140], who[200], lwhy[200];
+    describe(rq, what, sizeof what, who, sizeof who);
+    if (k->store && initra_store_locked(k->store, lwhy, sizeof lwhy)) {
+        rp->code = INITRA_RPC_UNAVAILABLE;
+        snprintf(rp->msg, sizeof rp->msg, "store locked: run `initra kms admin recover`");
+        logf_(k, "%s asked for %s: UNAVAILABLE, the store is locked (%s)", who, what, lwhy);
+        return;
+    }
+    aecs_call call = {.k = k, .vctx = k->vctx};
+    call.vctx.status_out = call.status;
+    call.vctx.status_size = sizeof call.status;
     aecs_cfg *c = (aecs_cfg *)kms_shared_get(&k->lock, &k->cfg);
-    initra_aecs_server s = {&c->store, k->key, &k->self, initra_ua_dcap_verify, &k->vctx};
+    initra_aecs_server s = {.store = &c->store, .key = k->key, .self = &k->self, .verify = initra_ua_dcap_verify,
+                             .verify_ctx = &k->vctx};
+    if (k->store) {
+        s.verify = verify_capture;
+        s.verify_ctx = &call;
+        s.lookup = store_lookup;
+        s.lookup_ctx = &call;
+    }
     initra_err err, out;
     int code = initra_aecs_handle(&s, rq->req, rq->req_len, time(NULL), &rp->resp, &rp->resp_len, &out, &err);
-    char what[140], who[200];
-    describe(rq, what, sizeof what, who, sizeof who);
-    if (k->accept_any) warn_unpinned(k, &c->store, what, who);
+    if (k->accept_any && !k->store) warn_unpinned(k, &c->store, what, who);
     kms_shared_put(&k->lock, &c->base);
+    if (k->store) {
+        /* One audit record per decision, before the answer; without it nothing is released. */
+        initra_audit_rec r = {.protocol = "aecs", .peer_addr = rq->peer_addr, .op = "fetch",
+                              .report = call.verified ? &call.body : NULL, .tcb_status = call.verified ? call.status : NULL,
+                              .quote_sha256 = call.verified ? call.quote_sha256 : NULL,
+                              .ns = call.ns[0] ? call.ns : NULL, .name = call.name[0] ? call.name : NULL,
+                              .version = call.version,
+                              .decision = code == INITRA_RPC_OK ? "released" : call.decision ? call.decision : "denied",
+                              .reason = code == INITRA_RPC_OK ? NULL : call.decision ? call.reason : err.msg};
+        initra_err ae;
+        if (initra_store_audit(k->store, &r, &ae)) {
+            logf_(k, "%s asked for %s: audit record not written (%s): answered UNAVAILABLE, nothing released", who,
+                  what, ae.msg);
+            if (rp->resp) initra_free_secret(rp->resp, rp->resp_len);
+            rp->resp = NULL;
+            rp->resp_len = 0;
+            rp->code = INITRA_RPC_UNAVAILABLE;
+            snprintf(rp->msg, sizeof rp->msg, "the KMS cannot write its audit log; try again later");
+            return;
+        }
+    }
     rp->code = code;
     if (code == INITRA_RPC_OK) {
-        logf_(k, "%s asked for %s: released", who, what);
+        if (k->store) logf_(k, "%s asked for %s: released version %u", who, what, call.version);
+        else logf_(k, "%s asked for %s: released", who, what);
     } else {
         snprintf(rp->msg, sizeof rp->msg, "%s", out.msg);
         logf_(k, "%s asked for %s: %s: %s", who, what,
@@ -157,7 +262,7 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
 
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err)
 {
-    if (!o->store_path) return initra_fail(err, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"), NULL;
+    if (!o->store_path && !o->store_sqlite) return initra_fail(err, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"), NULL;
     if (o->collateral && o->pccs_url) return initra_fail(err, "kms: give \"collateral\" or \"pccs_url\", not both"), NULL;
     initra_kms_aecs *k = calloc(1, sizeof *k);
     if (!k) return initra_fail(err, "out of memory"), NULL;
@@ -167,7 +272,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     int has_port = ll && o->listen[ll - 1] != ']' && strrchr(o->listen, ':');
     snprintf(k->listen, sizeof k->listen, has_port ? "%s" : "%s:%d", o->listen, INITRA_AECS_DEFAULT_PORT);
     char *pem = NULL;
-    if (!(k->store_path = strdup(o->store_path))) goto oom;
+    if (o->store_path && !(k->store_path = strdup(o->store_path))) goto oom;
     k->accept_any = o->accept_any_enclave;
     k->image_paths = o->image_paths;
     if ((k->pinned = o->store_sha256 != NULL)) memcpy(k->store_sha256, o->store_sha256, 32);
@@ -185,7 +290,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
             initra_fail_prefix(err, "kms: trust_roots[%zu]", i);
             goto fail;
         }
-    k->vctx = (initra_ua_dcap_ctx){k->dcap, 0, NULL, 0};
+    k->vctx = (initra_ua_dcap_ctx){.dcap = k->dcap};
     initra_err aerr;
     k->attester = initra_attest_detect(&aerr);
     if (!k->attester && !o->insecure_no_attestation) {
@@ -193,6 +298,12 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
                          "enclave (`initra run`), or set insecure_no_attestation for a test setup",
                     aerr.msg);
         goto fail;
+    }
+    if (o->store_sqlite) {
+        if (kms_store_open(k->attester, o->store_sqlite, o->recovery_pub, o->recovery_pub_len, k->log, &k->lock,
+                           &k->store, err))
+            goto fail;
+        if (!(k->ns_cache = kms_ns_cache_new())) goto oom;
     }
     if (!(k->key = initra_aecs_session_key(err)) || !(pem = initra_aecs_rsa_public_pem(k->key, err))) goto fail;
     if (k->attester) {
@@ -221,10 +332,15 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     };
     if (!(k->server = initra_rpc_server_start(&so, err))) goto fail;
     free(pem);
-    logf_(k, "serving %s on port %d (%s; %zu services, %zu secrets, plaintext HTTP/2)", INITRA_AECS_METHOD,
-          initra_rpc_server_port(k->server),
-          k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
-          cfg->store.n_services, cfg->store.n_secrets);
+    if (k->store)
+        logf_(k, "serving %s on port %d (%s; sealed store %s: services are its namespaces; plaintext HTTP/2)",
+              INITRA_AECS_METHOD, initra_rpc_server_port(k->server),
+              k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION", o->store_sqlite);
+    else
+        logf_(k, "serving %s on port %d (%s; %zu services, %zu secrets, plaintext HTTP/2)", INITRA_AECS_METHOD,
+              initra_rpc_server_port(k->server),
+              k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
+              cfg->store.n_services, cfg->store.n_secrets);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
         logf_(k, "warning: max_connections (%u) cannot be enforced here (no /proc/self/fd)", maxc);
     return k;
@@ -242,6 +358,8 @@ void initra_kms_aecs_stop(initra_kms_aecs *k)
 {
     if (!k) return;
     initra_rpc_server_stop(k->server);
+    initra_store_close(k->store);
+    kms_ns_cache_free(k->ns_cache);
     initra_attest_free(k->attester);
     initra_ua_auth_report_free(&k->self);
     EVP_PKEY_free(k->key);

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "initra/sgx.h"
@@ -34,6 +36,8 @@ void initra_kms_conf_free(initra_kms_conf *c)
     ref_free(&c->policy);
     ref_free(&c->store);
     ref_free(&c->collateral);
+    ref_free(&c->recovery_key);
+    free(c->store_sqlite);
     for (size_t i = 0; i < c->n_trust_roots; i++) ref_free(&c->trust_roots[i]);
     memset(c, 0, sizeof *c);
 }
@@ -45,6 +49,9 @@ static int bad(initra_err *err, const char *where, const char *key, const json_t
 }
 
 static const char *const host_dirs[] = {"/proc", "/dev", "/sys", "/host", NULL};
+/* The sealed store may live on host storage (its integrity comes from encryption), never in the
+ * kernel's or the launcher's trees. */
+static const char *const store_dirs[] = {"/proc", "/dev", "/sys", NULL};
 
 static int under(const char *path, const char *dir)
 {
@@ -52,22 +59,46 @@ static int under(const char *path, const char *dir)
     return !strncmp(path, dir, n) && (path[n] == 0 || path[n] == '/');
 }
 
-int kms_path_in_image(const char *path, initra_err *err)
+/* Absolute and normalised; the first of dirs it is under, or NULL. -1 with err when not normalised. */
+static int path_norm(const char *path, const char *what, initra_err *err)
 {
-    if (path[0] != '/')
-        return initra_fail(err, "\"%.200s\" is not an absolute path inside the image", path);
+    if (path[0] != '/') return initra_fail(err, "\"%.200s\" is not an absolute path %s", path, what);
     for (const char *p = path; *p; p++) {
         if (*p != '/') continue;
         if (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == 0)) ||
             (p[1] == '.' && p[2] == '.' && (p[3] == '/' || p[3] == 0)))
             return initra_fail(err, "\"%.200s\" is not a normalised path (no \"//\", \".\" or \"..\")", path);
     }
-    for (int i = 0; host_dirs[i]; i++)
-        if (under(path, host_dirs[i]))
-            return initra_fail(err, "\"%.200s\" is under %s, which the host provides, not the measured image: put the "
-                                    "file in the image or pin it with {\"path\": ..., \"sha256\": ...} in a "
-                                    "CONFIGID-bound configuration",
-                               path, host_dirs[i]);
+    return 0;
+}
+
+static const char *under_any(const char *path, const char *const *dirs)
+{
+    for (int i = 0; dirs[i]; i++)
+        if (under(path, dirs[i])) return dirs[i];
+    return NULL;
+}
+
+int kms_path_in_image(const char *path, initra_err *err)
+{
+    if (path_norm(path, "inside the image", err)) return -1;
+    const char *d = under_any(path, host_dirs);
+    if (d)
+        return initra_fail(err, "\"%.200s\" is under %s, which the host provides, not the measured image: put the "
+                                "file in the image or pin it with {\"path\": ..., \"sha256\": ...} in a "
+                                "CONFIGID-bound configuration",
+                           path, d);
+    return 0;
+}
+
+int kms_path_for_store(const char *path, initra_err *err)
+{
+    if (path_norm(path, "for the store (e.g. /host/kms.db)", err)) return -1;
+    const char *d = under_any(path, store_dirs);
+    if (d)
+        return initra_fail(err, "\"%.200s\" is under %s, which is no place for a database: put the store on storage "
+                                "such as /host/kms.db (`initra run --host-dir`)",
+                           path, d);
     return 0;
 }
 
@@ -204,6 +235,67 @@ static int parse_uint(const char *where, const char *key, const json_t *v, unsig
     return 0;
 }
 
+int kms_check_recovery_key(const char *path, const uint8_t *pem, size_t len, initra_err *err)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *k = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+    BIO_free(b);
+    if (!k)
+        return initra_fail(err, "%s: not a PEM public key (\"-----BEGIN PUBLIC KEY-----\"; make one with `openssl pkey "
+                                "-pubout`)", path);
+    int ok = EVP_PKEY_is_a(k, "X25519") || (EVP_PKEY_is_a(k, "RSA") && EVP_PKEY_get_bits(k) == 3072);
+    int bits = EVP_PKEY_get_bits(k);
+    const char *type = EVP_PKEY_get0_type_name(k);
+    char t[32];
+    snprintf(t, sizeof t, "%s", type ? type : "unknown");
+    EVP_PKEY_free(k);
+    if (!ok)
+        return initra_fail(err, "%s: a %s key of %d bits, not RSA-3072 or X25519 (the recovery key types)", path, t, bits);
+    return 0;
+}
+
+/* "store": {"sqlite": PATH}: the sealed store. */
+static int parse_sqlite(const char *where, const json_t *v, initra_kms_conf *c, initra_err *err)
+{
+    const char *k;
+    const json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+        if (strcmp(k, "sqlite")) {
+            char kk[80];
+            snprintf(kk, sizeof kk, "store.%.40s", k);
+            return bad(err, where, kk, x, "is not a known key (sqlite)");
+        }
+    }
+    const json_t *p = json_object_get(v, "sqlite");
+    const char *path = json_is_string(p) ? json_string_value(p) : "";
+    if (!*path || strlen(path) > 1024 || strlen(path) != json_string_length(p))
+        return bad(err, where, "store.sqlite", p, "is not an absolute path of 1 to 1024 characters (e.g. /host/kms.db)");
+    initra_err e;
+    if (kms_path_for_store(path, &e)) return initra_fail(err, "%s: store.sqlite: %s", where, e.msg);
+    if (!(c->store_sqlite = strdup(path))) return initra_fail(err, "out of memory");
+    return 0;
+}
+
+/* "admins": ["<64 hex: SPKI SHA-256>", ...] as `initra kms admin keygen` prints them. */
+static int parse_admins(const char *where, const json_t *v, initra_kms_conf *c, initra_err *err)
+{
+    if (!json_is_array(v) || json_array_size(v) > INITRA_KMS_MAX_ADMINS)
+        return bad(err, where, "admins", v, "is not an array of at most 64 SPKI SHA-256 values (`initra kms admin keygen` prints them)");
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        char kk[32];
+        snprintf(kk, sizeof kk, "admins[%zu]", i);
+        if (!json_is_string(x) || json_string_length(x) != 64 || initra_unhex(json_string_value(x), c->admins[i], 32))
+            return bad(err, where, kk, x, "is not 64 hex digits (an admin certificate's SPKI SHA-256, as `initra kms admin keygen` prints it)");
+        for (size_t j = 0; j < i; j++)
+            if (!memcmp(c->admins[j], c->admins[i], 32))
+                return bad(err, where, kk, x, "is listed twice (remove one)");
+        c->n_admins = i + 1;
+    }
+    return 0;
+}
+
 static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_err *err)
 {
     if (!json_is_object(j)) return bad(err, where, "(top level)", j, "is not a JSON object");
@@ -215,8 +307,11 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
                                    : !strcmp(k, "policy")     ? &c->policy
                                    : !strcmp(k, "store")      ? &c->store
                                    : !strcmp(k, "collateral") ? &c->collateral
+                                   : !strcmp(k, "recovery_key") ? &c->recovery_key
                                                               : NULL;
-        if (ref) {
+        if (ref == &c->store && json_is_object(v) && json_object_get(v, "sqlite")) {
+            if (parse_sqlite(where, v, c, err)) return -1;
+        } else if (ref) {
             if (parse_ref(where, k, v, ref, err)) return -1;
         } else if (!strcmp(k, "protocol")) {
             if (!json_is_string(v) || (strcmp(json_string_value(v), "grpc_ratls") && strcmp(json_string_value(v), "aecs")))
@@ -243,6 +338,8 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
                 if (parse_ref(where, kk, x, &c->trust_roots[i], err)) return -1;
                 c->n_trust_roots = i + 1;
             }
+        } else if (!strcmp(k, "admins")) {
+            if (parse_admins(where, v, c, err)) return -1;
         } else if (!strcmp(k, "accept_any_enclave")) {
             if (!json_is_boolean(v)) return bad(err, where, k, v, "is not true or false");
             c->accept_any_enclave = json_is_true(v);
@@ -255,8 +352,9 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             if (parse_uint(where, k, v, 1024, &c->max_concurrent_streams, err)) return -1;
         } else {
             return bad(err, where, k, v,
-                       "is not a known key (protocol, secrets, clients, policy, store, collateral, pccs_url, pccs_ca, "
-                       "trust_roots, accept_any_enclave, ratls_format, max_connections, max_concurrent_streams)");
+                       "is not a known key (protocol, secrets, clients, policy, store, admins, recovery_key, collateral, "
+                       "pccs_url, pccs_ca, trust_roots, accept_any_enclave, ratls_format, max_connections, "
+                       "max_concurrent_streams)");
         }
     }
     if (!c->protocol && !(c->protocol = strdup("grpc_ratls"))) return initra_fail(err, "out of memory");
@@ -268,14 +366,21 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
         if (c->secrets.path || c->clients.path || c->policy.path)
             return initra_fail(err, "%s: \"secrets\", \"clients\" and \"policy\" are for protocol grpc_ratls; the AECS "
                                     "server takes \"store\"", where);
-        if (!c->store.path)
-            return initra_fail(err, "%s: protocol \"aecs\" needs \"store\" (made by `initra kms aecs-admin`)", where);
+        if (!c->store.path && !c->store_sqlite)
+            return initra_fail(err, "%s: protocol \"aecs\" needs \"store\" (a file made by `initra kms aecs-admin`, or "
+                                    "{\"sqlite\": PATH})", where);
     } else {
-        if (c->store.path) return initra_fail(err, "%s: \"store\" is for protocol \"aecs\"", where);
-        if (!c->clients.path && !c->policy.path)
+        if (c->store.path)
+            return initra_fail(err, "%s: \"store\" is for protocol \"aecs\" when it names a file; grpc_ratls takes {\"sqlite\": PATH} "
+                                    "(the sealed store)", where);
+        /* With the sealed store the namespaces' policies live in the store (none: no one reads). */
+        if (!c->clients.path && !c->policy.path && !c->store_sqlite)
             return initra_fail(err, "%s: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a "
                                     "policy any attested enclave would get every secret", where);
     }
+    if (!c->store_sqlite && (c->n_admins || c->recovery_key.path))
+        return initra_fail(err, "%s: \"%s\" is for the sealed store: add \"store\": {\"sqlite\": PATH}", where,
+                           c->n_admins ? "admins" : "recovery_key");
     return 0;
 }
 
@@ -351,6 +456,7 @@ void initra_kms_held_free(initra_kms_held *h)
 {
     for (size_t i = 0; i < INITRA_KMS_MAX_ROOTS; i++) free(h->root_data[i]);
     free(h->collateral);
+    free(h->recovery_pub);
     memset(h, 0, sizeof *h);
 }
 
@@ -372,7 +478,19 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
         initra_kms_held_free(h);
         return initra_fail_prefix(err, "kms: collateral");
     }
+    if (c->recovery_key.path &&
+        (kms_read_file(c->recovery_key.path, c->recovery_key.pinned ? c->recovery_key.sha256 : NULL, image_paths,
+                       INITRA_MAX_CONFIG, &h->recovery_pub, &h->recovery_pub_len, err) ||
+         kms_check_recovery_key(c->recovery_key.path, h->recovery_pub, h->recovery_pub_len, err))) {
+        initra_kms_held_free(h);
+        return initra_fail_prefix(err, "kms: recovery_key");
+    }
 #define PIN(r) ((r).path && (r).pinned ? (r).sha256 : NULL)
+    o->store_sqlite = ao->store_sqlite = c->store_sqlite;
+    o->admins = (const uint8_t(*)[32])c->admins;
+    o->n_admins = c->n_admins;
+    o->recovery_pub = ao->recovery_pub = h->recovery_pub;
+    o->recovery_pub_len = ao->recovery_pub_len = h->recovery_pub_len;
     o->secrets_path = c->secrets.path;
     o->secrets_sha256 = PIN(c->secrets);
     o->clients_path = c->clients.path;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #include "initra/kms.h"
+#include "initra/rpc.h"
+#include "initra/store.h"
 
 /* One log line "<UTC time> kms: <text>", written and flushed under lock. */
 void kms_log(FILE *f, pthread_mutex_t *lock, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -40,6 +42,11 @@ int kms_aecs_port(const initra_kms_aecs *k);
  * /dev, /sys and /host (host-provided: inherited descriptors, devices, Occlum's host file system).
  * 0, or -1 with err. */
 int kms_path_in_image(const char *path, initra_err *err);
+/* The sealed store's path: absolute, normalised, outside /proc, /dev and /sys (host storage such as
+ * /host is fine: the store's integrity comes from encryption). 0, or -1 with err. */
+int kms_path_for_store(const char *path, initra_err *err);
+/* A recovery key (PEM): an RSA-3072 or X25519 public key; the error names path and what it is instead. */
+int kms_check_recovery_key(const char *path, const uint8_t *pem, size_t len, initra_err *err);
 /* Reads a file the configuration names: when sha256 is set its bytes must hash to it; otherwise, with
  * image_paths, the path and its resolved target must be inside the image. The bytes returned are the
  * bytes checked. */
@@ -51,6 +58,47 @@ int kms_read_file(const char *path, const uint8_t *sha256, int image_paths, size
 int kms_rotate(initra_kms *k, initra_err *err);
 /* Seconds since the current certificate was made. */
 long kms_cert_age(const initra_kms *k);
+
+/* ---- the sealed store (src/kms/sealed.c) ---- */
+
+/* Opens the store at path with this enclave's identity (a quote of itself: MRSIGNER, ISVPRODID, SVNs)
+ * and seal key; no attester: refused (the store needs an enclave's seal key). With a recovery key a store
+ * this enclave cannot unseal opens locked (logged). 0 or -1 with one line. */
+int kms_store_open(initra_attester *a, const char *path, const uint8_t *recovery_pub, size_t recovery_len,
+                   FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err);
+/* "NAME" is namespace "default", "NS/NAME" namespace NS (up to the first '/'). -1: an empty part. */
+int kms_split_name(const char *full, char ns[256], const char **name);
+
+/* Parsed namespace policies, reused while a namespace's policy text stays the same. */
+#define KMS_NS_CACHE 64
+typedef struct kms_ns_cache kms_ns_cache;
+kms_ns_cache *kms_ns_cache_new(void);
+void kms_ns_cache_free(kms_ns_cache *c);
+/* A namespace policy: initra's per-secret format ({"identities", "secrets"}) or a client policy (Occlum
+ * object, initra list) for every secret. Exactly one of the two is set on 0; -1 with err (line, column,
+ * or what pins nothing). */
+int kms_ns_policy_parse(const char *json, size_t len, const char *where, int accept_any, initra_policy **clients,
+                        initra_secret_policy **per_secret, initra_err *err);
+/* 0: the namespace's policy lets ev read ns/name; 1: denied, why names the rule (no policy, no rule, the
+ * failing field); -1: the policy cannot be read (err). */
+int kms_ns_policy_check(kms_ns_cache *c, initra_store *s, const char *ns, const char *name,
+                        const initra_evidence *ev, int accept_any, initra_err *why, initra_err *err);
+/* 1 when the certificate's SPKI SHA-256 is one of admins; hex receives it ("" without a certificate). */
+int kms_admin_listed(const uint8_t (*admins)[32], size_t n, const char *pem, char hex[65]);
+
+/* ---- the Admin service, initra.kms.v1.Admin (src/kms/admin.c) ---- */
+#define KMS_ADMIN_PREFIX "/initra.kms.v1.Admin/"
+typedef struct {
+    initra_store *store;
+    const uint8_t (*admins)[32];
+    size_t n_admins;
+    int accept_any_enclave;
+    FILE *log;
+    pthread_mutex_t *lock;
+} kms_admin;
+/* One Admin call (rq->method starts with KMS_ADMIN_PREFIX): the peer's SPKI must be listed; every call,
+ * refused ones too, is audited with admin = the SPKI hex. */
+void kms_admin_call(const kms_admin *a, const initra_rpc_request *rq, initra_rpc_reply *rp);
 
 /* The admin client's reply handling (src/kms/admin_client.c; the fuzz target admin_reply). The KMS is
  * attested, but its replies are still parsed as untrusted bytes: a listed rule must be well formed. */

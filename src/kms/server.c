@@ -35,6 +35,11 @@ struct initra_kms {
     pthread_mutex_t lock; /* guards cfg and log */
     kms_shared *cfg;      /* a kms_config */
     FILE *log;
+    /* The sealed store (docs/kms.md, "The store"): NULL without one. */
+    initra_store *store;
+    kms_ns_cache *ns_cache;
+    uint8_t (*admins)[32];
+    kms_admin admin;
 };
 
 static void config_destroy(kms_shared *s)
@@ -119,7 +124,19 @@ static int verify_client(void *ctx, const char *pem, initra_err *err)
         logf_(k, "handshake refused: more than %u connections open (max_connections)", k->o.max_connections);
         return initra_fail(err, "the KMS has more connections open than its max_connections; try again later");
     }
+    /* An admin's certificate (its SPKI listed under admins) carries no evidence: it may call Admin only. */
+    char hex[65] = "";
+    if (k->admin.n_admins && kms_admin_listed(k->admin.admins, k->admin.n_admins, pem, hex)) return 0;
     if (initra_ratls_verify_peer(k->verifier, pem, time(NULL), &peer, err) == 0) return 0;
+    if (k->admin.n_admins && k->store && hex[0]) {
+        /* Most likely an admin whose key is not listed: said so, and audited (the call never arrives). */
+        initra_fail_prefix(err, "admin key %s is not listed under admins in the KMS configuration, and the "
+                                "certificate carries no verifiable enclave evidence", hex);
+        initra_audit_rec r = {.protocol = "admin", .admin = hex, .op = "handshake", .decision = "denied",
+                              .reason = err->msg};
+        initra_err ae;
+        if (initra_store_audit(k->store, &r, &ae)) logf_(k, "audit record not written: %s", ae.msg);
+    }
     logf_(k, "handshake refused: %s", err->msg);
     return -1;
 }
@@ -144,9 +161,106 @@ static char *quoted_b64(const uint8_t *data, size_t len)
     return q;
 }
 
+/* The audit record of one fetch decision, appended before the answer (docs/kms.md, "Audit"). With a
+ * store, a record that cannot be written turns the answer into UNAVAILABLE and drops any reply. 0 or -1. */
+static int audit_fetch(initra_kms *k, const initra_rpc_request *rq, const initra_ratls_peer *peer, const char *ns,
+                       const char *name, uint32_t version, const char *decision, const char *reason,
+                       initra_rpc_reply *rp)
+{
+    if (!k->store) return 0;
+    initra_audit_rec r = {.protocol = "grpc_ratls", .peer_addr = rq->peer_addr, .report = &peer->report,
+                          .tcb_status = peer->status, .advisories = peer->advisory_ptrs,
+                          .n_advisories = peer->n_advisories, .quote_sha256 = peer->quote_sha256, .op = "fetch",
+                          .ns = ns, .name = name, .version = version, .decision = decision, .reason = reason};
+    initra_err e;
+    if (initra_store_audit(k->store, &r, &e) == 0) return 0;
+    logf_(k, "%s asked for \"%.64s\": audit record not written (%s): answered UNAVAILABLE, nothing released",
+          rq->peer_addr, name, e.msg);
+    if (rp->resp) initra_free_secret(rp->resp, rp->resp_len);
+    rp->resp = NULL;
+    rp->resp_len = 0;
+    rp->code = INITRA_RPC_UNAVAILABLE;
+    snprintf(rp->msg, sizeof rp->msg, "the KMS cannot write its audit log; try again later");
+    return -1;
+}
+
+/* The reply carrying a secret (Occlum's form). 0, or -1 with INTERNAL set. */
+static int secret_reply(const uint8_t *data, size_t len, initra_rpc_reply *rp)
+{
+    char *b64 = quoted_b64(data, len);
+    Ratls__SecretReply reply = RATLS__SECRET_REPLY__INIT;
+    reply.secret = b64;
+    size_t n = b64 ? ratls__secret_reply__get_packed_size(&reply) : 0;
+    rp->resp = b64 ? malloc(n ? n : 1) : NULL;
+    if (rp->resp) rp->resp_len = ratls__secret_reply__pack(&reply, rp->resp);
+    if (b64) initra_free_secret(b64, strlen(b64));
+    if (rp->resp) return 0;
+    rp->code = INITRA_RPC_INTERNAL;
+    snprintf(rp->msg, sizeof rp->msg, "out of memory");
+    return -1;
+}
+
+/* A name the secrets file does not hold, from the sealed store: the namespace's policy, then the newest
+ * version whose rule this enclave meets (docs/kss.md). */
+static void store_fetch(initra_kms *k, const initra_rpc_request *rq, const initra_ratls_peer *peer,
+                        const initra_evidence *ev, const char *who, const char *full, initra_rpc_reply *rp)
+{
+    char ns[256];
+    const char *name;
+    initra_err why, err;
+    if (kms_split_name(full, ns, &name)) {
+        rp->code = INITRA_RPC_INVALID_ARGUMENT;
+        snprintf(rp->msg, sizeof rp->msg, "\"%.64s\" is not NAME or NAMESPACE/NAME", full);
+        logf_(k, "%s asked for \"%.64s\": refused, not NAME or NAMESPACE/NAME", who, full);
+        audit_fetch(k, rq, peer, NULL, full, 0, "denied", "not NAME or NAMESPACE/NAME", rp);
+        return;
+    }
+    int d = kms_ns_policy_check(k->ns_cache, k->store, ns, name, ev, k->o.accept_any_enclave, &why, &err);
+    if (d < 0) {
+        logf_(k, "%s asked for \"%.64s\": error: %s", who, full, err.msg);
+        if (audit_fetch(k, rq, peer, ns, name, 0, "error", err.msg, rp)) return;
+        rp->code = INITRA_RPC_INTERNAL;
+        snprintf(rp->msg, sizeof rp->msg, "the KMS cannot read the policy of namespace \"%.64s\"", ns);
+        return;
+    }
+    if (d > 0) {
+        logf_(k, "%s asked for \"%.64s\": denied: %s", who, full, why.msg);
+        if (audit_fetch(k, rq, peer, ns, name, 0, "denied", why.msg, rp)) return;
+        rp->code = INITRA_RPC_PERMISSION_DENIED;
+        snprintf(rp->msg, sizeof rp->msg, "the KMS policy does not allow this enclave to read \"%.64s\"", full);
+        return;
+    }
+    initra_store_value v = {0};
+    int rc = initra_store_fetch(k->store, ns, name, peer->report.config_id, peer->report.config_svn, &v, &why, &err);
+    if (rc == INITRA_STORE_NO_SUCH) {
+        logf_(k, "%s asked for \"%.64s\": not found", who, full);
+        if (audit_fetch(k, rq, peer, ns, name, 0, "not_found", NULL, rp)) return;
+        rp->code = INITRA_RPC_NOT_FOUND;
+        snprintf(rp->msg, sizeof rp->msg, "no secret named \"%.64s\"", full);
+    } else if (rc == INITRA_STORE_NO_VERSION) {
+        logf_(k, "%s asked for \"%.64s\": denied: %s", who, full, why.msg);
+        if (audit_fetch(k, rq, peer, ns, name, 0, "denied", why.msg, rp)) return;
+        rp->code = INITRA_RPC_PERMISSION_DENIED;
+        snprintf(rp->msg, sizeof rp->msg, "no version of \"%.64s\" is for this enclave's CONFIGID/CONFIGSVN", full);
+    } else if (rc != INITRA_STORE_FOUND) {
+        logf_(k, "%s asked for \"%.64s\": error: %s", who, full, err.msg);
+        if (audit_fetch(k, rq, peer, ns, name, 0, "error", err.msg, rp)) return;
+        rp->code = INITRA_RPC_DATA_LOSS;
+        snprintf(rp->msg, sizeof rp->msg, "the KMS cannot read \"%.64s\" (damaged in its store)", full);
+    } else {
+        if (secret_reply(v.data, v.len, rp) == 0 && audit_fetch(k, rq, peer, ns, name, v.version, "released", NULL, rp) == 0)
+            logf_(k, "%s asked for \"%.64s\": released version %u (%zu bytes)", who, full, v.version, v.len);
+        initra_store_value_free(&v);
+    }
+}
+
 static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp)
 {
     initra_kms *k = ctx;
+    if (!strncmp(rq->method, KMS_ADMIN_PREFIX, strlen(KMS_ADMIN_PREFIX))) {
+        kms_admin_call(&k->admin, rq, rp);
+        return;
+    }
     if (strcmp(rq->method, GETSECRET) != 0) {
         rp->code = INITRA_RPC_UNIMPLEMENTED;
         snprintf(rp->msg, sizeof rp->msg, "this server implements %s", GETSECRET);
@@ -176,6 +290,16 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
             rp->code = INITRA_RPC_UNAUTHENTICATED;
             snprintf(rp->msg, sizeof rp->msg, "the client certificate carries no verifiable enclave evidence");
             logf_(k, "%s asked for \"%.64s\": refused, %s", rq->peer_addr, name, rq->peer_pem ? why.msg : "no certificate");
+            if (k->store) { /* e.g. an admin's certificate: audited like every decision */
+                initra_audit_rec r = {.protocol = "grpc_ratls", .peer_addr = rq->peer_addr, .op = "fetch", .name = name,
+                                      .decision = "denied", .reason = "no verifiable enclave evidence"};
+                initra_err ae;
+                if (initra_store_audit(k->store, &r, &ae)) {
+                    logf_(k, "audit record not written: %s", ae.msg);
+                    rp->code = INITRA_RPC_UNAVAILABLE;
+                    snprintf(rp->msg, sizeof rp->msg, "the KMS cannot write its audit log; try again later");
+                }
+            }
             ratls__secret_request__free_unpacked(req, NULL);
             return;
         }
@@ -188,38 +312,45 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         ev = (initra_evidence){&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories,
                                peer.collateral_expired, peer.tcb_eval_data_number};
     }
+    char lwhy[200];
+    if (k->store && initra_store_locked(k->store, lwhy, sizeof lwhy)) {
+        rp->code = INITRA_RPC_UNAVAILABLE;
+        snprintf(rp->msg, sizeof rp->msg, "store locked: run `initra kms admin recover`");
+        logf_(k, "%s asked for \"%.64s\": UNAVAILABLE, the store is locked (%s)", who, name, lwhy);
+        ratls__secret_request__free_unpacked(req, NULL);
+        return;
+    }
     kms_config *c = (kms_config *)kms_shared_get(&k->lock, &k->cfg);
     /* accept_any_enclave: every decision under a policy that pins nothing is logged as such. */
     const char *warn[2] = {initra_policy_warning(c->clients), initra_secret_policy_warning(c->per_secret)};
     for (int i = 0; attested && i < 2; i++)
         if (warn[i]) logf_(k, "%s asked for \"%.64s\": %s", who, name, warn[i]);
+    const initra_kms_secret *sec = kms_secrets_find(&c->secrets, name);
+    /* Names from the configuration's secrets file are served as without a store; others come from it. */
+    int from_store = k->store && !sec;
     int denied = 0;
     if (attested && c->clients && initra_policy_check(c->clients, &ev, &why)) denied = 1;
-    if (attested && !denied && c->per_secret && initra_secret_policy_check(c->per_secret, name, &ev, &why)) denied = 1;
-    const initra_kms_secret *sec = denied ? NULL : kms_secrets_find(&c->secrets, name);
+    if (attested && !denied && !from_store && c->per_secret && initra_secret_policy_check(c->per_secret, name, &ev, &why))
+        denied = 1;
     if (denied) {
         /* The same answer whether or not the name exists. */
-        rp->code = INITRA_RPC_PERMISSION_DENIED;
-        snprintf(rp->msg, sizeof rp->msg, "the KMS policy does not allow this enclave to read \"%.64s\"", name);
         logf_(k, "%s asked for \"%.64s\": denied: %s", who, name, why.msg);
+        char ns[256];
+        const char *short_name = name;
+        int split = from_store && kms_split_name(name, ns, &short_name) == 0;
+        if (audit_fetch(k, rq, &peer, split ? ns : NULL, short_name, 0, "denied", why.msg, rp) == 0) {
+            rp->code = INITRA_RPC_PERMISSION_DENIED;
+            snprintf(rp->msg, sizeof rp->msg, "the KMS policy does not allow this enclave to read \"%.64s\"", name);
+        }
+    } else if (from_store) {
+        store_fetch(k, rq, &peer, &ev, who, name, rp);
     } else if (!sec) {
         rp->code = INITRA_RPC_NOT_FOUND;
         snprintf(rp->msg, sizeof rp->msg, "no secret named \"%.64s\"", name);
         logf_(k, "%s asked for \"%.64s\": not found", who, name);
-    } else {
-        char *b64 = quoted_b64(sec->data, sec->len);
-        Ratls__SecretReply reply = RATLS__SECRET_REPLY__INIT;
-        reply.secret = b64;
-        size_t n = b64 ? ratls__secret_reply__get_packed_size(&reply) : 0;
-        rp->resp = b64 ? malloc(n ? n : 1) : NULL;
-        if (!rp->resp) {
-            rp->code = INITRA_RPC_INTERNAL;
-            snprintf(rp->msg, sizeof rp->msg, "out of memory");
-        } else {
-            rp->resp_len = ratls__secret_reply__pack(&reply, rp->resp);
-            logf_(k, "%s asked for \"%.64s\": released (%zu bytes)", who, name, sec->len);
-        }
-        if (b64) initra_free_secret(b64, strlen(b64));
+    } else if (secret_reply(sec->data, sec->len, rp) == 0 &&
+               audit_fetch(k, rq, &peer, NULL, name, 0, "released", "the configuration's secrets file", rp) == 0) {
+        logf_(k, "%s asked for \"%.64s\": released (%zu bytes)", who, name, sec->len);
     }
     kms_shared_put(&k->lock, &c->base);
     ratls__secret_request__free_unpacked(req, NULL);
@@ -259,7 +390,7 @@ static int start_server(initra_kms *k, initra_err *err)
 
 initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
 {
-    if (!o->clients_path && !o->policy_path && !o->no_client_attestation)
+    if (!o->clients_path && !o->policy_path && !o->store_sqlite && !o->no_client_attestation)
         return initra_fail(err, "kms: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a policy "
                                 "any attested enclave would get every secret"),
                NULL;
@@ -294,16 +425,42 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
                          "benchmarks outside one)");
         goto fail;
     }
+    if (o->store_sqlite) {
+        if (o->no_client_attestation) {
+            initra_fail(err, "kms: store.sqlite: the sealed store serves attested clients only (no_client_attestation "
+                             "is for benchmarks without it)");
+            goto fail;
+        }
+        if (kms_store_open(k->attester, o->store_sqlite, o->recovery_pub, o->recovery_pub_len, k->log, &k->lock,
+                           &k->store, err))
+            goto fail;
+        if (!(k->ns_cache = kms_ns_cache_new())) {
+            initra_fail(err, "out of memory");
+            goto fail;
+        }
+    }
     if (!o->no_client_attestation && !(k->verifier = initra_ratls_verifier_new(&o->verifier, err))) {
         initra_fail_prefix(err, "kms: cannot verify clients");
         goto fail;
     }
+    if (o->n_admins && !(k->admins = malloc(o->n_admins * sizeof *k->admins))) {
+        initra_fail(err, "out of memory");
+        goto fail;
+    }
+    if (o->n_admins) memcpy(k->admins, o->admins, o->n_admins * sizeof *k->admins);
+    k->admin = (kms_admin){.store = k->store, .admins = (const uint8_t(*)[32])k->admins, .n_admins = o->n_admins,
+                           .accept_any_enclave = o->accept_any_enclave, .log = k->log, .lock = &k->lock};
+    k->o.store_sqlite = NULL; /* the caller's pointers: used at start only */
+    k->o.admins = NULL;
+    k->o.recovery_pub = NULL;
     if (start_server(k, err)) goto fail;
-    logf_(k, "serving %s on port %d (%s; %zu secrets%s%s; max_connections %u)", GETSECRET,
+    logf_(k, "serving %s on port %d (%s; %zu secrets%s%s%s%s; max_connections %u)", GETSECRET,
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
           cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
-          k->o.max_connections);
+          k->store ? ", sealed store " : "", k->store ? o->store_sqlite : "", k->o.max_connections);
+    if (k->store)
+        logf_(k, "serving initra.kms.v1.Admin on the same port (%zu admins)", k->admin.n_admins);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
         logf_(k, "warning: max_connections cannot be enforced here (no /proc/self/fd)");
     return k;
@@ -313,6 +470,13 @@ fail:
 }
 
 int initra_kms_port(const initra_kms *k) { return initra_rpc_server_port(k->server); }
+
+int initra_kms_store_stats(initra_kms *k, initra_store_stats *st)
+{
+    if (!k->store) return -1;
+    initra_store_get_stats(k->store, st);
+    return 0;
+}
 long kms_cert_age(const initra_kms *k) { return (long)(time(NULL) - k->cert_made); }
 
 int initra_kms_rotate_if_due(initra_kms *k, initra_err *err)
@@ -339,6 +503,9 @@ void initra_kms_stop(initra_kms *k)
 {
     if (!k) return;
     initra_rpc_server_stop(k->server);
+    initra_store_close(k->store);
+    kms_ns_cache_free(k->ns_cache);
+    free(k->admins);
     initra_ratls_verifier_free(k->verifier);
     initra_attest_free(k->attester);
     kms_shared_put(&k->lock, k->cfg);

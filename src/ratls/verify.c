@@ -142,6 +142,7 @@ int initra_ratls_verify_peer(initra_ratls_verifier *v, const char *pem, time_t n
     peer->tcb_eval_data_number = res.tcb_eval_data_number;
     snprintf(peer->root, sizeof peer->root, "%s", res.root);
     memcpy(peer->cert_hash, h, 32);
+    SHA256(quote, qlen, peer->quote_sha256);
     time_t until = now + CACHE_TTL;
     if (!peer->collateral_expired && res.collateral_expires > now && res.collateral_expires < until)
         until = res.collateral_expires;

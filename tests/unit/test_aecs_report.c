@@ -191,7 +191,7 @@ int main(void)
     initra_sim_root_der(sim, &root, &root_len, &err);
     CHECK(d && dcap_add_root(d, root, root_len, &err) == 0, "dcap context trusting the sim root");
     free(root);
-    initra_ua_dcap_ctx vc = {d, 0, NULL, 0};
+    initra_ua_dcap_ctx vc = {.dcap = d};
     time_t now = time(NULL);
     initra_ua_attrs a;
     CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc, now, nonce, &a, &err) == 0,
@@ -233,13 +233,13 @@ int main(void)
     aecs_ua_attrs_free(&a);
     vc.allow_expired_collateral = 0;
     const char *only_revoked[] = {"Revoked"};
-    initra_ua_dcap_ctx vc2 = {d, 0, only_revoked, 1};
+    initra_ua_dcap_ctx vc2 = {.dcap = d, .tcb_statuses = only_revoked, .n_tcb_statuses = 1};
     CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc2, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "TCB status UpToDate is not accepted"),
           "TCB status list applied: %s", err.msg);
     /* unknown root */
     initra_dcap *d2 = initra_dcap_new(&err);
-    initra_ua_dcap_ctx vc3 = {d2, 0, NULL, 0};
+    initra_ua_dcap_ctx vc3 = {.dcap = d2};
     CHECK(aecs_ua_auth_report_verify(&r, initra_ua_dcap_verify, &vc3, now, nonce, &a, &err) != 0 &&
               strstr(err.msg, "quote verification failed"),
           "sim report refused without the sim root: %s", err.msg);

@@ -197,7 +197,7 @@ int main(void)
     initra_sim_root_der(sim, &root, &root_len, &err);
     dcap_add_root(d, root, root_len, &err);
     free(root);
-    initra_ua_dcap_ctx vc = {d, 0, NULL, 0};
+    initra_ua_dcap_ctx vc = {.dcap = d};
 
     EVP_PKEY *skey = aecs_rsa_generate(2048, &err), *ckey = aecs_rsa_generate(2048, &err);
     char *spem = initra_aecs_rsa_public_pem(skey, &err), *cpem = initra_aecs_rsa_public_pem(ckey, &err);
@@ -207,7 +207,7 @@ int main(void)
           "KMS and application Passports: %s", err.msg);
     initra_aecs_store st;
     CHECK(initra_aecs_store_from_json(STORE, strlen(STORE), "store.json", &st, &err) == 0, "store: %s", err.msg);
-    initra_aecs_server srv = {&st, skey, &sreport, initra_ua_dcap_verify, &vc};
+    initra_aecs_server srv = {.store = &st, .key = skey, .self = &sreport, .verify = initra_ua_dcap_verify, .verify_ctx = &vc};
     json_t *pj = json_pack("[{s:s}]", "hex_ta_measurement", "5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A");
     initra_ua_policy server_policy;
     aecs_ua_policy_from_json(pj, "ua_policy", &server_policy, &err);
@@ -246,8 +246,8 @@ int main(void)
 
     /* a client whose report does not verify (no sim root on the server) */
     initra_dcap *bare = initra_dcap_new(&err);
-    initra_ua_dcap_ctx vbare = {bare, 0, NULL, 0};
-    initra_aecs_server srv2 = {&st, skey, &sreport, initra_ua_dcap_verify, &vbare};
+    initra_ua_dcap_ctx vbare = {.dcap = bare};
+    initra_aecs_server srv2 = {.store = &st, .key = skey, .self = &sreport, .verify = initra_ua_dcap_verify, .verify_ctx = &vbare};
     code = exchange(&srv2, &cli, "service1", "demo_key", "n", "n", &out, &err);
     CHECK(code == INITRA_RPC_PERMISSION_DENIED && strstr(err.msg, "the client's report"),
           "unverifiable client report: PERMISSION_DENIED: %s", err.msg);
@@ -267,7 +267,7 @@ int main(void)
     initra_ua_policy_free(&other);
     /* a server signing with a key other than the one its report binds */
     EVP_PKEY *rogue = aecs_rsa_generate(2048, &err);
-    initra_aecs_server srv3 = {&st, rogue, &sreport, initra_ua_dcap_verify, &vc};
+    initra_aecs_server srv3 = {.store = &st, .key = rogue, .self = &sreport, .verify = initra_ua_dcap_verify, .verify_ctx = &vc};
     code = exchange(&srv3, &cli, "service1", "demo_key", "n", "n", &out, &err);
     CHECK(code == -1 && strstr(err.msg, "plain_hash_sig does not verify"), "envelope signed by a foreign key refused: %s",
           err.msg);

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "check.h"
@@ -69,6 +72,90 @@ int main(void)
     if (rc == 0) initra_kms_conf_free(&conf);
     rc = parse("{\"protocol\": \"aecs\", \"store\": \"/etc/kms/store.json\", \"accept_any_enclave\": true}");
     CHECK(rc == 0, "AECS configuration parses");
+
+    /* The sealed store, admins, recovery key. */
+    const char *adm = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"%s\", \"%.63s0\"], \"recovery_key\": "
+             "\"/etc/kms/recovery.pem\"}", adm, adm);
+    rc = initra_kms_conf_parse(text, strlen(text), "kms.json", &conf, &err);
+    CHECK(rc == 0, "grpc_ratls with a sqlite store needs no clients or policy%s%s", rc ? ": " : "", rc ? err.msg : "");
+    if (rc == 0) {
+        CHECK(!strcmp(conf.store_sqlite, "/host/kms.db") && !conf.store.path && conf.n_admins == 2 &&
+                  conf.admins[0][0] == 0x00 && conf.admins[0][31] == 0xff && conf.admins[1][31] == 0xf0 &&
+                  !strcmp(conf.recovery_key.path, "/etc/kms/recovery.pem"),
+              "store.sqlite on /host, two admins, a recovery key");
+        initra_kms_conf_free(&conf);
+    }
+    rc = parse("{\"protocol\": \"aecs\", \"store\": {\"sqlite\": \"/var/kms/kms.db\"}}");
+    CHECK(rc == 0, "aecs with a sqlite store%s%s", rc ? ": " : "", rc ? err.msg : "");
+    rc = parse("{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"policy\": \"/etc/kms/policy.json\"}");
+    CHECK(rc == 0, "a sqlite store beside the files");
+    refused("{\"store\": {\"sqlite\": \"kms.db\"}}", "store.sqlite: \"kms.db\" is not an absolute path for the store");
+    refused("{\"store\": {\"sqlite\": \"/proc/self/fd/3\"}}", "store.sqlite: \"/proc/self/fd/3\" is under /proc");
+    refused("{\"store\": {\"sqlite\": \"/dev/shm/kms.db\"}}", "is under /dev");
+    refused("{\"store\": {\"sqlite\": \"/sys/x\"}}", "is under /sys");
+    refused("{\"store\": {\"sqlite\": \"/host/../proc/x\"}}", "is not a normalised path");
+    refused("{\"store\": {\"sqlite\": \"\"}}", "store.sqlite: \"\" is not an absolute path of 1 to 1024");
+    refused("{\"store\": {\"sqlite\": 5}}", "store.sqlite: 5 is not an absolute path");
+    refused("{\"store\": {\"sqlite\": \"/host/kms.db\", \"wal\": true}}", "store.wal: true is not a known key (sqlite)");
+    refused("{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": \"ab\"}", "admins: \"ab\" is not an array");
+    refused("{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"xyz\"]}", "admins[0]: \"xyz\" is not 64 hex digits");
+    snprintf(text, sizeof text, "{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"%s\", \"%s\"]}", adm, adm);
+    refused(text, "admins[1]: \"00112233");
+    refused(text, "is listed twice");
+    snprintf(text, sizeof text, "{\"clients\": \"/etc/c.json\", \"admins\": [\"%s\"]}", adm);
+    refused(text, "\"admins\" is for the sealed store: add \"store\": {\"sqlite\": PATH}");
+    refused("{\"clients\": \"/etc/c.json\", \"recovery_key\": \"/etc/r.pem\"}", "\"recovery_key\" is for the sealed store");
+    refused("{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"recovery_key\": \"/host/r.pem\"}", "recovery_key: \"/host/r.pem\" is under /host");
+    refused("{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"recovery_key\": 1}", "recovery_key: 1 is not a path string");
+
+    /* Recovery keys: RSA-3072 or X25519 public keys in PEM. */
+    const char *types[3][2] = {{"RSA", "3072"}, {"X25519", NULL}, {"RSA", "2048"}};
+    for (int i = 0; i < 3; i++) {
+        EVP_PKEY *k = types[i][1] ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)atoi(types[i][1]))
+                                  : EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+        BIO *b = BIO_new(BIO_s_mem());
+        PEM_write_bio_PUBKEY(b, k);
+        char *pem;
+        long len = BIO_get_mem_data(b, &pem);
+        rc = kms_check_recovery_key("/etc/kms/recovery.pem", (const uint8_t *)pem, (size_t)len, &err);
+        if (i < 2) CHECK(rc == 0, "a %s recovery key is accepted", types[i][0]);
+        else CHECK(rc == -1 && strstr(err.msg, "/etc/kms/recovery.pem: a RSA key of 2048 bits, not RSA-3072 or X25519"),
+                   "an RSA-2048 recovery key: %s", err.msg);
+        BIO_free(b);
+        EVP_PKEY_free(k);
+    }
+    rc = kms_check_recovery_key("/etc/kms/recovery.pem", (const uint8_t *)"hello", 5, &err);
+    CHECK(rc == -1 && strstr(err.msg, "/etc/kms/recovery.pem: not a PEM public key"), "not PEM: %s", err.msg);
+
+    /* Sealed-store names and namespace policies. */
+    char ns[256];
+    const char *nm;
+    CHECK(kms_split_name("demo_key", ns, &nm) == 0 && !strcmp(ns, "default") && !strcmp(nm, "demo_key"),
+          "NAME is namespace default");
+    CHECK(kms_split_name("t1/db/key", ns, &nm) == 0 && !strcmp(ns, "t1") && !strcmp(nm, "db/key"),
+          "NS/NAME: the namespace ends at the first '/'");
+    CHECK(kms_split_name("/x", ns, &nm) == -1 && kms_split_name("t1/", ns, &nm) == -1, "an empty namespace or name");
+    initra_policy *cp;
+    initra_secret_policy *sp;
+    const char *pin = "[{\"mr_signer\": \"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}]";
+    rc = kms_ns_policy_parse(pin, strlen(pin), "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == 0 && cp && !sp, "a client policy (initra list) for the whole namespace");
+    initra_policy_free(cp);
+    const char *per = "{\"identities\": {\"a\": {\"mr_signer\": \"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}}, "
+                      "\"secrets\": {\"k\": [\"a\"]}}";
+    rc = kms_ns_policy_parse(per, strlen(per), "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == 0 && !cp && sp, "initra's per-secret format");
+    initra_secret_policy_free(sp);
+    rc = kms_ns_policy_parse("[{\"isv_prod_id\": 1}]", 20, "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == -1 && strstr(err.msg, "mr_enclave or mr_signer"), "a policy that pins nothing: %s", err.msg);
+    rc = kms_ns_policy_parse("[{\"isv_prod_id\": 1}]", 20, "ns p", 1, &cp, &sp, &err);
+    CHECK(rc == 0 && cp, "... accepted with accept_any_enclave");
+    initra_policy_free(cp);
+    rc = kms_ns_policy_parse("{\"identities\": ", 15, "ns p", 0, &cp, &sp, &err);
+    CHECK(rc == -1 && strstr(err.msg, "ns p:1:"), "bad JSON names line and column: %s", err.msg);
 
     /* Strictness. */
     refused("{\"clients\": \"/etc/c.json\", \"secret\": \"/etc/s.json\"}", "kms.json: secret: \"/etc/s.json\" is not a known key");
