@@ -200,7 +200,7 @@ step "20. A KMS with state: the operator's admin key, and a KMS configuration na
 run "$INITRA" kms admin keygen --out "$W/admin" | tee "$W/keygen.out"
 SPKI=$(field <"$W/keygen.out" | tail -1)
 kms_conf "$W/kms-site.json" "{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"$SPKI\"]}"
-cat "$W/kms-site.json"
+cat "$W/kms-site.json"; echo
 echo "One pre-signed KMS image; this configuration is attached at launch and bound by CONFIGID (its SHA-512):"
 kms_instance "$W/kms" bound
 KMS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
