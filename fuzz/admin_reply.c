@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Initra__Kms__V1__ListSecretsReply *r = initra__kms__v1__list_secrets_reply__unpack(NULL, size - 1, data + 1);
     if (!r) return 0;
     size_t n = 0;
-    int rc = kms_admin_list_walk(r, "fuzz", seen, NULL, &n, &err);
+    int rc = kms_admin_list_walk(r, "fuzz", seen, NULL, &n, NULL, &err);
     if (rc == 0 && n != r->n_entries) abort();
     if (rc != 0 && !strstr(err.msg, "entries[")) abort();
     initra__kms__v1__list_secrets_reply__free_unpacked(r, NULL);

@@ -2,10 +2,11 @@
 #  - kill -9 of the KMS while 50 admin clients run 500 concurrent `secret put`: after a restart every put a
 #    client saw confirmed is there, byte-exact (an application enclave fetches each), and audit --verify passes;
 #  - an audit record edited in the database file on the host: audit --verify fails naming that record;
+#  - `secret list` of more than one reply's worth (10,000 entries a page);
 #  - a put when the host's disk is full (a tmpfs too small): it fails with one line, nothing half-written,
 #    the store stays readable and serves what it had.
 . tests/lib.sh
-plan 8
+plan 9
 . scripts/instances.sh
 LOAD="$(dirname "$INITRA")/../helpers/admin_load"
 sim_platform
@@ -84,6 +85,14 @@ PY
 start "$T/host" || not_ok "restart after the edit: $(tail -3 "$T/kms.log")"
 check_fails "audit --verify names the edited record" 1 "audit chain of KMS .* is broken: audit record 3: its HMAC does not match" \
   A audit --verify
+
+# 2b. More than one page of secret list (a reply holds at most 10,000 entries): 10,100 more puts.
+"$LOAD" put "127.0.0.1:$PORT" "$T/expect.json" "$T/admin.key" "$T/admin.crt" "$T/sim-root.der" "$T/collateral.json" \
+  10100 32 "$T/done2.txt" >"$T/load2.out" 2>&1
+A secret list >"$T/list2" 2>"$T/list2.err"
+n=$(grep -c '^default/load-' "$T/list2")
+[ "$n" -ge 10100 ] && [ "$(sort -u "$T/list2" | grep -c '^default/load-')" = "$n" ] \
+  && ok "secret list over pages: $n versions, none twice ($(cat "$T/load2.out"))" || not_ok "paged list: $n; $(cat "$T/list2.err" "$T/load2.out")"
 stop_kms
 
 # 3. A put on a full disk: a 2 MiB tmpfs as the host directory.

@@ -189,8 +189,9 @@ static int rule_from_msg(const Initra__Kms__V1__Rule *m, initra_store_rule *r, i
 
 int kms_admin_list_walk(const Initra__Kms__V1__ListSecretsReply *r, const char *kms,
                         int (*fn)(void *ctx, const initra_store_entry *e), void (*pfn)(void *ctx, const char *ns),
-                        void *ctx, initra_err *err)
+                        void *ctx, int *stopped, initra_err *err)
 {
+    if (stopped) *stopped = 0;
     for (size_t i = 0; i < r->n_entries; i++) {
         const Initra__Kms__V1__SecretEntry *s = r->entries[i];
         initra_store_rule rule;
@@ -198,7 +199,10 @@ int kms_admin_list_walk(const Initra__Kms__V1__ListSecretsReply *r, const char *
             return initra_fail_prefix(err, "kms admin ListSecrets: KMS %s: entries[%zu]", kms, i);
         initra_store_entry e = {s->namespace_, s->name, s->type, s->version, (size_t)s->size, (time_t)s->created,
                                 &rule};
-        if (fn && fn(ctx, &e)) return 0;
+        if (fn && fn(ctx, &e)) {
+            if (stopped) *stopped = 1;
+            return 0;
+        }
     }
     for (size_t i = 0; i < r->n_policy_namespaces && pfn; i++) pfn(ctx, r->policy_namespaces[i]);
     return 0;
@@ -209,11 +213,16 @@ int initra_kms_admin_list(initra_kms_admin *a, const char *ns, int (*fn)(void *c
 {
     Initra__Kms__V1__ListSecretsRequest req = INITRA__KMS__V1__LIST_SECRETS_REQUEST__INIT;
     req.namespace_ = ns_or_empty(ns);
-    ProtobufCMessage *m;
-    if (call(a, "ListSecrets", &req.base, &initra__kms__v1__list_secrets_reply__descriptor, &m, err)) return -1;
-    int rc = kms_admin_list_walk((Initra__Kms__V1__ListSecretsReply *)m, a->kms, fn, pfn, ctx, err);
-    protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
+    for (;;) { /* page after page (a reply holds at most 10,000 entries) */
+        ProtobufCMessage *m;
+        if (call(a, "ListSecrets", &req.base, &initra__kms__v1__list_secrets_reply__descriptor, &m, err)) return -1;
+        Initra__Kms__V1__ListSecretsReply *r = (Initra__Kms__V1__ListSecretsReply *)m;
+        int more = r->more && r->n_entries > 0, stopped = 0;
+        int rc = kms_admin_list_walk(r, a->kms, fn, pfn, ctx, &stopped, err);
+        req.skip += (uint32_t)r->n_entries;
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (rc || stopped || !more) return rc;
+    }
 }
 
 int initra_kms_admin_delete(initra_kms_admin *a, const char *ns, const char *name, uint32_t version,

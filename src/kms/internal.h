@@ -106,7 +106,7 @@ void kms_admin_call(const kms_admin *a, const initra_rpc_request *rq, initra_rpc
 #include "kms_admin.pb-c.h"
 int kms_admin_list_walk(const Initra__Kms__V1__ListSecretsReply *r, const char *kms,
                         int (*fn)(void *ctx, const initra_store_entry *e), void (*pfn)(void *ctx, const char *ns),
-                        void *ctx, initra_err *err);
+                        void *ctx, int *stopped, initra_err *err);  /* *stopped: fn asked to stop */
 /* import aecs: the namespace policy for AECS service svc (initra per-secret format, checked; fresh text),
  * or *text NULL when no secret of the service has a policy entry. */
 int kms_admin_aecs_policy(const initra_aecs_store *st, const char *svc, const char *path, char **text,
