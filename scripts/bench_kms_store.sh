@@ -33,6 +33,6 @@ grep -q "^done $N failed 0$" "$W/load.out" || { echo "bench: kms store: $(cat "$
 t2=$(date +%s.%N)
 [ "$(grep -c '^default/load-' "$W/list.out")" = "$N" ] || { echo "bench: kms store: list has $(wc -l <"$W/list.out") lines" >&2; exit 1; }
 kill "$KMS_PID"; wait "$KMS_PID" 2>/dev/null || true
-for _ in $(seq 200); do pgrep -x -f "/bin/initra kms serve --listen 127.0.0.1:$PORT" >/dev/null || break; sleep 0.05; done
+for _ in $(seq 200); do [ -n "$(kms_pid "$PORT")" ] || break; sleep 0.05; done
 bytes=$(cat "$W/host"/kms.db* | wc -c)
 python3 -c "print('kms_store_put_s_100k_secrets %.1f' % ($t1 - $t0)); print('kms_store_mb_100k_secrets %.1f' % ($bytes / 1e6)); print('kms_secret_list_s_100k %.2f' % ($t2 - $t1))"

@@ -56,6 +56,14 @@ PY
 # kms_start DIR PORT LOG [ARGS...]: runs `initra kms serve --listen 127.0.0.1:PORT ARGS` inside instance
 # DIR (its configuration comes from the image, or is attached with $KMS_RUN_ARGS); waits until it
 # serves. Sets KMS_PID (the launcher; SIGTERM to it stops the KMS).
+# kms_pid PORT: the PID of the KMS process itself (inside its enclave: `/bin/initra kms serve --listen
+# 127.0.0.1:PORT`, not the `initra run` launcher), from /proc (no procps needed); nothing when none runs.
+kms_pid() {
+  for p in /proc/[0-9]*; do
+    [ "$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null)" = "/bin/initra kms serve --listen 127.0.0.1:$1 " ] && echo "${p#/proc/}"
+  done
+  return 0
+}
 kms_start() {
   dir=$1 port=$2 log=$3; shift 3
   : >"$log" # now, not in the background job: wait_for must not find "serving" in a previous run's log

@@ -24,7 +24,7 @@ mkdir -p "$T/host"
 # stop_kms: SIGTERM, then wait until the KMS inside the enclave is gone (its port free for the next start).
 stop_kms() {
   kill "$KMS_PID" 2>/dev/null; wait "$KMS_PID" 2>/dev/null
-  for _ in $(seq 200); do pgrep -x -f "/bin/initra kms serve --listen 127.0.0.1:$PORT" >/dev/null || return 0; sleep 0.05; done
+  for _ in $(seq 200); do [ -n "$(kms_pid "$PORT")" ] || return 0; sleep 0.05; done
 }
 start() { KMS_RUN_ARGS="--host-dir $1" kms_start "$T/kms" "$PORT" "$T/kms.log" && PIDS="$PIDS $KMS_PID"; }
 printf '[{"mr_enclave": "%s"}]' "$KMS_MRE" >"$T/expect.json"
@@ -37,6 +37,7 @@ printf '[{"name": "apps", "mr_signer": "%s"}]' "$SIGNER" >"$T/policy.json"
 check "policy set default" A policy set default "$T/policy.json"
 
 # 1. kill -9 in the middle of 500 concurrent puts.
+KPID=$(kms_pid "$PORT")
 "$LOAD" put "127.0.0.1:$PORT" "$T/expect.json" "$T/admin.key" "$T/admin.crt" "$T/sim-root.der" "$T/collateral.json" \
   500 50 "$T/done.txt" >"$T/load.out" 2>&1 &
 LPID=$!
@@ -46,7 +47,6 @@ for _ in $(seq 1200); do
   [ "$n" -ge 100 ] && break
   sleep 0.05
 done
-KPID=$(pgrep -x -f "/bin/initra kms serve --listen 127.0.0.1:$PORT")
 kill -9 $KPID 2>/dev/null
 wait "$LPID"
 stop_kms
