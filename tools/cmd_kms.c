@@ -66,7 +66,7 @@ static int serve_aecs(const initra_kms_aecs_opts *ao, initra_kms_held *held, con
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig != SIGHUP) continue;
         if (initra_kms_aecs_reload(k, &err)) fprintf(stderr, "kms: reload refused, keeping the old store: %s\n", err.msg);
-        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path ? ao->store_path : ao->store_sqlite);
+        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path ? ao->store_path : ao->store_sqlite ? ao->store_sqlite : "the sealed store");
     }
     fprintf(stderr, "kms: stopping\n");
     initra_kms_aecs_stop(k);

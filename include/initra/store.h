@@ -52,6 +52,9 @@ typedef struct {
  * than this enclave's, on another platform (the seal key does not open it), or not an initra store / a
  * damaged database. */
 initra_store *initra_store_open(const initra_store_opts *o, initra_err *err);
+/* How logs and errors name a PostgreSQL store: postgres://USER@HOST:PORT/DBNAME from the CONNINFO, never
+ * its password or other options. */
+void initra_store_pg_label(const char *conninfo, char *out, size_t n);
 /* Stops the writer (after committing what is queued) and frees s; keys zeroized. NULL is fine. */
 void initra_store_close(initra_store *s);
 /* 1 when opened locked (see allow_locked); err-style text of why in `why` when non-NULL. */

@@ -12,28 +12,42 @@
 #include "initra/sgx.h"
 #include "kms/internal.h"
 
-int kms_store_open(initra_attester *a, const char *path, const uint8_t *recovery_pub, size_t recovery_len,
-                   FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err)
+void kms_store_label(const char *path, const char *conninfo, char *out, size_t n)
+{
+    if (conninfo) {
+        char l[320];
+        initra_store_pg_label(conninfo, l, sizeof l);
+        snprintf(out, n, "store.postgres %s", l);
+    } else {
+        snprintf(out, n, "store.sqlite %s", path ? path : "");
+    }
+}
+
+int kms_store_open(initra_attester *a, const char *path, const char *conninfo, const uint8_t *recovery_pub,
+                   size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err)
 {
     *out = NULL;
+    char label[400];
+    kms_store_label(path, conninfo, label, sizeof label);
     if (!a)
-        return initra_fail(err, "kms: store.sqlite %s: the sealed store needs an enclave's seal key and this process "
+        return initra_fail(err, "kms: %s: the sealed store needs an enclave's seal key and this process "
                                 "has no quote provider; run the KMS inside an enclave (`initra run`)",
-                           path);
+                           label);
     /* This KMS's own identity: a quote of itself (report data zero), its report body. */
     uint8_t rd[64] = {0}, *q = NULL;
     size_t qlen;
     initra_quote pq;
     if (initra_attest_quote(a, rd, &q, &qlen, err) || initra_quote_parse(q, qlen, &pq, err)) {
         free(q);
-        return initra_fail_prefix(err, "kms: store.sqlite %s: cannot read this enclave's own report", path);
+        return initra_fail_prefix(err, "kms: %s: cannot read this enclave's own report", label);
     }
     free(q);
     if (pq.body_type != INITRA_BODY_SGX)
-        return initra_fail(err, "kms: store.sqlite %s: this enclave's quote is not an SGX quote (the store is sealed "
-                                "with SGX's EGETKEY)", path);
+        return initra_fail(err, "kms: %s: this enclave's quote is not an SGX quote (the store is sealed "
+                                "with SGX's EGETKEY)", label);
     initra_store_opts so = {
-        .path = path,
+        .path = conninfo ? NULL : path,
+        .postgres_conninfo = conninfo,
         .seal_key = initra_attest_seal_key_cb,
         .seal_ctx = a,
         .self = &pq.enclave,
@@ -42,11 +56,11 @@ int kms_store_open(initra_attester *a, const char *path, const uint8_t *recovery
         .allow_locked = recovery_pub != NULL,
     };
     initra_store *s = initra_store_open(&so, err);
-    if (!s) return initra_fail_prefix(err, "kms: store.sqlite %s", path);
+    if (!s) return initra_fail_prefix(err, "kms: %s", label);
     char why[512];
     if (initra_store_locked(s, why, sizeof why))
-        kms_log(log, lock, "store %s is LOCKED (%s): fetches get UNAVAILABLE until an admin runs `initra kms admin "
-                           "recover`", path, why);
+        kms_log(log, lock, "%s is LOCKED (%s): fetches get UNAVAILABLE until an admin runs `initra kms admin "
+                           "recover`", label, why);
     *out = s;
     return 0;
 }

@@ -390,7 +390,7 @@ static int start_server(initra_kms *k, initra_err *err)
 
 initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
 {
-    if (!o->clients_path && !o->policy_path && !o->store_sqlite && !o->no_client_attestation)
+    if (!o->clients_path && !o->policy_path && !o->store_sqlite && !o->store_postgres && !o->no_client_attestation)
         return initra_fail(err, "kms: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a policy "
                                 "any attested enclave would get every secret"),
                NULL;
@@ -425,14 +425,16 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
                          "benchmarks outside one)");
         goto fail;
     }
-    if (o->store_sqlite) {
+    char slabel[400] = "";
+    if (o->store_sqlite || o->store_postgres) kms_store_label(o->store_sqlite, o->store_postgres, slabel, sizeof slabel);
+    if (o->store_sqlite || o->store_postgres) {
         if (o->no_client_attestation) {
-            initra_fail(err, "kms: store.sqlite: the sealed store serves attested clients only (no_client_attestation "
-                             "is for benchmarks without it)");
+            initra_fail(err, "kms: %s: the sealed store serves attested clients only (no_client_attestation "
+                             "is for benchmarks without it)", slabel);
             goto fail;
         }
-        if (kms_store_open(k->attester, o->store_sqlite, o->recovery_pub, o->recovery_pub_len, k->log, &k->lock,
-                           &k->store, err))
+        if (kms_store_open(k->attester, o->store_sqlite, o->store_postgres, o->recovery_pub, o->recovery_pub_len, k->log,
+                           &k->lock, &k->store, err))
             goto fail;
         if (!(k->ns_cache = kms_ns_cache_new())) {
             initra_fail(err, "out of memory");
@@ -450,7 +452,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (o->n_admins) memcpy(k->admins, o->admins, o->n_admins * sizeof *k->admins);
     k->admin = (kms_admin){.store = k->store, .admins = (const uint8_t(*)[32])k->admins, .n_admins = o->n_admins,
                            .accept_any_enclave = o->accept_any_enclave, .log = k->log, .lock = &k->lock};
-    k->o.store_sqlite = NULL; /* the caller's pointers: used at start only */
+    k->o.store_sqlite = k->o.store_postgres = NULL; /* the caller's pointers: used at start only */
     k->o.admins = NULL;
     k->o.recovery_pub = NULL;
     if (start_server(k, err)) goto fail;
@@ -458,7 +460,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
           cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
-          k->store ? ", sealed store " : "", k->store ? o->store_sqlite : "", k->o.max_connections);
+          k->store ? ", sealed " : "", k->store ? slabel : "", k->o.max_connections);
     if (k->store)
         logf_(k, "serving initra.kms.v1.Admin on the same port (%zu admins)", k->admin.n_admins);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)

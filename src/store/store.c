@@ -398,6 +398,8 @@ fail:
 
 static void *writer(void *arg);
 
+void initra_store_pg_label(const char *conninfo, char *out, size_t n) { store_pg_label(conninfo, out, n); }
+
 initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
 {
     initra_err local;
