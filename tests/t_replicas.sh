@@ -9,7 +9,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   skip "KMS replicas on PostgreSQL: no /usr/lib/postgresql/*/bin/initdb (make test installs Debian's postgresql)"
   exit 0
 fi
-plan 20
+plan 22
 . scripts/instances.sh
 PEER="$(dirname "$INITRA")/../helpers/kms_admin_peer"
 sim_platform
@@ -18,6 +18,7 @@ PIDS=""
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; sh scripts/pg.sh stop "$D" >/dev/null 2>&1; rm -rf "$D"' EXIT
 sh scripts/pg.sh start "$D" >"$T/pg.out" 2>&1
 CI=$(tail -1 "$T/pg.out")
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)  # scripts/pg.sh's
 echo "$CI" | grep -q 'dbname=initra' || { not_ok "pg.sh start: $(tail -3 "$T/pg.out")"; exit 1; }
 
 # Bad store settings: one line naming the field, nothing served.
@@ -65,11 +66,14 @@ grep -q '^rc=0$' "$T/of$nf" && ok "an application fetches through B what was put
 check_eq "byte-exact through B" "$(grep /etc/keys/k "$T/sum" | cut -c1-64)" "$(sha256sum <"$T/v1" | cut -c1-64)"
 grep -q 'asked for "shared": released version 1' "$T/b.log" && ok "B's log: released version 1" || not_ok "B log: $(tail -2 "$T/b.log")"
 
+# The host's older copy, restored at the end (rollback).
+"$PGBIN/pg_dump" "$CI" --clean --if-exists -f "$T/old.sql" || not_ok "pg_dump"
+
 # PostgreSQL stopped: fail closed, then back without restarting either KMS.
 released() { adm "$PA" audit | grep -c '"decision":"released"'; }
 R0=$(released)
 sh scripts/pg.sh stop "$D" >/dev/null 2>&1
-fetch_via "$PB" shared
+INIT_DEADLINE_MS=3000 fetch_via "$PB" shared
 expect_refusal "PostgreSQL down: the fetch fails closed" "$T/of$nf" 'UNAVAILABLE|unavailable|try again'
 grep -q 'asked for "shared": audit record not written .*answered UNAVAILABLE, nothing released' "$T/b.log" \
   && ok "B's log: UNAVAILABLE, nothing released" || not_ok "B log: $(tail -3 "$T/b.log")"
@@ -86,3 +90,10 @@ adm "$PB" audit verify >"$T/av" 2>&1
 head -1 "$T/av" | grep -q '^verified [0-9]' && ok "one audit chain from both replicas verifies ($(head -1 "$T/av"))" \
   || not_ok "audit verify: $(head -3 "$T/av")"
 grep -c '"protocol":"grpc_ratls"' "$T/av" | grep -q '^[1-9]' && ok "fetch records are in the chain" || not_ok "no fetch records"
+
+# Rollback: the host restores the older dump. Both replicas saw newer audit records: they refuse to serve.
+"$PGBIN/psql" "$CI" -q -f "$T/old.sql" >"$T/restore.out" 2>&1
+INIT_DEADLINE_MS=3000 fetch_via "$PA" shared
+expect_refusal "database rolled back to an older dump: A serves nothing" "$T/of$nf" 'UNAVAILABLE'
+grep -q "rollback: the database's audit chain ends at record [0-9]* but this KMS saw record [0-9]* committed" "$T/a.log" \
+  && ok "A's log says why: rollback (record numbers)" || not_ok "A log: $(tail -2 "$T/a.log") $(cat "$T/restore.out")"

@@ -156,7 +156,9 @@ int initra_store_policy_get(initra_store *s, const char *ns, char **json, size_t
 
 /* ---- audit ---- */
 
-/* Appends and commits (group commit) before it returns: a release whose record fails must not happen. */
+/* Appends and commits (group commit) before it returns: a release whose record fails must not happen.
+ * Every append fails ("rollback: ...") when the chain ends below a record this handle saw committed (the
+ * database was restored from an older copy; docs/kms.md, "Rollback"). */
 int initra_store_audit(initra_store *s, const initra_audit_rec *r, initra_err *err);
 /* Checks the chain from the first record to the last: sequence, previous hash, HMAC. 0 with *n records,
  * or -1 with err naming the first broken record (its sequence number and what is wrong). */

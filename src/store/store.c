@@ -101,6 +101,8 @@ struct initra_store {
     int have_head;
     uint64_t head_seq;
     uint8_t head_hash[32];
+    /* the highest audit record this store handle has seen committed (rollback detection, docs/kms.md) */
+    uint64_t seen_seq;
 };
 
 static const uint8_t ZERO32[32];
@@ -621,6 +623,13 @@ static int audit_append(initra_store *s, json_t *rec, initra_err *err)
         }
         if (st) DB->reset(st);
         if (rc != DB_ROW && rc != DB_DONE) return db_fail(s, c, err, "reading the audit chain head");
+        /* The chain only grows: a head below one this process saw committed means the database was put
+         * back to an older copy (a restore by the host). Refuse to write, so nothing is released from it. */
+        if (s->head_seq < s->seen_seq)
+            return initra_fail(err, "store %s: rollback: the database's audit chain ends at record %" PRIu64
+                                    " but this KMS saw record %" PRIu64 " committed: it was restored from an older "
+                                    "copy; nothing is served from it (restore the newest copy; docs/kms.md, Rollback)",
+                               s->path, s->head_seq, s->seen_seq);
         s->have_head = 1;
     }
     uint64_t seq = s->head_seq + 1;
@@ -881,6 +890,7 @@ static void run_batch(initra_store *s, job *list)
         return;
     }
     atomic_fetch_add(&s->commits, 1);
+    if (s->have_head && s->head_seq > s->seen_seq) s->seen_seq = s->head_seq;
     for (job *j = list; j; j = j->next)
         if (j->rc == 0) atomic_fetch_add(&s->audit_records, count_recs(j));
 }
