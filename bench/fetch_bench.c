@@ -10,8 +10,14 @@
  *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
  *   from A, A killed (SIGKILL) by it, the time to its next successful fetch through B; it moves on as init
  *   does (src/init/failover.c: the same walker and codes) and verifies each server as init does.
+ *   fetch_bench load A,B,... KMS_MRENCLAVE SECRET CLIENTS TOTAL MAX_SECONDS -> "load fetched N failed M
+ *   moves K seconds S": CLIENTS threads doing TOTAL fetches in all, each over a new connection, each client
+ *   starting at its own server of the list and failing over across it as init does (a retry on another
+ *   server is not a failure; a final error or the deadline is); exits 1 when a fetch failed or MAX_SECONDS
+ *   passed (tests/t_replicas.sh).
  * The client identity is MRSIGNER 42..42 on the sim platform. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +186,84 @@ static int failover_trial(const char *list, const char *secret, long pid)
     return 0;
 }
 
+/* load: bounded in count (load_total) and time (load_end). */
+static const char *load_list;
+static long load_total;
+static double load_end;
+static atomic_long load_next, load_ok, load_failed, load_moves;
+static atomic_int load_said;
+
+static void *load_worker(void *arg)
+{
+    long id = (long)arg;
+    initra_err e;
+    initra_init_conf c;
+    memset(&c, 0, sizeof c);
+    c.deadline_ms = 20000;
+    c.initial_backoff_ms = 10;
+    c.max_backoff_ms = 200;
+    c.call_timeout_ms = 5000;
+    if (init_parse_servers(load_list, &c, &e)) die("servers", &e);
+    char *cert, *key;
+    make_cert(&cert, &key);
+    FILE *devnull = fopen("/dev/null", "w");
+    size_t start = (size_t)id % c.n_servers;
+    while (atomic_fetch_add(&load_next, 1) < load_total && now_s() < load_end) {
+        init_failover f;
+        init_failover_start(&f, &c, 0, devnull);
+        f.cur = start;
+        for (;;) {
+            initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = verify_server};
+            initra_rpc_client *cl = initra_rpc_client_new(c.servers[f.cur], &tls, &e);
+            uint8_t *resp;
+            size_t n;
+            int code = INITRA_RPC_UNAVAILABLE;
+            int rc = cl ? initra_rpc_call(cl, "/ratls.GrSecret/GetSecret", req_buf, req_len, init_call_ms(&c, f.deadline),
+                                          &resp, &n, &code, &e)
+                        : -1;
+            initra_rpc_client_free(cl);
+            if (rc == 0) {
+                initra_free_secret(resp, n);
+                atomic_fetch_add(&load_ok, 1);
+                break;
+            }
+            if (!init_failover_moves_on(code) || init_failover_next(&f, code, e.msg, &e)) {
+                atomic_fetch_add(&load_failed, 1);
+                if (atomic_fetch_add(&load_said, 1) < 3) fprintf(stderr, "load: a fetch failed: %s\n", e.msg);
+                break;
+            }
+            atomic_fetch_add(&load_moves, 1);
+        }
+    }
+    fclose(devnull);
+    free(cert);
+    initra_free_secret(key, strlen(key));
+    initra_init_conf_free(&c);
+    return NULL;
+}
+
+static int load_run(const char *secret, int clients, long total, double max_s)
+{
+    Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
+    rq.name = (char *)secret;
+    if (ratls__secret_request__get_packed_size(&rq) > sizeof req_buf) die("secret name too long", NULL);
+    req_len = ratls__secret_request__pack(&rq, req_buf);
+    if (clients < 1 || clients > 1024 || total < 1) die("load: CLIENTS 1..1024, TOTAL >= 1", NULL);
+    load_total = total;
+    double t0 = now_s();
+    load_end = t0 + max_s;
+    pthread_t *th = calloc((size_t)clients, sizeof *th);
+    if (!th) die("out of memory", NULL);
+    for (long i = 0; i < clients; i++)
+        if (pthread_create(&th[i], NULL, load_worker, (void *)i)) die("pthread_create", NULL);
+    for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    free(th);
+    double secs = now_s() - t0;
+    printf("load fetched %ld failed %ld moves %ld seconds %.1f\n", (long)load_ok, (long)load_failed, (long)load_moves,
+           secs);
+    return load_failed == 0 && load_ok == total ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -209,12 +293,19 @@ int main(int argc, char **argv)
     const char *roots[] = {root};
     initra_ratls_verifier_opts vo = {.trust_roots = roots, .n_trust_roots = 1, .collateral = coll};
     int hold = !strcmp(argv[1], "hold"), failover = !strcmp(argv[1], "failover") && argc == 6;
+    int load = !strcmp(argv[1], "load") && argc == 8;
     const char *pin = hold && argc > 4 ? argv[4]
-                      : failover   ? argv[3]
+                      : failover || load ? argv[3]
                                    : "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
     json_t *pj = json_pack("[{s:b,s:s}]", "allow_debug", 1, "mr_enclave", pin);
     server_policy = initra_policy_from_json(pj, "bench", &e);
     json_decref(pj);
+    if (load) {
+        attested = 1;
+        load_list = argv[2];
+        if (!server_policy || !(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+        return load_run(argv[4], atoi(argv[5]), atol(argv[6]), atof(argv[7]));
+    }
     if (failover) {
         attested = 1;
         if (!server_policy || !(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
