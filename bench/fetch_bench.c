@@ -128,17 +128,24 @@ static void write_text(const char *path, const void *data, size_t n)
     if (initra_write_file_atomic(path, data, n, 0600, &e)) die("write", &e);
 }
 
+/* A client's failover settings, as init's configuration gives them, for the server list. */
+static void client_conf(initra_init_conf *c, const char *list, unsigned deadline_ms, unsigned max_backoff_ms, unsigned call_ms)
+{
+    initra_err e;
+    memset(c, 0, sizeof *c);
+    c->deadline_ms = deadline_ms;
+    c->initial_backoff_ms = 10;
+    c->max_backoff_ms = max_backoff_ms;
+    c->call_timeout_ms = call_ms;
+    if (init_parse_servers(list, c, &e)) die("servers", &e);
+}
+
 /* failover: the client fetches from servers[0] (warm: 3 fetches), kills it, and fails over as init does. */
 static int failover_trial(const char *list, const char *secret, long pid)
 {
     initra_err e;
     initra_init_conf c;
-    memset(&c, 0, sizeof c);
-    c.deadline_ms = 30000;
-    c.initial_backoff_ms = 10;
-    c.max_backoff_ms = 100;
-    c.call_timeout_ms = 2000;
-    if (init_parse_servers(list, &c, &e)) die("servers", &e);
+    client_conf(&c, list, 30000, 100, 2000);
     if (c.n_servers < 2) die("failover needs two servers (A,B)", NULL);
     Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
     rq.name = (char *)secret;
@@ -198,12 +205,7 @@ static void *load_worker(void *arg)
     long id = (long)arg;
     initra_err e;
     initra_init_conf c;
-    memset(&c, 0, sizeof c);
-    c.deadline_ms = 20000;
-    c.initial_backoff_ms = 10;
-    c.max_backoff_ms = 200;
-    c.call_timeout_ms = 5000;
-    if (init_parse_servers(load_list, &c, &e)) die("servers", &e);
+    client_conf(&c, load_list, 20000, 200, 5000);
     char *cert, *key;
     make_cert(&cert, &key);
     FILE *devnull = fopen("/dev/null", "w");
