@@ -5,6 +5,9 @@
  *   fetch_bench ratls|mtls SECONDS THREADS          -> "fetch_per_s_ratls N"
  *   fetch_bench store SECONDS THREADS               -> RA-TLS with the secret in the sealed store (namespace
  *       policy, audit on): "fetch_per_s_store N" and "audit_fsyncs_per_release X"
+ *   fetch_bench store_pg|store_pg2 SECONDS THREADS  -> the same with the store on PostgreSQL
+ *       (INITRA_BENCH_PG=CONNINFO): "fetch_per_s_store_pg N"; store_pg2: two KMS replicas in this process on
+ *       that database, the clients spread over both: "fetch_per_s_store_pg_2_replicas N"
  *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
  *   until stdin closes)
  *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
@@ -95,14 +98,20 @@ static void make_cert(char **cert, char **key)
         die("client certificate", &e);
 }
 
+typedef struct {
+    long count;
+    const char *target; /* the KMS this client fetches from */
+} worker_arg;
 static void *worker(void *arg)
 {
-    long *count = arg;
+    worker_arg *w = arg;
+    long *count = &w->count;
     char *cert, *key;
     make_cert(&cert, &key); /* one identity per client, as an init client has */
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = attested ? verify_server : initra_rpc_accept_any};
     while (!stop) {
         initra_err e;
-        initra_rpc_client *c = connect_one(cert, key, &e);
+        initra_rpc_client *c = initra_rpc_client_new(w->target, &tls, &e);
         if (!c || fetch(c, &e)) die("fetch", &e);
         initra_rpc_client_free(c);
         (*count)++;
@@ -335,7 +344,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    int use_store = !strcmp(argv[1], "store");
+    /* store_pg: the store on PostgreSQL (INITRA_BENCH_PG: its CONNINFO); store_pg2: two KMS replicas on it,
+     * the clients spread over both */
+    int use_pg = !strcmp(argv[1], "store_pg") || !strcmp(argv[1], "store_pg2"), two = !strcmp(argv[1], "store_pg2");
+    int use_store = use_pg || !strcmp(argv[1], "store");
+    const char *pg = getenv("INITRA_BENCH_PG");
+    if (use_pg && !pg) die("store_pg needs INITRA_BENCH_PG (a CONNINFO; scripts/pg.sh start prints one)", NULL);
     attested = use_store || !strcmp(argv[1], "ratls");
     double secs = atof(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 8;
@@ -373,7 +387,7 @@ int main(int argc, char **argv)
             initra_quote pq;
             if (!a || initra_attest_quote(a, rd, &q, &ql, &e) || initra_quote_parse(q, ql, &pq, &e)) die("self quote", &e);
             free(q);
-            initra_store_opts so = {.path = path, .seal_key = initra_attest_seal_key_cb, .seal_ctx = a, .self = &pq.enclave};
+            initra_store_opts so = {.path = use_pg ? NULL : path, .postgres_conninfo = use_pg ? pg : NULL, .seal_key = initra_attest_seal_key_cb, .seal_ctx = a, .self = &pq.enclave};
             initra_store *st = initra_store_open(&so, &e);
             initra_store_rule rule = {0};
             initra_audit_rec ar = {.protocol = "admin", .op = "put", .decision = "ok"};
@@ -385,7 +399,8 @@ int main(int argc, char **argv)
             initra_store_close(st);
             initra_attest_free(a);
             ko.secrets_path = ko.clients_path = NULL;
-            ko.store_sqlite = path;
+            if (use_pg) ko.store_postgres = pg;
+            else ko.store_sqlite = path;
         }
     } else {
         unsetenv(INITRA_SIM_FD_ENV);
@@ -394,26 +409,33 @@ int main(int argc, char **argv)
     }
     initra_kms *k = initra_kms_start(&ko, &e);
     if (!k) die("kms", &e);
-    static char tgt[64];
-    snprintf(tgt, sizeof tgt, "127.0.0.1:%d", initra_kms_port(k));
-    target = tgt;
+    initra_kms *k2 = NULL;
+    if (two && !(k2 = initra_kms_start(&ko, &e))) die("kms (second replica)", &e);
+    static char tgt[2][64];
+    snprintf(tgt[0], sizeof tgt[0], "127.0.0.1:%d", initra_kms_port(k));
+    if (k2) snprintf(tgt[1], sizeof tgt[1], "127.0.0.1:%d", initra_kms_port(k2));
     pthread_t *ts = calloc((size_t)threads, sizeof *ts);
-    long *counts = calloc((size_t)threads, sizeof *counts);
+    worker_arg *counts = calloc((size_t)threads, sizeof *counts);
     double t0 = now_s();
-    for (int i = 0; i < threads; i++) pthread_create(&ts[i], NULL, worker, &counts[i]);
+    for (int i = 0; i < threads; i++) {
+        counts[i].target = tgt[k2 ? i % 2 : 0];
+        pthread_create(&ts[i], NULL, worker, &counts[i]);
+    }
     struct timespec d = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9)};
     nanosleep(&d, NULL);
     stop = 1;
     long total = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(ts[i], NULL);
-        total += counts[i];
+        total += counts[i].count;
     }
     double dt = now_s() - t0;
-    printf("fetch_per_s_%s %.0f\n", use_store ? "store" : attested ? "ratls" : "mtls", total / dt);
+    printf("fetch_per_s_%s %.0f\n",
+           two ? "store_pg_2_replicas" : use_pg ? "store_pg" : use_store ? "store" : attested ? "ratls" : "mtls", total / dt);
     initra_store_stats ss;
-    if (use_store && initra_kms_store_stats(k, &ss) == 0)
+    if (use_store && !two && initra_kms_store_stats(k, &ss) == 0)
         printf("audit_fsyncs_per_release %.3f\n", ss.audit_records ? (double)ss.syncs / (double)ss.audit_records : 0.0);
+    initra_kms_stop(k2);
     initra_kms_stop(k);
     return 0;
 }
