@@ -45,7 +45,7 @@ PB=$(free_port)
 while [ "$PB" = "$PA" ]; do PB=$(free_port); done
 kms_start "$T/kms" "$PB" "$T/b.log" && PIDS="$PIDS $KMS_PID" && ok "replica B (same image, same CONNINFO) starts" \
   || { not_ok "replica B: $(tail -3 "$T/b.log")"; exit 1; }
-grep -q "sealed store.postgres postgres://.*127.0.0.1:[0-9]*/initra" "$T/a.log" && ok "the log names the database (postgres://HOST:PORT/DB)" \
+grep -q "sealed store postgres://.*127.0.0.1:[0-9]*/initra" "$T/a.log" && ok "the log names the database (postgres://HOST:PORT/DB)" \
   || not_ok "store label: $(grep serving "$T/a.log")"
 if grep -q "$PW" "$T/a.log" "$T/b.log"; then not_ok "the CONNINFO's password is in a log"; else ok "the CONNINFO's password is in no log"; fi
 

@@ -28,6 +28,7 @@ static int kms_usage(FILE *f, int code)
             "  max_concurrent_streams. A file it names is \"PATH\" inside the image or {\"path\": PATH, \"sha256\": HEX}\n"
             "  anywhere. \"store\": {\"sqlite\": \"/host/kms.db\"} is the sealed store, administered through\n"
             "  initra.kms.v1.Admin on the same port (`initra kms admin`); one process serves one protocol.\n"
+            "  \"store\": {\"postgres\": \"CONNINFO\"} keeps it in PostgreSQL, which KMS replicas share (never logged).\n"
             "  Inside an enclave the flags below and the environment variables PCCS_URL and INITRA_QCNL_CONF are\n"
             "  refused (the host controls them); outside one they configure a development server that cannot attest.\n"
             "  --protocol grpc_ratls  ratls.GrSecret/GetSecret over mutual RA-TLS (default); aecs: AECS v2.0.0\n"

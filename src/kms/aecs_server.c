@@ -335,7 +335,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     if (!(k->server = initra_rpc_server_start(&so, err))) goto fail;
     free(pem);
     if (k->store)
-        logf_(k, "serving %s on port %d (%s; sealed %s: services are its namespaces; plaintext HTTP/2)",
+        logf_(k, "serving %s on port %d (%s; sealed store %s: services are its namespaces; plaintext HTTP/2)",
               INITRA_AECS_METHOD, initra_rpc_server_port(k->server),
               k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION", slabel);
     else

@@ -261,14 +261,14 @@ static int parse_sealed_store(const char *where, const json_t *v, initra_kms_con
 {
     const char *k;
     const json_t *x;
+    const json_t *p = json_object_get(v, "sqlite"), *pg = json_object_get(v, "postgres");
     json_object_foreach((json_t *)v, k, x) {
         if (strcmp(k, "sqlite") && strcmp(k, "postgres")) {
             char kk[80];
             snprintf(kk, sizeof kk, "store.%.40s", k);
-            return bad(err, where, kk, x, "is not a known key (sqlite, postgres)");
+            return bad(err, where, kk, x, p ? "is not a known key (sqlite)" : "is not a known key (postgres)");
         }
     }
-    const json_t *p = json_object_get(v, "sqlite"), *pg = json_object_get(v, "postgres");
     if (p && pg) return initra_fail(err, "%s: store: give \"sqlite\" or \"postgres\", not both", where);
     if (pg) {
         const char *ci = json_is_string(pg) ? json_string_value(pg) : "";

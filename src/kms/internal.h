@@ -66,8 +66,7 @@ long kms_cert_age(const initra_kms *k);
  * this enclave cannot unseal opens locked (logged). 0 or -1 with one line. */
 int kms_store_open(initra_attester *a, const char *path, const char *conninfo, const uint8_t *recovery_pub,
                    size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err);
-/* How logs name the store: "store.sqlite PATH" or "store.postgres postgres://USER@HOST:PORT/DB" (never the
- * CONNINFO's password). */
+/* How logs name the store: its PATH, or postgres://USER@HOST:PORT/DB (never the CONNINFO's password). */
 void kms_store_label(const char *path, const char *conninfo, char *out, size_t n);
 /* "NAME" is namespace "default", "NS/NAME" namespace NS (up to the first '/'). -1: an empty part. */
 int kms_split_name(const char *full, char ns[256], const char **name);

@@ -14,21 +14,17 @@
 
 void kms_store_label(const char *path, const char *conninfo, char *out, size_t n)
 {
-    if (conninfo) {
-        char l[320];
-        initra_store_pg_label(conninfo, l, sizeof l);
-        snprintf(out, n, "store.postgres %s", l);
-    } else {
-        snprintf(out, n, "store.sqlite %s", path ? path : "");
-    }
+    if (conninfo) initra_store_pg_label(conninfo, out, n);
+    else snprintf(out, n, "%s", path ? path : "");
 }
 
 int kms_store_open(initra_attester *a, const char *path, const char *conninfo, const uint8_t *recovery_pub,
                    size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err)
 {
     *out = NULL;
-    char label[400];
-    kms_store_label(path, conninfo, label, sizeof label);
+    char name[320], label[400];
+    kms_store_label(path, conninfo, name, sizeof name);
+    snprintf(label, sizeof label, "store.%s %s", conninfo ? "postgres" : "sqlite", name); /* the setting, for errors */
     if (!a)
         return initra_fail(err, "kms: %s: the sealed store needs an enclave's seal key and this process "
                                 "has no quote provider; run the KMS inside an enclave (`initra run`)",
@@ -59,8 +55,8 @@ int kms_store_open(initra_attester *a, const char *path, const char *conninfo, c
     if (!s) return initra_fail_prefix(err, "kms: %s", label);
     char why[512];
     if (initra_store_locked(s, why, sizeof why))
-        kms_log(log, lock, "%s is LOCKED (%s): fetches get UNAVAILABLE until an admin runs `initra kms admin "
-                           "recover`", label, why);
+        kms_log(log, lock, "store %s is LOCKED (%s): fetches get UNAVAILABLE until an admin runs `initra kms admin "
+                           "recover`", name, why);
     *out = s;
     return 0;
 }

@@ -429,8 +429,8 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (o->store_sqlite || o->store_postgres) kms_store_label(o->store_sqlite, o->store_postgres, slabel, sizeof slabel);
     if (o->store_sqlite || o->store_postgres) {
         if (o->no_client_attestation) {
-            initra_fail(err, "kms: %s: the sealed store serves attested clients only (no_client_attestation "
-                             "is for benchmarks without it)", slabel);
+            initra_fail(err, "kms: store.%s: the sealed store serves attested clients only (no_client_attestation "
+                             "is for benchmarks without it)", o->store_postgres ? "postgres" : "sqlite");
             goto fail;
         }
         if (kms_store_open(k->attester, o->store_sqlite, o->store_postgres, o->recovery_pub, o->recovery_pub_len, k->log,
@@ -460,7 +460,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
           cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
-          k->store ? ", sealed " : "", k->store ? slabel : "", k->o.max_connections);
+          k->store ? ", sealed store " : "", k->store ? slabel : "", k->o.max_connections);
     if (k->store)
         logf_(k, "serving initra.kms.v1.Admin on the same port (%zu admins)", k->admin.n_admins);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)
