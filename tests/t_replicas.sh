@@ -11,7 +11,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   skip "KMS replicas on PostgreSQL: no /usr/lib/postgresql/*/bin/initdb (make test installs Debian's postgresql)"
   exit 0
 fi
-plan 28
+plan 36
 . scripts/instances.sh
 PEER="$(dirname "$INITRA")/../helpers/kms_admin_peer"
 sim_platform
@@ -126,6 +126,43 @@ R2=$(released)
 adm "$PA" audit verify 1 >"$T/av2" 2>&1
 head -1 "$T/av2" | grep -q '^verified [0-9]' && ok "audit --verify passes after the kill ($(head -1 "$T/av2"))" \
   || not_ok "audit verify: $(head -3 "$T/av2")"
+
+# Attested key sharing. Replica D runs on another platform: a copy of the sim PKI with a seal secret of its
+# own (another CPU under the same root), so its seal key opens no sealed copy of the data key. It asks a
+# running replica (from the database's replica rows), gets the key encrypted to its attested RA-TLS key,
+# seals a copy of its own and serves; restarted, it needs nobody.
+cp -r "$T/sim" "$T/sim2" && head -c 32 /dev/urandom >"$T/sim2/seal_secret"
+PD=$(free_port)
+INITRA_SIM_DIR=$T/sim2; export INITRA_SIM_DIR
+kms_start "$T/kms" "$PD" "$T/d.log" && PIDS="$PIDS $KMS_PID" && D_PID=$KMS_PID && ok "replica D on another platform starts" \
+  || not_ok "replica D: $(tail -3 "$T/d.log")"
+INITRA_SIM_DIR=$T/sim; export INITRA_SIM_DIR
+grep -q 'no sealed copy of the data key opens here (.*sealed on another platform' "$T/d.log" \
+  && grep -q 'replicas: got the data key from 127.0.0.1:[0-9]* (attested' "$T/d.log" \
+  && ok "D's seal key opens no copy: a running replica gave it the data key" || not_ok "D: $(grep -i 'replica\|store' "$T/d.log" | head -5)"
+fetch_via "$PD" shared
+grep -q '^rc=0$' "$T/of$nf" && ok "D serves the application" || not_ok "fetch via D: $(cat "$T/of$nf")"
+given() { "$PGBIN/psql" "$CI" -tAc "SELECT count(*) FROM audit WHERE rec LIKE '%\"protocol\":\"replica\"%' AND rec LIKE '%\"decision\":\"$1\"%'"; }
+[ "$(given released)" -ge 1 ] && ok "the giver audited the release (protocol replica)" || not_ok "no replica release record"
+kill "$D_PID"; wait "$D_PID" 2>/dev/null
+INITRA_SIM_DIR=$T/sim2; export INITRA_SIM_DIR
+kms_start "$T/kms" "$PD" "$T/d2.log" && PIDS="$PIDS $KMS_PID"
+INITRA_SIM_DIR=$T/sim; export INITRA_SIM_DIR
+fetch_via "$PD" shared
+grep -q '^rc=0$' "$T/of$nf" && ! grep -q 'asking the running replicas' "$T/d2.log" \
+  && ok "D restarted opens its own sealed copy and serves: it needs nobody" || not_ok "D restarted: $(head -3 "$T/d2.log")"
+
+# A replica of another MRSIGNER asks: refused and audited; it serves nothing.
+INITRA_SIGN_KEY_DIR=$T/keys2 kms_instance "$T/kmsx" "$CONF" || not_ok "other signer's KMS builds"
+PX=$(free_port)
+kms_start "$T/kmsx" "$PX" "$T/x.log" && PIDS="$PIDS $KMS_PID"
+grep -q 'replicas: 127.0.0.1:[0-9]* did not give the data key: .*PERMISSION_DENIED' "$T/x.log" \
+  && grep -q 'asked for the data key: refused, replica rule: mr_signer' "$T/a.log" "$T/b.log" \
+  && ok "another signer's replica asks for the data key: refused by the rule (mr_signer)" \
+  || not_ok "other signer: $(grep replicas "$T/x.log" | head -3)"
+[ "$(given denied)" -ge 1 ] && ok "the refusal is in the audit log (protocol replica, denied)" || not_ok "no replica denial record"
+INIT_DEADLINE_MS=3000 fetch_via "$PX" shared
+expect_refusal "the refused replica serves nothing" "$T/of$nf" 'UNAVAILABLE'
 
 # Rollback: the host restores the older dump. Both replicas saw newer audit records: they refuse to serve.
 "$PGBIN/psql" "$CI" -q -f "$T/old.sql" >"$T/restore.out" 2>&1

@@ -51,6 +51,8 @@ typedef struct {
      * initra.kms.v1.Admin, every decision audited. NULL: none (the files above only). */
     const char *store_sqlite;
     const char *store_postgres;          /* or a PostgreSQL CONNINFO (replicas share it); never logged */
+    const char *replica_advertise;       /* with store_postgres: the HOST:PORT other replicas reach this one on
+                                          * (recorded in the database); NULL = listen */
     const uint8_t (*admins)[32];         /* SPKI SHA-256 of the admins' certificates */
     size_t n_admins;
     const uint8_t *recovery_pub;         /* PEM public key (RSA-3072 or X25519), or NULL */
@@ -137,6 +139,7 @@ typedef struct {
     initra_kms_file_ref secrets, clients, policy, store, collateral;
     char *store_sqlite;                 /* "store": {"sqlite": PATH} (store.path stays NULL) */
     char *store_postgres;               /* or "store": {"postgres": CONNINFO} */
+    char *replica_advertise;            /* "replica": {"advertise": "HOST:PORT"} */
     uint8_t admins[INITRA_KMS_MAX_ADMINS][32]; /* "admins": SPKI SHA-256 values */
     size_t n_admins;
     initra_kms_file_ref recovery_key;   /* PEM public key, RSA-3072 or X25519 */

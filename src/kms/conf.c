@@ -38,6 +38,7 @@ void initra_kms_conf_free(initra_kms_conf *c)
     ref_free(&c->collateral);
     ref_free(&c->recovery_key);
     free(c->store_sqlite);
+    free(c->replica_advertise);
     if (c->store_postgres) initra_free_secret(c->store_postgres, strlen(c->store_postgres)); /* may hold a password */
     for (size_t i = 0; i < c->n_trust_roots; i++) ref_free(&c->trust_roots[i]);
     memset(c, 0, sizeof *c);
@@ -328,6 +329,13 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             if (!json_is_string(v) || (strcmp(json_string_value(v), "grpc_ratls") && strcmp(json_string_value(v), "aecs")))
                 return bad(err, where, k, v, "is not \"grpc_ratls\" or \"aecs\"");
             c->protocol = strdup(json_string_value(v));
+        } else if (!strcmp(k, "replica")) {
+            const json_t *a = json_is_object(v) ? json_object_get(v, "advertise") : NULL;
+            const char *ad = json_is_string(a) ? json_string_value(a) : "";
+            if (!json_is_object(v) || json_object_size(v) != 1 || !*ad || strlen(ad) > 255 || !strchr(ad, ':'))
+                return bad(err, where, k, v, "is not {\"advertise\": \"HOST:PORT\"} (the address other replicas reach "
+                                             "this one on)");
+            if (!(c->replica_advertise = strdup(ad))) return initra_fail(err, "out of memory");
         } else if (!strcmp(k, "pccs_url")) {
             const char *u = json_is_string(v) ? json_string_value(v) : "";
             if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
@@ -363,7 +371,7 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             if (parse_uint(where, k, v, 1024, &c->max_concurrent_streams, err)) return -1;
         } else {
             return bad(err, where, k, v,
-                       "is not a known key (protocol, secrets, clients, policy, store, admins, recovery_key, collateral, "
+                       "is not a known key (protocol, secrets, clients, policy, store, replica, admins, recovery_key, collateral, "
                        "pccs_url, pccs_ca, trust_roots, accept_any_enclave, ratls_format, max_connections, "
                        "max_concurrent_streams)");
         }
@@ -390,6 +398,9 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             return initra_fail(err, "%s: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a "
                                     "policy any attested enclave would get every secret", where);
     }
+    if (c->replica_advertise && !c->store_postgres)
+        return initra_fail(err, "%s: \"replica\" is for KMS replicas on PostgreSQL: add \"store\": {\"postgres\": "
+                                "CONNINFO}", where);
     if (!sealed && (c->n_admins || c->recovery_key.path))
         return initra_fail(err, "%s: \"%s\" is for the sealed store: add \"store\": {\"sqlite\": PATH} or {\"postgres\": "
                                 "CONNINFO}", where,
@@ -501,6 +512,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
 #define PIN(r) ((r).path && (r).pinned ? (r).sha256 : NULL)
     o->store_sqlite = ao->store_sqlite = c->store_sqlite;
     o->store_postgres = ao->store_postgres = c->store_postgres;
+    o->replica_advertise = c->replica_advertise;
     o->admins = (const uint8_t(*)[32])c->admins;
     o->n_admins = c->n_admins;
     o->recovery_pub = ao->recovery_pub = h->recovery_pub;

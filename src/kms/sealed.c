@@ -18,8 +18,26 @@ void kms_store_label(const char *path, const char *conninfo, char *out, size_t n
     else snprintf(out, n, "%s", path ? path : "");
 }
 
+static int store_open(initra_attester *a, const char *path, const char *conninfo, const char *advertise,
+                      const uint8_t *recovery_pub, size_t recovery_len, FILE *log, pthread_mutex_t *lock,
+                      initra_sgx_report_body *self, initra_store **out, initra_err *err);
+
 int kms_store_open(initra_attester *a, const char *path, const char *conninfo, const uint8_t *recovery_pub,
                    size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err)
+{
+    return store_open(a, path, conninfo, NULL, recovery_pub, recovery_len, log, lock, NULL, out, err);
+}
+
+int kms_store_open_replica(initra_attester *a, const char *conninfo, const char *advertise, const uint8_t *recovery_pub,
+                           size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_sgx_report_body *self,
+                           initra_store **out, initra_err *err)
+{
+    return store_open(a, NULL, conninfo, advertise, recovery_pub, recovery_len, log, lock, self, out, err);
+}
+
+static int store_open(initra_attester *a, const char *path, const char *conninfo, const char *advertise,
+                      const uint8_t *recovery_pub, size_t recovery_len, FILE *log, pthread_mutex_t *lock,
+                      initra_sgx_report_body *self, initra_store **out, initra_err *err)
 {
     *out = NULL;
     char name[320], label[400];
@@ -50,11 +68,17 @@ int kms_store_open(initra_attester *a, const char *path, const char *conninfo, c
         .recovery_pub = recovery_pub,
         .recovery_pub_len = recovery_len,
         .allow_locked = recovery_pub != NULL,
+        .allow_waiting = advertise != NULL,
+        .advertise = advertise,
     };
+    if (self) *self = pq.enclave;
     initra_store *s = initra_store_open(&so, err);
     if (!s) return initra_fail_prefix(err, "kms: %s", label);
     char why[512];
-    if (initra_store_locked(s, why, sizeof why))
+    if (initra_store_locked(s, why, sizeof why) && advertise)
+        kms_log(log, lock, "store %s: no sealed copy of the data key opens here (%s): asking the running replicas",
+                name, why);
+    else if (initra_store_locked(s, why, sizeof why))
         kms_log(log, lock, "store %s is LOCKED (%s): fetches get UNAVAILABLE until an admin runs `initra kms admin "
                            "recover`", name, why);
     *out = s;

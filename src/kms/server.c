@@ -37,6 +37,8 @@ struct initra_kms {
     FILE *log;
     /* The sealed store (docs/kms.md, "The store"): NULL without one. */
     initra_store *store;
+    initra_sgx_report_body self; /* this KMS's report (replicas: the rule compares with it) */
+    kms_replica replica;
     kms_ns_cache *ns_cache;
     uint8_t (*admins)[32];
     kms_admin admin;
@@ -261,6 +263,10 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         kms_admin_call(&k->admin, rq, rp);
         return;
     }
+    if (!strcmp(rq->method, KMS_REPLICA_GET_DATA_KEY) && k->replica.store) {
+        kms_replica_serve(&k->replica, rq, rp);
+        return;
+    }
     if (strcmp(rq->method, GETSECRET) != 0) {
         rp->code = INITRA_RPC_UNIMPLEMENTED;
         snprintf(rp->msg, sizeof rp->msg, "this server implements %s", GETSECRET);
@@ -433,8 +439,12 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
                              "is for benchmarks without it)", o->store_postgres ? "postgres" : "sqlite");
             goto fail;
         }
-        if (kms_store_open(k->attester, o->store_sqlite, o->store_postgres, o->recovery_pub, o->recovery_pub_len, k->log,
-                           &k->lock, &k->store, err))
+        if (o->store_postgres ? kms_store_open_replica(k->attester, o->store_postgres,
+                                                       o->replica_advertise ? o->replica_advertise : o->listen,
+                                                       o->recovery_pub, o->recovery_pub_len, k->log, &k->lock, &k->self,
+                                                       &k->store, err)
+                              : kms_store_open(k->attester, o->store_sqlite, NULL, o->recovery_pub, o->recovery_pub_len,
+                                               k->log, &k->lock, &k->store, err))
             goto fail;
         if (!(k->ns_cache = kms_ns_cache_new())) {
             initra_fail(err, "out of memory");
@@ -445,6 +455,12 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
         initra_fail_prefix(err, "kms: cannot verify clients");
         goto fail;
     }
+    if (k->store && o->store_postgres) {
+        k->replica = (kms_replica){.store = k->store, .verifier = k->verifier, .self = &k->self, .log = k->log,
+                                   .lock = &k->lock};
+        if (initra_store_locked(k->store, NULL, 0))
+            kms_replica_ask(&k->replica, k->attester, o->replica_advertise ? o->replica_advertise : o->listen);
+    }
     if (o->n_admins && !(k->admins = malloc(o->n_admins * sizeof *k->admins))) {
         initra_fail(err, "out of memory");
         goto fail;
@@ -452,7 +468,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (o->n_admins) memcpy(k->admins, o->admins, o->n_admins * sizeof *k->admins);
     k->admin = (kms_admin){.store = k->store, .admins = (const uint8_t(*)[32])k->admins, .n_admins = o->n_admins,
                            .accept_any_enclave = o->accept_any_enclave, .log = k->log, .lock = &k->lock};
-    k->o.store_sqlite = k->o.store_postgres = NULL; /* the caller's pointers: used at start only */
+    k->o.store_sqlite = k->o.store_postgres = k->o.replica_advertise = NULL; /* the caller's pointers: used at start only */
     k->o.admins = NULL;
     k->o.recovery_pub = NULL;
     if (start_server(k, err)) goto fail;
