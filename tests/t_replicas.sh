@@ -11,7 +11,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   skip "KMS replicas on PostgreSQL: no /usr/lib/postgresql/*/bin/initdb (make test installs Debian's postgresql)"
   exit 0
 fi
-plan 36
+plan 38
 . scripts/instances.sh
 PEER="$(dirname "$INITRA")/../helpers/kms_admin_peer"
 sim_platform
@@ -30,6 +30,13 @@ check_fails "store.postgres empty: refused, naming the field" 2 'store.postgres:
 printf '{"store": {"postgres": "%s", "sqlite": "/host/kms.db"}}' "$CI" >"$T/bad2.json"
 check_fails "store names both drivers: refused" 2 'store: give "sqlite" or "postgres", not both' \
   "$INITRA" kms serve --config "$T/bad2.json" --listen 127.0.0.1:0
+
+printf '{"store": {"sqlite": "/host/kms.db"}, "replica": {"advertise": "10.0.0.1:4433"}}' >"$T/bad3.json"
+check_fails "replica without PostgreSQL: refused" 2 '"replica" is for KMS replicas on PostgreSQL' \
+  "$INITRA" kms serve --config "$T/bad3.json" --listen 127.0.0.1:0
+printf '{"store": {"postgres": "%s"}, "replica": {"advertise": "nope"}}' "$CI" >"$T/bad4.json"
+check_fails "replica.advertise not HOST:PORT: refused" 2 'replica: .*is not \{"advertise": "HOST:PORT"\}' \
+  "$INITRA" kms serve --config "$T/bad4.json" --listen 127.0.0.1:0
 
 SIGNER=$(probe_signer "$T/probe")
 ADM=$("$PEER" keygen "$T/admin") && [ ${#ADM} = 64 ] || { not_ok "admin key"; exit 1; }
