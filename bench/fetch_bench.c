@@ -4,10 +4,12 @@
  * connections open until stdin closes (for the KMS memory figure).
  *   fetch_bench ratls|mtls SECONDS THREADS          -> "fetch_per_s_ratls N"
  *   fetch_bench store SECONDS THREADS               -> RA-TLS with the secret in the sealed store (namespace
- *       policy, audit on): "fetch_per_s_store N" and "audit_fsyncs_per_release X"
- *   fetch_bench store_pg|store_pg2 SECONDS THREADS  -> the same with the store on PostgreSQL
- *       (INITRA_BENCH_PG=CONNINFO): "fetch_per_s_store_pg N"; store_pg2: two KMS replicas in this process on
- *       that database, the clients spread over both: "fetch_per_s_store_pg_2_replicas N"
+ *       policy, audit on): "fetch_per_s_store N" and "audit_fsyncs_per_release_new_conn X"
+ *   fetch_bench store-keep SECONDS THREADS          -> the same with each client keeping its connection, so
+ *       THREADS releases are in flight at once: "fetch_per_s_store_kept_conn N", "audit_fsyncs_per_release X"
+ *   fetch_bench store_pg|store_pg2 SECONDS THREADS  -> the store on PostgreSQL (INITRA_BENCH_PG=CONNINFO), new
+ *       connections: "fetch_per_s_store_pg N"; store_pg2: two KMS replicas in this process on that database,
+ *       the clients spread over both: "fetch_per_s_store_pg_2_replicas N"
  *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
  *   until stdin closes)
  *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
@@ -45,6 +47,7 @@ static initra_ratls_verifier *verifier; /* clients' view of the server */
 static initra_policy *server_policy;
 static const char *target;
 static int attested;
+static int keep; /* store-keep: each client keeps its connection (calls, not handshakes, in flight) */
 static volatile int stop;
 static uint8_t req_buf[64];
 static size_t req_len;
@@ -109,13 +112,16 @@ static void *worker(void *arg)
     char *cert, *key;
     make_cert(&cert, &key); /* one identity per client, as an init client has */
     initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = attested ? verify_server : initra_rpc_accept_any};
+    initra_rpc_client *kept = NULL;
     while (!stop) {
         initra_err e;
-        initra_rpc_client *c = initra_rpc_client_new(w->target, &tls, &e);
+        initra_rpc_client *c = kept ? kept : initra_rpc_client_new(w->target, &tls, &e);
         if (!c || fetch(c, &e)) die("fetch", &e);
-        initra_rpc_client_free(c);
+        if (keep) kept = c;
+        else initra_rpc_client_free(c);
         (*count)++;
     }
+    initra_rpc_client_free(kept);
     free(cert);
     initra_free_secret(key, strlen(key));
     return NULL;
@@ -344,10 +350,11 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    keep = !strcmp(argv[1], "store-keep");
     /* store_pg: the store on PostgreSQL (INITRA_BENCH_PG: its CONNINFO); store_pg2: two KMS replicas on it,
      * the clients spread over both */
     int use_pg = !strcmp(argv[1], "store_pg") || !strcmp(argv[1], "store_pg2"), two = !strcmp(argv[1], "store_pg2");
-    int use_store = use_pg || !strcmp(argv[1], "store");
+    int use_store = keep || use_pg || !strcmp(argv[1], "store");
     const char *pg = getenv("INITRA_BENCH_PG");
     if (use_pg && !pg) die("store_pg needs INITRA_BENCH_PG (a CONNINFO; scripts/pg.sh start prints one)", NULL);
     attested = use_store || !strcmp(argv[1], "ratls");
@@ -431,10 +438,17 @@ int main(int argc, char **argv)
     }
     double dt = now_s() - t0;
     printf("fetch_per_s_%s %.0f\n",
-           two ? "store_pg_2_replicas" : use_pg ? "store_pg" : use_store ? "store" : attested ? "ratls" : "mtls", total / dt);
+           two      ? "store_pg_2_replicas"
+           : use_pg ? "store_pg"
+           : keep   ? "store_kept_conn"
+           : use_store ? "store"
+           : attested  ? "ratls"
+                       : "mtls",
+           total / dt);
     initra_store_stats ss;
     if (use_store && !two && initra_kms_store_stats(k, &ss) == 0)
-        printf("audit_fsyncs_per_release %.3f\n", ss.audit_records ? (double)ss.syncs / (double)ss.audit_records : 0.0);
+        printf("audit_fsyncs_per_release%s %.3f\n", keep ? "" : "_new_conn",
+               ss.audit_records ? (double)ss.syncs / (double)ss.audit_records : 0.0);
     initra_kms_stop(k2);
     initra_kms_stop(k);
     return 0;

@@ -3,7 +3,9 @@
 #   fetch_per_s_ratls / fetch_per_s_mtls / fetch_ratio: secrets per second over new connections (full mutual
 #     handshake + GetSecret) from 8 concurrent clients, RA-TLS against plain mutual TLS, same server code.
 #   fetch_per_s_store / fetch_ratio_store: the same over RA-TLS with the secret in the sealed store (namespace
-#     policy, an audit record per release), against fetch_per_s_ratls (today's JSON files); audit_fsyncs_per_release.
+#     policy, an audit record per release), against fetch_per_s_ratls (today's JSON files);
+#     audit_fsyncs_per_release: fsyncs of the store per release with 8 clients on kept connections (8 releases in
+#     flight: group commit), and _new_conn the same over new connections (handshakes dominate, fewer in flight).
 #   init_ms_10_keys: median time from the start of /bin/init to the application's exec, 10 keys, loopback.
 #   launch_ms: median time from `initra run` to the application's exec, instance without init-RA.
 #   kms_rss_mb_256_clients: the KMS's resident memory while 256 clients hold connections.
@@ -24,7 +26,8 @@ sim_export
 r=$("$B/bench/fetch_bench" ratls "$SECS" 8)
 m=$("$B/bench/fetch_bench" mtls "$SECS" 8)
 s=$("$B/bench/fetch_bench" store "$SECS" 8)
-echo "$r"; echo "$m"; echo "$s"
+k=$("$B/bench/fetch_bench" store-keep "$SECS" 8)
+echo "$r"; echo "$m"; echo "$s"; echo "$k"
 python3 -c "print('fetch_ratio %.2f' % (${r##* } / ${m##* }))"
 # The sealed store with audit on against today's JSON files, same run (issue 17: at least 0.8).
 python3 -c "print('fetch_ratio_store %.2f' % ($(echo "$s" | sed -n 's/^fetch_per_s_store //p') / ${r##* }))"

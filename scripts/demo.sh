@@ -193,4 +193,66 @@ rc=0
 echo "(initra run exited with status $rc, as expected)"
 kill $KMS_PID; wait $KMS_PID 2>/dev/null || true
 
+W="$D/store"
+mkdir -p "$W/host"
+sim_export
+step "20. A KMS with state: the operator's admin key, and a KMS configuration naming a sealed store on the host and that key"
+run "$INITRA" kms admin keygen --out "$W/admin" | tee "$W/keygen.out"
+SPKI=$(field <"$W/keygen.out" | tail -1)
+kms_conf "$W/kms-site.json" "{\"store\": {\"sqlite\": \"/host/kms.db\"}, \"admins\": [\"$SPKI\"]}"
+cat "$W/kms-site.json"; echo
+echo "One pre-signed KMS image; this configuration is attached at launch and bound by CONFIGID (its SHA-512):"
+kms_instance "$W/kms" bound
+KMS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
+CID=$("$INITRA" config-id "$W/kms-site.json")
+CID_HEX=$(printf '%s' "$CID" | base64 -d | od -An -tx1 | tr -d ' \n')
+PORT=$(free_port)
+echo "$ initra run $W/kms --config $W/kms-site.json --config-id \$(initra config-id $W/kms-site.json) --host-dir $W/host -- /bin/initra kms serve --listen 127.0.0.1:$PORT"
+KMS_RUN_ARGS="--config $W/kms-site.json --config-id $CID --host-dir $W/host" kms_start "$W/kms" "$PORT" "$W/kms.log"
+trap 'kill $KMS_PID 2>/dev/null || true' EXIT
+grep 'store' "$W/kms.log" | head -3
+
+step "21. secret put: the CLI first verifies the KMS against what the operator expects (its MRENCLAVE and CONFIGID)"
+printf '[{"mr_enclave": "%s", "config_id": "%s"}]\n' "$KMS_MRE" "$CID_HEX" >"$W/expect.json"
+cat "$W/expect.json"
+A() { run "$INITRA" kms admin --kms "127.0.0.1:$PORT" --expect "$W/expect.json" --key "$W/admin.key" --cert "$W/admin.crt" \
+        --trust-root "$W/sim-root.der" --collateral "$W/collateral.json" "$@"; }
+head -c 32 /dev/urandom >"$W/db_key.v1"
+A secret put db_key --file "$W/db_key.v1" --min-config-svn 1
+SIGNER=$(probe_signer "$W/probe")
+printf '[{"name": "apps", "mr_signer": "%s"}]\n' "$SIGNER" >"$W/apps-policy.json"
+A policy set default "$W/apps-policy.json"
+
+step "22. An application enclave (CONFIGSVN 1) whose init pins the KMS by MRENCLAVE and CONFIGID fetches db_key: byte-exact"
+init_conf "$W/app.json" "$PORT" "$KMS_MRE" db_key=/etc/keys/db_key
+python3 - "$W/app.json" "$CID_HEX" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["ra_config"] = [{"mr_enclave": j["ra_config"]["sgx_mrs"][0]["mr_enclave"], "config_id": sys.argv[2]}]
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+app_instance "$W/app" "$W/app.json" --init-ra
+run "$INITRA" run "$W/app" --config-svn 1 -- /bin/busybox sha256sum /etc/keys/db_key
+echo "On the host: $(sha256sum "$W/db_key.v1" | cut -c1-64)  db_key version 1"
+
+step "23. Rotation: version 2 for CONFIGSVN 2; both launches read the right version"
+head -c 32 /dev/urandom >"$W/db_key.v2"
+A secret put db_key --file "$W/db_key.v2" --min-config-svn 2
+A secret list
+run "$INITRA" run "$W/app" --config-svn 1 -- /bin/busybox sha256sum /etc/keys/db_key
+run "$INITRA" run "$W/app" --config-svn 2 -- /bin/busybox sha256sum /etc/keys/db_key
+echo "On the host: $(sha256sum "$W/db_key.v1" | cut -c1-64)  version 1"
+echo "             $(sha256sum "$W/db_key.v2" | cut -c1-64)  version 2"
+
+step "24. The audit log: every release, denial and admin operation, chained; verified end to end"
+A audit --verify | tail -4
+
+step "25. The KMS restarts (same image, configuration and host directory): nothing lost"
+kill $KMS_PID; wait $KMS_PID 2>/dev/null || true
+echo "the store on the host holds only ciphertext: $(ls -l "$W/host" | tail -n +2 | awk '{print $NF}' | tr '\n' ' ')"
+KMS_RUN_ARGS="--config $W/kms-site.json --config-id $CID --host-dir $W/host" kms_start "$W/kms" "$PORT" "$W/kms.log"
+A secret list
+run "$INITRA" run "$W/app" --config-svn 2 -- /bin/busybox sha256sum /etc/keys/db_key
+kill $KMS_PID; wait $KMS_PID 2>/dev/null || true
+
 step "Done. Files are in $D"

@@ -58,6 +58,7 @@ PY
 # serves. Sets KMS_PID (the launcher; SIGTERM to it stops the KMS).
 kms_start() {
   dir=$1 port=$2 log=$3; shift 3
+  : >"$log" # now, not in the background job: wait_for must not find "serving" in a previous run's log
   # shellcheck disable=SC2086
   "$INITRA" run "$dir" ${KMS_RUN_ARGS:-} -- /bin/initra kms serve --listen "127.0.0.1:$port" "$@" >"$log" 2>&1 &
   KMS_PID=$!

@@ -1,10 +1,10 @@
 # Every command and subcommand answers -h and --help with its usage on stdout and exit 0, and writes
 # nothing to stderr.
 . tests/lib.sh
-plan 54
+plan 58
 
 for c in "" quote "quote dump" "quote self" "quote verify" sim "sim init" "sim quote" "sim collateral" "sim root" "sim ratls-cert" \
-  new build run print kms "kms serve" "kms aecs-admin" init config-id; do
+  new build run print kms "kms serve" "kms aecs-admin" "kms admin" "kms admin keygen" init config-id; do
   for h in -h --help; do
     # shellcheck disable=SC2086
     "$INITRA" $c $h >"$T/out" 2>"$T/err"; rc=$?

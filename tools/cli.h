@@ -57,5 +57,6 @@ int cmd_config_id(int argc, char **argv);
 int cmd_kms(int argc, char **argv);          /* tools/cmd_kms.c */
 int cmd_init(int argc, char **argv);         /* tools/cmd_init.c */
 int cmd_kms_aecs_admin(int argc, char **argv); /* tools/cmd_kms_aecs.c: `initra kms aecs-admin ...` */
+int cmd_kms_admin(int argc, char **argv);      /* tools/cmd_kms_admin.c: `initra kms admin ...` */
 
 #endif

@@ -19,6 +19,7 @@ static int kms_usage(FILE *f, int code)
             "       initra kms serve --listen HOST:PORT [--protocol grpc_ratls|aecs] [--secrets FILE] [--clients FILE]\n"
             "                        [--policy FILE] [--store FILE] [--collateral FILE | --pccs URL] [--trust-root DER]...\n"
             "                        --insecure-no-attestation     (outside an enclave, for development)\n"
+            "       initra kms admin --help                       (attested administration of a KMS's store)\n"
             "       initra kms aecs-admin --help\n"
             "  The KMS takes everything that decides a release from one JSON configuration (docs/kms.md): inside an\n"
             "  enclave /etc/initra/kms.json in the measured image, or, when the image's /etc/initra/config_binding\n"
@@ -275,6 +276,7 @@ int cmd_kms(int argc, char **argv)
     if (initra_no_core_dumps(&err)) return cli_err(CLI_FAIL, &err);
     if (argc < 2 || cli_is_help(argv[1])) return kms_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
     if (!strcmp(argv[1], "serve")) return serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "admin")) return cmd_kms_admin(argc - 1, argv + 1);
     if (!strcmp(argv[1], "aecs-admin")) return cmd_kms_aecs_admin(argc - 1, argv + 1);
-    return cli_error(CLI_USAGE, "kms: unknown subcommand '%s' (serve, aecs-admin)", argv[1]);
+    return cli_error(CLI_USAGE, "kms: unknown subcommand '%s' (serve, admin, aecs-admin)", argv[1]);
 }

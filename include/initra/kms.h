@@ -180,4 +180,90 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
                           initra_kms_aecs_opts *ao, initra_err *err);
 void initra_kms_held_free(initra_kms_held *h);
 
+/* ---- the admin client (initra kms admin, docs/kms.md "Administration"; service initra.kms.v1.Admin) ---- */
+
+#include "initra/store.h"
+
+#define INITRA_KMS_ADMIN_DEADLINE_MS 30000
+
+typedef struct {
+    const char *kms;                     /* "host:port": the KMS's GRPC-RATLS listen address */
+    const char *cert_pem, *key_pem;      /* the admin's certificate and key (PEM; initra_kms_admin_keygen) */
+    const initra_policy *expect;         /* the KMS's quote must satisfy it (loaded with pinning required) */
+    initra_ratls_verifier_opts verifier; /* trust roots and collateral (or PCCS) for the KMS's quote */
+    unsigned deadline_ms;                /* per call; 0 = INITRA_KMS_ADMIN_DEADLINE_MS */
+} initra_kms_admin_opts;
+
+typedef struct initra_kms_admin initra_kms_admin;
+
+/* Prepares the connection (made on the first call). Every call's TLS handshake hands the KMS's RA-TLS
+ * certificate to a verify callback: DCAP verification, then `expect`; a KMS that fails either is refused
+ * in the handshake, before any request is sent, and the error names the failing check or field
+ * (initra_kms_admin_refused says so). */
+initra_kms_admin *initra_kms_admin_connect(const initra_kms_admin_opts *o, initra_err *err);
+/* 1 when the last call failed because the KMS's evidence was refused (nothing was sent). */
+int initra_kms_admin_refused(const initra_kms_admin *a);
+void initra_kms_admin_close(initra_kms_admin *a);
+
+/* One function per rpc; 0, or -1 with err: one line, the rpc and the KMS's status and message.
+ * ns NULL or "": the KMS's default namespace; rule NULL: no version rule. */
+int initra_kms_admin_put(initra_kms_admin *a, const char *ns, const char *name, const uint8_t *value, size_t len,
+                         const initra_store_rule *rule, uint32_t *version, uint64_t *size, initra_err *err);
+/* type: "aes256", "random:N" (1..65536), "ec-p256", "rsa-3072"; the KMS makes the value. */
+int initra_kms_admin_generate(initra_kms_admin *a, const char *ns, const char *name, const char *type,
+                              const initra_store_rule *rule, uint32_t *version, uint64_t *size, initra_err *err);
+/* Calls fn for every version the KMS lists (ns NULL: every namespace; never values), then pfn (may be
+ * NULL) for every namespace that has a policy. */
+int initra_kms_admin_list(initra_kms_admin *a, const char *ns, int (*fn)(void *ctx, const initra_store_entry *e),
+                          void (*pfn)(void *ctx, const char *ns), void *ctx, initra_err *err);
+/* version 0: every version. *deleted: how many the KMS deleted. */
+int initra_kms_admin_delete(initra_kms_admin *a, const char *ns, const char *name, uint32_t version,
+                            uint32_t *deleted, initra_err *err);
+/* policy_json: initra's per-secret policy or a client policy (Occlum dynamic_config.json or initra format)
+ * for every secret of the namespace. */
+int initra_kms_admin_set_policy(initra_kms_admin *a, const char *ns, const char *policy_json, initra_err *err);
+
+typedef struct {
+    char *jsonl;         /* one JSON object per line (fresh; free()) */
+    int verified;        /* with verify: the KMS checked the chain end to end */
+    uint64_t records;    /* with verify: records in the chain */
+    char *verify_error;  /* with verify: the first broken record, or NULL (fresh; free()) */
+} initra_kms_admin_audit_result;
+int initra_kms_admin_audit(initra_kms_admin *a, int64_t since, uint32_t max, int verify,
+                           initra_kms_admin_audit_result *r, initra_err *err);
+void initra_kms_admin_audit_free(initra_kms_admin_audit_result *r);
+/* The DEK encrypted to the KMS configuration's recovery key (fresh *blob) and whether the KMS is locked. */
+int initra_kms_admin_recovery_blob(initra_kms_admin *a, uint8_t **blob, size_t *len, int *locked, initra_err *err);
+int initra_kms_admin_recover(initra_kms_admin *a, const uint8_t dek[32], initra_err *err);
+/* `initra kms admin recover`: GetRecoveryBlob; when the KMS is locked, opens the blob here with the
+ * recovery private key (PEM; initra_store_recovery_open) and sends the data key back (Recover). A KMS
+ * that is not locked, or a key that does not open the blob: an error, nothing sent. */
+int initra_kms_admin_recover_with_key(initra_kms_admin *a, const uint8_t *priv_pem, size_t priv_len, initra_err *err);
+
+/* Occlum's secret_config.json: one PutSecret per entry, in the file's order; stops at the first
+ * failure. *done: how many were put (the KMS keeps those). fn (may be NULL) hears each one. With a NULL:
+ * only reads and checks the file (*done: how many entries it holds). */
+int initra_kms_admin_import_secrets(initra_kms_admin *a, const char *path, const char *ns,
+                                    void (*fn)(void *ctx, const char *name, uint32_t version, uint64_t size),
+                                    void *ctx, size_t *done, initra_err *err);
+/* An AECS store (initra kms aecs-admin): each service becomes a namespace. Its secrets are put (the data
+ * string as the value), then its policy set: an identity per AECS policy entry (MRENCLAVE, MRSIGNER,
+ * ISVPRODID, minimum ISVSVN, debug; any other attribute is an error naming it), each secret readable by
+ * its own entries. Everything is checked before the first rpc; stops at the first failure. With a NULL:
+ * only checks (*done: the secrets it holds). */
+int initra_kms_admin_import_aecs(initra_kms_admin *a, const char *path,
+                                 void (*fn)(void *ctx, const char *ns, const char *name, uint32_t version, uint64_t size),
+                                 void *ctx, size_t *done, initra_err *err);
+/* Reads a namespace policy file and checks it here (per-secret policy, Occlum dynamic_config.json or
+ * initra's format; pinning required): a fresh NUL-terminated text for initra_kms_admin_set_policy. */
+int initra_kms_admin_policy_file(const char *path, char **json, initra_err *err);
+
+/* `initra kms admin keygen`: PREFIX.key (EC P-256, PKCS#8 PEM, 0600, written atomically) and PREFIX.crt
+ * (self-signed, CN "initra admin", valid 10 years, 0644); spki_hex receives the SHA-256 of its public
+ * key (what the KMS configuration lists under "admins"). Refuses to overwrite an existing PREFIX.key. */
+int initra_kms_admin_keygen(const char *prefix, char spki_hex[65], initra_err *err);
+/* `initra kms admin recovery-keygen`: PREFIX.key (the private key, PEM, 0600, never overwritten) and
+ * PREFIX.pub (PEM, 0644) for the KMS configuration's "recovery_key"; type "rsa-3072" or "x25519". */
+int initra_kms_admin_recovery_keygen(const char *type, const char *prefix, initra_err *err);
+
 #endif

@@ -210,16 +210,40 @@ static void generate_secret(call *c, const ProtobufCMessage *m)
 
 /* ---- ListSecrets ---- */
 
+/* A reply carries at most this many entries (a gRPC message is at most INITRA_MAX_RPC_MESSAGE); the client
+ * asks for the next page with skip. */
+#define LIST_PAGE 10000
+
 typedef struct {
     Initra__Kms__V1__SecretEntry **e;
     Initra__Kms__V1__Rule *rules;
     size_t n, cap;
     int oom;
+    size_t skip, walked; /* entries to pass over; entries seen so far */
+    int more;            /* entries beyond this page exist */
+    char **ns;           /* the distinct namespaces of every entry (not only this page's) */
+    size_t n_ns;
 } list_acc;
 
 static int list_one(void *ctx, const initra_store_entry *s)
 {
     list_acc *l = ctx;
+    int seen = 0;
+    for (size_t i = l->n_ns; i-- > 0 && !seen;) seen = !strcmp(l->ns[i], s->ns);
+    if (!seen) {
+        char **nn = realloc(l->ns, (l->n_ns + 1) * sizeof *nn);
+        if (!nn || !(nn[l->n_ns] = strdup(s->ns))) {
+            if (nn) l->ns = nn;
+            return l->oom = 1;
+        }
+        l->ns = nn;
+        l->n_ns++;
+    }
+    if (l->walked++ < l->skip) return 0;
+    if (l->n == LIST_PAGE) {
+        l->more = 1;
+        return 0;
+    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         void *ne = realloc(l->e, cap * sizeof *l->e);
@@ -257,6 +281,8 @@ static int list_one(void *ctx, const initra_store_entry *s)
 
 static void list_free(list_acc *l)
 {
+    for (size_t i = 0; i < l->n_ns; i++) free(l->ns[i]);
+    free(l->ns);
     for (size_t i = 0; i < l->n; i++) {
         free(l->e[i]->namespace_);
         free(l->e[i]->name);
@@ -275,7 +301,7 @@ static void list_secrets(call *c, const ProtobufCMessage *m)
     if (q->namespace_ && *q->namespace_ && check_ns(c, q->namespace_, &ns)) return;
     initra_audit_rec r = rec(c, ns, NULL, 0, "ok", NULL);
     if (audit(c, &r)) return;
-    list_acc l = {0};
+    list_acc l = {.skip = q->skip};
     initra_err e;
     if (initra_store_list(c->a->store, ns, list_one, &l, &e) || l.oom) {
         if (l.oom) initra_fail(&e, "out of memory");
@@ -283,11 +309,11 @@ static void list_secrets(call *c, const ProtobufCMessage *m)
         fail(c, INITRA_RPC_INTERNAL, "%.200s", e.msg);
         return;
     }
-    /* Namespaces with a policy: those of the secrets listed (and the one asked for). */
-    char **pn = calloc(l.n + 2, sizeof *pn);
+    /* Namespaces with a policy, on the last page: those of every secret (and the one asked for). */
+    char **pn = calloc(l.n_ns + 2, sizeof *pn);
     size_t npn = 0;
-    for (size_t i = 0; pn && i <= l.n; i++) {
-        const char *x = i < l.n ? l.e[i]->namespace_ : ns ? ns : INITRA_STORE_DEFAULT_NS;
+    for (size_t i = 0; pn && !l.more && i <= l.n_ns; i++) {
+        const char *x = i < l.n_ns ? l.ns[i] : ns ? ns : INITRA_STORE_DEFAULT_NS;
         int seen = 0;
         for (size_t j = 0; j < npn && !seen; j++) seen = !strcmp(pn[j], x);
         char *json;
@@ -301,6 +327,7 @@ static void list_secrets(call *c, const ProtobufCMessage *m)
     out.n_entries = l.n;
     out.policy_namespaces = pn;
     out.n_policy_namespaces = npn;
+    out.more = l.more;
     reply(c, &out.base);
     kms_log(c->a->log, c->a->lock, "admin %.16s.. %s list %s: %zu versions", c->admin, c->rq->peer_addr,
             ns ? ns : "(all namespaces)", l.n);

@@ -133,4 +133,18 @@ typedef struct {
  * refused ones too, is audited with admin = the SPKI hex. */
 void kms_admin_call(const kms_admin *a, const initra_rpc_request *rq, initra_rpc_reply *rp);
 
+/* The admin client's reply handling (src/kms/admin_client.c; the fuzz target admin_reply). The KMS is
+ * attested, but its replies are still parsed as untrusted bytes: a listed rule must be well formed. */
+#include "initra/aecs.h"
+#include "kms_admin.pb-c.h"
+int kms_admin_list_walk(const Initra__Kms__V1__ListSecretsReply *r, const char *kms,
+                        int (*fn)(void *ctx, const initra_store_entry *e), void (*pfn)(void *ctx, const char *ns),
+                        void *ctx, int *stopped, initra_err *err);  /* *stopped: fn asked to stop */
+/* import aecs: the namespace policy for AECS service svc (initra per-secret format, checked; fresh text),
+ * or *text NULL when no secret of the service has a policy entry. */
+int kms_admin_aecs_policy(const initra_aecs_store *st, const char *svc, const char *path, char **text,
+                          initra_err *err);
+int kms_admin_audit_take(const Initra__Kms__V1__GetAuditReply *r, initra_kms_admin_audit_result *res,
+                         initra_err *err);
+
 #endif

@@ -9,8 +9,8 @@
  *     list [NS]                                            one line per version: ns name vN type size
  *     delete NS NAME VERSION                               prints "deleted N"
  *     policy NS FILE
- *     audit [verify] [MAX]                                 the JSON lines (at most MAX); with verify first
- *                                                          "verified N" or "broken: ..."
+ *     audit [verify]                                       the JSON lines; with verify first "verified N" or
+ *                                                          "broken: ..."
  *     blob                                                 prints "locked L bytes N"
  *     recover PRIV_PEM                                     the recovery blob opened with the recovery
  *                                                          private key, sent back with Recover
@@ -179,7 +179,6 @@ int main(int argc, char **argv)
     } else if (!strcmp(v, "audit")) {
         Initra__Kms__V1__GetAuditRequest q = INITRA__KMS__V1__GET_AUDIT_REQUEST__INIT;
         q.verify = na && !strcmp(a[0], "verify");
-        if (na > (q.verify ? 1 : 0)) q.max = (uint32_t)strtoul(a[q.verify ? 1 : 0], NULL, 10);
         Initra__Kms__V1__GetAuditReply *p =
             (void *)call(c, "GetAudit", &q.base, &initra__kms__v1__get_audit_reply__descriptor);
         if (q.verify && p->verified) printf("verified %llu\n", (unsigned long long)p->records);

@@ -450,11 +450,13 @@ static void *second_handle(void *arg)
     initra_err err;
     initra_store *s = open_as(w->name, &plat_a, NULL, 0, &err);
     if (!s) {
+        printf("# %s: open: %s\n", w->name, err.msg);
         w->fails = 1000;
         return NULL;
     }
     initra_audit_rec r = {.protocol = "replica", .op = "fetch", .decision = "released"};
-    for (int i = 0; i < 100; i++) w->fails += initra_store_audit(s, &r, &err) != 0;
+    for (int i = 0; i < 100; i++)
+        if (initra_store_audit(s, &r, &err) != 0 && w->fails++ == 0) printf("# %s: append: %s\n", w->name, err.msg);
     initra_store_close(s);
     return NULL;
 }
