@@ -7,13 +7,22 @@
  *       policy, audit on): "fetch_per_s_store N" and "audit_fsyncs_per_release_new_conn X"
  *   fetch_bench store-keep SECONDS THREADS          -> the same with each client keeping its connection, so
  *       THREADS releases are in flight at once: "fetch_per_s_store_kept_conn N", "audit_fsyncs_per_release X"
+ *   fetch_bench store_pg|store_pg2 SECONDS THREADS  -> the store on PostgreSQL (INITRA_BENCH_PG=CONNINFO), new
+ *       connections: "fetch_per_s_store_pg N"; store_pg2: two KMS replicas in this process on that database,
+ *       the clients spread over both: "fetch_per_s_store_pg_2_replicas N"
  *   fetch_bench hold HOST:PORT N KMS_MRENCLAVE [SECRET] -> prints "held N" when all are connected (keeps them
  *   until stdin closes)
  *   fetch_bench failover A,B KMS_MRENCLAVE SECRET PID_OF_A -> "failover_ms N": one trial of a client fetching
  *   from A, A killed (SIGKILL) by it, the time to its next successful fetch through B; it moves on as init
  *   does (src/init/failover.c: the same walker and codes) and verifies each server as init does.
+ *   fetch_bench load A,B,... KMS_MRENCLAVE SECRET CLIENTS TOTAL MAX_SECONDS -> "load fetched N failed M
+ *   moves K seconds S": CLIENTS threads doing TOTAL fetches in all, each over a new connection, each client
+ *   starting at its own server of the list and failing over across it as init does (a retry on another
+ *   server is not a failure; a final error or the deadline is); exits 1 when a fetch failed or MAX_SECONDS
+ *   passed (tests/t_replicas.sh).
  * The client identity is MRSIGNER 42..42 on the sim platform. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,15 +101,21 @@ static void make_cert(char **cert, char **key)
         die("client certificate", &e);
 }
 
+typedef struct {
+    long count;
+    const char *target; /* the KMS this client fetches from */
+} worker_arg;
 static void *worker(void *arg)
 {
-    long *count = arg;
+    worker_arg *w = arg;
+    long *count = &w->count;
     char *cert, *key;
     make_cert(&cert, &key); /* one identity per client, as an init client has */
+    initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = attested ? verify_server : initra_rpc_accept_any};
     initra_rpc_client *kept = NULL;
     while (!stop) {
         initra_err e;
-        initra_rpc_client *c = kept ? kept : connect_one(cert, key, &e);
+        initra_rpc_client *c = kept ? kept : initra_rpc_client_new(w->target, &tls, &e);
         if (!c || fetch(c, &e)) die("fetch", &e);
         if (keep) kept = c;
         else initra_rpc_client_free(c);
@@ -128,17 +143,24 @@ static void write_text(const char *path, const void *data, size_t n)
     if (initra_write_file_atomic(path, data, n, 0600, &e)) die("write", &e);
 }
 
+/* A client's failover settings, as init's configuration gives them, for the server list. */
+static void client_conf(initra_init_conf *c, const char *list, unsigned deadline_ms, unsigned max_backoff_ms, unsigned call_ms)
+{
+    initra_err e;
+    memset(c, 0, sizeof *c);
+    c->deadline_ms = deadline_ms;
+    c->initial_backoff_ms = 10;
+    c->max_backoff_ms = max_backoff_ms;
+    c->call_timeout_ms = call_ms;
+    if (init_parse_servers(list, c, &e)) die("servers", &e);
+}
+
 /* failover: the client fetches from servers[0] (warm: 3 fetches), kills it, and fails over as init does. */
 static int failover_trial(const char *list, const char *secret, long pid)
 {
     initra_err e;
     initra_init_conf c;
-    memset(&c, 0, sizeof c);
-    c.deadline_ms = 30000;
-    c.initial_backoff_ms = 10;
-    c.max_backoff_ms = 100;
-    c.call_timeout_ms = 2000;
-    if (init_parse_servers(list, &c, &e)) die("servers", &e);
+    client_conf(&c, list, 30000, 100, 2000);
     if (c.n_servers < 2) die("failover needs two servers (A,B)", NULL);
     Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
     rq.name = (char *)secret;
@@ -186,6 +208,79 @@ static int failover_trial(const char *list, const char *secret, long pid)
     return 0;
 }
 
+/* load: bounded in count (load_total) and time (load_end). */
+static const char *load_list;
+static long load_total;
+static double load_end;
+static atomic_long load_next, load_ok, load_failed, load_moves;
+static atomic_int load_said;
+
+static void *load_worker(void *arg)
+{
+    long id = (long)arg;
+    initra_err e;
+    initra_init_conf c;
+    client_conf(&c, load_list, 20000, 200, 5000);
+    char *cert, *key;
+    make_cert(&cert, &key);
+    FILE *devnull = fopen("/dev/null", "w");
+    size_t start = (size_t)id % c.n_servers;
+    while (atomic_fetch_add(&load_next, 1) < load_total && now_s() < load_end) {
+        init_failover f;
+        init_failover_start(&f, &c, 0, devnull);
+        f.cur = start;
+        for (;;) {
+            initra_rpc_tls tls = {.cert_chain_pem = cert, .key_pem = key, .verify = verify_server};
+            initra_rpc_client *cl = initra_rpc_client_new(c.servers[f.cur], &tls, &e);
+            uint8_t *resp;
+            size_t n;
+            int code = INITRA_RPC_UNAVAILABLE;
+            int rc = cl ? initra_rpc_call(cl, "/ratls.GrSecret/GetSecret", req_buf, req_len, init_call_ms(&c, f.deadline),
+                                          &resp, &n, &code, &e)
+                        : -1;
+            initra_rpc_client_free(cl);
+            if (rc == 0) {
+                initra_free_secret(resp, n);
+                atomic_fetch_add(&load_ok, 1);
+                break;
+            }
+            if (!init_failover_moves_on(code) || init_failover_next(&f, code, e.msg, &e)) {
+                atomic_fetch_add(&load_failed, 1);
+                if (atomic_fetch_add(&load_said, 1) < 3) fprintf(stderr, "load: a fetch failed: %s\n", e.msg);
+                break;
+            }
+            atomic_fetch_add(&load_moves, 1);
+        }
+    }
+    fclose(devnull);
+    free(cert);
+    initra_free_secret(key, strlen(key));
+    initra_init_conf_free(&c);
+    return NULL;
+}
+
+static int load_run(const char *secret, int clients, long total, double max_s)
+{
+    Ratls__SecretRequest rq = RATLS__SECRET_REQUEST__INIT;
+    rq.name = (char *)secret;
+    if (ratls__secret_request__get_packed_size(&rq) > sizeof req_buf) die("secret name too long", NULL);
+    req_len = ratls__secret_request__pack(&rq, req_buf);
+    if (clients < 1 || clients > 1024 || total < 1) die("load: CLIENTS 1..1024, TOTAL >= 1", NULL);
+    load_total = total;
+    double t0 = now_s();
+    load_end = t0 + max_s;
+    pthread_t *th = calloc((size_t)clients, sizeof *th);
+    if (!th) die("out of memory", NULL);
+    for (long i = 0; i < clients; i++)
+        if (pthread_create(&th[i], NULL, load_worker, (void *)i)) die("pthread_create", NULL);
+    for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    free(th);
+    double secs = now_s() - t0;
+    printf("load fetched %ld failed %ld moves %ld seconds %.1f\n", (long)load_ok, (long)load_failed, (long)load_moves,
+           secs);
+    return load_failed == 0 && load_ok == total ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -215,12 +310,19 @@ int main(int argc, char **argv)
     const char *roots[] = {root};
     initra_ratls_verifier_opts vo = {.trust_roots = roots, .n_trust_roots = 1, .collateral = coll};
     int hold = !strcmp(argv[1], "hold"), failover = !strcmp(argv[1], "failover") && argc == 6;
+    int load = !strcmp(argv[1], "load") && argc == 8;
     const char *pin = hold && argc > 4 ? argv[4]
-                      : failover   ? argv[3]
+                      : failover || load ? argv[3]
                                    : "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
     json_t *pj = json_pack("[{s:b,s:s}]", "allow_debug", 1, "mr_enclave", pin);
     server_policy = initra_policy_from_json(pj, "bench", &e);
     json_decref(pj);
+    if (load) {
+        attested = 1;
+        load_list = argv[2];
+        if (!server_policy || !(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
+        return load_run(argv[4], atoi(argv[5]), atol(argv[6]), atof(argv[7]));
+    }
     if (failover) {
         attested = 1;
         if (!server_policy || !(verifier = initra_ratls_verifier_new(&vo, &e))) die("verifier", &e);
@@ -249,7 +351,12 @@ int main(int argc, char **argv)
     }
 
     keep = !strcmp(argv[1], "store-keep");
-    int use_store = keep || !strcmp(argv[1], "store");
+    /* store_pg: the store on PostgreSQL (INITRA_BENCH_PG: its CONNINFO); store_pg2: two KMS replicas on it,
+     * the clients spread over both */
+    int use_pg = !strcmp(argv[1], "store_pg") || !strcmp(argv[1], "store_pg2"), two = !strcmp(argv[1], "store_pg2");
+    int use_store = keep || use_pg || !strcmp(argv[1], "store");
+    const char *pg = getenv("INITRA_BENCH_PG");
+    if (use_pg && !pg) die("store_pg needs INITRA_BENCH_PG (a CONNINFO; scripts/pg.sh start prints one)", NULL);
     attested = use_store || !strcmp(argv[1], "ratls");
     double secs = atof(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 8;
@@ -287,7 +394,7 @@ int main(int argc, char **argv)
             initra_quote pq;
             if (!a || initra_attest_quote(a, rd, &q, &ql, &e) || initra_quote_parse(q, ql, &pq, &e)) die("self quote", &e);
             free(q);
-            initra_store_opts so = {.path = path, .seal_key = initra_attest_seal_key_cb, .seal_ctx = a, .self = &pq.enclave};
+            initra_store_opts so = {.path = use_pg ? NULL : path, .postgres_conninfo = use_pg ? pg : NULL, .seal_key = initra_attest_seal_key_cb, .seal_ctx = a, .self = &pq.enclave};
             initra_store *st = initra_store_open(&so, &e);
             initra_store_rule rule = {0};
             initra_audit_rec ar = {.protocol = "admin", .op = "put", .decision = "ok"};
@@ -299,7 +406,8 @@ int main(int argc, char **argv)
             initra_store_close(st);
             initra_attest_free(a);
             ko.secrets_path = ko.clients_path = NULL;
-            ko.store_sqlite = path;
+            if (use_pg) ko.store_postgres = pg;
+            else ko.store_sqlite = path;
         }
     } else {
         unsetenv(INITRA_SIM_FD_ENV);
@@ -308,27 +416,40 @@ int main(int argc, char **argv)
     }
     initra_kms *k = initra_kms_start(&ko, &e);
     if (!k) die("kms", &e);
-    static char tgt[64];
-    snprintf(tgt, sizeof tgt, "127.0.0.1:%d", initra_kms_port(k));
-    target = tgt;
+    initra_kms *k2 = NULL;
+    if (two && !(k2 = initra_kms_start(&ko, &e))) die("kms (second replica)", &e);
+    static char tgt[2][64];
+    snprintf(tgt[0], sizeof tgt[0], "127.0.0.1:%d", initra_kms_port(k));
+    if (k2) snprintf(tgt[1], sizeof tgt[1], "127.0.0.1:%d", initra_kms_port(k2));
     pthread_t *ts = calloc((size_t)threads, sizeof *ts);
-    long *counts = calloc((size_t)threads, sizeof *counts);
+    worker_arg *counts = calloc((size_t)threads, sizeof *counts);
     double t0 = now_s();
-    for (int i = 0; i < threads; i++) pthread_create(&ts[i], NULL, worker, &counts[i]);
+    for (int i = 0; i < threads; i++) {
+        counts[i].target = tgt[k2 ? i % 2 : 0];
+        pthread_create(&ts[i], NULL, worker, &counts[i]);
+    }
     struct timespec d = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9)};
     nanosleep(&d, NULL);
     stop = 1;
     long total = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(ts[i], NULL);
-        total += counts[i];
+        total += counts[i].count;
     }
     double dt = now_s() - t0;
-    printf("fetch_per_s_%s %.0f\n", keep ? "store_kept_conn" : use_store ? "store" : attested ? "ratls" : "mtls", total / dt);
+    printf("fetch_per_s_%s %.0f\n",
+           two      ? "store_pg_2_replicas"
+           : use_pg ? "store_pg"
+           : keep   ? "store_kept_conn"
+           : use_store ? "store"
+           : attested  ? "ratls"
+                       : "mtls",
+           total / dt);
     initra_store_stats ss;
-    if (use_store && initra_kms_store_stats(k, &ss) == 0)
+    if (use_store && !two && initra_kms_store_stats(k, &ss) == 0)
         printf("audit_fsyncs_per_release%s %.3f\n", keep ? "" : "_new_conn",
                ss.audit_records ? (double)ss.syncs / (double)ss.audit_records : 0.0);
+    initra_kms_stop(k2);
     initra_kms_stop(k);
     return 0;
 }

@@ -29,6 +29,7 @@ static int kms_usage(FILE *f, int code)
             "  max_concurrent_streams. A file it names is \"PATH\" inside the image or {\"path\": PATH, \"sha256\": HEX}\n"
             "  anywhere. \"store\": {\"sqlite\": \"/host/kms.db\"} is the sealed store, administered through\n"
             "  initra.kms.v1.Admin on the same port (`initra kms admin`); one process serves one protocol.\n"
+            "  \"store\": {\"postgres\": \"CONNINFO\"} keeps it in PostgreSQL, which KMS replicas share (never logged).\n"
             "  Inside an enclave the flags below and the environment variables PCCS_URL and INITRA_QCNL_CONF are\n"
             "  refused (the host controls them); outside one they configure a development server that cannot attest.\n"
             "  --protocol grpc_ratls  ratls.GrSecret/GetSecret over mutual RA-TLS (default); aecs: AECS v2.0.0\n"
@@ -67,7 +68,7 @@ static int serve_aecs(const initra_kms_aecs_opts *ao, initra_kms_held *held, con
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig != SIGHUP) continue;
         if (initra_kms_aecs_reload(k, &err)) fprintf(stderr, "kms: reload refused, keeping the old store: %s\n", err.msg);
-        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path ? ao->store_path : ao->store_sqlite);
+        else fprintf(stderr, "kms: reloaded %s\n", ao->store_path ? ao->store_path : ao->store_sqlite ? ao->store_sqlite : "the sealed store");
     }
     fprintf(stderr, "kms: stopping\n");
     initra_kms_aecs_stop(k);

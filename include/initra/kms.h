@@ -50,6 +50,9 @@ typedef struct {
     /* The sealed store (docs/kms.md, "The store"): secrets and namespace policies administered through
      * initra.kms.v1.Admin, every decision audited. NULL: none (the files above only). */
     const char *store_sqlite;
+    const char *store_postgres;          /* or a PostgreSQL CONNINFO (replicas share it); never logged */
+    const char *replica_advertise;       /* with store_postgres: the HOST:PORT other replicas reach this one on
+                                          * (recorded in the database); NULL = listen */
     const uint8_t (*admins)[32];         /* SPKI SHA-256 of the admins' certificates */
     size_t n_admins;
     const uint8_t *recovery_pub;         /* PEM public key (RSA-3072 or X25519), or NULL */
@@ -97,6 +100,7 @@ typedef struct {
     int accept_any_enclave;      /* store rules may pin neither mrenclave nor mrsigner (a warning is logged
                                   * at every use); set only from the measured KMS configuration */
     const char *store_sqlite;    /* the sealed store instead of store_path (AECS services are namespaces) */
+    const char *store_postgres;  /* or on PostgreSQL (a libpq CONNINFO; never logged) */
     const uint8_t *recovery_pub; /* PEM public key (RSA-3072 or X25519), or NULL */
     size_t recovery_pub_len;
 } initra_kms_aecs_opts;
@@ -134,6 +138,8 @@ typedef struct {
     char *protocol; /* "grpc_ratls" (default) or "aecs" */
     initra_kms_file_ref secrets, clients, policy, store, collateral;
     char *store_sqlite;                 /* "store": {"sqlite": PATH} (store.path stays NULL) */
+    char *store_postgres;               /* or "store": {"postgres": CONNINFO} */
+    char *replica_advertise;            /* "replica": {"advertise": "HOST:PORT"} */
     uint8_t admins[INITRA_KMS_MAX_ADMINS][32]; /* "admins": SPKI SHA-256 values */
     size_t n_admins;
     initra_kms_file_ref recovery_key;   /* PEM public key, RSA-3072 or X25519 */

@@ -45,6 +45,11 @@ typedef struct {
     int allow_locked;                    /* a store whose DEK this enclave cannot unseal but that has a
                                           * recovery copy opens locked (initra_store_locked) instead of
                                           * failing: only recovery works until initra_store_recover */
+    int allow_waiting;                   /* KMS replicas: such a store opens locked also without a recovery
+                                          * copy, waiting for the DEK from a running replica
+                                          * (initra_store_install_dek) */
+    const char *advertise;               /* KMS replicas: the HOST:PORT this one serves on, recorded in the
+                                          * database for new replicas to find (initra_store_replicas); NULL */
 } initra_store_opts;
 
 /* Opens (creating it with a fresh DEK when the file is missing or empty) and unseals the DEK. Errors say
@@ -52,6 +57,9 @@ typedef struct {
  * than this enclave's, on another platform (the seal key does not open it), or not an initra store / a
  * damaged database. */
 initra_store *initra_store_open(const initra_store_opts *o, initra_err *err);
+/* How logs and errors name a PostgreSQL store: postgres://USER@HOST:PORT/DBNAME from the CONNINFO, never
+ * its password or other options. */
+void initra_store_pg_label(const char *conninfo, char *out, size_t n);
 /* Stops the writer (after committing what is queued) and frees s; keys zeroized. NULL is fine. */
 void initra_store_close(initra_store *s);
 /* 1 when opened locked (see allow_locked); err-style text of why in `why` when non-NULL. */
@@ -153,7 +161,9 @@ int initra_store_policy_get(initra_store *s, const char *ns, char **json, size_t
 
 /* ---- audit ---- */
 
-/* Appends and commits (group commit) before it returns: a release whose record fails must not happen. */
+/* Appends and commits (group commit) before it returns: a release whose record fails must not happen.
+ * Every append fails ("rollback: ...") when the chain ends below a record this handle saw committed (the
+ * database was restored from an older copy; docs/kms.md, "Rollback"). */
 int initra_store_audit(initra_store *s, const initra_audit_rec *r, initra_err *err);
 /* Checks the chain from the first record to the last: sequence, previous hash, HMAC. 0 with *n records,
  * or -1 with err naming the first broken record (its sequence number and what is wrong). */
@@ -172,6 +182,17 @@ int initra_store_recovery_open(const uint8_t *blob, size_t len, const uint8_t *p
 /* KMS side: checks dek against the store's key check, seals it under this enclave's seal key (replacing
  * the old sealed copy) and unlocks s. */
 int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, initra_err *err);
+/* ---- replicas (docs/kms.md, "Running replicas") ---- */
+
+/* The addresses replicas recorded (opts.advertise), fresh strings in a fresh array (free each and it). */
+int initra_store_replicas(initra_store *s, char ***addrs, size_t *n, initra_err *err);
+/* The DEK, for a running replica to send to a new one it verified (never in the clear: the KMS encrypts
+ * it to the asker's attested key). -1 when s is locked. */
+int initra_store_data_key(initra_store *s, uint8_t dek[32], initra_err *err);
+/* A new replica: checks dek against the store's key check, adds a sealed copy of its own (a row of its
+ * own; the others' copies stay) and unlocks s. The audit record goes in the same transaction. */
+int initra_store_install_dek(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, initra_err *err);
+
 /* Makes a recovery key pair: RSA-3072 ("rsa-3072") or X25519 ("x25519"); PEM texts, fresh. */
 int initra_store_recovery_keygen(const char *type, char **priv_pem, char **pub_pem, initra_err *err);
 

@@ -262,7 +262,7 @@ static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp
 
 initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err *err)
 {
-    if (!o->store_path && !o->store_sqlite) return initra_fail(err, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"), NULL;
+    if (!o->store_path && !o->store_sqlite && !o->store_postgres) return initra_fail(err, "kms: \"store\" (the AECS store made by `initra kms aecs-admin`) is required"), NULL;
     if (o->collateral && o->pccs_url) return initra_fail(err, "kms: give \"collateral\" or \"pccs_url\", not both"), NULL;
     initra_kms_aecs *k = calloc(1, sizeof *k);
     if (!k) return initra_fail(err, "out of memory"), NULL;
@@ -299,9 +299,11 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
                     aerr.msg);
         goto fail;
     }
-    if (o->store_sqlite) {
-        if (kms_store_open(k->attester, o->store_sqlite, o->recovery_pub, o->recovery_pub_len, k->log, &k->lock,
-                           &k->store, err))
+    char slabel[400] = "";
+    if (o->store_sqlite || o->store_postgres) kms_store_label(o->store_sqlite, o->store_postgres, slabel, sizeof slabel);
+    if (o->store_sqlite || o->store_postgres) {
+        if (kms_store_open(k->attester, o->store_sqlite, o->store_postgres, o->recovery_pub, o->recovery_pub_len, k->log,
+                           &k->lock, &k->store, err))
             goto fail;
         if (!(k->ns_cache = kms_ns_cache_new())) goto oom;
     }
@@ -335,7 +337,7 @@ initra_kms_aecs *initra_kms_aecs_start(const initra_kms_aecs_opts *o, initra_err
     if (k->store)
         logf_(k, "serving %s on port %d (%s; sealed store %s: services are its namespaces; plaintext HTTP/2)",
               INITRA_AECS_METHOD, initra_rpc_server_port(k->server),
-              k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION", o->store_sqlite);
+              k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION", slabel);
     else
         logf_(k, "serving %s on port %d (%s; %zu services, %zu secrets, plaintext HTTP/2)", INITRA_AECS_METHOD,
               initra_rpc_server_port(k->server),

@@ -38,6 +38,8 @@ void initra_kms_conf_free(initra_kms_conf *c)
     ref_free(&c->collateral);
     ref_free(&c->recovery_key);
     free(c->store_sqlite);
+    free(c->replica_advertise);
+    if (c->store_postgres) initra_free_secret(c->store_postgres, strlen(c->store_postgres)); /* may hold a password */
     for (size_t i = 0; i < c->n_trust_roots; i++) ref_free(&c->trust_roots[i]);
     memset(c, 0, sizeof *c);
 }
@@ -254,19 +256,29 @@ int kms_check_recovery_key(const char *path, const uint8_t *pem, size_t len, ini
     return 0;
 }
 
-/* "store": {"sqlite": PATH}: the sealed store. */
-static int parse_sqlite(const char *where, const json_t *v, initra_kms_conf *c, initra_err *err)
+/* "store": {"sqlite": PATH} or {"postgres": CONNINFO}: the sealed store. The CONNINFO is the host's to
+ * choose (the database only ever holds ciphertext); it may hold a password, so it is never logged. */
+static int parse_sealed_store(const char *where, const json_t *v, initra_kms_conf *c, initra_err *err)
 {
     const char *k;
     const json_t *x;
+    const json_t *p = json_object_get(v, "sqlite"), *pg = json_object_get(v, "postgres");
     json_object_foreach((json_t *)v, k, x) {
-        if (strcmp(k, "sqlite")) {
+        if (strcmp(k, "sqlite") && strcmp(k, "postgres")) {
             char kk[80];
             snprintf(kk, sizeof kk, "store.%.40s", k);
-            return bad(err, where, kk, x, "is not a known key (sqlite)");
+            return bad(err, where, kk, x, p ? "is not a known key (sqlite)" : "is not a known key (postgres)");
         }
     }
-    const json_t *p = json_object_get(v, "sqlite");
+    if (p && pg) return initra_fail(err, "%s: store: give \"sqlite\" or \"postgres\", not both", where);
+    if (pg) {
+        const char *ci = json_is_string(pg) ? json_string_value(pg) : "";
+        if (!*ci || strlen(ci) > 4096 || strlen(ci) != json_string_length(pg))
+            return initra_fail(err, "%s: store.postgres: is not a libpq CONNINFO of 1 to 4096 characters (e.g. \"host=db "
+                                    "port=5432 dbname=initra user=kms\")", where);
+        if (!(c->store_postgres = strdup(ci))) return initra_fail(err, "out of memory");
+        return 0;
+    }
     const char *path = json_is_string(p) ? json_string_value(p) : "";
     if (!*path || strlen(path) > 1024 || strlen(path) != json_string_length(p))
         return bad(err, where, "store.sqlite", p, "is not an absolute path of 1 to 1024 characters (e.g. /host/kms.db)");
@@ -309,14 +321,21 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
                                    : !strcmp(k, "collateral") ? &c->collateral
                                    : !strcmp(k, "recovery_key") ? &c->recovery_key
                                                               : NULL;
-        if (ref == &c->store && json_is_object(v) && json_object_get(v, "sqlite")) {
-            if (parse_sqlite(where, v, c, err)) return -1;
+        if (ref == &c->store && json_is_object(v) && (json_object_get(v, "sqlite") || json_object_get(v, "postgres"))) {
+            if (parse_sealed_store(where, v, c, err)) return -1;
         } else if (ref) {
             if (parse_ref(where, k, v, ref, err)) return -1;
         } else if (!strcmp(k, "protocol")) {
             if (!json_is_string(v) || (strcmp(json_string_value(v), "grpc_ratls") && strcmp(json_string_value(v), "aecs")))
                 return bad(err, where, k, v, "is not \"grpc_ratls\" or \"aecs\"");
             c->protocol = strdup(json_string_value(v));
+        } else if (!strcmp(k, "replica")) {
+            const json_t *a = json_is_object(v) ? json_object_get(v, "advertise") : NULL;
+            const char *ad = json_is_string(a) ? json_string_value(a) : "";
+            if (!json_is_object(v) || json_object_size(v) != 1 || !*ad || strlen(ad) > 255 || !strchr(ad, ':'))
+                return bad(err, where, k, v, "is not {\"advertise\": \"HOST:PORT\"} (the address other replicas reach "
+                                             "this one on)");
+            if (!(c->replica_advertise = strdup(ad))) return initra_fail(err, "out of memory");
         } else if (!strcmp(k, "pccs_url")) {
             const char *u = json_is_string(v) ? json_string_value(v) : "";
             if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
@@ -352,7 +371,7 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             if (parse_uint(where, k, v, 1024, &c->max_concurrent_streams, err)) return -1;
         } else {
             return bad(err, where, k, v,
-                       "is not a known key (protocol, secrets, clients, policy, store, admins, recovery_key, collateral, "
+                       "is not a known key (protocol, secrets, clients, policy, store, replica, admins, recovery_key, collateral, "
                        "pccs_url, pccs_ca, trust_roots, accept_any_enclave, ratls_format, max_connections, "
                        "max_concurrent_streams)");
         }
@@ -362,24 +381,29 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
     if (!c->max_concurrent_streams) c->max_concurrent_streams = INITRA_KMS_DEFAULT_MAX_STREAMS;
     if (c->collateral.path && c->pccs_url)
         return initra_fail(err, "%s: give \"collateral\" or \"pccs_url\", not both", where);
+    int sealed = c->store_sqlite || c->store_postgres;
     if (!strcmp(c->protocol, "aecs")) {
         if (c->secrets.path || c->clients.path || c->policy.path)
             return initra_fail(err, "%s: \"secrets\", \"clients\" and \"policy\" are for protocol grpc_ratls; the AECS "
                                     "server takes \"store\"", where);
-        if (!c->store.path && !c->store_sqlite)
+        if (!c->store.path && !sealed)
             return initra_fail(err, "%s: protocol \"aecs\" needs \"store\" (a file made by `initra kms aecs-admin`, or "
-                                    "{\"sqlite\": PATH})", where);
+                                    "{\"sqlite\": PATH} or {\"postgres\": CONNINFO})", where);
     } else {
         if (c->store.path)
             return initra_fail(err, "%s: \"store\" is for protocol \"aecs\" when it names a file; grpc_ratls takes {\"sqlite\": PATH} "
-                                    "(the sealed store)", where);
+                                    "or {\"postgres\": CONNINFO} (the sealed store)", where);
         /* With the sealed store the namespaces' policies live in the store (none: no one reads). */
-        if (!c->clients.path && !c->policy.path && !c->store_sqlite)
+        if (!c->clients.path && !c->policy.path && !sealed)
             return initra_fail(err, "%s: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a "
                                     "policy any attested enclave would get every secret", where);
     }
-    if (!c->store_sqlite && (c->n_admins || c->recovery_key.path))
-        return initra_fail(err, "%s: \"%s\" is for the sealed store: add \"store\": {\"sqlite\": PATH}", where,
+    if (c->replica_advertise && !c->store_postgres)
+        return initra_fail(err, "%s: \"replica\" is for KMS replicas on PostgreSQL: add \"store\": {\"postgres\": "
+                                "CONNINFO}", where);
+    if (!sealed && (c->n_admins || c->recovery_key.path))
+        return initra_fail(err, "%s: \"%s\" is for the sealed store: add \"store\": {\"sqlite\": PATH} or {\"postgres\": "
+                                "CONNINFO}", where,
                            c->n_admins ? "admins" : "recovery_key");
     return 0;
 }
@@ -487,6 +511,8 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     }
 #define PIN(r) ((r).path && (r).pinned ? (r).sha256 : NULL)
     o->store_sqlite = ao->store_sqlite = c->store_sqlite;
+    o->store_postgres = ao->store_postgres = c->store_postgres;
+    o->replica_advertise = c->replica_advertise;
     o->admins = (const uint8_t(*)[32])c->admins;
     o->n_admins = c->n_admins;
     o->recovery_pub = ao->recovery_pub = h->recovery_pub;

@@ -64,8 +64,41 @@ long kms_cert_age(const initra_kms *k);
 /* Opens the store at path with this enclave's identity (a quote of itself: MRSIGNER, ISVPRODID, SVNs)
  * and seal key; no attester: refused (the store needs an enclave's seal key). With a recovery key a store
  * this enclave cannot unseal opens locked (logged). 0 or -1 with one line. */
-int kms_store_open(initra_attester *a, const char *path, const uint8_t *recovery_pub, size_t recovery_len,
-                   FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err);
+int kms_store_open(initra_attester *a, const char *path, const char *conninfo, const uint8_t *recovery_pub,
+                   size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err);
+/* The same for a replica on PostgreSQL: records advertise (HOST:PORT) in the database; a store whose data
+ * key no sealed copy opens opens locked, waiting for kms_replica_ask; *self: this enclave's report. */
+int kms_store_open_replica(initra_attester *a, const char *conninfo, const char *advertise, const uint8_t *recovery_pub,
+                           size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_sgx_report_body *self,
+                           initra_store **out, initra_err *err);
+
+/* ---- replicas share the data key by attestation (src/kms/replica.c) ---- */
+#define KMS_REPLICA_PREFIX "/initra.kms.v1.Replica/"
+#define KMS_REPLICA_GET_DATA_KEY "/initra.kms.v1.Replica/GetDataKey"
+typedef struct {
+    initra_store *store;
+    initra_ratls_verifier *verifier;
+    const initra_sgx_report_body *self; /* this KMS's report: the replica rule compares with it */
+    FILE *log;
+    pthread_mutex_t *lock;
+} kms_replica;
+/* The replica rule: same MRSIGNER, ISVPRODID and config_id as self. 0, or -1 with why naming the field. */
+int kms_replica_rule(const initra_sgx_report_body *self, const initra_sgx_report_body *peer, initra_err *why);
+/* The data key encrypted to the P-256 key of peer_pem (ECDH with an ephemeral key, HKDF-SHA256, AES-256-GCM;
+ * proto/kms_admin.proto): eph_pub (65), nonce (12), ct (32 + 16 tag). */
+int kms_replica_seal(const char *peer_pem, const uint8_t dek[32], uint8_t eph_pub[65], uint8_t nonce[12],
+                     uint8_t ct[48], initra_err *err);
+/* Untrusted reply fields (exact sizes checked), opened with this replica's RA-TLS private key (PEM). */
+int kms_replica_open(const char *key_pem, const uint8_t *eph_pub, size_t eph_len, const uint8_t *nonce,
+                     size_t nonce_len, const uint8_t *ct, size_t ct_len, uint8_t dek[32], initra_err *err);
+/* Replica/GetDataKey: the asker's quote against the rule; the key encrypted to it, or PERMISSION_DENIED;
+ * audited (protocol "replica") before the answer. */
+void kms_replica_serve(const kms_replica *r, const initra_rpc_request *rq, initra_rpc_reply *rp);
+/* A waiting replica asks the recorded ones (not own_addr) in turn until one gives the key; installs it.
+ * 0 when the store is unlocked, -1 (logged) when none gave it. */
+int kms_replica_ask(const kms_replica *r, initra_attester *a, const char *own_addr);
+/* How logs name the store: its PATH, or postgres://USER@HOST:PORT/DB (never the CONNINFO's password). */
+void kms_store_label(const char *path, const char *conninfo, char *out, size_t n);
 /* "NAME" is namespace "default", "NS/NAME" namespace NS (up to the first '/'). -1: an empty part. */
 int kms_split_name(const char *full, char ns[256], const char **name);
 

@@ -12,41 +12,75 @@
 #include "initra/sgx.h"
 #include "kms/internal.h"
 
-int kms_store_open(initra_attester *a, const char *path, const uint8_t *recovery_pub, size_t recovery_len,
-                   FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err)
+void kms_store_label(const char *path, const char *conninfo, char *out, size_t n)
+{
+    if (conninfo) initra_store_pg_label(conninfo, out, n);
+    else snprintf(out, n, "%s", path ? path : "");
+}
+
+static int store_open(initra_attester *a, const char *path, const char *conninfo, const char *advertise,
+                      const uint8_t *recovery_pub, size_t recovery_len, FILE *log, pthread_mutex_t *lock,
+                      initra_sgx_report_body *self, initra_store **out, initra_err *err);
+
+int kms_store_open(initra_attester *a, const char *path, const char *conninfo, const uint8_t *recovery_pub,
+                   size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_store **out, initra_err *err)
+{
+    return store_open(a, path, conninfo, NULL, recovery_pub, recovery_len, log, lock, NULL, out, err);
+}
+
+int kms_store_open_replica(initra_attester *a, const char *conninfo, const char *advertise, const uint8_t *recovery_pub,
+                           size_t recovery_len, FILE *log, pthread_mutex_t *lock, initra_sgx_report_body *self,
+                           initra_store **out, initra_err *err)
+{
+    return store_open(a, NULL, conninfo, advertise, recovery_pub, recovery_len, log, lock, self, out, err);
+}
+
+static int store_open(initra_attester *a, const char *path, const char *conninfo, const char *advertise,
+                      const uint8_t *recovery_pub, size_t recovery_len, FILE *log, pthread_mutex_t *lock,
+                      initra_sgx_report_body *self, initra_store **out, initra_err *err)
 {
     *out = NULL;
+    char name[320], label[400];
+    kms_store_label(path, conninfo, name, sizeof name);
+    snprintf(label, sizeof label, "store.%s %s", conninfo ? "postgres" : "sqlite", name); /* the setting, for errors */
     if (!a)
-        return initra_fail(err, "kms: store.sqlite %s: the sealed store needs an enclave's seal key and this process "
+        return initra_fail(err, "kms: %s: the sealed store needs an enclave's seal key and this process "
                                 "has no quote provider; run the KMS inside an enclave (`initra run`)",
-                           path);
+                           label);
     /* This KMS's own identity: a quote of itself (report data zero), its report body. */
     uint8_t rd[64] = {0}, *q = NULL;
     size_t qlen;
     initra_quote pq;
     if (initra_attest_quote(a, rd, &q, &qlen, err) || initra_quote_parse(q, qlen, &pq, err)) {
         free(q);
-        return initra_fail_prefix(err, "kms: store.sqlite %s: cannot read this enclave's own report", path);
+        return initra_fail_prefix(err, "kms: %s: cannot read this enclave's own report", label);
     }
     free(q);
     if (pq.body_type != INITRA_BODY_SGX)
-        return initra_fail(err, "kms: store.sqlite %s: this enclave's quote is not an SGX quote (the store is sealed "
-                                "with SGX's EGETKEY)", path);
+        return initra_fail(err, "kms: %s: this enclave's quote is not an SGX quote (the store is sealed "
+                                "with SGX's EGETKEY)", label);
     initra_store_opts so = {
-        .path = path,
+        .path = conninfo ? NULL : path,
+        .postgres_conninfo = conninfo,
         .seal_key = initra_attest_seal_key_cb,
         .seal_ctx = a,
         .self = &pq.enclave,
         .recovery_pub = recovery_pub,
         .recovery_pub_len = recovery_len,
         .allow_locked = recovery_pub != NULL,
+        .allow_waiting = advertise != NULL,
+        .advertise = advertise,
     };
+    if (self) *self = pq.enclave;
     initra_store *s = initra_store_open(&so, err);
-    if (!s) return initra_fail_prefix(err, "kms: store.sqlite %s", path);
+    if (!s) return initra_fail_prefix(err, "kms: %s", label);
     char why[512];
-    if (initra_store_locked(s, why, sizeof why))
+    if (initra_store_locked(s, why, sizeof why) && advertise)
+        kms_log(log, lock, "store %s: no sealed copy of the data key opens here (%s): asking the running replicas",
+                name, why);
+    else if (initra_store_locked(s, why, sizeof why))
         kms_log(log, lock, "store %s is LOCKED (%s): fetches get UNAVAILABLE until an admin runs `initra kms admin "
-                           "recover`", path, why);
+                           "recover`", name, why);
     *out = s;
     return 0;
 }

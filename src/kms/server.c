@@ -37,6 +37,8 @@ struct initra_kms {
     FILE *log;
     /* The sealed store (docs/kms.md, "The store"): NULL without one. */
     initra_store *store;
+    initra_sgx_report_body self; /* this KMS's report (replicas: the rule compares with it) */
+    kms_replica replica;
     kms_ns_cache *ns_cache;
     uint8_t (*admins)[32];
     kms_admin admin;
@@ -261,6 +263,10 @@ static void get_secret(void *ctx, const initra_rpc_request *rq, initra_rpc_reply
         kms_admin_call(&k->admin, rq, rp);
         return;
     }
+    if (!strcmp(rq->method, KMS_REPLICA_GET_DATA_KEY) && k->replica.store) {
+        kms_replica_serve(&k->replica, rq, rp);
+        return;
+    }
     if (strcmp(rq->method, GETSECRET) != 0) {
         rp->code = INITRA_RPC_UNIMPLEMENTED;
         snprintf(rp->msg, sizeof rp->msg, "this server implements %s", GETSECRET);
@@ -390,7 +396,7 @@ static int start_server(initra_kms *k, initra_err *err)
 
 initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
 {
-    if (!o->clients_path && !o->policy_path && !o->store_sqlite && !o->no_client_attestation)
+    if (!o->clients_path && !o->policy_path && !o->store_sqlite && !o->store_postgres && !o->no_client_attestation)
         return initra_fail(err, "kms: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a policy "
                                 "any attested enclave would get every secret"),
                NULL;
@@ -425,14 +431,20 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
                          "benchmarks outside one)");
         goto fail;
     }
-    if (o->store_sqlite) {
+    char slabel[400] = "";
+    if (o->store_sqlite || o->store_postgres) kms_store_label(o->store_sqlite, o->store_postgres, slabel, sizeof slabel);
+    if (o->store_sqlite || o->store_postgres) {
         if (o->no_client_attestation) {
-            initra_fail(err, "kms: store.sqlite: the sealed store serves attested clients only (no_client_attestation "
-                             "is for benchmarks without it)");
+            initra_fail(err, "kms: store.%s: the sealed store serves attested clients only (no_client_attestation "
+                             "is for benchmarks without it)", o->store_postgres ? "postgres" : "sqlite");
             goto fail;
         }
-        if (kms_store_open(k->attester, o->store_sqlite, o->recovery_pub, o->recovery_pub_len, k->log, &k->lock,
-                           &k->store, err))
+        if (o->store_postgres ? kms_store_open_replica(k->attester, o->store_postgres,
+                                                       o->replica_advertise ? o->replica_advertise : o->listen,
+                                                       o->recovery_pub, o->recovery_pub_len, k->log, &k->lock, &k->self,
+                                                       &k->store, err)
+                              : kms_store_open(k->attester, o->store_sqlite, NULL, o->recovery_pub, o->recovery_pub_len,
+                                               k->log, &k->lock, &k->store, err))
             goto fail;
         if (!(k->ns_cache = kms_ns_cache_new())) {
             initra_fail(err, "out of memory");
@@ -443,6 +455,12 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
         initra_fail_prefix(err, "kms: cannot verify clients");
         goto fail;
     }
+    if (k->store && o->store_postgres) {
+        k->replica = (kms_replica){.store = k->store, .verifier = k->verifier, .self = &k->self, .log = k->log,
+                                   .lock = &k->lock};
+        if (initra_store_locked(k->store, NULL, 0))
+            kms_replica_ask(&k->replica, k->attester, o->replica_advertise ? o->replica_advertise : o->listen);
+    }
     if (o->n_admins && !(k->admins = malloc(o->n_admins * sizeof *k->admins))) {
         initra_fail(err, "out of memory");
         goto fail;
@@ -450,7 +468,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (o->n_admins) memcpy(k->admins, o->admins, o->n_admins * sizeof *k->admins);
     k->admin = (kms_admin){.store = k->store, .admins = (const uint8_t(*)[32])k->admins, .n_admins = o->n_admins,
                            .accept_any_enclave = o->accept_any_enclave, .log = k->log, .lock = &k->lock};
-    k->o.store_sqlite = NULL; /* the caller's pointers: used at start only */
+    k->o.store_sqlite = k->o.store_postgres = k->o.replica_advertise = NULL; /* the caller's pointers: used at start only */
     k->o.admins = NULL;
     k->o.recovery_pub = NULL;
     if (start_server(k, err)) goto fail;
@@ -458,7 +476,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
           initra_rpc_server_port(k->server),
           k->attester ? initra_attest_name(k->attester) : "NO ATTESTATION: insecure_no_attestation",
           cfg->secrets.n, cfg->clients ? ", client policy" : "", cfg->per_secret ? ", per-secret policy" : "",
-          k->store ? ", sealed store " : "", k->store ? o->store_sqlite : "", k->o.max_connections);
+          k->store ? ", sealed store " : "", k->store ? slabel : "", k->o.max_connections);
     if (k->store)
         logf_(k, "serving initra.kms.v1.Admin on the same port (%zu admins)", k->admin.n_admins);
     if (initra_rpc_connections(initra_rpc_server_port(k->server), 0) < 0)

@@ -265,7 +265,12 @@ static db_stmt *pg_prep(db_conn *c, int id, const char *sql)
     }
     s->c = c;
     s->id = id;
-    return prepare(s) ? NULL : s;
+    /* Preparing outside a transaction on a connection the server dropped while it was idle (libpq learns
+     * it only now): like pg_step, once more on a new connection. */
+    int idle = pq.transaction_status(c->pg) == PQTRANS_IDLE;
+    if (prepare(s) == 0) return s;
+    if (!idle || c->kind != DB_E_CONN || ensure(c) || prepare(s)) return NULL;
+    return s;
 }
 
 static void param(db_stmt *s, int i, const char *v, int len, int fmt)

@@ -34,7 +34,7 @@ static const char *const SCHEMA[] = {
 enum {
     Q_META_GET, Q_META_PUT, Q_COUNTER_GET, Q_MAXVER, Q_COUNTER_PUT, Q_SECRET_PUT, Q_SECRET_GET,
     Q_DEL_ONE, Q_DEL_ALL, Q_LIST_NS, Q_LIST_ALL, Q_POLICY_PUT, Q_POLICY_GET, Q_AUDIT_HEAD, Q_AUDIT_PUT,
-    Q_AUDIT_ALL, Q_AUDIT_SINCE, Q_N
+    Q_AUDIT_ALL, Q_AUDIT_SINCE, Q_META_RANGE, Q_N
 };
 #define SECRET_COLS "version, type, size, created, config_id, min_config_svn"
 static const char *const SQL[Q_N] = {
@@ -59,7 +59,13 @@ static const char *const SQL[Q_N] = {
     [Q_AUDIT_PUT] = "INSERT INTO audit(seq, time, rec, prev, mac) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_AUDIT_ALL] = "SELECT seq, time, rec, prev, mac FROM audit ORDER BY seq",
     [Q_AUDIT_SINCE] = "SELECT rec FROM audit WHERE time >= ?1 ORDER BY seq LIMIT ?2",
+    [Q_META_RANGE] = "SELECT k, v FROM meta WHERE k > ?1 AND k < ?2 ORDER BY k",
 };
+/* Replicas (docs/kms.md, "Running replicas"): each keeps its own sealed copy of the DEK in meta
+ * "sealed_dek.<id>" (its seal key differs per platform) and records the address it serves on in meta
+ * "replica.<HOST:PORT>". */
+#define COPY_PREFIX "sealed_dek."
+#define REPLICA_PREFIX "replica."
 #define FORMAT_NAME "initra-store"
 
 /* ---------------- the handle ---------------- */
@@ -74,6 +80,7 @@ typedef struct job {
     const char *text;             /* J_POLICY */
     size_t len;
     const uint8_t *blob;          /* J_RECOVER: the new sealed DEK */
+    const char *row;              /* J_RECOVER: its meta row ("sealed_dek", or a replica's copy) */
     json_t **recs;                /* audit records without seq and time; n_recs of them (NULL entries skipped) */
     size_t n_recs;
     int rc, done;
@@ -101,6 +108,9 @@ struct initra_store {
     int have_head;
     uint64_t head_seq;
     uint8_t head_hash[32];
+    /* the highest audit record this store handle has seen committed (rollback detection, docs/kms.md) */
+    uint64_t seen_seq;
+    char sealed_row[64];       /* the meta row of the sealed copy this enclave opened (reseal rewrites it) */
 };
 
 static const uint8_t ZERO32[32];
@@ -226,6 +236,31 @@ static int meta_get(initra_store *s, db_conn *c, const char *k, uint8_t **v, siz
     return *v ? 0 : initra_fail(err, "store: out of memory");
 }
 
+/* Calls fn for every meta row whose key starts with prefix (in key order); fn returning non-zero stops. */
+static int meta_each(initra_store *s, db_conn *c, const char *prefix,
+                     int (*fn)(void *ctx, const char *k, const uint8_t *v, size_t n), void *ctx, initra_err *err)
+{
+    char lo[64], hi[64];
+    snprintf(lo, sizeof lo, "%s", prefix);
+    snprintf(hi, sizeof hi, "%s", prefix);
+    hi[strlen(hi) - 1]++; /* the prefixes end in '.': '/' sorts right after it */
+    db_stmt *st = stmt(s, c, Q_META_RANGE);
+    if (!st) return db_fail(s, c, err, "reading meta");
+    DB->bind_text(st, 1, lo);
+    DB->bind_text(st, 2, hi);
+    int rc;
+    while ((rc = DB->step(st)) == DB_ROW) {
+        const char *k = DB->col_text(st, 0);
+        if (k && fn(ctx, k, DB->col_blob(st, 1), (size_t)DB->col_bytes(st, 1))) {
+            rc = DB_DONE;
+            break;
+        }
+    }
+    if (rc != DB_DONE) db_fail(s, c, err, "reading meta");
+    DB->reset(st);
+    return rc == DB_DONE ? 0 : -1;
+}
+
 static int meta_put(initra_store *s, db_conn *c, const char *k, const void *v, size_t n, initra_err *err)
 {
     db_stmt *st = stmt(s, c, Q_META_PUT);
@@ -282,18 +317,15 @@ fail:
     return -1;
 }
 
-/* Unseals the DEK into s->dek (*svn: the ISVSVN it was sealed at): 0, or -1 with err saying why this
- * enclave cannot. */
-static int unseal(initra_store *s, uint16_t *svn, initra_err *err)
+/* Opens one sealed copy of the DEK into s->dek (*svn: the ISVSVN it was sealed at): 0, or -1 with err
+ * saying why this enclave cannot. */
+static int unseal_blob(initra_store *s, const uint8_t *b, size_t n, uint16_t *svn, initra_err *err)
 {
-    uint8_t *b = NULL, *kcv = NULL, key[16];
-    size_t n = 0, kn = 0;
+    uint8_t *kcv = NULL, key[16];
+    size_t kn = 0;
     store_sealed sb;
     char a[65], h[65];
-    int rc = meta_get(s, s->w, "sealed_dek", &b, &n, err);
-    if (rc == 1) initra_fail(err, "store %s: damaged database (no sealed data key in meta)", s->path);
-    if (rc) return -1;
-    rc = -1;
+    int rc = -1;
     if (store_sealed_parse(b, n, &sb, err)) {
         initra_fail_prefix(err, "store %s: damaged database", s->path);
     } else if (memcmp(sb.mr_signer, s->self.mr_signer, 32) != 0) {
@@ -322,10 +354,51 @@ static int unseal(initra_store *s, uint16_t *svn, initra_err *err)
         rc = 0;
     }
     initra_zero(key, sizeof key);
-    free(b);
     free(kcv);
     if (rc) initra_zero(s->dek, sizeof s->dek);
     return rc;
+}
+
+typedef struct {
+    initra_store *s;
+    uint16_t *svn;
+    int opened;
+    size_t tried;
+} copy_try;
+static int try_copy(void *ctx, const char *k, const uint8_t *v, size_t n)
+{
+    copy_try *t = ctx;
+    initra_err e;
+    t->tried++;
+    if (unseal_blob(t->s, v, n, t->svn, &e)) return 0;
+    snprintf(t->s->sealed_row, sizeof t->s->sealed_row, "%s", k);
+    t->opened = 1;
+    return 1;
+}
+
+/* Unseals the DEK: the store's own sealed copy, else a replica's copy this enclave's seal key opens. 0, or
+ * -1 with err saying why the first copy does not open (and how many replica copies did not either). */
+static int unseal(initra_store *s, uint16_t *svn, initra_err *err)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    int rc = meta_get(s, s->w, "sealed_dek", &b, &n, err);
+    if (rc == 1) initra_fail(err, "store %s: damaged database (no sealed data key in meta)", s->path);
+    if (rc) return -1;
+    snprintf(s->sealed_row, sizeof s->sealed_row, "sealed_dek");
+    rc = unseal_blob(s, b, n, svn, err);
+    free(b);
+    if (rc == 0) return 0;
+    copy_try t = {.s = s, .svn = svn};
+    initra_err e;
+    if (meta_each(s, s->w, COPY_PREFIX, try_copy, &t, &e)) return initra_fail(err, "%s", e.msg);
+    if (t.opened) return 0;
+    if (t.tried) {
+        char m[sizeof err->msg];
+        snprintf(m, sizeof m, "%s", err->msg);
+        initra_fail(err, "%s; nor does any of the %zu replica copies", m, t.tried);
+    }
+    return -1;
 }
 
 /* A KMS with a higher ISVSVN than the one the DEK is sealed at re-seals it at its own: after a security
@@ -334,8 +407,20 @@ static int reseal(initra_store *s, initra_err *err)
 {
     uint8_t sealed[STORE_SEALED_SIZE];
     if (seal_new(s, sealed, err)) return -1;
-    int rc = begin(s, err) || meta_put(s, s->w, "sealed_dek", sealed, sizeof sealed, err) ||
+    int rc = begin(s, err) || meta_put(s, s->w, s->sealed_row, sealed, sizeof sealed, err) ||
              exec(s, s->w, "COMMIT", err);
+    if (rc) DB->exec(s->w, "ROLLBACK");
+    return rc ? -1 : 0;
+}
+
+/* Records this replica's address (meta "replica.<advertise>" = the time, decimal). */
+static int advertise(initra_store *s, const char *addr, initra_err *err)
+{
+    char k[300], t[32];
+    if (strlen(addr) > 255) return initra_fail(err, "store %s: replica address longer than 255 characters", s->path);
+    snprintf(k, sizeof k, REPLICA_PREFIX "%s", addr);
+    snprintf(t, sizeof t, "%lld", (long long)time(NULL));
+    int rc = begin(s, err) || meta_put(s, s->w, k, t, strlen(t), err) || exec(s, s->w, "COMMIT", err);
     if (rc) DB->exec(s->w, "ROLLBACK");
     return rc ? -1 : 0;
 }
@@ -398,6 +483,8 @@ fail:
 
 static void *writer(void *arg);
 
+void initra_store_pg_label(const char *conninfo, char *out, size_t n) { store_pg_label(conninfo, out, n); }
+
 initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
 {
     initra_err local;
@@ -444,8 +531,8 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
         initra_err e2;
         int has = meta_get(s, s->w, "recovery", &rec, &rn, &e2) == 0;
         free(rec);
-        if (!o->allow_locked) goto fail;
-        if (!has) {
+        if (!o->allow_locked && !o->allow_waiting) goto fail;
+        if (!has && !o->allow_waiting) {
             initra_fail_prefix(err, "store %s has no recovery copy, so it cannot open locked", s->path);
             goto fail;
         }
@@ -458,6 +545,7 @@ initra_store *initra_store_open(const initra_store_opts *o, initra_err *err)
                (o->recovery_pub && recovery_refresh(s, o, err))) {
         goto fail;
     }
+    if (o->advertise && advertise(s, o->advertise, err)) goto fail;
     if (DB->open(target, &s->r, err)) goto fail;
     if (pthread_create(&s->thr, NULL, writer, s) != 0) {
         initra_fail(err, "store %s: cannot start the writer thread", s->path);
@@ -619,6 +707,13 @@ static int audit_append(initra_store *s, json_t *rec, initra_err *err)
         }
         if (st) DB->reset(st);
         if (rc != DB_ROW && rc != DB_DONE) return db_fail(s, c, err, "reading the audit chain head");
+        /* The chain only grows: a head below one this process saw committed means the database was put
+         * back to an older copy (a restore by the host). Refuse to write, so nothing is released from it. */
+        if (s->head_seq < s->seen_seq)
+            return initra_fail(err, "store %s: rollback: the database's audit chain ends at record %" PRIu64
+                                    " but this KMS saw record %" PRIu64 " committed: it was restored from an older "
+                                    "copy; nothing is served from it (restore the newest copy; docs/kms.md, Rollback)",
+                               s->path, s->head_seq, s->seen_seq);
         s->have_head = 1;
     }
     uint64_t seq = s->head_seq + 1;
@@ -823,7 +918,7 @@ static int run_job(initra_store *s, job *j)
         if (do_policy(s, j, err)) return -1;
         break;
     case J_RECOVER:
-        if (meta_put(s, s->w, "sealed_dek", j->blob, STORE_SEALED_SIZE, err)) return -1;
+        if (meta_put(s, s->w, j->row, j->blob, STORE_SEALED_SIZE, err)) return -1;
         break;
     }
     for (size_t i = 0; i < j->n_recs; i++)
@@ -879,6 +974,7 @@ static void run_batch(initra_store *s, job *list)
         return;
     }
     atomic_fetch_add(&s->commits, 1);
+    if (s->have_head && s->head_seq > s->seen_seq) s->seen_seq = s->head_seq;
     for (job *j = list; j; j = j->next)
         if (j->rc == 0) atomic_fetch_add(&s->audit_records, count_recs(j));
 }
@@ -1285,7 +1381,59 @@ int initra_store_recovery_blob(initra_store *s, uint8_t **blob, size_t *len, ini
     return rc;
 }
 
+static int set_dek(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, const char *row,
+                   const char *what, initra_err *err);
+
 int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, initra_err *err)
+{
+    return set_dek(s, dek, audit, "sealed_dek", "recovery", err);
+}
+
+int initra_store_install_dek(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, initra_err *err)
+{
+    uint8_t id[8];
+    char row[64], h[17];
+    if (RAND_bytes(id, sizeof id) != 1) return initra_fail(err, "store %s: no randomness", s->path);
+    snprintf(row, sizeof row, COPY_PREFIX "%s", initra_hex(id, sizeof id, h));
+    return set_dek(s, dek, audit, row, "a replica's data key", err);
+}
+
+int initra_store_data_key(initra_store *s, uint8_t dek[32], initra_err *err)
+{
+    if (refuse_locked(s, err)) return -1;
+    memcpy(dek, s->dek, STORE_KEY_LEN);
+    return 0;
+}
+
+typedef struct {
+    char **a;
+    size_t n;
+} addr_list;
+static int add_addr(void *ctx, const char *k, const uint8_t *v, size_t n)
+{
+    addr_list *l = ctx;
+    char **na = realloc(l->a, (l->n + 1) * sizeof *na);
+    if (!na) return 1;
+    l->a = na;
+    char *d = strdup(k + strlen(REPLICA_PREFIX));
+    if (!d) return 1;
+    l->a[l->n++] = d;
+    return 0;
+}
+
+int initra_store_replicas(initra_store *s, char ***addrs, size_t *n, initra_err *err)
+{
+    addr_list l = {0};
+    pthread_mutex_lock(&s->rmu);
+    int rc = meta_each(s, s->r, REPLICA_PREFIX, add_addr, &l, err);
+    pthread_mutex_unlock(&s->rmu);
+    *addrs = l.a;
+    *n = l.n;
+    return rc;
+}
+
+static int set_dek(initra_store *s, const uint8_t dek[32], const initra_audit_rec *audit, const char *row,
+                   const char *what, initra_err *err)
 {
     uint8_t *kcv = NULL, sealed[STORE_SEALED_SIZE];
     size_t kn = 0;
@@ -1297,18 +1445,18 @@ int initra_store_recover(initra_store *s, const uint8_t dek[32], const initra_au
     rc = kcv_check(dek, kcv, kn);
     free(kcv);
     if (rc)
-        return initra_fail(err, "store %s: recovery: this data key does not match the store's key check (a recovery "
-                                "blob of another store?)", s->path);
+        return initra_fail(err, "store %s: %s: this data key does not match the store's key check (%s)", s->path, what,
+                           row[10] ? "a replica of another store?" : "a recovery blob of another store?");
     /* the key check passed: dek is the store's DEK (when unlocked, the very key s holds already) */
     int was_locked = atomic_load(&s->locked);
     memcpy(s->dek, dek, STORE_KEY_LEN);
     if (derive_keys(s)) {
-        rc = initra_fail(err, "store %s: recovery: key derivation failed", s->path);
+        rc = initra_fail(err, "store %s: %s: key derivation failed", s->path, what);
     } else if (seal_new(s, sealed, err)) {
         rc = -1;
     } else {
         json_t *rec = audit ? audit_json(audit) : NULL;
-        job j = {.kind = J_RECOVER, .blob = sealed, .recs = &rec, .n_recs = 1};
+        job j = {.kind = J_RECOVER, .blob = sealed, .row = row, .recs = &rec, .n_recs = 1};
         rc = submit(s, &j, err);
     }
     if (rc && was_locked) {
