@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct db_stmt {
@@ -49,10 +50,19 @@ static int lite_open(const char *path, db_conn **out, initra_err *err)
         return -1;
     }
     sqlite3_busy_timeout(c->db, 30000);
-    sqlite3_stmt *st = NULL;
-    int ok = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK &&
-             sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-    sqlite3_finalize(st);
+    /* Switching a new file to WAL needs its exclusive lock, and SQLite does not call the busy handler for
+     * that: while another process creates the same store, retry (up to the busy timeout). */
+    int ok = 0;
+    for (int tries = 0; tries < 3000; tries++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st);
+        ok = rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+        sqlite3_finalize(st);
+        if (ok || ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)) break;
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     if (!ok || lite_exec(c, "PRAGMA synchronous=FULL")) {
         int rc = sqlite3_extended_errcode(c->db) & 0xff;
         if (rc == SQLITE_NOTADB)
