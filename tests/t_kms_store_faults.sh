@@ -2,11 +2,11 @@
 #  - kill -9 of the KMS while 50 admin clients run 500 concurrent `secret put`: after a restart every put a
 #    client saw confirmed is there, byte-exact (an application enclave fetches each), and audit --verify passes;
 #  - an audit record edited in the database file on the host: audit --verify fails naming that record;
-#  - `secret list` of more than one reply's worth (10,000 entries a page);
+#  - `secret list` and `audit` of more than one reply's worth (pages of 10,000 entries, of ~3 MB of records);
 #  - a put when the host's disk is full (a tmpfs too small): it fails with one line, nothing half-written,
 #    the store stays readable and serves what it had.
 . tests/lib.sh
-plan 9
+plan 10
 . scripts/instances.sh
 LOAD="$(dirname "$INITRA")/../helpers/admin_load"
 sim_platform
@@ -93,6 +93,11 @@ A secret list >"$T/list2" 2>"$T/list2.err"
 n=$(grep -c '^default/load-' "$T/list2")
 [ "$n" -ge 10100 ] && [ "$(sort -u "$T/list2" | grep -c '^default/load-')" = "$n" ] \
   && ok "secret list over pages: $n versions, none twice ($(cat "$T/load2.out"))" || not_ok "paged list: $n; $(cat "$T/list2.err" "$T/load2.out")"
+A audit >"$T/audit2" 2>"$T/audit2.err"
+a=$(grep -c '"op":"put"' "$T/audit2")
+[ "$a" -ge 10100 ] && [ "$(cut -d, -f1 "$T/audit2" | sort -u | wc -l)" = "$(wc -l <"$T/audit2")" ] \
+  && ok "audit over pages (more than one gRPC message): $(wc -l <"$T/audit2") records, $a puts, none twice" \
+  || not_ok "paged audit: $a puts; $(cat "$T/audit2.err")"
 stop_kms
 
 # 3. A put on a full disk: a 2 MiB tmpfs as the host directory.

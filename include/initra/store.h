@@ -171,6 +171,11 @@ int initra_store_audit_verify(initra_store *s, uint64_t *n, initra_err *err);
 /* Records with time >= since (0: all) as JSON lines (one object per line: seq, time, and the fields of
  * initra_audit_rec), at most max (0: all). Fresh NUL-terminated text. */
 int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **jsonl, initra_err *err);
+/* One page of that: records after sequence number after_seq (0: from the first), at most max (0: no count
+ * limit) and about max_bytes of text (at least one record; 0: no limit). *last_seq: the last record's
+ * number (after_seq when none); *more: 1 when the byte limit stopped the page early. */
+int initra_store_audit_page(initra_store *s, time_t since, uint64_t after_seq, size_t max, size_t max_bytes,
+                            char **jsonl, uint64_t *last_seq, int *more, initra_err *err);
 
 /* ---- recovery (docs/kms.md, "Recovery") ---- */
 

@@ -394,18 +394,24 @@ static void get_audit(call *c, const ProtobufCMessage *m)
     Initra__Kms__V1__GetAuditReply out = INITRA__KMS__V1__GET_AUDIT_REPLY__INIT;
     initra_err e, ve;
     uint64_t n = 0;
-    if (q->verify) {
+    if (q->verify && !q->after_seq) {
         int bad = initra_store_audit_verify(c->a->store, &n, &ve) != 0;
         out.verified = !bad;
         out.records = n;
         if (bad) out.verify_error = ve.msg;
     }
     char *jsonl = NULL;
-    if (initra_store_audit_read(c->a->store, (time_t)(q->since > 0 ? q->since : 0), q->max, &jsonl, &e)) {
+    uint64_t last = 0;
+    int more = 0;
+    /* A page stays well under one gRPC message (INITRA_MAX_RPC_MESSAGE); the client asks for the next. */
+    if (initra_store_audit_page(c->a->store, (time_t)(q->since > 0 ? q->since : 0), q->after_seq, q->max,
+                                INITRA_MAX_RPC_MESSAGE - (512u << 10), &jsonl, &last, &more, &e)) {
         fail(c, INITRA_RPC_INTERNAL, "%.200s", e.msg);
         return;
     }
     out.jsonl = jsonl;
+    out.more = more;
+    out.last_seq = last;
     reply(c, &out.base);
     free(jsonl);
 }

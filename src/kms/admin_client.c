@@ -272,11 +272,43 @@ int initra_kms_admin_audit(initra_kms_admin *a, int64_t since, uint32_t max, int
     req.max = max;
     req.verify = verify != 0;
     memset(res, 0, sizeof *res);
-    ProtobufCMessage *m;
-    if (call(a, "GetAudit", &req.base, &initra__kms__v1__get_audit_reply__descriptor, &m, err)) return -1;
-    int rc = kms_admin_audit_take((Initra__Kms__V1__GetAuditReply *)m, res, err);
-    protobuf_c_message_free_unpacked(m, NULL);
-    return rc;
+    uint32_t got = 0;
+    for (;;) { /* page after page (each ~3 MB of records at most) */
+        ProtobufCMessage *m;
+        if (call(a, "GetAudit", &req.base, &initra__kms__v1__get_audit_reply__descriptor, &m, err)) {
+            initra_kms_admin_audit_free(res);
+            return -1;
+        }
+        Initra__Kms__V1__GetAuditReply *r = (Initra__Kms__V1__GetAuditReply *)m;
+        int more = r->more && r->last_seq > req.after_seq;
+        initra_kms_admin_audit_result page;
+        int rc = kms_admin_audit_take(r, &page, err);
+        uint64_t last = r->last_seq;
+        protobuf_c_message_free_unpacked(m, NULL);
+        if (rc) {
+            initra_kms_admin_audit_free(res);
+            return -1;
+        }
+        if (!req.after_seq) { /* the first page carries the verification */
+            *res = page;
+        } else {
+            size_t a_len = strlen(res->jsonl), b_len = strlen(page.jsonl);
+            char *j = realloc(res->jsonl, a_len + b_len + 1);
+            if (!j) {
+                initra_kms_admin_audit_free(&page);
+                initra_kms_admin_audit_free(res);
+                return initra_fail(err, "out of memory");
+            }
+            memcpy(j + a_len, page.jsonl, b_len + 1);
+            res->jsonl = j;
+            initra_kms_admin_audit_free(&page);
+        }
+        got = 0; /* records so far */
+        for (const char *p = res->jsonl; max && (p = strchr(p, '\n')); p++) got++;
+        if (!more || (max && got >= max)) return 0;
+        req.after_seq = last;
+        if (max) req.max = max - got;
+    }
 }
 
 void initra_kms_admin_audit_free(initra_kms_admin_audit_result *r)

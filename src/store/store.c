@@ -58,7 +58,7 @@ static const char *const SQL[Q_N] = {
     [Q_AUDIT_HEAD] = "SELECT seq, time, rec, prev, mac FROM audit ORDER BY seq DESC LIMIT 1",
     [Q_AUDIT_PUT] = "INSERT INTO audit(seq, time, rec, prev, mac) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_AUDIT_ALL] = "SELECT seq, time, rec, prev, mac FROM audit ORDER BY seq",
-    [Q_AUDIT_SINCE] = "SELECT rec FROM audit WHERE time >= ?1 ORDER BY seq LIMIT ?2",
+    [Q_AUDIT_SINCE] = "SELECT rec, seq FROM audit WHERE time >= ?1 AND seq > ?3 ORDER BY seq LIMIT ?2",
     [Q_META_RANGE] = "SELECT k, v FROM meta WHERE k > ?1 AND k < ?2 ORDER BY k",
 };
 /* Replicas (docs/kms.md, "Running replicas"): each keeps its own sealed copy of the DEK in meta
@@ -1330,7 +1330,17 @@ int initra_store_audit_verify(initra_store *s, uint64_t *n, initra_err *err)
 
 int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **jsonl, initra_err *err)
 {
+    uint64_t last;
+    int more;
+    return initra_store_audit_page(s, since, 0, max, 0, jsonl, &last, &more, err);
+}
+
+int initra_store_audit_page(initra_store *s, time_t since, uint64_t after_seq, size_t max, size_t max_bytes,
+                            char **jsonl, uint64_t *last_seq, int *more, initra_err *err)
+{
     *jsonl = NULL;
+    *last_seq = after_seq;
+    *more = 0;
     if (refuse_locked(s, err)) return -1;
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
@@ -1341,9 +1351,15 @@ int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **js
     if (st) {
         DB->bind_int(st, 1, (int64_t)since);
         DB->bind_int(st, 2, max ? (int64_t)max : INT64_MAX);
+        DB->bind_int(st, 3, (int64_t)after_seq);
     }
     while (st && (step = DB->step(st)) == DB_ROW) {
         size_t tl = (size_t)DB->col_bytes(st, 0);
+        if (max_bytes && len > 0 && len + tl + 1 > max_bytes) {
+            *more = 1;
+            step = DB_DONE;
+            break;
+        }
         if (len + tl + 2 > cap) {
             while (len + tl + 2 > cap) cap *= 2;
             char *nb = realloc(buf, cap);
@@ -1356,6 +1372,7 @@ int initra_store_audit_read(initra_store *s, time_t since, size_t max, char **js
         memcpy(buf + len, DB->col_text(st, 0), tl);
         len += tl;
         buf[len++] = '\n';
+        *last_seq = (uint64_t)DB->col_int(st, 1);
     }
     if (!rc && step != DB_DONE) rc = db_fail(s, s->r, err, "reading the audit log");
     if (st) DB->reset(st);
