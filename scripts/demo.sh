@@ -255,4 +255,56 @@ A secret list
 run "$INITRA" run "$W/app" --config-svn 2 -- /bin/busybox sha256sum /etc/keys/db_key
 kill $KMS_PID; wait $KMS_PID 2>/dev/null || true
 
+W="$D/replicas"
+mkdir -p "$W"
+sim_export
+step "26. Two KMS replicas on PostgreSQL: a throwaway cluster (scripts/pg.sh), one KMS image naming it, two enclaves of that image"
+PGD=$(mktemp -d /tmp/initra-demo-pg.XXXXXX)
+trap 'kill $KMS_A $KMS_B 2>/dev/null || true; sh scripts/pg.sh stop "$PGD" >/dev/null 2>&1; rm -rf "$PGD"' EXIT
+echo "$ sh scripts/pg.sh start $PGD"
+CI=$(sh scripts/pg.sh start "$PGD" | tail -1)
+echo "$CI"
+kms_instance "$W/kms" "{\"store\": {\"postgres\": \"$CI\"}, \"admins\": [\"$SPKI\"]}"
+KMS_MRE=$("$INITRA" print mrenclave "$W/kms" | field)
+PA=$(free_port); PB=$(free_port)
+while [ "$PB" = "$PA" ]; do PB=$(free_port); done
+echo "$ initra run $W/kms -- /bin/initra kms serve --listen 127.0.0.1:$PA    # replica A"
+kms_start "$W/kms" "$PA" "$W/a.log"; KMS_A=$KMS_PID
+echo "$ initra run $W/kms -- /bin/initra kms serve --listen 127.0.0.1:$PB    # replica B"
+kms_start "$W/kms" "$PB" "$W/b.log"; KMS_B=$KMS_PID
+grep serving "$W/a.log" | head -1; grep -i 'data key\|serving' "$W/b.log" | head -2
+
+step "27. A secret put through replica A is listed through replica B at once; one application fetches through each"
+printf '[{"mr_enclave": "%s"}]\n' "$KMS_MRE" >"$W/expect.json"
+R() { port=$1; shift; run "$INITRA" kms admin --kms "127.0.0.1:$port" --expect "$W/expect.json" --key "$D/store/admin.key" \
+        --cert "$D/store/admin.crt" --trust-root "$W/sim-root.der" --collateral "$W/collateral.json" "$@"; }
+printf '[{"name": "apps", "mr_signer": "%s"}]\n' "$SIGNER" >"$W/apps-policy.json"
+R "$PA" policy set default "$W/apps-policy.json"
+head -c 32 /dev/urandom >"$W/shared_key"
+R "$PA" secret put shared_key --file "$W/shared_key"
+R "$PB" secret list
+init_conf "$W/app-a.json" "$PA" "$KMS_MRE" shared_key=/etc/keys/shared_key
+init_conf "$W/app-b.json" "$PB" "$KMS_MRE" shared_key=/etc/keys/shared_key
+app_instance "$W/app-a" "$W/app-a.json" --init-ra
+app_instance "$W/app-b" "$W/app-b.json" --init-ra
+run "$INITRA" run "$W/app-a" -- /bin/busybox sha256sum /etc/keys/shared_key
+run "$INITRA" run "$W/app-b" -- /bin/busybox sha256sum /etc/keys/shared_key
+echo "On the host: $(sha256sum "$W/shared_key" | cut -c1-64)"
+
+step "28. Replica A stops; replica B keeps serving (and an application listing both, A first, fails over to B)"
+kill $KMS_A; wait $KMS_A 2>/dev/null || true
+echo "replica A stopped"
+run "$INITRA" run "$W/app-b" -- /bin/busybox sha256sum /etc/keys/shared_key
+init_conf "$W/app-ab.json" "$PA" "$KMS_MRE" shared_key=/etc/keys/shared_key
+python3 - "$W/app-ab.json" "$PB" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1])); j["kms_server"] += ",127.0.0.1:" + sys.argv[2]
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+echo "kms_server: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kms_server"])' "$W/app-ab.json")"
+app_instance "$W/app-ab" "$W/app-ab.json" --init-ra
+run "$INITRA" run "$W/app-ab" -- /bin/busybox sha256sum /etc/keys/shared_key
+R "$PB" audit --verify | tail -2
+kill $KMS_B; wait $KMS_B 2>/dev/null || true
+
 step "Done. Files are in $D"
