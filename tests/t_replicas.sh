@@ -11,7 +11,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   skip "KMS replicas on PostgreSQL: no /usr/lib/postgresql/*/bin/initdb (make test installs Debian's postgresql)"
   exit 0
 fi
-plan 38
+plan 39
 . scripts/instances.sh
 sim_platform
 D=$(mktemp -d /tmp/initra-pg.XXXXXX)
@@ -176,6 +176,22 @@ grep -q 'replicas: 127.0.0.1:[0-9]* did not give the data key: .*PERMISSION_DENI
 [ "$(given denied)" -ge 1 ] && ok "the refusal is in the audit log (protocol replica, denied)" || not_ok "no replica denial record"
 INIT_DEADLINE_MS=3000 fetch_via "$PX" shared
 expect_refusal "the refused replica serves nothing" "$T/of$nf" 'UNAVAILABLE'
+
+# A debug build of the very same KMS image (same MRENCLAVE, MRSIGNER, config_id; the host reads its
+# memory) asks: refused by the rule, it serves nothing.
+kms_instance "$T/kmsdbg" "$CONF" && python3 - "$T/kmsdbg/Occlum.json" <<'PY' && "$INITRA" build "$T/kmsdbg" >"$T/dbg.build" 2>&1 \
+  || not_ok "debug KMS builds: $(tail -2 "$T/dbg.build")"
+import json, sys
+j = json.load(open(sys.argv[1])); j["metadata"]["debuggable"] = True
+json.dump(j, open(sys.argv[1], "w"), indent=4)
+PY
+PG2=$(free_port)
+kms_start "$T/kmsdbg" "$PG2" "$T/dbg.log" && PIDS="$PIDS $KMS_PID"
+grep -q 'asked for the data key: refused, replica rule: the asker is a debug enclave' "$T/a.log" "$T/b.log" \
+  && grep -q 'did not give the data key: .*PERMISSION_DENIED' "$T/dbg.log" \
+  && ok "a debug build of the same KMS image asks for the data key: refused (the host reads its memory)" \
+  || not_ok "debug replica: $(grep replicas "$T/dbg.log" | head -3)"
+kill "$KMS_PID" 2>/dev/null; wait "$KMS_PID" 2>/dev/null
 
 # Rollback: the host restores the older dump. Both replicas saw newer audit records: they refuse to serve.
 "$PGBIN/psql" "$CI" -q -f "$T/old.sql" >"$T/restore.out" 2>&1

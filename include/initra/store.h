@@ -127,12 +127,12 @@ typedef struct {
 } initra_store_value;
 void initra_store_value_free(initra_store_value *v);
 
-enum { INITRA_STORE_FOUND = 0, INITRA_STORE_NO_SUCH = 1, INITRA_STORE_NO_VERSION = 2 };
+enum { INITRA_STORE_FOUND = 0, INITRA_STORE_NO_SUCH = 1, INITRA_STORE_NO_VERSION = 2, INITRA_STORE_UNAVAILABLE = -2 };
 /* The newest version of ns/name whose rule an enclave with this CONFIGID and CONFIGSVN meets.
  * INITRA_STORE_FOUND with *out; INITRA_STORE_NO_SUCH (no version of that name); INITRA_STORE_NO_VERSION
  * (versions exist, none for this enclave: `why` says which rules it missed); -1 with err when the newest
- * eligible version does not decrypt (naming ns, name, version: never falls back to an older one) or the
- * database fails. */
+ * eligible version does not decrypt (naming ns, name, version: never falls back to an older one);
+ * INITRA_STORE_UNAVAILABLE with err when the database cannot be read (try again later). */
 int initra_store_fetch(initra_store *s, const char *ns, const char *name, const uint8_t config_id[64],
                        uint16_t config_svn, initra_store_value *out, initra_err *why, initra_err *err);
 

@@ -191,8 +191,9 @@ static int store_lookup(void *ctx, const char *service, const char *secret, uint
              rc == INITRA_STORE_NO_SUCH ? "no such secret" : rc == INITRA_STORE_NO_VERSION ? why.msg : e.msg);
     initra_fail(err, "%s", c->reason);
     return rc == INITRA_STORE_NO_SUCH ? INITRA_RPC_NOT_FOUND
-           : rc == INITRA_STORE_NO_VERSION ? INITRA_RPC_PERMISSION_DENIED
-                                           : INITRA_RPC_DATA_LOSS;
+           : rc == INITRA_STORE_NO_VERSION  ? INITRA_RPC_PERMISSION_DENIED
+           : rc == INITRA_STORE_UNAVAILABLE ? INITRA_RPC_UNAVAILABLE
+                                            : INITRA_RPC_DATA_LOSS;
 }
 
 static void handle(void *ctx, const initra_rpc_request *rq, initra_rpc_reply *rp)

@@ -1,7 +1,8 @@
 /* KMS replicas share the data key by attestation (docs/kms.md, "Running replicas"; proto/kms_admin.proto,
  * service initra.kms.v1.Replica). A replica whose seal key opens no sealed copy of the DEK asks a running
  * one over mutual RA-TLS; the giver checks the asker's quote against the replica rule (same MRSIGNER,
- * ISVPRODID and config_id as its own) and sends the DEK encrypted to the asker's RA-TLS public key:
+ * ISVPRODID and config_id as its own, not a debug enclave unless the giver is one, ISVSVN not below its own)
+ * and sends the DEK encrypted to the asker's RA-TLS public key:
  * ECDH (P-256) with an ephemeral key, HKDF-SHA256, AES-256-GCM. Never in the clear; every answer audited. */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,12 @@ int kms_replica_rule(const initra_sgx_report_body *self, const initra_sgx_report
     if (memcmp(self->config_id, peer->config_id, 64))
         return initra_fail(why, "replica rule: config_id %.16s... is not this KMS's %.16s...",
                            initra_hex(peer->config_id, 64, a), initra_hex(self->config_id, 64, b));
+    /* The host reads a debug enclave's memory: a debug build of this very image must not get the key. */
+    if ((peer->attributes.flags & INITRA_ATTR_DEBUG) && !(self->attributes.flags & INITRA_ATTR_DEBUG))
+        return initra_fail(why, "replica rule: the asker is a debug enclave (its memory is open to the host)");
+    /* An older version (a lower ISVSVN, perhaps one with a known flaw) gets nothing from a newer one. */
+    if (peer->isv_svn < self->isv_svn)
+        return initra_fail(why, "replica rule: isv_svn %u is below this KMS's %u", peer->isv_svn, self->isv_svn);
     return 0;
 }
 

@@ -244,6 +244,13 @@ static void store_fetch(initra_kms *k, const initra_rpc_request *rq, const initr
         if (audit_fetch(k, rq, peer, ns, name, 0, "denied", why.msg, rp)) return;
         rp->code = INITRA_RPC_PERMISSION_DENIED;
         snprintf(rp->msg, sizeof rp->msg, "no version of \"%.64s\" is for this enclave's CONFIGID/CONFIGSVN", full);
+    } else if (rc == INITRA_STORE_UNAVAILABLE) {
+        /* The database is down: nothing released; the client may try another replica or later. */
+        logf_(k, "%s asked for \"%.64s\": store unavailable, answered UNAVAILABLE, nothing released: %s", who, full,
+              err.msg);
+        if (audit_fetch(k, rq, peer, ns, name, 0, "error", err.msg, rp)) return;
+        rp->code = INITRA_RPC_UNAVAILABLE;
+        snprintf(rp->msg, sizeof rp->msg, "the KMS cannot read its store now; try again later");
     } else if (rc != INITRA_STORE_FOUND) {
         logf_(k, "%s asked for \"%.64s\": error: %s", who, full, err.msg);
         if (audit_fetch(k, rq, peer, ns, name, 0, "error", err.msg, rp)) return;
