@@ -11,7 +11,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   skip "KMS replicas on PostgreSQL: no /usr/lib/postgresql/*/bin/initdb (make test installs Debian's postgresql)"
   exit 0
 fi
-plan 39
+plan 40
 . scripts/instances.sh
 sim_platform
 D=$(mktemp -d /tmp/initra-pg.XXXXXX)
@@ -199,3 +199,20 @@ INIT_DEADLINE_MS=3000 fetch_via "$PA" shared
 expect_refusal "database rolled back to an older dump: A serves nothing" "$T/of$nf" 'UNAVAILABLE'
 grep -q "rollback: the database's audit chain ends at record [0-9]* but this KMS saw record [0-9]* committed" "$T/a.log" \
   && ok "A's log says why: rollback (record numbers)" || not_ok "A log: $(tail -2 "$T/a.log") $(cat "$T/restore.out")"
+
+# A waiting replica asks again (every INITRA_KMS_ASK_SECONDS = 10 s): every replica stops; E, on a platform of
+# its own (as D above), starts with nobody to ask and waits; A starts again (its own sealed copy); E gets the key from A.
+for p in $PIDS; do kill "$p" 2>/dev/null; done
+for p in $PIDS; do wait "$p" 2>/dev/null; done
+PIDS=""
+PE=$(free_port)
+cp -r "$T/sim" "$T/sim3" && head -c 32 /dev/urandom >"$T/sim3/seal_secret"
+INITRA_SIM_DIR=$T/sim3; export INITRA_SIM_DIR
+kms_start "$T/kms" "$PE" "$T/e.log" && PIDS="$PIDS $KMS_PID"
+INITRA_SIM_DIR=$T/sim; export INITRA_SIM_DIR
+kms_start "$T/kms" "$PA" "$T/a2.log" && PIDS="$PIDS $KMS_PID"
+got=0
+for _ in $(seq 60); do grep -q 'replicas: got the data key from' "$T/e.log" && { got=1; break; }; sleep 0.5; done
+grep -q 'no running replica gave the data key' "$T/e.log" && [ $got = 1 ] \
+  && ok "a waiting replica asks again and gets the key once a replica runs: $(grep -c 'did not give\|no running' "$T/e.log") failed tries first" \
+  || not_ok "waiting replica: $(grep replicas "$T/e.log" | tail -3)"

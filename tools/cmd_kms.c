@@ -83,7 +83,7 @@ static int serve_grpc(const initra_kms_opts *o, initra_kms_held *held, const cha
     if (!k) return cli_err(CLI_FAIL, &err);
     fprintf(stderr, "kms: configuration from %s\n", where);
     for (;;) {
-        struct timespec tick = {60, 0};
+        struct timespec tick = {5, 0}; /* housekeeping (initra_kms_tick) at least this often */
         int sig = sigtimedwait(set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT) break;
         if (sig == SIGHUP) {
@@ -91,7 +91,7 @@ static int serve_grpc(const initra_kms_opts *o, initra_kms_held *held, const cha
             else fprintf(stderr, "kms: reloaded %s%s%s\n", o->secrets_path ? o->secrets_path : "",
                          o->clients_path ? " " : "", o->clients_path ? o->clients_path : "");
         }
-        if (initra_kms_rotate_if_due(k, &err)) {
+        if (initra_kms_tick(k, &err)) {
             fprintf(stderr, "kms: certificate rotation failed, stopping: %s\n", err.msg);
             initra_kms_stop(k);
             return CLI_FAIL;

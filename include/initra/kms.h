@@ -72,6 +72,11 @@ int initra_kms_reload(initra_kms *k, initra_err *err);
  * default 24 h). Call it every minute or so. 0 (rotated or not due), or -1 when the rotation failed and
  * the listener is down: stop the KMS. */
 int initra_kms_rotate_if_due(initra_kms *k, initra_err *err);
+/* The KMS's housekeeping; call it every few seconds: initra_kms_rotate_if_due, and a replica still waiting
+ * for the data key (docs/kms.md, "Running replicas") asks the running replicas again every
+ * INITRA_KMS_ASK_SECONDS. Returns what initra_kms_rotate_if_due returns. */
+#define INITRA_KMS_ASK_SECONDS 10
+int initra_kms_tick(initra_kms *k, initra_err *err);
 void initra_kms_stop(initra_kms *k);
 /* The sealed store's counters (fsyncs, commits, audit records; `make bench`). -1 without a store. */
 int initra_kms_store_stats(initra_kms *k, initra_store_stats *st);

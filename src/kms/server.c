@@ -39,6 +39,8 @@ struct initra_kms {
     initra_store *store;
     initra_sgx_report_body self; /* this KMS's report (replicas: the rule compares with it) */
     kms_replica replica;
+    char *advertise;   /* a replica on PostgreSQL: the address recorded for the others (NULL: no replica) */
+    time_t last_ask;   /* when a waiting replica last asked the others for the data key */
     kms_ns_cache *ns_cache;
     uint8_t (*admins)[32];
     kms_admin admin;
@@ -465,8 +467,9 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (k->store && o->store_postgres) {
         k->replica = (kms_replica){.store = k->store, .verifier = k->verifier, .self = &k->self, .log = k->log,
                                    .lock = &k->lock};
-        if (initra_store_locked(k->store, NULL, 0))
-            kms_replica_ask(&k->replica, k->attester, o->replica_advertise ? o->replica_advertise : o->listen);
+        k->advertise = strdup(o->replica_advertise ? o->replica_advertise : o->listen);
+        k->last_ask = time(NULL);
+        if (initra_store_locked(k->store, NULL, 0)) kms_replica_ask(&k->replica, k->attester, k->advertise);
     }
     if (o->n_admins && !(k->admins = malloc(o->n_admins * sizeof *k->admins))) {
         initra_fail(err, "out of memory");
@@ -509,6 +512,16 @@ int initra_kms_rotate_if_due(initra_kms *k, initra_err *err)
     return kms_cert_age(k) > cert_validity(k) / 2 ? kms_rotate(k, err) : 0;
 }
 
+int initra_kms_tick(initra_kms *k, initra_err *err)
+{
+    time_t now = time(NULL);
+    if (k->advertise && k->store && initra_store_locked(k->store, NULL, 0) && now - k->last_ask >= INITRA_KMS_ASK_SECONDS) {
+        k->last_ask = now;
+        kms_replica_ask(&k->replica, k->attester, k->advertise);
+    }
+    return initra_kms_rotate_if_due(k, err);
+}
+
 int kms_rotate(initra_kms *k, initra_err *err)
 {
     initra_rpc_server *old = k->server;
@@ -531,6 +544,7 @@ void initra_kms_stop(initra_kms *k)
     initra_store_close(k->store);
     kms_ns_cache_free(k->ns_cache);
     free(k->admins);
+    free(k->advertise);
     initra_ratls_verifier_free(k->verifier);
     initra_attest_free(k->attester);
     kms_shared_put(&k->lock, k->cfg);
