@@ -1172,7 +1172,8 @@ int initra_store_fetch(initra_store *s, const char *ns, const char *name, const 
     int rc = -1, rows = 0, step = DB_ERROR;
     if (!st) {
         db_fail(s, s->r, err, "fetching");
-        rc = INITRA_STORE_UNAVAILABLE;
+        /* a damaged file is lost data; anything else (a lost connection, a lock) may pass */
+        if (DB->errkind(s->r) != DB_E_CORRUPT && DB->errkind(s->r) != DB_E_NOTADB) rc = INITRA_STORE_UNAVAILABLE;
         goto done;
     }
     DB->bind_text(st, 1, ns);
@@ -1203,7 +1204,8 @@ int initra_store_fetch(initra_store *s, const char *ns, const char *name, const 
     }
     if (step != DB_DONE) {
         db_fail(s, s->r, err, "fetching");
-        rc = INITRA_STORE_UNAVAILABLE;
+        /* a damaged file is lost data; anything else (a lost connection, a lock) may pass */
+        if (DB->errkind(s->r) != DB_E_CORRUPT && DB->errkind(s->r) != DB_E_NOTADB) rc = INITRA_STORE_UNAVAILABLE;
         goto done;
     }
     if (!rows) {

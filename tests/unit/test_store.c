@@ -944,8 +944,8 @@ static void test_restart(void)
     CHECK(prc == -1 && strstr(err.msg, "PostgreSQL") && !strchr(err.msg, '\n'), "a put fails with one line: %s",
           err.msg);
     int frc = fetch(s, "before", 0, NULL, &val, &why, &err);
-    CHECK(frc == -1 && strstr(err.msg, "PostgreSQL") && !strchr(err.msg, '\n'), "a fetch fails with one line: %s",
-          err.msg);
+    CHECK(frc == INITRA_STORE_UNAVAILABLE && strstr(err.msg, "PostgreSQL") && !strchr(err.msg, '\n'),
+          "a fetch fails with one line, UNAVAILABLE (the database, not the secret): %s", err.msg);
     initra_audit_rec r = {.protocol = "grpc_ratls", .op = "fetch", .decision = "released"};
     CHECK(initra_store_audit(s, &r, &err) == -1 && !strchr(err.msg, '\n'), "an audit record fails: %s", err.msg);
     CHECK(pg_ctl("start") == 0, "PostgreSQL started again");
