@@ -11,7 +11,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   skip "KMS replicas on PostgreSQL: no /usr/lib/postgresql/*/bin/initdb (make test installs Debian's postgresql)"
   exit 0
 fi
-plan 40
+plan 42
 . scripts/instances.sh
 sim_platform
 D=$(mktemp -d /tmp/initra-pg.XXXXXX)
@@ -176,6 +176,22 @@ grep -q 'replicas: 127.0.0.1:[0-9]* did not give the data key: .*PERMISSION_DENI
 [ "$(given denied)" -ge 1 ] && ok "the refusal is in the audit log (protocol replica, denied)" || not_ok "no replica denial record"
 INIT_DEADLINE_MS=3000 fetch_via "$PX" shared
 expect_refusal "the refused replica serves nothing" "$T/of$nf" 'UNAVAILABLE'
+
+# "replica": {"policy": ...} replaces the default rule: a replica K2 of this signer whose configuration
+# admits the other signer gives X the key (on X's next try, every 10 s); A and B still refuse it.
+XS=$("$INITRA" print mrsigner "$T/kmsx" | field)
+K2CONF="{\"store\": {\"postgres\": \"$CI\"}, \"admins\": [\"$ADM\"], \"replica\": {\"policy\": [{\"mr_signer\": \"$XS\"}]}}"
+kms_instance "$T/kms2" "$K2CONF" || not_ok "K2 builds"
+PK2=$(free_port)
+kms_start "$T/kms2" "$PK2" "$T/k2.log" && PIDS="$PIDS $KMS_PID"
+got=0
+for _ in $(seq 60); do grep -q "replicas: got the data key from 127.0.0.1:$PK2" "$T/x.log" && { got=1; break; }; sleep 0.5; done
+[ $got = 1 ] && grep -q 'asked for the data key: sent' "$T/k2.log" \
+  && ok "replica.policy admitting another signer: K2 gives it the key (A and B, default rule, still refuse)" \
+  || not_ok "replica.policy: $(grep replicas "$T/x.log" | tail -2) $(grep 'data key' "$T/k2.log" | tail -2)"
+printf '{"store": {"postgres": "%s"}, "replica": {"policy": "mr_signer", "advertise": "h:1"}}' "$CI" >"$T/bad5.json"
+check_fails "replica.policy that is no policy: refused, naming it" 2 'replica.policy.*is not a policy' \
+  "$INITRA" kms serve --config "$T/bad5.json" --listen 127.0.0.1:0
 
 # A debug build of the very same KMS image (same MRENCLAVE, MRSIGNER, config_id; the host reads its
 # memory) asks: refused by the rule, it serves nothing.

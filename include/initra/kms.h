@@ -53,6 +53,8 @@ typedef struct {
     const char *store_postgres;          /* or a PostgreSQL CONNINFO (replicas share it); never logged */
     const char *replica_advertise;       /* with store_postgres: the HOST:PORT other replicas reach this one on
                                           * (recorded in the database); NULL = listen */
+    const char *replica_policy;          /* JSON policy the replicas asking for the data key must satisfy instead
+                                          * of the default rule (same MRSIGNER, ISVPRODID, config_id, ...); NULL */
     const uint8_t (*admins)[32];         /* SPKI SHA-256 of the admins' certificates */
     size_t n_admins;
     const uint8_t *recovery_pub;         /* PEM public key (RSA-3072 or X25519), or NULL */
@@ -145,6 +147,8 @@ typedef struct {
     char *store_sqlite;                 /* "store": {"sqlite": PATH} (store.path stays NULL) */
     char *store_postgres;               /* or "store": {"postgres": CONNINFO} */
     char *replica_advertise;            /* "replica": {"advertise": "HOST:PORT"} */
+    char *replica_policy;               /* "replica": {"policy": POLICY}, as compact JSON text */
+    int has_replica;                    /* "replica" is given */
     uint8_t admins[INITRA_KMS_MAX_ADMINS][32]; /* "admins": SPKI SHA-256 values */
     size_t n_admins;
     initra_kms_file_ref recovery_key;   /* PEM public key, RSA-3072 or X25519 */

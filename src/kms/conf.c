@@ -39,6 +39,7 @@ void initra_kms_conf_free(initra_kms_conf *c)
     ref_free(&c->recovery_key);
     free(c->store_sqlite);
     free(c->replica_advertise);
+    free(c->replica_policy);
     if (c->store_postgres) initra_free_secret(c->store_postgres, strlen(c->store_postgres)); /* may hold a password */
     for (size_t i = 0; i < c->n_trust_roots; i++) ref_free(&c->trust_roots[i]);
     memset(c, 0, sizeof *c);
@@ -330,12 +331,20 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
                 return bad(err, where, k, v, "is not \"grpc_ratls\" or \"aecs\"");
             c->protocol = strdup(json_string_value(v));
         } else if (!strcmp(k, "replica")) {
+            /* {"advertise": "HOST:PORT", "policy": POLICY}, each optional: the address other replicas reach this
+             * one on, and who may be given the data key instead of the default rule (docs/kms.md). */
             const json_t *a = json_is_object(v) ? json_object_get(v, "advertise") : NULL;
+            const json_t *pol = json_is_object(v) ? json_object_get(v, "policy") : NULL;
             const char *ad = json_is_string(a) ? json_string_value(a) : "";
-            if (!json_is_object(v) || json_object_size(v) != 1 || !*ad || strlen(ad) > 255 || !strchr(ad, ':'))
+            if (!json_is_object(v) || json_object_size(v) != (size_t)(!!a + !!pol) ||
+                (a && (!*ad || strlen(ad) > 255 || !strchr(ad, ':'))))
                 return bad(err, where, k, v, "is not {\"advertise\": \"HOST:PORT\"} (the address other replicas reach "
-                                             "this one on)");
-            if (!(c->replica_advertise = strdup(ad))) return initra_fail(err, "out of memory");
+                                             "this one on) and/or {\"policy\": POLICY} (who may be given the data key)");
+            if (pol && !json_is_array(pol) && !json_is_object(pol))
+                return bad(err, where, "replica.policy", pol, "is not a policy (an initra list or an Occlum ra_config)");
+            c->has_replica = 1;
+            if (a && !(c->replica_advertise = strdup(ad))) return initra_fail(err, "out of memory");
+            if (pol && !(c->replica_policy = json_dumps(pol, JSON_COMPACT))) return initra_fail(err, "out of memory");
         } else if (!strcmp(k, "pccs_url")) {
             const char *u = json_is_string(v) ? json_string_value(v) : "";
             if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
@@ -398,7 +407,7 @@ static int parse_obj(const char *where, json_t *j, initra_kms_conf *c, initra_er
             return initra_fail(err, "%s: give \"clients\" (Occlum's dynamic_config.json) or \"policy\": without a "
                                     "policy any attested enclave would get every secret", where);
     }
-    if (c->replica_advertise && !c->store_postgres)
+    if (c->has_replica && !c->store_postgres)
         return initra_fail(err, "%s: \"replica\" is for KMS replicas on PostgreSQL: add \"store\": {\"postgres\": "
                                 "CONNINFO}", where);
     if (!sealed && (c->n_admins || c->recovery_key.path))
@@ -513,6 +522,7 @@ int initra_kms_conf_apply(const initra_kms_conf *c, int image_paths, initra_kms_
     o->store_sqlite = ao->store_sqlite = c->store_sqlite;
     o->store_postgres = ao->store_postgres = c->store_postgres;
     o->replica_advertise = c->replica_advertise;
+    o->replica_policy = c->replica_policy;
     o->admins = (const uint8_t(*)[32])c->admins;
     o->n_admins = c->n_admins;
     o->recovery_pub = ao->recovery_pub = h->recovery_pub;

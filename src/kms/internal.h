@@ -79,6 +79,7 @@ typedef struct {
     initra_store *store;
     initra_ratls_verifier *verifier;
     const initra_sgx_report_body *self; /* this KMS's report: the replica rule compares with it */
+    const initra_policy *policy;        /* "replica": {"policy"}: replaces the default rule; NULL */
     FILE *log;
     pthread_mutex_t *lock;
 } kms_replica;

@@ -157,7 +157,10 @@ void kms_replica_serve(const kms_replica *r, const initra_rpc_request *rq, initr
     initra_err why, e;
     int verified = rq->peer_pem && initra_ratls_verify_peer(r->verifier, rq->peer_pem, time(NULL), &peer, &why) == 0;
     if (!verified && rq->peer_pem == NULL) initra_fail(&why, "no client certificate");
-    int allowed = verified && kms_replica_rule(r->self, &peer.report, &why) == 0;
+    initra_evidence ev = {&peer.report, peer.status, peer.advisory_ptrs, peer.n_advisories, peer.collateral_expired,
+                          peer.tcb_eval_data_number};
+    int allowed = verified && (r->policy ? initra_policy_check(r->policy, &ev, &why)
+                                         : kms_replica_rule(r->self, &peer.report, &why)) == 0;
     uint8_t dek[32], eph[PT_LEN], nonce[12], ct[48];
     if (allowed && (initra_store_data_key(r->store, dek, &why) || kms_replica_seal(rq->peer_pem, dek, eph, nonce, ct, &why)))
         allowed = 0;

@@ -40,6 +40,7 @@ struct initra_kms {
     initra_sgx_report_body self; /* this KMS's report (replicas: the rule compares with it) */
     kms_replica replica;
     char *advertise;   /* a replica on PostgreSQL: the address recorded for the others (NULL: no replica) */
+    initra_policy *replica_policy; /* "replica": {"policy"}, or NULL: the default rule */
     time_t last_ask;   /* when a waiting replica last asked the others for the data key */
     kms_ns_cache *ns_cache;
     uint8_t (*admins)[32];
@@ -465,7 +466,19 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
         goto fail;
     }
     if (k->store && o->store_postgres) {
+        if (o->replica_policy) {
+            json_error_t je;
+            json_t *pj = json_loads(o->replica_policy, 0, &je);
+            initra_policy_opts po = {.accept_any_enclave = o->accept_any_enclave, .peer = "a replica"};
+            k->replica_policy = pj ? initra_policy_from_json_opts(pj, "replica.policy", &po, err) : NULL;
+            json_decref(pj);
+            if (!k->replica_policy) {
+                if (!pj) initra_fail(err, "kms: replica.policy: not JSON");
+                goto fail;
+            }
+        }
         k->replica = (kms_replica){.store = k->store, .verifier = k->verifier, .self = &k->self, .log = k->log,
+                                   .policy = k->replica_policy,
                                    .lock = &k->lock};
         k->advertise = strdup(o->replica_advertise ? o->replica_advertise : o->listen);
         k->last_ask = time(NULL);
@@ -478,7 +491,7 @@ initra_kms *initra_kms_start(const initra_kms_opts *o, initra_err *err)
     if (o->n_admins) memcpy(k->admins, o->admins, o->n_admins * sizeof *k->admins);
     k->admin = (kms_admin){.store = k->store, .admins = (const uint8_t(*)[32])k->admins, .n_admins = o->n_admins,
                            .accept_any_enclave = o->accept_any_enclave, .log = k->log, .lock = &k->lock};
-    k->o.store_sqlite = k->o.store_postgres = k->o.replica_advertise = NULL; /* the caller's pointers: used at start only */
+    k->o.store_sqlite = k->o.store_postgres = k->o.replica_advertise = k->o.replica_policy = NULL; /* the caller's pointers: used at start only */
     k->o.admins = NULL;
     k->o.recovery_pub = NULL;
     if (start_server(k, err)) goto fail;
@@ -545,6 +558,7 @@ void initra_kms_stop(initra_kms *k)
     kms_ns_cache_free(k->ns_cache);
     free(k->admins);
     free(k->advertise);
+    initra_policy_free(k->replica_policy);
     initra_ratls_verifier_free(k->verifier);
     initra_attest_free(k->attester);
     kms_shared_put(&k->lock, k->cfg);
