@@ -58,8 +58,7 @@ timed init_ms_10_keys init_to_exec_ms "$W/app" /bin/busybox
 timed launch_ms launch_to_exec_ms "$W/plain" /busybox
 
 # Memory: 256 RA-TLS clients hold connections to the KMS instance.
-# The KMS itself (the launcher's grandchild; the last PID is not it once PIDs wrap around).
-kms_pid() { pgrep -f "^/bin/initra kms serve --listen 127.0.0.1:$1\$"; }
+# The KMS itself (the launcher's grandchild: kms_pid in scripts/instances.sh).
 KPID=$(kms_pid "$PORT")
 rss() { awk '/^VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$KPID/status"; }
 echo "kms_rss_mb_idle $(rss)"

@@ -120,12 +120,12 @@ while [ "$PC" = "$PA" ] || [ "$PC" = "$PB" ]; do PC=$(free_port); done
 kms_start "$T/kms" "$PC" "$T/c.log" && PIDS="$PIDS $KMS_PID" && ok "replica C starts" || { not_ok "replica C: $(tail -3 "$T/c.log")"; exit 1; }
 check "policy set through C admits the load clients" adm "$PC" policy set default "$T/pol2.json"
 R1=$(released)
+CK=$(kms_pid "$PC") # the KMS process inside C's enclave (from /proc: a fresh Debian has no pgrep)
 "$T/fetch_bench" load "127.0.0.1:$PA,127.0.0.1:$PB,127.0.0.1:$PC" "$KMS_MRE" shared 64 10000 300 >"$T/load.out" 2>"$T/load.err" &
 LPID=$!
 # kill -9 of the KMS enclave process of replica C once the load is under way (its log shows releases)
 i=0
 while [ "$(grep -c 'released version' "$T/c.log")" -lt 200 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-CK=$(pgrep -f "^/bin/initra kms serve --listen 127.0.0.1:$PC\$")
 [ -n "$CK" ] && kill -9 $CK && ok "kill -9 of replica C mid-load (after $(grep -c 'released version' "$T/c.log") of its releases)" \
   || not_ok "kill -9 of replica C (pid '$CK')"
 wait $LPID
