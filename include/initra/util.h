@@ -120,6 +120,15 @@ struct evp_pkey_ctx_st;
 struct evp_md_st;
 struct evp_pkey_ctx_st *initra_rsa_oaep_ctx(struct evp_pkey_st *k, int encrypt, const struct evp_md_st *md);
 
+/* AES-256-GCM with a 12-byte nonce and a 16-byte tag (OpenSSL EVP). enc 1: in -> out and writes tag; enc 0:
+ * in -> out when tag verifies (out is zeroized when it does not). n and aad_len may be 0. 0 or -1. */
+int initra_aes256gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+                     const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16]);
+/* HKDF-SHA256 (RFC 5869, OpenSSL's KDF): out_len bytes from ikm, an optional salt (NULL: none) and info.
+ * 0 or -1. */
+int initra_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const char *info,
+                       uint8_t *out, size_t out_len);
+
 /* Zeroizes memory in a way the compiler keeps; frees after zeroizing. */
 void initra_zero(void *p, size_t n);
 void initra_free_secret(void *p, size_t n);

@@ -188,22 +188,6 @@ static void plain_hash_hex(const uint8_t *data, size_t n, char out[65])
     initra_hex_upper(h, 32, out);
 }
 
-/* AES-256-GCM; enc=1 encrypts in -> out and writes tag, enc=0 decrypts and checks tag. 0 or -1. */
-static int gcm(int enc, const uint8_t key[AES_KEY_LEN], const uint8_t *iv, const uint8_t *aad, size_t aad_len,
-               const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[GCM_TAG_LEN])
-{
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int len = 0, ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
-                      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, GCM_IV_LEN, NULL) == 1 &&
-                      EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc) == 1 &&
-                      (aad_len == 0 || EVP_CipherUpdate(c, NULL, &len, aad, (int)aad_len) == 1) &&
-                      (n == 0 || EVP_CipherUpdate(c, out, &len, in, (int)n) == 1);
-    if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tag) == 1;
-    ok = ok && EVP_CipherFinal_ex(c, out + (n ? (size_t)len : 0), &len) == 1;
-    if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, tag) == 1;
-    EVP_CIPHER_CTX_free(c);
-    return ok ? 0 : -1;
-}
 
 int aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem, EVP_PKEY *signer,
                               const char *aad, initra_aecs_envelope *out, initra_err *err)
@@ -222,7 +206,7 @@ int aecs_envelope_seal(const uint8_t *plain, size_t n, const char *recipient_pem
         initra_fail(err, "envelope: out of memory or randomness");
         goto done;
     }
-    if (gcm(1, key, iv, (const uint8_t *)aad, strlen(aad), plain, n, cipher, tag)) {
+    if (initra_aes256gcm(1, key, iv, (const uint8_t *)aad, strlen(aad), plain, n, cipher, tag)) {
         initra_fail(err, "envelope: AES-256-GCM encryption failed");
         goto done;
     }
@@ -307,7 +291,7 @@ int aecs_envelope_open(const initra_aecs_envelope *env, EVP_PKEY *recipient, con
     }
     uint8_t tag[GCM_TAG_LEN];
     memcpy(tag, env->mac.p, GCM_TAG_LEN);
-    if (gcm(0, key, env->iv.p, env->aad.p, env->aad.n, env->cipher.p, env->cipher.n, out, tag)) {
+    if (initra_aes256gcm(0, key, env->iv.p, env->aad.p, env->aad.n, env->cipher.p, env->cipher.n, out, tag)) {
         ERR_pop_to_mark();
         initra_fail(err, "envelope: AES-256-GCM authentication failed: aes_cipher.cipher, mac or iv was altered");
         goto done;

@@ -10,7 +10,6 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -66,31 +65,8 @@ static int derive(EVP_PKEY *priv, EVP_PKEY *peer, const uint8_t eph[PT_LEN], con
     EVP_PKEY_CTX_free(c);
     memcpy(salt, eph, PT_LEN);
     memcpy(salt + PT_LEN, rcpt, PT_LEN);
-    EVP_KDF *kdf = ok ? EVP_KDF_fetch(NULL, "HKDF", NULL) : NULL;
-    EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    OSSL_PARAM ps[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, zn),
-                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof salt),
-                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)INFO, strlen(INFO)),
-                       OSSL_PARAM_construct_end()};
-    ok = ok && kc && EVP_KDF_derive(kc, key, 32, ps) == 1;
-    EVP_KDF_CTX_free(kc);
-    EVP_KDF_free(kdf);
+    ok = ok && initra_hkdf_sha256(z, zn, salt, sizeof salt, INFO, key, 32) == 0;
     OPENSSL_cleanse(z, sizeof z);
-    return ok ? 0 : -1;
-}
-
-/* AES-256-GCM over 32 bytes with aad; enc: in -> out + tag; dec: in + tag -> out. */
-static int gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
-               const uint8_t *in, uint8_t *out, uint8_t tag[16])
-{
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int n = 0, f = 0;
-    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) == 1 &&
-             (enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1) &&
-             EVP_CipherUpdate(c, NULL, &n, aad, (int)aad_len) == 1 && EVP_CipherUpdate(c, out, &n, in, 32) == 1 &&
-             EVP_CipherFinal_ex(c, out + n, &f) == 1 && (!enc || EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
-    EVP_CIPHER_CTX_free(c);
     return ok ? 0 : -1;
 }
 
@@ -107,7 +83,7 @@ int kms_replica_seal(const char *peer_pem, const uint8_t dek[32], uint8_t eph_pu
         initra_fail(err, "the asker's certificate has no P-256 public key");
     else if (!(eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) || point(eph, eph_pub) ||
              derive(eph, peer, eph_pub, rcpt, key) || RAND_bytes(nonce, 12) != 1 ||
-             gcm(1, key, nonce, eph_pub, PT_LEN, dek, ct, ct + 32))
+             initra_aes256gcm(1, key, nonce, eph_pub, PT_LEN, dek, 32, ct, ct + 32))
         initra_fail(err, "encrypting the data key to the asker's key failed (OpenSSL)");
     else
         rc = 0;
@@ -137,7 +113,8 @@ int kms_replica_open(const char *key_pem, const uint8_t *eph_pub, size_t eph_len
         initra_fail(err, "this replica's RA-TLS key is not a P-256 key");
     else if (!pc || EVP_PKEY_fromdata_init(pc) != 1 || EVP_PKEY_fromdata(pc, &peer, EVP_PKEY_PUBLIC_KEY, ps) != 1)
         initra_fail(err, "GetDataKeyReply: ephemeral_public is not a P-256 point");
-    else if (derive(own, peer, eph_pub, rcpt, key) || gcm(0, key, nonce, eph_pub, PT_LEN, ct, dek, tag))
+    else if (derive(own, peer, eph_pub, rcpt, key) ||
+             initra_aes256gcm(0, key, nonce, eph_pub, PT_LEN, ct, 32, dek, tag))
         initra_fail(err, "GetDataKeyReply: the data key does not decrypt with this replica's key");
     else
         rc = 0;

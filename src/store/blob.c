@@ -16,43 +16,10 @@ static const uint8_t SEALED_MAGIC[4] = {'I', 'S', 'D', 'K'};
 static const uint8_t RECOVERY_MAGIC[4] = {'I', 'S', 'R', 'C'};
 #define KNOWN_POLICY_BITS 0x3fu
 
-int store_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const char *info,
-               uint8_t *out, size_t out_len)
-{
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    OSSL_PARAM p[5], *q = p;
-    *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-    *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
-    if (salt) *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
-    *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
-    *q = OSSL_PARAM_construct_end();
-    int ok = c && EVP_KDF_derive(c, out, out_len, p) == 1;
-    EVP_KDF_CTX_free(c);
-    EVP_KDF_free(kdf);
-    return ok ? 0 : -1;
-}
-
-static int gcm_run(int enc, const uint8_t key[STORE_KEY_LEN], const uint8_t nonce[STORE_NONCE_LEN],
-                   const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
-{
-    if (n > INT32_MAX || aad_len > INT32_MAX) return -1;
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int l = 0;
-    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) == 1;
-    if (ok && aad_len) ok = EVP_CipherUpdate(c, NULL, &l, aad, (int)aad_len) == 1;
-    if (ok && n) ok = EVP_CipherUpdate(c, out, &l, in, (int)n) == 1;
-    if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, STORE_TAG_LEN, tag) == 1;
-    if (ok) ok = EVP_CipherFinal_ex(c, out + (n ? (size_t)l : 0), &l) == 1;
-    if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, STORE_TAG_LEN, tag) == 1;
-    EVP_CIPHER_CTX_free(c);
-    return ok ? 0 : -1;
-}
-
 int store_gcm_seal(const uint8_t key[STORE_KEY_LEN], const uint8_t nonce[STORE_NONCE_LEN], const uint8_t *aad,
                    size_t aad_len, const uint8_t *in, size_t n, uint8_t *out)
 {
-    return gcm_run(1, key, nonce, aad, aad_len, in, n, out, out + n);
+    return initra_aes256gcm(1, key, nonce, aad, aad_len, in, n, out, out + n);
 }
 
 int store_gcm_open(const uint8_t key[STORE_KEY_LEN], const uint8_t nonce[STORE_NONCE_LEN], const uint8_t *aad,
@@ -60,9 +27,7 @@ int store_gcm_open(const uint8_t key[STORE_KEY_LEN], const uint8_t nonce[STORE_N
 {
     uint8_t tag[STORE_TAG_LEN];
     memcpy(tag, in + n, sizeof tag);
-    int rc = gcm_run(0, key, nonce, aad, aad_len, in, n, out, tag);
-    if (rc) initra_zero(out, n);
-    return rc;
+    return initra_aes256gcm(0, key, nonce, aad, aad_len, in, n, out, tag);
 }
 
 /* ---- the sealed DEK ---- */
@@ -110,7 +75,7 @@ int store_sealed_parse(const uint8_t *b, size_t n, store_sealed *out, initra_err
 
 static int seal_wrap_key(const uint8_t seal_key[16], uint8_t k[STORE_KEY_LEN])
 {
-    return store_hkdf(seal_key, 16, NULL, 0, "initra store v1 seal", k, STORE_KEY_LEN);
+    return initra_hkdf_sha256(seal_key, 16, NULL, 0, "initra store v1 seal", k, STORE_KEY_LEN);
 }
 
 int store_sealed_seal(store_sealed *s, const uint8_t seal_key[16], const uint8_t dek[STORE_KEY_LEN],
@@ -213,7 +178,7 @@ static int x25519_key(EVP_PKEY *mine, EVP_PKEY *peer, const uint8_t eph_pub[32],
     EVP_PKEY_CTX_free(c);
     memcpy(salt, eph_pub, 32);
     memcpy(salt + 32, rcpt_pub, 32);
-    ok = ok && store_hkdf(shared, 32, salt, 64, "initra store v1 recovery", key, STORE_KEY_LEN) == 0;
+    ok = ok && initra_hkdf_sha256(shared, 32, salt, 64, "initra store v1 recovery", key, STORE_KEY_LEN) == 0;
     initra_zero(shared, sizeof shared);
     return ok ? 0 : -1;
 }

@@ -65,9 +65,6 @@ int store_recovery_seal(const uint8_t *pub_pem, size_t pub_len, const uint8_t de
 int store_pub_spki_sha256(const uint8_t *pub_pem, size_t pub_len, uint8_t out[32], initra_err *err);
 
 /* ---- crypto ---- */
-/* HKDF-SHA256 (salt may be NULL). 0 or -1. */
-int store_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const char *info,
-               uint8_t *out, size_t out_len);
 /* AES-256-GCM with a 12-byte nonce and 16-byte tag. seal: out gets n bytes + the tag; open: in is n
  * bytes of ciphertext followed by the tag, out gets n bytes. 0 or -1 (the tag did not verify). */
 int store_gcm_seal(const uint8_t key[STORE_KEY_LEN], const uint8_t nonce[STORE_NONCE_LEN], const uint8_t *aad,

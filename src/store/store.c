@@ -151,10 +151,10 @@ static int begin(initra_store *s, initra_err *err)
 
 static int derive_keys(initra_store *s)
 {
-    return store_hkdf(s->dek, STORE_KEY_LEN, NULL, 0, "initra store v1 secrets", s->k_secret, STORE_KEY_LEN) ||
-                   store_hkdf(s->dek, STORE_KEY_LEN, NULL, 0, "initra store v1 policies", s->k_policy,
+    return initra_hkdf_sha256(s->dek, STORE_KEY_LEN, NULL, 0, "initra store v1 secrets", s->k_secret, STORE_KEY_LEN) ||
+                   initra_hkdf_sha256(s->dek, STORE_KEY_LEN, NULL, 0, "initra store v1 policies", s->k_policy,
                               STORE_KEY_LEN) ||
-                   store_hkdf(s->dek, STORE_KEY_LEN, NULL, 0, "initra store v1 audit", s->k_audit, STORE_KEY_LEN)
+                   initra_hkdf_sha256(s->dek, STORE_KEY_LEN, NULL, 0, "initra store v1 audit", s->k_audit, STORE_KEY_LEN)
                ? -1
                : 0;
 }
@@ -174,7 +174,7 @@ static int kcv_make(const uint8_t dek[STORE_KEY_LEN], uint8_t out[KCV_LEN])
 {
     uint8_t k[STORE_KEY_LEN];
     int rc = RAND_bytes(out, STORE_NONCE_LEN) != 1 ||
-             store_hkdf(dek, STORE_KEY_LEN, NULL, 0, "initra store v1 check", k, sizeof k) ||
+             initra_hkdf_sha256(dek, STORE_KEY_LEN, NULL, 0, "initra store v1 check", k, sizeof k) ||
              store_gcm_seal(k, out, (const uint8_t *)KCV_AAD, sizeof KCV_AAD, ZERO32, 16, out + STORE_NONCE_LEN);
     initra_zero(k, sizeof k);
     return rc ? -1 : 0;
@@ -182,7 +182,7 @@ static int kcv_make(const uint8_t dek[STORE_KEY_LEN], uint8_t out[KCV_LEN])
 static int kcv_check(const uint8_t dek[STORE_KEY_LEN], const uint8_t *kcv, size_t n)
 {
     uint8_t k[STORE_KEY_LEN], plain[16];
-    int rc = n != KCV_LEN || store_hkdf(dek, STORE_KEY_LEN, NULL, 0, "initra store v1 check", k, sizeof k) ||
+    int rc = n != KCV_LEN || initra_hkdf_sha256(dek, STORE_KEY_LEN, NULL, 0, "initra store v1 check", k, sizeof k) ||
              store_gcm_open(k, kcv, (const uint8_t *)KCV_AAD, sizeof KCV_AAD, kcv + STORE_NONCE_LEN, 16, plain) ||
              memcmp(plain, ZERO32, 16) != 0;
     initra_zero(k, sizeof k);

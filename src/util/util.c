@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rsa.h>
 
 int initra_fail(initra_err *err, const char *fmt, ...)
@@ -372,6 +374,40 @@ EVP_PKEY_CTX *initra_rsa_oaep_ctx(EVP_PKEY *k, int encrypt, const EVP_MD *md)
         return NULL;
     }
     return c;
+}
+
+int initra_aes256gcm(int enc, const uint8_t key[32], const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+                     const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+    if (n > INT32_MAX || aad_len > INT32_MAX) return -1;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l = 0;
+    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce, enc) == 1;
+    if (ok && aad_len) ok = EVP_CipherUpdate(c, NULL, &l, aad, (int)aad_len) == 1;
+    if (ok && n) ok = EVP_CipherUpdate(c, out, &l, in, (int)n) == 1;
+    if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1;
+    if (ok) ok = EVP_CipherFinal_ex(c, out + (n ? (size_t)l : 0), &l) == 1;
+    if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok && !enc && n) OPENSSL_cleanse(out, n);
+    return ok ? 0 : -1;
+}
+
+int initra_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const char *info,
+                       uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM p[5], *q = p;
+    *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+    if (salt) *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info));
+    *q = OSSL_PARAM_construct_end();
+    int ok = c && EVP_KDF_derive(c, out, out_len, p) == 1;
+    EVP_KDF_CTX_free(c);
+    EVP_KDF_free(kdf);
+    return ok ? 0 : -1;
 }
 
 void initra_zero(void *p, size_t n)
